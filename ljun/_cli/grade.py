@@ -1,0 +1,2 @@
+"""Placeholder replaced by the grade command module."""
+COMMANDS: list = []

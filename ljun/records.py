@@ -1,0 +1,108 @@
+"""The records that flow between the stages of the pipeline (DESIGN.md §2).
+
+These are the contracts between modules: loaders yield :class:`Page` (or
+:class:`PageFailure`), the reading pipeline turns a page into a
+:class:`SheetReading`, scoring turns a reading into a result record with the
+keys of :data:`RESULT_KEYS` (DESIGN.md §3).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["Page", "PageFailure", "SheetReading", "RESULT_KEYS", "IDENTITY_FIELDS"]
+
+#: Keys of one result record, in the order CSV columns are written (DESIGN.md §3).
+RESULT_KEYS: tuple[str, ...] = (
+    "source",
+    "page",
+    "template",
+    "nomor_peserta",
+    "nama",
+    "tanggal_lahir",
+    "kode_kompetensi",
+    "paket",
+    "barcode",
+    "answers",
+    "correct",
+    "score",
+    "flags",
+    "review",
+)
+
+#: Identity fields decoded from bubble grids, as named in templates and records.
+IDENTITY_FIELDS: tuple[str, ...] = (
+    "nomor_peserta",
+    "nama",
+    "tanggal_lahir",
+    "kode_kompetensi",
+    "paket",
+)
+
+
+@dataclass(frozen=True, eq=False)
+class Page:
+    """One scanned page, as a loader yields it.
+
+    Attributes
+    ----------
+    image : (H, W) ndarray of uint8
+        Gray levels, 0 = black, 255 = white.
+    source : str
+        The file's path as the user gave it (or as found inside a folder given).
+    page : int
+        1-based page number within ``source``.
+    dpi : float or None
+        Resolution recorded in the file, ``None`` where the file has none.
+    """
+
+    image: np.ndarray
+    source: str
+    page: int
+    dpi: float | None = None
+
+
+@dataclass(frozen=True)
+class PageFailure:
+    """A page (or whole file) that could not be loaded.
+
+    ``reason`` is a short machine word (``unreadable_file``, ``truncated``,
+    ``too_large``, ``encrypted_pdf`` ...); ``detail`` is one sentence for people.
+    ``page`` is 1-based, or 0 when the file could not be opened at all.
+    """
+
+    source: str
+    page: int
+    reason: str
+    detail: str
+
+
+@dataclass(frozen=True, eq=False)
+class SheetReading:
+    """What the reading pipeline made of one page.
+
+    Identity strings use ``?`` for a column that could not be read.  ``answers``
+    holds one string per item: the letter, ``""`` for blank, ``"*"`` for more
+    than one mark.  ``darkness`` and ``confidence`` are per bubble, in the order
+    of the template's bubble geometry, and are empty when registration failed;
+    they are kept so the store and the review page can show why a decision was
+    made.  ``failure`` is the registration failure reason, ``None`` on success.
+    """
+
+    source: str
+    page: int
+    template: str
+    nomor_peserta: str = ""
+    nama: str = ""
+    tanggal_lahir: str = ""
+    kode_kompetensi: str = ""
+    paket: str = ""
+    barcode: str = ""
+    answers: tuple[str, ...] = ()
+    flags: tuple[str, ...] = ()
+    review: bool = False
+    darkness: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    confidence: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    failure: str | None = None
