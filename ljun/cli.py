@@ -15,6 +15,8 @@ import click
 
 from . import __version__
 from ._cli import grade as _grade
+from ._cli import samples as _samples
+from ._cli import score as _score
 from ._cli import template as _template
 from .errors import LjunError
 
@@ -36,7 +38,7 @@ def cli() -> None:
     """
 
 
-for _module in (_template, _grade):
+for _module in (_score, _samples, _template, _grade):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 

@@ -1,0 +1,2 @@
+"""Placeholder: replaced by the samples command module."""
+COMMANDS: list = []

@@ -1,0 +1,2 @@
+"""Placeholder: replaced by the score command module."""
+COMMANDS: list = []
