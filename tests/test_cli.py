@@ -1,0 +1,58 @@
+"""The command line as a whole: help for every command, usage errors, version."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import click
+import pytest
+
+from ljun import __version__
+from ljun.cli import cli
+
+
+def _all_commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    found = []
+    for name, command in sorted(group.commands.items()):
+        path = prefix + (name,)
+        found.append(path)
+        if isinstance(command, click.Group):
+            found += _all_commands(command, path)
+    return found
+
+
+COMMANDS = _all_commands(cli)
+
+
+def test_the_cli_has_the_foundation_commands():
+    assert {("template",), ("template", "render"), ("template", "geometry"), ("template", "check")} <= set(COMMANDS)
+
+
+@pytest.mark.parametrize("path", COMMANDS, ids=[" ".join(p) for p in COMMANDS])
+def test_every_command_explains_itself(run_cli, path):
+    result = run_cli(*path, "--help")
+    assert result.exit_code == 0
+    assert f"Usage: ljun {' '.join(path)}" in result.stdout
+    # A real description, not just the usage line.
+    description = result.stdout.split("\n\n", 2)[1].strip()
+    assert len(description) > 20, result.stdout
+
+
+def test_unknown_option_is_a_usage_error(run_cli):
+    result = run_cli("template", "geometry", "ljun-teori-kejuruan", "--colour", "red")
+    assert result.exit_code == 2
+    assert "No such option" in result.stderr and "--colour" in result.stderr
+    assert "Usage:" in result.stderr
+
+
+def test_version(run_cli):
+    result = run_cli("--version")
+    assert result.exit_code == 0 and __version__ in result.stdout
+
+
+def test_console_script_runs_as_a_module():
+    done = subprocess.run([sys.executable, "-m", "ljun", "template", "check", "ljun-teori-kejuruan"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "ok" in done.stdout
