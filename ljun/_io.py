@@ -23,6 +23,11 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "w", **open_kwargs: o
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     os.close(fd)
+    # mkstemp makes the file private (0600); give it the permissions a plain
+    # open() would, so the office's umask decides who may read results.
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp_name, 0o666 & ~umask)
     try:
         with open(tmp_name, mode, **open_kwargs) as handle:  # type: ignore[call-overload]
             yield handle

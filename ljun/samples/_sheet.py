@@ -1,0 +1,290 @@
+"""A filled-in sheet before it meets the scanner: the blank, the barcode, the pencil.
+
+:func:`draw_sheet` takes what a student meant (a :class:`SheetPlan`) and
+returns the sheet as it lies on the desk: a float32 reflectance image at the
+template's geometry (bubble centres exactly where ``template.geometry(dpi)``
+says), plus the list of marks drawn.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+
+import numpy as np
+
+from ..render import WRITE_IN_OFFSET_STEPS, render_image
+from ..template import MM_PER_INCH, Template, mm_to_px
+from ._levels import Level, MarkRates
+from ._pencil import (
+    GRAIN_LIGHT,
+    Mark,
+    PencilStyle,
+    draw_fill,
+    draw_glyph,
+    draw_smudge,
+    draw_stroke_path,
+    draw_tick,
+)
+from ._truth import STREAM_MARKS, SheetPlan, rng_for
+
+__all__ = ["blank_sheet", "draw_sheet", "intended_marks", "HARD_MARK_KINDS"]
+
+#: Mark kinds that are deliberately hard to read (listed in ``scan["hard_marks"]``).
+HARD_MARK_KINDS = frozenset({"light", "partial", "tick", "dot", "residue"})
+
+# Shapes of the kinds of fill, relative to the bubble radius.
+FILL_RADIUS = (0.88, 1.02)
+OVERFILL_RADIUS = (1.08, 1.25)
+OVERFILL_OFFSET = 0.10
+PARTIAL_CHORD = (-0.25, 0.35)
+PARTIAL_SMALL_RADIUS = (0.50, 0.68)
+DOT_RADIUS = (0.22, 0.40)
+# Write-in handwriting: glyph height as a fraction of the box side.
+GLYPH_HEIGHT = (0.62, 0.8)
+WRITE_IN_DARKNESS = (0.45, 0.75)
+# Stray lines: length on paper (mm), width (mm) and darkness.
+STRAY_LENGTH_MM = (8.0, 45.0)
+STRAY_WIDTH_MM = (0.3, 0.5)
+STRAY_DARKNESS = (0.25, 0.6)
+# Smudges: Gaussian sigma on paper (mm).
+SMUDGE_SIGMA_MM = (2.5, 8.0)
+# Nothing is drawn closer than this to the paper edge (mm).
+PAGE_INSET_MM = 8.0
+# Box whose title marks the signature area.
+SIGNATURE_TITLE = "TANDA TANGAN"
+
+
+@functools.lru_cache(maxsize=8)
+def blank_sheet(template: Template, dpi: float) -> np.ndarray:
+    """The printed blank sheet without barcode, ``(H, W)`` uint8, cached per dpi."""
+    image = render_image(template, dpi)
+    image.setflags(write=False)
+    return image
+
+
+@functools.lru_cache(maxsize=64)
+def _barcode_patch(template: Template, dpi: float, text: str) -> tuple[slice, slice, np.ndarray]:
+    """The barcode area of a sheet printed with ``text``: slices and pixels."""
+    area = template.barcode
+    assert area is not None
+    # Only the barcode's own primitives: rendering this costs a blank page, not a sheet.
+    bare = dataclasses.replace(template, fields=(), boxes=(), labels=(), fiducials=())
+    printed = render_image(bare, dpi, barcode=text)
+    x0, y0 = mm_to_px(np.array([area.x_mm, area.y_mm]), dpi)
+    x1, y1 = mm_to_px(np.array([area.x_mm + area.width_mm, area.y_mm + area.height_mm]), dpi)
+    sy = slice(max(0, int(math.floor(y0)) - 1), int(math.ceil(y1)) + 2)
+    sx = slice(max(0, int(math.floor(x0)) - 1), int(math.ceil(x1)) + 2)
+    return sy, sx, printed[sy, sx].copy()
+
+
+def printed_sheet(template: Template, dpi: float, barcode: str) -> np.ndarray:
+    """The blank sheet with ``barcode`` printed, as float32 reflectance (0–1)."""
+    page = blank_sheet(template, dpi).astype(np.float32)
+    if barcode and template.barcode is not None:
+        sy, sx, patch = _barcode_patch(template, dpi, barcode)
+        page[sy, sx] = patch
+    page *= np.float32(1.0 / 255.0)
+    return page
+
+
+def intended_marks(template: Template, plan: SheetPlan) -> dict[str, list[tuple[str, ...]]]:
+    """Per field, per item (0-based), the options the student meant to bubble."""
+    p = plan.participant
+    columns = {
+        "nama": plan.nama,
+        "nomor_peserta": p.nomor_peserta,
+        "tanggal_lahir": p.tanggal_lahir,
+        "kode_kompetensi": p.kode_kompetensi,
+    }
+    wanted: dict[str, list[tuple[str, ...]]] = {}
+    for fld in template.fields:
+        if fld.name in columns:
+            text = columns[fld.name]
+            row = []
+            for i in range(fld.n_items):
+                ch = text[i] if i < len(text) else " "
+                row.append(() if ch == " " else (ch,))
+            wanted[fld.name] = row
+        elif fld.name == "paket":
+            wanted[fld.name] = [(p.paket,)]
+        elif fld.name == "answers":
+            row = []
+            for q, a in enumerate(plan.answers[: fld.n_items]):
+                if a == "*":
+                    row.append(plan.multi_options[q])
+                elif a:
+                    row.append((a,))
+                else:
+                    row.append(())
+            wanted[fld.name] = row
+    return wanted
+
+
+def _pick_kind(rng: np.random.Generator, rates: MarkRates) -> str:
+    u = rng.random()
+    for kind in ("overfill", "light", "partial", "tick", "dot", "residue"):
+        rate = getattr(rates, kind)
+        if u < rate:
+            return kind
+        u -= rate
+    return "fill"
+
+
+def draw_sheet(
+    template: Template,
+    plan: SheetPlan,
+    *,
+    dpi: float,
+    level: Level,
+    seed: int,
+) -> tuple[np.ndarray, tuple[Mark, ...], dict]:
+    """Draw ``plan`` on the printed sheet with a 2B pencil.
+
+    Returns
+    -------
+    page : (H, W) ndarray of float32
+        Reflectance (1 white, 0 black) at ``dpi``, in the template's
+        geometry (no scanner yet).
+    marks : tuple of Mark
+        Every mark drawn, in drawing order.
+    extras : dict
+        Counts of stray lines, smudges and write-ins (for ``scan``).
+    """
+    rng = rng_for(seed, STREAM_MARKS, plan.index)
+    page = printed_sheet(template, dpi, plan.barcode)
+    geometry = template.geometry(dpi)
+    px_per_mm = dpi / MM_PER_INCH
+    style = PencilStyle.draw(rng, dpi)
+    marks: list[Mark] = []
+    wanted = intended_marks(template, plan)
+    for fld in template.fields:
+        if fld.name not in wanted:
+            continue
+        grid = geometry.grid(fld.name)
+        rates = level.answer_marks if fld.kind == "answers" else level.identity_marks
+        for i, options in enumerate(wanted[fld.name]):
+            item = i + 1
+            indices = grid[i]
+            if fld.kind == "answers" and not options and rng.random() < level.erased_to_blank:
+                # Answered, then erased completely: only residue stays.
+                j = int(rng.integers(len(fld.options)))
+                marks.append(_draw_one(page, geometry, indices[j], fld.name, item, fld.options[j], "residue", level, style, rng, dpi))
+                continue
+            kinds = ["multi"] * len(options) if len(options) > 1 else [_pick_kind(rng, rates) for _ in options]
+            if kinds and kinds[0] == "residue":
+                # A changed answer: the old choice rubbed out, then the new one.
+                others = [j for j, o in enumerate(fld.options) if o not in options]
+                j = int(rng.choice(others))
+                marks.append(_draw_one(page, geometry, indices[j], fld.name, item, fld.options[j], "residue", level, style, rng, dpi))
+                kinds[0] = "fill"
+            for option, kind in zip(options, kinds):
+                j = fld.options.index(option)
+                marks.append(_draw_one(page, geometry, indices[j], fld.name, item, option, kind, level, style, rng, dpi))
+        if fld.write_in and rng.random() < level.write_in_probability:
+            _write_in(page, template, fld, wanted[fld.name], style, rng, dpi)
+    _signature(page, template, style, rng, dpi)
+    n_stray = int(rng.poisson(level.stray_lines_mean))
+    for _ in range(n_stray):
+        _stray_line(page, template, style, rng, dpi)
+    n_smudge = int(rng.poisson(level.smudges_mean))
+    for _ in range(n_smudge):
+        x = rng.uniform(PAGE_INSET_MM, template.width_mm - PAGE_INSET_MM)
+        y = rng.uniform(PAGE_INSET_MM * 3, template.height_mm - PAGE_INSET_MM)
+        cx, cy = mm_to_px(np.array([x, y]), dpi)
+        draw_smudge(
+            page, float(cx), float(cy),
+            sigma_px=rng.uniform(*SMUDGE_SIGMA_MM) * px_per_mm,
+            darkness=rng.uniform(*level.smudge_darkness), rng=rng, dpi=dpi,
+        )
+    extras = {"stray_lines": n_stray, "smudges": n_smudge}
+    return page, tuple(marks), extras
+
+
+def _draw_one(page, geometry, index, field, item, option, kind, level, style, rng, dpi) -> Mark:
+    cx, cy = geometry.centres[index]
+    r = float(geometry.radii[index])
+    common = dict(style=style, rng=rng, dpi=dpi)
+    if kind == "light":
+        d = draw_fill(page, cx, cy, r, darkness=rng.uniform(*level.light_darkness),
+                      fill_radius=rng.uniform(*FILL_RADIUS), grain=GRAIN_LIGHT, **common)
+    elif kind == "overfill":
+        d = draw_fill(page, cx, cy, r, darkness=rng.uniform(*level.fill_darkness),
+                      fill_radius=rng.uniform(*OVERFILL_RADIUS), centre_offset=OVERFILL_OFFSET, **common)
+    elif kind == "partial":
+        if rng.random() < 0.5:
+            d = draw_fill(page, cx, cy, r, darkness=rng.uniform(*level.fill_darkness),
+                          fill_radius=rng.uniform(*FILL_RADIUS), chord=rng.uniform(*PARTIAL_CHORD), **common)
+        else:
+            d = draw_fill(page, cx, cy, r, darkness=rng.uniform(*level.fill_darkness),
+                          fill_radius=rng.uniform(*PARTIAL_SMALL_RADIUS), **common)
+    elif kind == "tick":
+        d = draw_tick(page, cx, cy, r, darkness=rng.uniform(*level.fill_darkness), **common)
+    elif kind == "dot":
+        d = draw_fill(page, cx, cy, r, darkness=rng.uniform(*level.fill_darkness),
+                      fill_radius=rng.uniform(*DOT_RADIUS), centre_offset=0.1, **common)
+    elif kind == "residue":
+        d = draw_fill(page, cx, cy, r, darkness=rng.uniform(*level.residue_darkness),
+                      fill_radius=rng.uniform(*FILL_RADIUS), grain=GRAIN_LIGHT, erased=True, **common)
+    else:  # fill, multi
+        d = draw_fill(page, cx, cy, r, darkness=rng.uniform(*level.fill_darkness),
+                      fill_radius=rng.uniform(*FILL_RADIUS), **common)
+    return Mark(field, int(item), option, kind, d)
+
+
+def _write_in(page, template, fld, wanted, style, rng, dpi) -> None:
+    from ..render import WRITE_IN_SIZE_MM
+
+    _, centres = fld.bubbles_mm()
+    step = np.asarray(fld.blocks[0].option_step_mm)
+    px_per_mm = dpi / MM_PER_INCH
+    darkness = rng.uniform(*WRITE_IN_DARKNESS)
+    for row, options in zip(centres, wanted):
+        if not options:
+            continue
+        bx, by = mm_to_px(row[0] - WRITE_IN_OFFSET_STEPS * step, dpi)
+        draw_glyph(
+            page, options[0], float(bx), float(by),
+            height_px=WRITE_IN_SIZE_MM * px_per_mm * rng.uniform(*GLYPH_HEIGHT),
+            darkness=darkness, style=style, rng=rng, dpi=dpi,
+        )
+
+
+def _signature(page, template, style, rng, dpi) -> None:
+    box = next((b for b in template.boxes if SIGNATURE_TITLE in b.title.upper()), None)
+    if box is None:
+        return
+    # A quick looping scrawl in the lower part of the box (below its title strip).
+    n = 60
+    t = np.linspace(0.0, 1.0, n)
+    width = rng.uniform(0.3, 0.55) * box.width_mm
+    x = box.x_mm + rng.uniform(3, box.width_mm - width - 3) + width * t
+    top = box.y_mm + 5.5
+    mid = (top + box.y_mm + box.height_mm) / 2
+    amp = (box.y_mm + box.height_mm - top) * 0.35
+    loops = rng.uniform(3, 7)
+    y = mid + amp * np.sin(2 * np.pi * loops * t + rng.uniform(0, 2 * np.pi)) * (0.5 + 0.5 * np.cos(np.pi * t))
+    x = x + 1.2 * np.cos(2 * np.pi * loops * t)
+    pts = np.stack([mm_to_px(x, dpi), mm_to_px(y, dpi)], axis=1)
+    draw_stroke_path(page, pts, width_px=style.width_px * 0.8, darkness=rng.uniform(0.5, 0.8), rng=rng, dpi=dpi)
+
+
+def _stray_line(page, template, style, rng, dpi) -> None:
+    length = rng.uniform(*STRAY_LENGTH_MM)
+    x0 = rng.uniform(PAGE_INSET_MM, template.width_mm - PAGE_INSET_MM)
+    y0 = rng.uniform(PAGE_INSET_MM * 3, template.height_mm - PAGE_INSET_MM)
+    angle = rng.uniform(0, 2 * np.pi)
+    bend = rng.normal(0.0, 0.15 * length)
+    t = np.linspace(0.0, 1.0, 24)[:, None]
+    p0 = np.array([x0, y0])
+    p2 = p0 + length * np.array([math.cos(angle), math.sin(angle)])
+    p1 = (p0 + p2) / 2 + bend * np.array([-math.sin(angle), math.cos(angle)])
+    curve = (1 - t) ** 2 * p0 + 2 * (1 - t) * t * p1 + t**2 * p2
+    curve = np.clip(curve, PAGE_INSET_MM, [template.width_mm - PAGE_INSET_MM, template.height_mm - PAGE_INSET_MM])
+    px = mm_to_px(curve, dpi)
+    draw_stroke_path(
+        page, px,
+        width_px=rng.uniform(*STRAY_WIDTH_MM) * dpi / MM_PER_INCH,
+        darkness=rng.uniform(*STRAY_DARKNESS), rng=rng, dpi=dpi,
+    )
