@@ -59,9 +59,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
 from ._io import atomic_write
+from ._jsondoc import COMMON_FIXES, packaged_validator, read_json, schema_problems
 from .errors import LjunError, ScoresFileError
 from .kompetensi import KODE_DIGITS, load_competencies
 from .numbers import ScoreFormatError, format_score, parse_score, round_half_up
@@ -231,23 +230,8 @@ class GradingRules:
         return round_half_up(value, self.decimals)
 
 
-# What to do about each kind of schema error, in one short phrase.
-_RULES_SCHEMA_FIXES = {
-    "required": "add the missing key",
-    "additionalProperties": "remove the key or correct its spelling",
-    "enum": "use one of the listed values",
-    "type": "give a value of the type shown",
-    "minimum": "give a larger number",
-    "maximum": "give a smaller number (a weight lies from 0 to 1)",
-    "exclusiveMinimum": "give a larger number",
-    "pattern": "follow the pattern shown",
-}
-
-
-@functools.lru_cache(maxsize=1)
-def _rules_validator() -> jsonschema.Draft202012Validator:
-    text = resources.files("ljun").joinpath(_RULES_SCHEMA).read_text("utf-8")
-    return jsonschema.Draft202012Validator(json.loads(text))
+# Rules-specific advice where the common phrase would be vague.
+_RULES_FIXES = {**COMMON_FIXES, "maximum": "give a smaller number (a weight lies from 0 to 1)"}
 
 
 def bundled_rule_sets() -> tuple[str, ...]:
@@ -277,10 +261,13 @@ def load_rules(name: str | Path | None = None) -> GradingRules:
         name = DEFAULT_RULES
     path = Path(name)
     if path.is_file():
-        return _load_rules_file(str(path.resolve()), path.stat().st_mtime_ns)
+        return _load_rules_file(str(path.resolve()), path.stat().st_mtime_ns, str(path))
     if path.suffix == "" and path.parent == Path(".") and str(name) in bundled_rule_sets():
         resource = resources.files("ljun").joinpath(f"{_RULES_DIR}/{name}.json")
-        return _parse_rules_text(resource.read_text("utf-8"), f"ljun/{_RULES_DIR}/{name}.json")
+        with resources.as_file(resource) as bundled:
+            return _load_rules_file(
+                str(bundled), bundled.stat().st_mtime_ns, f"ljun/{_RULES_DIR}/{name}.json"
+            )
     raise GradingRulesError(
         f"rules {str(name)!r} not found: give the path of a rules JSON file or one of "
         f"{', '.join(bundled_rule_sets())}"
@@ -288,30 +275,10 @@ def load_rules(name: str | Path | None = None) -> GradingRules:
 
 
 @functools.lru_cache(maxsize=8)
-def _load_rules_file(path: str, mtime_ns: int) -> GradingRules:
-    try:
-        text = Path(path).read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise GradingRulesError(f"rules {path}: cannot be read: {exc}") from None
-    return _parse_rules_text(text, path)
-
-
-def _parse_rules_text(text: str, path: str) -> GradingRules:
-    try:
-        # Decimal, never float: 0.30 must stay 0.30.
-        document = json.loads(text, parse_float=Decimal)
-    except json.JSONDecodeError as exc:
-        raise GradingRulesError(
-            f"rules {path}: not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
-        ) from None
-    return parse_rules(document, source=path)
-
-
-def _json_path(parts: Iterable[Any]) -> str:
-    out = "$"
-    for part in parts:
-        out += f"[{part}]" if isinstance(part, int) else f".{part}"
-    return out
+def _load_rules_file(path: str, mtime_ns: int, shown: str) -> GradingRules:
+    # Decimal, never float: 0.30 must stay 0.30.
+    document = read_json(path, what="rules", error=GradingRulesError, shown=shown, parse_float=Decimal)
+    return parse_rules(document, source=shown)
 
 
 def _plain(message: str) -> str:
@@ -330,12 +297,13 @@ def parse_rules(document: Any, *, source: str = "<rules>") -> GradingRules:
     GradingRulesError
         With every problem found.
     """
-    errors = sorted(_rules_validator().iter_errors(document), key=lambda e: list(e.absolute_path))
-    problems = [
-        f"{_json_path(e.absolute_path)}: {_plain(e.message)}; "
-        f"{_RULES_SCHEMA_FIXES.get(str(e.validator), 'correct the value')}"
-        for e in errors
-    ]
+    problems = schema_problems(
+        packaged_validator(_RULES_SCHEMA),
+        document,
+        fixes=_RULES_FIXES,
+        default_fix="correct the value",
+        message=lambda e: _plain(e.message),
+    )
     if not problems:
         problems = _rules_consistency(document)
     if problems:

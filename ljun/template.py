@@ -18,16 +18,14 @@ Pixel convention: a pixel's centre is at integer coordinates, so the point at
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import numpy as np
 
+from ._jsondoc import COMMON_FIXES, packaged_validator, read_json, schema_problems
 from .errors import TemplateError
 
 __all__ = [
@@ -338,34 +336,15 @@ def _geometry(template: Template, dpi: float) -> BubbleGeometry:
 
 # --------------------------------------------------------------------------- loading
 
-# What to do about each kind of schema error, in one short phrase.
-_SCHEMA_FIXES = {
-    "required": "add the missing key",
-    "additionalProperties": "remove the key or correct its spelling",
-    "enum": "use one of the listed values",
-    "const": "use the value shown",
-    "type": "give a value of the type shown",
+_TEMPLATE_SCHEMA = "data/template.schema.json"
+
+# Template-specific advice where the common phrase would be vague.
+_TEMPLATE_FIXES = {
+    **COMMON_FIXES,
     "exclusiveMinimum": "give a positive size in millimetres",
-    "minimum": "give a larger number",
-    "minItems": "add the missing entries",
-    "maxItems": "remove the extra entries",
-    "minLength": "give a non-empty text",
     "maxLength": "give a single character",
     "pattern": "use lower-case letters, digits and '-'",
 }
-
-
-@functools.lru_cache(maxsize=1)
-def _schema_validator() -> jsonschema.Draft202012Validator:
-    text = resources.files("ljun").joinpath("data/template.schema.json").read_text("utf-8")
-    return jsonschema.Draft202012Validator(json.loads(text))
-
-
-def _json_path(path: Sequence[Any]) -> str:
-    out = "$"
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else f".{part}"
-    return out
 
 
 def resolve_template_path(name: str | Path) -> Path:
@@ -403,17 +382,7 @@ def load_template(name: str | Path) -> Template:
 
 @functools.lru_cache(maxsize=16)
 def _load_template_file(path: str, mtime_ns: int) -> Template:
-    try:
-        text = Path(path).read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise TemplateError(f"template {path}: cannot be read: {exc}") from None
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise TemplateError(
-            f"template {path}: not valid JSON at line {exc.lineno} column {exc.colno}: "
-            f"{exc.msg}"
-        ) from None
+    document = read_json(path, what="template", error=TemplateError)
     template = parse_template(document, source=path)
     problems = check_template(template)
     if problems:
@@ -433,13 +402,13 @@ def parse_template(document: Any, *, source: str = "<template>") -> Template:
     Only the schema and the field-level structure are checked here; the
     geometric rules are :func:`check_template`'s.
     """
-    errors = sorted(_schema_validator().iter_errors(document), key=lambda e: list(e.path))
-    if errors:
-        problems = [
-            f"at {_json_path(e.absolute_path)}: {e.message} "
-            f"(fix: {_SCHEMA_FIXES.get(str(e.validator), 'see ljun/data/template.schema.json')})"
-            for e in errors
-        ]
+    problems = schema_problems(
+        packaged_validator(_TEMPLATE_SCHEMA),
+        document,
+        fixes=_TEMPLATE_FIXES,
+        default_fix=f"see ljun/{_TEMPLATE_SCHEMA}",
+    )
+    if problems:
         raise TemplateError(_problem_message(source, problems), problems)
 
     bubble = document["bubble"]

@@ -241,7 +241,7 @@ def test_another_years_rules_are_data(tmp_path: Path) -> None:
     [
         ({"nilai_ukk__teori": 0.4}, r"\$\.nilai_ukk: the weights teori and praktik add up to 1\.1, not 1"),
         ({"nilai_sekolah__rapor": 1.4}, r"\$\.nilai_sekolah\.rapor: 1\.4 is greater than the maximum of 1"),
-        ({"lulus": None}, r"'lulus' is a required property; add the missing key"),
+        ({"lulus": None}, r"'lulus' is a required property \(fix: add the missing key\)"),
         ({"sertifikat__kurikulum": "AB"}, r"\$\.sertifikat\.kurikulum: .*follow the pattern"),
         ({"rounding": "half_even"}, r"\$\.rounding: .*use one of the listed values"),
         ({"lulus__praktik_min": 11}, r"\$\.lulus\.praktik_min: 11 is off the scale"),
