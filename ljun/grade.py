@@ -63,6 +63,12 @@ from ._io import atomic_write
 from ._jsondoc import COMMON_FIXES, packaged_validator, read_json, schema_problems
 from .errors import LjunError, ScoresFileError
 from .kompetensi import KODE_DIGITS, load_competencies
+from .nomor import (
+    DISTRICT_DIGITS,
+    PROVINCE_DIGITS,
+    NomorPeserta,
+    parse_nomor_peserta,
+)
 from .numbers import ScoreFormatError, format_score, parse_score, round_half_up
 
 __all__ = [
@@ -73,8 +79,6 @@ __all__ = [
     "load_rules",
     "parse_rules",
     "bundled_rule_sets",
-    "NomorPeserta",
-    "parse_nomor_peserta",
     "mean_half_up",
     "nilai_ukk",
     "practical_decision",
@@ -120,17 +124,6 @@ DEFAULT_RULES = "ukk-2011-2012"
 _RULES_DIR = "data/rules"
 _RULES_SCHEMA = "data/grading-rules.schema.json"
 
-#: Digits of a nomor peserta without its hyphens.
-NOMOR_PESERTA_DIGITS = 14
-
-#: Group lengths of the written form ``X-XX-XX-XX-XXX-XXX-X``: level, year,
-#: province, district, school, participant, check digit.
-NOMOR_PESERTA_GROUPS: tuple[int, ...] = (1, 2, 2, 2, 3, 3, 1)
-
-#: Digits of the province and district numbers in a certificate number.
-PROVINCE_DIGITS = 2
-DISTRICT_DIGITS = 3
-
 #: Digits of the participant sequence in a certificate number (Lampiran 1).
 SEQUENCE_DIGITS = 4
 
@@ -149,10 +142,6 @@ RAPOR_COLUMNS: tuple[str, ...] = ("nomor_peserta", "semester", "sk", "nilai")
 # Bad lines quoted in full in one error message; the rest are counted.
 _LINES_SHOWN = 5
 
-_NOMOR_WRITTEN = re.compile(
-    "-".join(f"[0-9]{{{n}}}" for n in NOMOR_PESERTA_GROUPS)
-)
-_NOMOR_DIGITS = re.compile(rf"[0-9]{{{NOMOR_PESERTA_DIGITS}}}")
 _KODE = re.compile(rf"[0-9]{{{KODE_DIGITS}}}")
 
 
@@ -355,92 +344,6 @@ def _rules_consistency(document: Mapping[str, Any]) -> list[str]:
 
 def _rules(rules: GradingRules | None) -> GradingRules:
     return load_rules() if rules is None else rules
-
-
-# =========================================================================== nomor peserta
-
-
-@dataclass(frozen=True)
-class NomorPeserta:
-    """A participant number, 14 digits ``X-XX-XX-XX-XXX-XXX-X``.
-
-    >>> n = parse_nomor_peserta("4-12-05-03-012-007-8")
-    >>> n.digits, n.province, n.district, n.school, n.participant
-    ('41205030120078', '05', '03', '012', '007')
-    """
-
-    digits: str
-
-    def _group(self, index: int) -> str:
-        start = sum(NOMOR_PESERTA_GROUPS[:index])
-        return self.digits[start : start + NOMOR_PESERTA_GROUPS[index]]
-
-    @property
-    def level(self) -> str:
-        """Digit 1: the level of education."""
-        return self._group(0)
-
-    @property
-    def year(self) -> str:
-        """Digits 2–3: the exam year."""
-        return self._group(1)
-
-    @property
-    def province(self) -> str:
-        """Digits 4–5: the province number."""
-        return self._group(2)
-
-    @property
-    def district(self) -> str:
-        """Digits 6–7: the district (kabupaten/kota) number."""
-        return self._group(3)
-
-    @property
-    def school(self) -> str:
-        """Digits 8–10: the school number within the district."""
-        return self._group(4)
-
-    @property
-    def participant(self) -> str:
-        """Digits 11–13: the participant number within the school."""
-        return self._group(5)
-
-    @property
-    def check_digit(self) -> str:
-        """Digit 14: the check digit (not verified: the guide gives no rule)."""
-        return self._group(6)
-
-    @property
-    def written(self) -> str:
-        """The hyphenated form ``X-XX-XX-XX-XXX-XXX-X``."""
-        return "-".join(self._group(i) for i in range(len(NOMOR_PESERTA_GROUPS)))
-
-    @property
-    def certificate_province(self) -> str:
-        """Province part of a certificate number (2 digits)."""
-        return self.province.zfill(PROVINCE_DIGITS)
-
-    @property
-    def certificate_district(self) -> str:
-        """District part of a certificate number (the 2 digits, zero-padded to 3)."""
-        return self.district.zfill(DISTRICT_DIGITS)
-
-
-def parse_nomor_peserta(text: str) -> NomorPeserta:
-    """Read a nomor peserta written as 14 digits or as ``X-XX-XX-XX-XXX-XXX-X``.
-
-    Raises
-    ------
-    ScoresFileError
-        For anything else (other grouping, letters, ``?`` from an unreadable
-        bubble column, wrong length).
-    """
-    stripped = text.strip()
-    if _NOMOR_DIGITS.fullmatch(stripped) or _NOMOR_WRITTEN.fullmatch(stripped):
-        return NomorPeserta(stripped.replace("-", ""))
-    raise ScoresFileError(
-        f"nomor peserta {text!r} is not 14 digits (write 41205030120078 or 4-12-05-03-012-007-8)"
-    )
 
 
 # =========================================================================== formulas

@@ -14,6 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ljun.errors import LjunError, ScoresFileError
+from ljun.nomor import parse_nomor_peserta
 from ljun.grade import (
     CertificateNumberError,
     GradingRulesError,
@@ -30,7 +31,6 @@ from ljun.grade import (
     nilai_rapor,
     nilai_sekolah,
     nilai_ukk,
-    parse_nomor_peserta,
     parse_praktik_csv,
     parse_rapor_csv,
     practical_decision,

@@ -20,6 +20,7 @@ from decimal import Decimal
 import numpy as np
 
 from ..kompetensi import competency_codes
+from ..nomor import format_nomor_peserta, luhn_check_digit
 from ..numbers import round_half_up
 from ._levels import Level
 
@@ -61,10 +62,8 @@ STREAM_SCANNER = 5
 STREAM_SPECIAL = 6
 STREAM_ENVELOPE_SCAN = 7
 
-# Nomor peserta X-XX-XX-XX-XXX-XXX-X: level, year, province, district, school,
-# participant, check digit.  The level digit of SMK and the year of the
-# bundled template (Tahun Pelajaran 2011/2012) are our assumption.
-NOMOR_GROUPS: tuple[int, ...] = (1, 2, 2, 2, 3, 3, 1)
+# Nomor peserta X-XX-XX-XX-XXX-XXX-X (ljun.nomor).  The level digit of SMK and
+# the year of the bundled template (Tahun Pelajaran 2011/2012) are our assumption.
 SMK_LEVEL_DIGIT = "4"
 EXAM_YEAR = "12"
 # Province and district codes are drawn from these ranges (two digits each).
@@ -131,37 +130,6 @@ NAMA_COLUMNS = 20
 def rng_for(seed: int, stream: int, *index: int) -> np.random.Generator:
     """A generator for one purpose (``stream``) and one thing (``index``)."""
     return np.random.default_rng([int(seed), int(stream), *(int(i) for i in index)])
-
-
-def luhn_check_digit(digits: str) -> str:
-    """The Luhn check digit that makes ``digits + check`` pass the Luhn test.
-
-    >>> luhn_check_digit("7992739871")
-    '3'
-    """
-    total = 0
-    # Double every second digit counted from the right of the payload.
-    for k, ch in enumerate(reversed(digits)):
-        d = int(ch)
-        if k % 2 == 0:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-    return str((10 - total % 10) % 10)
-
-
-def format_nomor_peserta(digits: str) -> str:
-    """The display form ``X-XX-XX-XX-XXX-XXX-X`` of 14 plain digits.
-
-    >>> format_nomor_peserta("41205010450127")
-    '4-12-05-01-045-012-7'
-    """
-    parts, start = [], 0
-    for size in NOMOR_GROUPS:
-        parts.append(digits[start : start + size])
-        start += size
-    return "-".join(parts)
 
 
 @dataclass(frozen=True)
