@@ -1,0 +1,250 @@
+"""Accuracy and speed of the reading pipeline on freshly generated scans.
+
+Accuracy: for each level, ``--count`` sheets are generated in memory with
+``ljun.samples.generate_sheets`` (ground truth known), read with
+``ljun.pipeline.read_sheet``, and compared with the truth:
+
+* answers accuracy: items read exactly as the truth, over all items of
+  student sheets;
+* identity accuracy: student sheets whose nomor peserta, nama, tanggal lahir,
+  kode kompetensi, paket and barcode all read exactly;
+* silent errors: student sheets that differ from the truth while ``review``
+  is false (the number that must be zero), plus special pages (blank or
+  non-LJUN) that were not sent to review;
+* review rate: student sheets sent to review;
+* registration failures: student sheets that could not be registered.
+
+Speed: 200-dpi 8-bit sheets are encoded as LZW TIFFs in memory; the bench
+times plain TIFF decode (the floor, ``tifffile``) and ``read_sheet`` on the
+decoded pages (register + read + decode, excluding file decode), each
+repeated, on one core, in this process.
+
+Usage::
+
+    .venv/bin/python bench/bench_read.py                      # 200 sheets per level
+    .venv/bin/python bench/bench_read.py --count 50 --levels easy --json /tmp/r.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import tifffile
+
+from ljun.calibration import load_calibration
+from ljun.pipeline import analyse_sheet
+from ljun.read import measure_darkness, sampling_pattern
+from ljun.records import Page
+from ljun.register import register
+from ljun.decode import decode_barcode, decode_marks
+from ljun.samples import generate_sheets
+from ljun.template import DEFAULT_TEMPLATE, load_template
+
+#: Default rows: ``level[:dpi:bits]``.  A level alone is the generator's
+#: default scan (200 dpi, 8-bit gray, as ``make_samples`` writes); ``mixed``
+#: varies dpi (150/200/300) and bit depth (8/1) per envelope.
+DEFAULT_ROWS = ("easy", "moderate", "moderate:mixed:mixed", "hard:mixed:mixed")
+IDENTITY_KEYS = ("nomor_peserta", "nama", "tanggal_lahir", "kode_kompetensi", "paket", "barcode")
+DEFAULT_JSON = Path(__file__).resolve().parent / "out" / "bench_read.json"
+
+
+def _reading_dict(reading) -> dict:
+    return {
+        "nomor_peserta": reading.nomor_peserta,
+        "nama": reading.nama,
+        "tanggal_lahir": reading.tanggal_lahir,
+        "kode_kompetensi": reading.kode_kompetensi,
+        "paket": reading.paket,
+        "barcode": reading.barcode,
+        "answers": list(reading.answers),
+    }
+
+
+def accuracy(template, calibration, level: str, count: int, seed: int, dpi, bits, show: int) -> dict:
+    n_sheets = n_items = items_ok = identity_ok = silent = review = failures = 0
+    special = Counter()
+    special_silent = 0
+    flag_words: Counter = Counter()
+    errors = []
+    for sheet in generate_sheets(template, count=count, seed=seed, level=level, dpi=dpi, bits=bits):
+        page = Page(image=sheet.image, source=f"{level}:{sheet.index}", page=1, dpi=float(sheet.dpi))
+        reading = analyse_sheet(page, template, calibration).reading
+        if sheet.kind != "ljun":
+            expected = sheet.truth["flags"][0]
+            special[(sheet.kind, reading.failure or "read")] += 1
+            if not reading.review:
+                special_silent += 1
+                errors.append({"sheet": sheet.kind, "silent": True, "expected": expected, "flags": list(reading.flags)})
+            continue
+        n_sheets += 1
+        truth = sheet.truth
+        got = _reading_dict(reading)
+        answers_truth = truth["answers"]
+        n_items += len(answers_truth)
+        wrong_items = [i + 1 for i, a in enumerate(answers_truth) if i >= len(got["answers"]) or got["answers"][i] != a]
+        items_ok += len(answers_truth) - len(wrong_items)
+        wrong_identity = [k for k in IDENTITY_KEYS if got[k] != truth[k]]
+        identity_ok += not wrong_identity
+        review += reading.review
+        failures += reading.failure is not None
+        for flag in reading.flags:
+            flag_words[flag.split(":")[0]] += 1
+        differs = bool(wrong_items or wrong_identity)
+        if differs and not reading.review:
+            silent += 1
+        if differs and (not reading.review or len(errors) < show):
+            errors.append(
+                {
+                    "sheet": sheet.index,
+                    "dpi": sheet.dpi,
+                    "bits": sheet.scan.get("bits"),
+                    "silent": not reading.review,
+                    "items": {i: (answers_truth[i - 1], got["answers"][i - 1] if got["answers"] else None) for i in wrong_items},
+                    "identity": {k: (truth[k], got[k]) for k in wrong_identity},
+                    "flags": list(reading.flags),
+                    "hard_marks": sheet.scan.get("hard_marks"),
+                }
+            )
+    return {
+        "level": level,
+        "dpi": dpi,
+        "bits": bits,
+        "sheets": n_sheets,
+        "answers_accuracy": items_ok / max(n_items, 1),
+        "identity_accuracy": identity_ok / max(n_sheets, 1),
+        "silent_errors": silent,
+        "review_rate": review / max(n_sheets, 1),
+        "registration_failures": failures,
+        "special_pages": {f"{k[0]}->{k[1]}": v for k, v in sorted(special.items())},
+        "special_pages_not_reviewed": special_silent,
+        "flags": dict(flag_words.most_common()),
+        "errors": errors,
+    }
+
+
+def timing(template, calibration, count: int, seed: int, repeat: int) -> dict:
+    pattern = sampling_pattern(template)
+    geometry = pattern.geometry
+    blobs = []
+    for sheet in generate_sheets(template, count=count, seed=seed, level="moderate", dpi=200, bits=8,
+                                 include_special_pages=False):
+        buffer = io.BytesIO()
+        tifffile.imwrite(buffer, sheet.image, compression="lzw", resolution=(200, 200), resolutionunit="INCH")
+        blobs.append(buffer.getvalue())
+    pages = [Page(tifffile.imread(io.BytesIO(b)), "bench", 1, 200.0) for b in blobs]
+    analyse_sheet(pages[0], template, calibration)  # warm caches (sampling pattern, templates)
+
+    def per_sheet(fn) -> list[float]:
+        times = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            for item in fn_items:
+                fn(item)
+            times.append((time.perf_counter() - start) / len(fn_items) * 1000.0)
+        return times
+
+    fn_items = blobs
+    decode_ms = per_sheet(lambda b: tifffile.imread(io.BytesIO(b)))
+    fn_items = pages
+    total_ms = per_sheet(lambda p: analyse_sheet(p, template, calibration))
+    registrations = [register(p.image, template, calibration, dpi=p.dpi) for p in pages]
+    register_ms = per_sheet(lambda p: register(p.image, template, calibration, dpi=p.dpi))
+    fn_items = list(zip(pages, registrations))
+    read_ms = per_sheet(lambda pr: measure_darkness(pr[0].image, pr[1], pattern))
+    bubbles = [measure_darkness(p.image, r, pattern) for p, r in zip(pages, registrations)]
+    fn_items = bubbles
+    marks_ms = per_sheet(lambda b: decode_marks(b, geometry, template, calibration))
+    fn_items = list(zip(pages, registrations))
+    barcode_ms = per_sheet(lambda pr: decode_barcode(pr[0].image, pr[1], template, geometry))
+    best = min
+    return {
+        "sheets": len(pages),
+        "repeat": repeat,
+        "image_shape": list(pages[0].image.shape),
+        "tiff_decode_ms": best(decode_ms),
+        "read_sheet_ms": best(total_ms),
+        "register_ms": best(register_ms),
+        "read_ms": best(read_ms),
+        "decode_marks_ms": best(marks_ms),
+        "barcode_ms": best(barcode_ms),
+        "read_sheet_ms_median": statistics.median(total_ms),
+        "sheets_per_s_read_only": 1000.0 / best(total_ms),
+        "sheets_per_s_decode_and_read": 1000.0 / (best(total_ms) + best(decode_ms)),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--levels", nargs="+", default=list(DEFAULT_ROWS),
+                        help="rows as LEVEL or LEVEL:DPI:BITS (DPI/BITS may be 'mixed')")
+    parser.add_argument("--count", type=int, default=200, help="student sheets per level")
+    parser.add_argument("--seed", type=int, default=20240601)
+    parser.add_argument("--calibration", default=None, help="calibration JSON (default calibration/default.json)")
+    parser.add_argument("--timing-count", type=int, default=20, help="sheets for the timing run (0: skip)")
+    parser.add_argument("--repeat", type=int, default=5, help="timing repetitions (the best is reported)")
+    parser.add_argument("--show-errors", type=int, default=0, help="list up to N reviewed mismatches too")
+    parser.add_argument("--json", default=str(DEFAULT_JSON), help="where to write the JSON results")
+    args = parser.parse_args(argv)
+
+    template = load_template(DEFAULT_TEMPLATE)
+    calibration = load_calibration(args.calibration)
+    results = {
+        "python": sys.version.split()[0],
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "seed": args.seed,
+        "calibration": calibration.source,
+        "levels": [],
+    }
+    print(f"{'level':<9} {'scan':<13} {'sheets':>6} {'answers':>8} {'identity':>8} {'silent':>6} "
+          f"{'review':>7} {'regfail':>7}  special pages")
+    for spec in args.levels:
+        level, *scan = spec.split(":")
+        dpi, bits = (scan + ["200", "8"][len(scan):])[:2] if scan else ("200", "8")
+        dpi = dpi if dpi == "mixed" else int(dpi)
+        bits = bits if bits == "mixed" else int(bits)
+        started = time.perf_counter()
+        row = accuracy(template, calibration, level, args.count, args.seed, dpi, bits, args.show_errors)
+        row["seconds"] = time.perf_counter() - started
+        results["levels"].append(row)
+        special = ", ".join(f"{k}:{v}" for k, v in row["special_pages"].items()) or "-"
+        print(
+            f"{level:<9} {f'{dpi}dpi/{bits}bit':<13} {row['sheets']:>6} {row['answers_accuracy']:>8.4%} "
+            f"{row['identity_accuracy']:>8.2%} {row['silent_errors']:>6} {row['review_rate']:>7.2%} "
+            f"{row['registration_failures']:>7}  {special}"
+            + (f"  NOT REVIEWED: {row['special_pages_not_reviewed']}" if row["special_pages_not_reviewed"] else "")
+        )
+        for error in row["errors"]:
+            print("    ", json.dumps(error, default=str)[:600])
+    if args.timing_count > 0:
+        t = timing(template, calibration, args.timing_count, args.seed + 1, args.repeat)
+        results["timing"] = t
+        print(
+            f"\ntiming, {t['sheets']} sheets 200 dpi 8-bit {t['image_shape'][1]}x{t['image_shape'][0]}, "
+            f"best of {t['repeat']}, one core, ms per sheet:\n"
+            f"  TIFF decode (LZW)   {t['tiff_decode_ms']:7.2f}\n"
+            f"  read_sheet          {t['read_sheet_ms']:7.2f}   (median {t['read_sheet_ms_median']:.2f})\n"
+            f"    register          {t['register_ms']:7.2f}\n"
+            f"    read (kernel)     {t['read_ms']:7.2f}\n"
+            f"    decode marks      {t['decode_marks_ms']:7.2f}\n"
+            f"    barcode           {t['barcode_ms']:7.2f}\n"
+            f"  sheets/s: read only {t['sheets_per_s_read_only']:.0f}, decode+read {t['sheets_per_s_decode_and_read']:.0f}"
+        )
+    out = Path(args.json)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2, default=str))
+    print(f"\nwrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,517 @@
+"""Loading scanned pages: files and folders in, a stream of pages out.
+
+This is the input edge of the pipeline (DESIGN.md §2).  :func:`iter_pages`
+expands files and folders (folders recursively, sorted) and yields one
+:class:`~ljun.records.Page` per scanned page, or a
+:class:`~ljun.records.PageFailure` for a page or file that cannot be read, so
+one bad file never stops a batch.  Pages are read one at a time (multi-page
+TIFF page by page, PDF through ``pdftoppm`` page by page), so memory stays flat
+however large the batch.
+
+Supported: TIFF (8-bit gray, 1-bit Group 3/4, LZW/Deflate/JPEG, RGB, palette,
+multi-page), PDF (rasterised at :data:`PDF_RENDER_DPI`), PNG and JPEG.  The
+format is recognised from the file's first bytes, not from its name, so a
+text file called ``scan.tif`` is reported as ``unsupported_format``.
+
+Failure reasons (``PageFailure.reason``):
+
+``not_found``           the path does not exist (or vanished before reading)
+``unreadable_file``     the file exists but cannot be opened (permissions, I/O error)
+``empty_file``          zero bytes
+``unsupported_format``  not a TIFF, PDF, PNG or JPEG (judged by content)
+``too_large``           the page has more pixels than ``max_pixels`` (checked
+                        from the header, before decoding: decompression-bomb guard)
+``truncated``           the file ends early or its page directory is broken
+``corrupt_image``       a page's pixel data cannot be decoded
+``unsupported_image``   an image layout this loader does not handle (e.g. CMYK)
+``encrypted_pdf``       the PDF needs a password
+``corrupt_pdf``         the PDF cannot be parsed or a page cannot be rasterised
+``pdf_tool_missing``    ``pdfinfo``/``pdftoppm`` (poppler-utils) are not installed
+
+A split-by-file batch (worker processes) uses :func:`list_scan_files` and then
+:func:`iter_file_pages` on each file.
+
+>>> from ljun.load import SCAN_SUFFIXES
+>>> ".tif" in SCAN_SUFFIXES and ".pdf" in SCAN_SUFFIXES
+True
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import subprocess
+import warnings
+import zlib
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .errors import LjunError
+from .records import Page, PageFailure
+
+__all__ = [
+    "SCAN_SUFFIXES",
+    "DEFAULT_MAX_PIXELS",
+    "PDF_RENDER_DPI",
+    "iter_pages",
+    "iter_file_pages",
+    "list_scan_files",
+    "to_gray",
+    "PageLoadError",
+]
+
+#: File name endings (lower case) picked up when a folder is walked.
+SCAN_SUFFIXES: tuple[str, ...] = (".tif", ".tiff", ".pdf", ".png", ".jpg", ".jpeg")
+
+#: Largest page accepted, in pixels.  An A3 sheet at 600 dpi is 7016 x 9921 =
+#: 69.6 million pixels; anything larger is not a scanned answer sheet, and a
+#: header claiming more (a 20000 x 20000 "image" is 400 MB decoded) is refused
+#: before any pixel is decoded.
+DEFAULT_MAX_PIXELS = 72_000_000
+
+#: Resolution PDF pages are rasterised at (dots per inch).  200 dpi is the scan
+#: resolution DESIGN.md §4 is specified at; the bubble kernel is exact at it.
+PDF_RENDER_DPI = 200
+
+# Seconds one pdfinfo/pdftoppm call may take before the page counts as corrupt
+# (a malicious or broken PDF can make poppler spin).
+PDF_TIMEOUT_S = 60
+
+# Points per inch in PDF page sizes.
+PT_PER_INCH = 72.0
+
+# Centimetres per inch, for TIFF resolution given per centimetre.
+CM_PER_INCH = 2.54
+
+# TIFF ResolutionUnit values (TIFF 6.0, tag 296).
+_RESUNIT_INCH = 2
+_RESUNIT_CM = 3
+
+# TIFF PhotometricInterpretation values (TIFF 6.0, tag 262).
+_MINISWHITE = 0
+_MINISBLACK = 1
+_RGB = 2
+_PALETTE = 3
+_YCBCR = 6
+
+# Errors the image decoders raise on bad data.  imagecodecs' errors derive from
+# RuntimeError, tifffile's from ValueError, Pillow's from OSError/ValueError,
+# zlib and struct have their own; a programming error (AttributeError,
+# NameError, ...) is deliberately not in this list and still surfaces.
+_DECODE_ERRORS: tuple[type[BaseException], ...] = (
+    ValueError,
+    OSError,
+    RuntimeError,
+    EOFError,
+    IndexError,
+    KeyError,
+    MemoryError,
+    struct.error,
+    zlib.error,
+)
+
+_MAGIC_TIFF = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+_MAGIC_PDF = b"%PDF"
+_MAGIC_PNG = b"\x89PNG\r\n\x1a\n"
+_MAGIC_JPEG = b"\xff\xd8\xff"
+
+
+class PageLoadError(LjunError, ValueError):
+    """A page cannot be loaded; the loaders turn it into a PageFailure.
+
+    ``reason`` is the failure's machine word (see the module docstring).
+    """
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+# --------------------------------------------------------------------------- listing
+
+
+def list_scan_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """Expand files and folders into the list of files to read.
+
+    Folders are walked recursively; their files with a suffix of
+    :data:`SCAN_SUFFIXES` (any case) are taken in sorted path order, hidden
+    files (name starting with ``.``, such as half-written ``.part`` files)
+    skipped.  A path given explicitly is kept whatever its suffix, and so is a
+    path that does not exist: :func:`iter_file_pages` then reports it as a
+    failure, so the order of the arguments is the order of the results.
+
+    Parameters
+    ----------
+    paths : iterable of str or PathLike
+        Files and folders, as the user gave them.
+
+    Returns
+    -------
+    list of Path
+        Paths as given (folder entries joined onto the folder as given).
+    """
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = []
+            for root, dirs, names in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                found += [
+                    Path(root) / name
+                    for name in names
+                    if not name.startswith(".") and name.lower().endswith(SCAN_SUFFIXES)
+                ]
+            files += sorted(found)
+        else:
+            files.append(path)
+    return files
+
+
+def iter_pages(
+    paths: Iterable[str | os.PathLike[str]], *, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> Iterator[Page | PageFailure]:
+    """Every page of every file under ``paths``, one at a time.
+
+    Never raises for a bad or missing file: it yields a
+    :class:`~ljun.records.PageFailure` for it (with ``page=0`` when the whole
+    file could not be opened) and goes on with the next page or file.
+
+    Parameters
+    ----------
+    paths : iterable of str or PathLike
+        Files and folders (see :func:`list_scan_files`).
+    max_pixels : int
+        Pages with more pixels are refused as ``too_large`` before decoding.
+    """
+    for path in list_scan_files(paths):
+        yield from iter_file_pages(path, max_pixels=max_pixels)
+
+
+def iter_file_pages(
+    path: str | os.PathLike[str], *, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> Iterator[Page | PageFailure]:
+    """The pages of one file, in order (see :func:`iter_pages`).
+
+    The format is judged from the first bytes of the file.
+    """
+    source = str(path)
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(16)
+    except FileNotFoundError:
+        yield PageFailure(source, 0, "not_found", f"{source}: no such file")
+        return
+    except OSError as exc:
+        yield PageFailure(source, 0, "unreadable_file", f"{source}: cannot be opened: {exc.strerror or exc}")
+        return
+    if not head:
+        yield PageFailure(source, 0, "empty_file", f"{source}: the file is empty (0 bytes)")
+        return
+    if head.startswith(_MAGIC_TIFF):
+        reader = _tiff_pages
+    elif head.startswith(_MAGIC_PDF):
+        reader = _pdf_pages
+    elif head.startswith(_MAGIC_PNG) or head.startswith(_MAGIC_JPEG):
+        reader = _pillow_pages
+    else:
+        yield PageFailure(
+            source,
+            0,
+            "unsupported_format",
+            f"{source}: not a TIFF, PDF, PNG or JPEG image (judged by its first bytes)",
+        )
+        return
+    yield from reader(source, max_pixels)
+
+
+# --------------------------------------------------------------------------- TIFF
+
+
+def _tiff_pages(source: str, max_pixels: int) -> Iterator[Page | PageFailure]:
+    import tifffile
+
+    try:
+        tif = tifffile.TiffFile(source)
+    except _DECODE_ERRORS as exc:
+        yield PageFailure(source, 0, "truncated", f"{source}: not a readable TIFF: {exc}")
+        return
+    with tif:
+        # Keep no page objects: a 10,000-page batch file must not grow memory.
+        tif.pages.cache = False
+        try:
+            n_pages = len(tif.pages)
+        except _DECODE_ERRORS as exc:
+            yield PageFailure(source, 0, "truncated", f"{source}: the page directory is broken: {exc}")
+            return
+        if n_pages == 0:
+            yield PageFailure(source, 0, "truncated", f"{source}: the TIFF has no readable page")
+            return
+        for index in range(n_pages):
+            number = index + 1
+            try:
+                tiff_page = tif.pages[index]
+            except _DECODE_ERRORS as exc:
+                # The directory chain is broken here: later pages cannot be reached.
+                yield PageFailure(source, number, "truncated", f"{source} page {number}: broken page directory: {exc}")
+                return
+            try:
+                yield _tiff_page(tiff_page, source, number, max_pixels)
+            except PageLoadError as exc:
+                yield PageFailure(source, number, exc.reason, exc.detail)
+
+
+def _tiff_page(tiff_page, source: str, number: int, max_pixels: int) -> Page:
+    where = f"{source} page {number}"
+    shape = tuple(int(s) for s in tiff_page.shape)
+    if len(shape) < 2:
+        raise PageLoadError("unsupported_image", f"{where}: not a 2-D image (shape {shape})")
+    height, width = (shape[0], shape[1]) if len(shape) == 2 or shape[-1] <= 4 else shape[-2:]
+    _check_size(where, width, height, max_pixels)
+    photometric = int(tiff_page.photometric)
+    if photometric not in (_MINISWHITE, _MINISBLACK, _RGB, _PALETTE, _YCBCR):
+        raise PageLoadError(
+            "unsupported_image",
+            f"{where}: photometric interpretation {photometric} (e.g. CMYK) is not supported; "
+            "scan in gray or RGB",
+        )
+    try:
+        pixels = tiff_page.asarray()
+    except _DECODE_ERRORS as exc:
+        raise PageLoadError("corrupt_image", f"{where}: pixel data cannot be decoded: {exc}") from None
+    if photometric == _PALETTE:
+        colormap = tiff_page.colormap
+        if colormap is None:
+            raise PageLoadError("unsupported_image", f"{where}: palette image without a colour map")
+        # TIFF colour maps are 16-bit per channel; keep the top byte.
+        rgb = (np.asarray(colormap)[:, np.asarray(pixels)] >> 8).astype(np.uint8)
+        pixels = np.moveaxis(rgb, 0, -1)
+    if pixels.ndim == 3 and pixels.shape[0] in (3, 4) and pixels.shape[-1] not in (3, 4):
+        pixels = np.moveaxis(pixels, 0, -1)  # planar RGB (PlanarConfiguration 2)
+    gray = to_gray(pixels, where=where)
+    if photometric == _MINISWHITE:
+        gray = 255 - gray
+    return Page(image=gray, source=source, page=number, dpi=_tiff_dpi(tiff_page))
+
+
+def _tiff_dpi(tiff_page) -> float | None:
+    try:
+        x_res = float(tiff_page.resolution[0])
+        unit = int(tiff_page.resolutionunit)
+    except (KeyError, TypeError, ValueError, IndexError, ZeroDivisionError):
+        return None
+    if not np.isfinite(x_res) or x_res <= 0:
+        return None
+    if unit == _RESUNIT_INCH:
+        return x_res
+    if unit == _RESUNIT_CM:
+        return x_res * CM_PER_INCH
+    # Unit 1 ("no absolute unit"): the numbers are an aspect ratio, not a resolution.
+    return None
+
+
+# --------------------------------------------------------------------------- PNG / JPEG
+
+
+def _pillow_pages(source: str, max_pixels: int) -> Iterator[Page | PageFailure]:
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            # Our own size check below replaces Pillow's warning.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(source)
+    except Image.DecompressionBombError as exc:
+        # Pillow refuses, from the header, anything over twice its own limit.
+        yield PageFailure(source, 1, "too_large", f"{source}: {exc} Scan answer sheets at 150-300 dpi.")
+        return
+    except _DECODE_ERRORS as exc:
+        yield PageFailure(source, 0, "truncated", f"{source}: not a readable image: {exc}")
+        return
+    with image:
+        try:
+            width, height = image.size
+            _check_size(source, width, height, max_pixels)
+            dpi = _pillow_dpi(image)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                image.load()
+        except PageLoadError as exc:
+            yield PageFailure(source, 1, exc.reason, exc.detail)
+            return
+        except _DECODE_ERRORS as exc:
+            yield PageFailure(source, 1, "corrupt_image", f"{source}: pixel data cannot be decoded: {exc}")
+            return
+        if image.mode in ("1", "L", "RGB", "RGBA", "I;16", "I;16B", "I", "F"):
+            pixels = np.asarray(image)
+        else:
+            # Palette, LA, CMYK, YCbCr ...: let Pillow turn them into gray.
+            pixels = np.asarray(image.convert("L"))
+        try:
+            gray = to_gray(pixels, where=source)
+        except PageLoadError as exc:
+            yield PageFailure(source, 1, exc.reason, exc.detail)
+            return
+    yield Page(image=gray, source=source, page=1, dpi=dpi)
+
+
+def _pillow_dpi(image) -> float | None:
+    dpi = image.info.get("dpi")
+    try:
+        value = float(dpi[0])
+    except (TypeError, ValueError, IndexError):
+        return None
+    # PNG files without a pHYs chunk sometimes report 72 or 0; both mean "unknown"
+    # for a scan, which is never made at screen resolution.
+    if not np.isfinite(value) or value < 1.5 * PT_PER_INCH:
+        return None
+    return value
+
+
+# --------------------------------------------------------------------------- PDF
+
+
+def _pdf_pages(source: str, max_pixels: int) -> Iterator[Page | PageFailure]:
+    from pdf2image import convert_from_path, pdfinfo_from_path
+    from pdf2image.exceptions import (
+        PDFPageCountError,
+        PDFPopplerTimeoutError,
+        PDFSyntaxError,
+        PopplerNotInstalledError,
+    )
+
+    pdf_errors = (PDFPageCountError, PDFSyntaxError, PDFPopplerTimeoutError, subprocess.SubprocessError)
+    try:
+        info = pdfinfo_from_path(source, timeout=PDF_TIMEOUT_S)
+    except PopplerNotInstalledError:
+        yield PageFailure(
+            source, 0, "pdf_tool_missing",
+            f"{source}: reading PDF needs poppler-utils (pdfinfo, pdftoppm); install it",
+        )
+        return
+    except (*pdf_errors, *_DECODE_ERRORS) as exc:
+        text = str(exc)
+        if "password" in text.lower() or "encrypt" in text.lower():
+            yield PageFailure(source, 0, "encrypted_pdf", f"{source}: the PDF is password-protected; "
+                              "export the scan without a password")
+        else:
+            yield PageFailure(source, 0, "corrupt_pdf", f"{source}: the PDF cannot be read: {_one_line(text)}")
+        return
+    try:
+        n_pages = int(info["Pages"])
+    except (KeyError, TypeError, ValueError):
+        yield PageFailure(source, 0, "corrupt_pdf", f"{source}: the PDF has no page count")
+        return
+    if n_pages <= 0:
+        yield PageFailure(source, 0, "corrupt_pdf", f"{source}: the PDF has no pages")
+        return
+    try:
+        # One more pdfinfo call lists every page's size (decompression-bomb guard).
+        sizes = _pdf_page_sizes_pt(pdfinfo_from_path(
+            source, first_page=1, last_page=n_pages, timeout=PDF_TIMEOUT_S), n_pages)
+    except (*pdf_errors, *_DECODE_ERRORS):
+        sizes = {}
+    for number in range(1, n_pages + 1):
+        where = f"{source} page {number}"
+        try:
+            size = sizes.get(number)
+            if size is not None:
+                width = int(round(size[0] / PT_PER_INCH * PDF_RENDER_DPI))
+                height = int(round(size[1] / PT_PER_INCH * PDF_RENDER_DPI))
+                _check_size(where, width, height, max_pixels)
+            images = convert_from_path(
+                source,
+                dpi=PDF_RENDER_DPI,
+                first_page=number,
+                last_page=number,
+                grayscale=True,
+                timeout=PDF_TIMEOUT_S,
+            )
+        except PageLoadError as exc:
+            yield PageFailure(source, number, exc.reason, exc.detail)
+            continue
+        except (*pdf_errors, *_DECODE_ERRORS) as exc:
+            yield PageFailure(source, number, "corrupt_pdf", f"{where}: cannot be rasterised: {_one_line(str(exc))}")
+            continue
+        if len(images) != 1:
+            yield PageFailure(source, number, "corrupt_pdf", f"{where}: poppler returned no image for this page")
+            continue
+        with images[0] as image:
+            gray = np.asarray(image.convert("L"), dtype=np.uint8)
+        yield Page(image=gray, source=source, page=number, dpi=float(PDF_RENDER_DPI))
+
+
+def _pdf_page_sizes_pt(info: dict, n_pages: int) -> dict[int, tuple[float, float]]:
+    """Width and height in points of each page, from a ranged pdfinfo answer."""
+    sizes = {}
+    for number in range(1, n_pages + 1):
+        text = info.get(f"Page {number:4d} size") or (info.get("Page size") if n_pages == 1 else None)
+        parts = str(text or "").split()
+        try:
+            sizes[number] = (float(parts[0]), float(parts[2]))
+        except (IndexError, ValueError):
+            continue
+    return sizes
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())[:300]
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _check_size(where: str, width: int, height: int, max_pixels: int) -> None:
+    if width <= 0 or height <= 0:
+        raise PageLoadError("corrupt_image", f"{where}: the header gives an empty image ({width} x {height})")
+    if width * height > max_pixels:
+        raise PageLoadError(
+            "too_large",
+            f"{where}: {width} x {height} pixels is more than the {max_pixels:,} allowed; "
+            "scan answer sheets at 150-300 dpi",
+        )
+
+
+def to_gray(pixels: np.ndarray, *, where: str = "image") -> np.ndarray:
+    """Turn decoded pixels into a gray ``uint8`` image (0 black, 255 white).
+
+    Parameters
+    ----------
+    pixels : (H, W) or (H, W, C) ndarray
+        ``bool`` (1-bit, True = white), ``uint8``, ``uint16``, or float in
+        ``[0, 1]``; ``C`` is 3 (RGB) or 4 (RGBA, alpha ignored) or 2 (gray +
+        alpha).
+
+    Returns
+    -------
+    (H, W) ndarray of uint8
+        1-bit input becomes 0/255.
+
+    >>> to_gray(np.array([[True, False]])).tolist()
+    [[255, 0]]
+    """
+    array = np.asarray(pixels)
+    if array.dtype == np.bool_:
+        array = array.astype(np.uint8) * np.uint8(255)
+    elif array.dtype == np.uint16:
+        array = (array >> 8).astype(np.uint8)
+    elif array.dtype.kind == "f":
+        array = np.clip(np.nan_to_num(array) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    elif array.dtype.kind in "iu" and array.dtype != np.uint8:
+        # 32-bit gray (Pillow mode "I"): assume 16-bit data in it.
+        array = np.clip(array >> 8, 0, 255).astype(np.uint8)
+    if array.ndim == 3:
+        channels = array.shape[2]
+        if channels == 1 or channels == 2:
+            array = array[:, :, 0]
+        elif channels in (3, 4):
+            array = cv2.cvtColor(np.ascontiguousarray(array[:, :, :3]), cv2.COLOR_RGB2GRAY)
+        else:
+            raise PageLoadError("unsupported_image", f"{where}: {channels} colour channels are not supported")
+    if array.ndim != 2:
+        raise PageLoadError("unsupported_image", f"{where}: not a 2-D image (shape {array.shape})")
+    return np.ascontiguousarray(array, dtype=np.uint8)

@@ -1,0 +1,597 @@
+"""The bubble kernel: how dark is every bubble of a sheet, and is it a mark.
+
+Reading is one vectorised pass over all N bubbles of the template (no Python
+loop per bubble, no warp of the page):
+
+1. :func:`sampling_pattern` (once per template and dpi, cached) places K
+   points around every bubble, in template pixels: ``INNER_POINTS`` on a
+   sunflower spiral inside the printed ring, off the printed option letter;
+   ``CENTRE_POINTS`` in its centre (where a dot lands); ``PAPER_POINTS`` in
+   the paper diagonally beside it; and a *halo* just outside the ring, in
+   the middle of the clean paper along ``HALO_POINTS`` directions.
+2. :func:`measure_darkness` maps the ``(N, K, 2)`` points through the
+   registration's homography (one ``cv2.perspectiveTransform``), samples the
+   scan with one ``cv2.remap`` (bilinear), and reduces along K: point
+   darkness ``(paper - gray) / (paper - ink)`` (0 on the local paper, 1 as
+   black as the fiducials), then per bubble the mean (``darkness``), the
+   darkest quarter (``quarter``: a fill, a partial fill, a tick), the
+   darkest centre points (``core``: a dot), the rest (``body``) and the halo
+   (a pencil line running into the bubble).  Each feature is measured from
+   the blank level of the bubbles printed alike (same option letter and
+   size) on the same sheet, which absorbs what the scanner did to the
+   printed letter (blur, a 1-bit threshold filling its counters).
+3. :func:`mark_evidence` combines them into one number per bubble,
+   :func:`classify` puts it in a confidence band (blank-sure, blank-unsure,
+   marked-unsure, marked-sure; the bands differ for 1-bit scans) and
+   :func:`decide_items` decides each question/column from its bubbles
+   together: a bubble is a mark when it is dark enough *and* close enough
+   to the darkest bubble of its item (erasure residue much lighter than the
+   chosen mark is not a mark); anything near a boundary makes the item unsure.
+
+>>> from ljun.calibration import load_calibration
+>>> cal = load_calibration().read
+>>> evidence = np.array([[0.02, 0.85, 0.01, 0.03, 0.0]], np.float32)
+>>> decision = decide_items(evidence, cal.gray, cal)
+>>> decision.choice.tolist(), decision.count.tolist(), decision.unsure.tolist()
+([1], [1], [False])
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .calibration import Bands, ReadCalibration
+from .register import Registration
+from .render import render_image
+from .template import BubbleGeometry, Template
+
+__all__ = [
+    "BLANK_SURE",
+    "BLANK_UNSURE",
+    "MARKED_UNSURE",
+    "MARKED_SURE",
+    "BAND_NAMES",
+    "INNER_POINTS",
+    "PAPER_POINTS",
+    "SamplingPattern",
+    "BubbleDarkness",
+    "ItemDecision",
+    "sampling_pattern",
+    "measure_darkness",
+    "mark_evidence",
+    "classify",
+    "decide_items",
+]
+
+#: Confidence bands of a bubble (values of :attr:`BubbleDarkness.band`).
+BLANK_SURE, BLANK_UNSURE, MARKED_UNSURE, MARKED_SURE = 0, 1, 2, 3
+BAND_NAMES = ("blank_sure", "blank_unsure", "marked_unsure", "marked_sure")
+
+#: Sample points inside each bubble, on paper the printed option letter leaves
+#: clean, spread evenly over a disc: their mean is the bubble's ``darkness``.
+#: 48 points average scanner noise to about 1/7 of its per-pixel amplitude.
+INNER_POINTS = 48
+#: Clean points in the bubble's centre (0.4 r), where a student's dot lands
+#: and every tick or slash passes; a pencil line grazing the ring does not
+#: reach them.  The smallest dot (0.45 mm radius) covers at least 6.
+CENTRE_POINTS = 24
+# The inner points are chosen from this many spiral points (about 30 % of
+# them fall on the option letter).
+INNER_CANDIDATES = 160
+# The inner points fill a disc of this fraction of the bubble radius: the printed
+# ring (0.3 mm stroke) starts at 0.92 r; 0.72 r leaves 0.3-0.4 mm for blur and
+# registration error at every supported dpi.  The centre points fill 0.4 r.
+INNER_RADIUS_FRACTION = 0.72
+CENTRE_RADIUS_FRACTION = 0.4
+#: Paper points beside each bubble: 4 diagonals x 2 distances.  Bubbles are
+#: 5-6 mm apart in rows and columns, so the diagonals are where the paper is.
+PAPER_POINTS = 8
+# Distances of the paper points from the bubble centre, in bubble radii: past
+# an overfilled mark (about 1.25 r) and short of the diagonal neighbour.
+PAPER_RADII = (1.45, 1.65)
+#: Halo points on a circle just outside the printed ring: a stray pencil line
+#: through a bubble crosses it, a tick or a dot inside the bubble does not.
+#: 40 points are 0.4 mm apart, less than a pencil line is wide.
+HALO_POINTS = 40
+# Two halo rings, at 1/3 and 2/3 of the clean paper outside the ring: a light
+# line broken into dashes by a 1-bit threshold still darkens one of them.
+HALO_RING_FRACTIONS = (1.0 / 3.0, 2.0 / 3.0)
+#: A halo direction counts as touched by a line when at least this dark, and
+#: at least half as dark as the darkest direction.
+HALO_TOUCH_MIN = 0.15
+# Each halo point sits in the middle of the clean paper found along its
+# direction between these distances (bubble radii) from the centre, and no
+# further than HALO_MAX_FRACTION: identity bubbles are only 0.7 mm apart
+# ring to ring, answers more in some directions.
+HALO_SEARCH = (1.0, 1.8)
+HALO_SEARCH_STEP = 0.02
+HALO_MAX_FRACTION = 1.4
+#: The darkest this many centre points make a bubble's ``core`` darkness: a
+#: dot or a tick is dark in a small part of the bubble only.
+CORE_POINTS = 6
+# Render gray below which the blank form counts as printed ink.
+PAPER_CLEAN_MIN_GRAY = 245
+# Printed ink is grown by this many pixels (at FORM_DPI, 0.13 mm each) before
+# choosing clean points: registration error and scanner blur.
+FORM_INK_GROW_PX = 1
+# Resolution the blank form is measured at.
+FORM_DPI = 200
+# Local paper darker than the page's paper by more than this fraction is not
+# paper (a stray line or a neighbour's overfill on the paper points): the
+# page's paper level is used instead.  Lamp fall-off stays within 10 %.
+PAPER_LOCAL_MAX_DROP = 0.2
+#: The blank level of a group of alike bubbles is this quantile of the
+#: darkness of GROUP_SAMPLE of them, spread over the group: robust while up
+#: to 3/4 of them are marked (an option chosen in most questions, a letter in
+#: most name columns).
+BLANK_QUANTILE = 0.25
+GROUP_SAMPLE = 8
+#: A group's blank level is at most this much darker than the whole sheet's
+#: (darkness): the most a printed letter's counters filled by a 1-bit
+#: threshold add, and less than any pencil mark adds.
+GROUP_LEVEL_MAX_EXCESS = 0.35
+_GOLDEN_RATIO = (np.sqrt(5.0) - 1.0) / 2.0
+# A scan is black and white when fewer than this fraction of its pixels, on a
+# grid of every BILEVEL_PROBE_STEP-th pixel, are neither 0 nor 255.
+BILEVEL_MAX_GRAY_FRACTION = 0.001
+BILEVEL_PROBE_STEP = 7
+# Golden angle (radians) of the sunflower spiral: evenly spread points.
+_GOLDEN_ANGLE = np.pi * (3.0 - np.sqrt(5.0))
+# Smallest paper-to-ink contrast (gray levels) used as the darkness scale, so
+# that a washed-out scan cannot divide by almost zero.
+MIN_CONTRAST = 32.0
+# Darkest bubble of an item below this counts as 'no mark at all' for ratios.
+_RATIO_FLOOR = 1e-3
+
+
+@dataclass(frozen=True, eq=False)
+class SamplingPattern:
+    """Sample points of every bubble of a template, in template pixels.
+
+    Attributes
+    ----------
+    geometry : BubbleGeometry
+        The geometry the points belong to (its dpi is the points' scale).
+    points : (N, K, 2) ndarray of float32
+        Per bubble, in this order: ``INNER_POINTS`` inner points and
+        ``CENTRE_POINTS`` centre points (clean paper inside the ring),
+        ``PAPER_POINTS`` paper points beside the bubble, ``HALO_POINTS``
+        halo points just outside the ring.
+    group : (N,) ndarray of intp
+        Bubbles printed alike (same option label, same size) share a group:
+        the scan treats their printed letter alike, so the group's blank
+        level is measured on every sheet (see :func:`measure_darkness`).
+    members : (G, GROUP_SAMPLE) ndarray of intp
+        Bubbles of each group the halo's blank level is measured on, spread
+        over the group.
+    """
+
+    geometry: BubbleGeometry
+    points: np.ndarray
+    group: np.ndarray
+    members: np.ndarray
+
+    @property
+    def inner(self) -> slice:
+        return slice(0, INNER_POINTS)
+
+    @property
+    def core(self) -> slice:
+        return slice(INNER_POINTS, INNER_POINTS + CENTRE_POINTS)
+
+    @property
+    def paper(self) -> slice:
+        start = INNER_POINTS + CENTRE_POINTS
+        return slice(start, start + PAPER_POINTS)
+
+    @property
+    def halo(self) -> slice:
+        start = INNER_POINTS + CENTRE_POINTS + PAPER_POINTS
+        return slice(start, start + HALO_POINTS * len(HALO_RING_FRACTIONS))
+
+
+@dataclass(frozen=True, eq=False)
+class BubbleDarkness:
+    """Darkness of every bubble of one sheet, in geometry order.
+
+    Darkness is 0 on the paper and 1 as black as the sheet's fiducials; every
+    feature is measured from the sheet's blank level (the median bubble).
+
+    Attributes
+    ----------
+    darkness : (N,) ndarray of float32
+        Mean darkness over the bubble's clean inner points: the share of the
+        bubble a mark covers times how dark it is.
+    core : (N,) ndarray of float32
+        Mean darkness of the ``CORE_POINTS`` darkest centre points: high for
+        a dot or a tick too, which cover little of the bubble.
+    quarter : (N,) ndarray of float32
+        Mean darkness of the darkest quarter of the inner points: high for a
+        partial fill (a firm mark over part of the bubble), unlike erasure
+        residue, which is faint all over.
+    body : (N,) ndarray of float32
+        Mean darkness of the other three quarters of the inner points: paper
+        beside a line or a tick, pencil where the bubble is filled.
+    halo : (N,) ndarray of float32
+        Darkness of the darkest direction of the halo (just outside the
+        ring): a pencil line running into or through the bubble, or a mark
+        spilling over its ring; about 0 for a tick, a dot or a fill.
+    halo_contact : (N,) ndarray of int16
+        Number of the ``HALO_POINTS`` directions the darkness touches: a line
+        crossing touches a few, a spilled fill many.
+    inside : (N,) ndarray of bool
+        The bubble lies on the scanned image.
+    paper : (N,) ndarray of float32
+        Paper gray level beside each bubble.
+    bilevel : bool
+        The scan is black and white (1-bit): pencil and print were
+        thresholded, which calls for other confidence bands.
+    """
+
+    darkness: np.ndarray
+    core: np.ndarray
+    quarter: np.ndarray
+    body: np.ndarray
+    halo: np.ndarray
+    halo_contact: np.ndarray
+    inside: np.ndarray
+    paper: np.ndarray
+    bilevel: bool
+
+
+@dataclass(frozen=True, eq=False)
+class ItemDecision:
+    """Decisions for the items (questions or columns) of one field.
+
+    Attributes
+    ----------
+    marked : (I, O) ndarray of bool
+        Bubbles taken as marks.
+    count : (I,) ndarray of int
+        Marks per item (0 blank, 1 a choice, 2+ multiple).
+    choice : (I,) ndarray of int
+        Option index of the darkest bubble (meaningful when ``count == 1``).
+    unsure : (I,) ndarray of bool
+        Some bubble of the item is near a decision boundary (or off the scan).
+    confidence : (I, O) ndarray of float32
+        Per bubble: 1 when sure, down to 0 on a decision boundary.
+    """
+
+    marked: np.ndarray
+    count: np.ndarray
+    choice: np.ndarray
+    unsure: np.ndarray
+    confidence: np.ndarray
+
+
+def _spiral(n: int) -> np.ndarray:
+    k = np.arange(n, dtype=np.float64)
+    radius = np.sqrt((k + 0.5) / n)
+    angle = k * _GOLDEN_ANGLE
+    return np.column_stack([radius * np.cos(angle), radius * np.sin(angle)])
+
+
+def sampling_pattern(template: Template, dpi: float = FORM_DPI) -> SamplingPattern:
+    """Sample points and blank-form darkness for ``template`` at ``dpi`` (cached)."""
+    return _sampling_pattern(template, float(dpi))
+
+
+@functools.lru_cache(maxsize=8)
+def _sampling_pattern(template: Template, dpi: float) -> SamplingPattern:
+    geometry = template.geometry(dpi)
+    centres = geometry.centres
+    radii = geometry.radii
+    form = render_image(template, FORM_DPI)
+    # Printed ink, grown by the registration and blur tolerance.
+    grow = 2 * FORM_INK_GROW_PX + 1
+    ink = cv2.dilate((form < PAPER_CLEAN_MIN_GRAY).astype(np.uint8), np.ones((grow, grow), np.uint8))
+
+    def clean_points(unit: np.ndarray, count: int) -> np.ndarray:
+        """``count`` points per bubble from ``unit`` (M, 2) offsets in radii, off the print."""
+        candidates = centres[:, None, :] + radii[:, None, None] * unit[None, :, :]
+        pixel = np.rint(_to_form_pixels(candidates, dpi)).astype(np.intp)
+        x = np.clip(pixel[..., 0], 0, form.shape[1] - 1)
+        y = np.clip(pixel[..., 1], 0, form.shape[0] - 1)
+        clean = ink[y, x] == 0
+        chosen = np.empty((len(centres), count, 2))
+        for i in range(len(centres)):  # once per template and dpi, not in the kernel
+            good = np.flatnonzero(clean[i])
+            if len(good) == 0:
+                good = np.arange(len(unit))
+            # Evenly through the candidates' order (spiral or angle), repeating if short.
+            pick = good[np.floor(np.arange(count) * len(good) / count).astype(np.intp)]
+            chosen[i] = candidates[i, pick]
+        return chosen
+
+    inner = clean_points(_spiral(INNER_CANDIDATES) * INNER_RADIUS_FRACTION, INNER_POINTS)
+    # The centre points cover the option letter too: a dot lands on it.  The
+    # letter's own darkness is the group's blank level (see measure_darkness).
+    centre_unit = _spiral(CENTRE_POINTS) * CENTRE_RADIUS_FRACTION
+    centre = centres[:, None, :] + radii[:, None, None] * centre_unit[None, :, :]
+    diagonals = np.array([[1, 1], [1, -1], [-1, 1], [-1, -1]], dtype=np.float64) / np.sqrt(2.0)
+    paper_unit = np.concatenate([r * diagonals for r in (*PAPER_RADII, 1.35, 1.8)])
+    # Prefer the PAPER_RADII distances: take clean points in this order, first PAPER_POINTS.
+    paper = _first_clean(centres, radii, paper_unit, PAPER_POINTS, ink, form.shape, dpi)
+    halo = _halo_points(centres, radii, ink, form.shape, dpi)
+    points = np.concatenate([inner, centre, paper, halo], axis=1).astype(np.float32)
+    points.setflags(write=False)
+    kinds = [(label, round(float(r), 1)) for label, r in zip(geometry.option, radii)]
+    names = sorted(set(kinds))
+    group = np.array([names.index(k) for k in kinds], dtype=np.intp)
+    members = np.empty((len(names), GROUP_SAMPLE), dtype=np.intp)
+    # Spread by the golden ratio, not evenly: an even stride can fall in step
+    # with a pattern of answers (A, B, C, D, E, A, ...) and pick only marks.
+    spread = np.mod(np.arange(GROUP_SAMPLE) * _GOLDEN_RATIO, 1.0)
+    for g in range(len(names)):
+        bubbles = np.flatnonzero(group == g)
+        members[g] = bubbles[np.floor(spread * len(bubbles)).astype(np.intp)]
+    group.setflags(write=False)
+    members.setflags(write=False)
+    return SamplingPattern(geometry=geometry, points=points, group=group, members=members)
+
+
+def _halo_points(centres, radii, ink, shape, dpi) -> np.ndarray:
+    """``HALO_POINTS`` directions around each bubble, one point per direction
+    and halo ring: each ring at a fraction (``HALO_RING_FRACTIONS``) of the
+    clean paper between the bubble's ring and the next print that way."""
+    angles = np.linspace(0.0, 2.0 * np.pi, HALO_POINTS, endpoint=False)
+    direction = np.column_stack([np.cos(angles), np.sin(angles)])  # (A, 2)
+    steps = np.arange(HALO_SEARCH[0], HALO_SEARCH[1] + 1e-9, HALO_SEARCH_STEP)  # (S,)
+    rays = (
+        centres[:, None, None, :]
+        + radii[:, None, None, None] * steps[None, None, :, None] * direction[None, :, None, :]
+    )  # (N, A, S, 2)
+    pixel = np.rint(_to_form_pixels(rays, dpi)).astype(np.intp)
+    x = np.clip(pixel[..., 0], 0, shape[1] - 1)
+    y = np.clip(pixel[..., 1], 0, shape[0] - 1)
+    clean = ink[y, x] == 0  # (N, A, S)
+    # First clean step after the ring, then the end of that clean run.
+    first = np.argmax(clean, axis=2)
+    after = np.arange(len(steps))[None, None, :] >= first[..., None]
+    blocked = after & ~clean
+    end = np.where(blocked.any(axis=2), np.argmax(blocked, axis=2), len(steps))
+    last = np.minimum(end - 1, np.searchsorted(steps, HALO_MAX_FRACTION))
+    rings = []
+    for fraction in HALO_RING_FRACTIONS:
+        at = np.rint(first + fraction * np.maximum(last - first, 0)).astype(np.intp)
+        radius = np.where(clean.any(axis=2), steps[np.clip(at, 0, len(steps) - 1)], 1.3)
+        rings.append(centres[:, None, :] + radii[:, None, None] * radius[..., None] * direction[None, :, :])
+    return np.concatenate(rings, axis=1)
+
+
+def _first_clean(centres, radii, unit, count, ink, shape, dpi) -> np.ndarray:
+    candidates = centres[:, None, :] + radii[:, None, None] * unit[None, :, :]
+    pixel = np.rint(_to_form_pixels(candidates, dpi)).astype(np.intp)
+    x = np.clip(pixel[..., 0], 0, shape[1] - 1)
+    y = np.clip(pixel[..., 1], 0, shape[0] - 1)
+    clean = ink[y, x] == 0
+    chosen = np.empty((len(centres), count, 2))
+    for i in range(len(centres)):
+        good = list(np.flatnonzero(clean[i])) or list(range(len(unit)))
+        chosen[i] = candidates[i, (good * count)[:count]]
+    return chosen
+
+
+def _sample(image: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Bilinear gray levels of ``image`` at ``points`` (N, M, 2); white off the image."""
+    pts = np.asarray(points, dtype=np.float32)
+    gray = cv2.remap(
+        image,
+        np.ascontiguousarray(pts[..., 0]),
+        np.ascontiguousarray(pts[..., 1]),
+        cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=255,
+    )
+    return gray.astype(np.float32)
+
+
+def _to_form_pixels(points: np.ndarray, dpi: float) -> np.ndarray:
+    # Pixel centres sit at integer coordinates: x_px = x_mm * dpi / 25.4 - 0.5.
+    return (points + 0.5) * (FORM_DPI / dpi) - 0.5
+
+
+def measure_darkness(
+    image: np.ndarray,
+    registration: Registration,
+    pattern: SamplingPattern,
+) -> BubbleDarkness:
+    """Darkness of every bubble of the sheet, in one vectorised pass.
+
+    Parameters
+    ----------
+    image : (H, W) ndarray of uint8
+        The scan.
+    registration : Registration
+        Its homography maps ``pattern.geometry`` pixels onto ``image``.
+    pattern : SamplingPattern
+        From :func:`sampling_pattern` for the same geometry.
+
+    Returns
+    -------
+    BubbleDarkness
+    """
+    n, k = pattern.points.shape[:2]
+    scan_points = cv2.perspectiveTransform(pattern.points.reshape(-1, 1, 2), registration.homography)
+    scan_points = scan_points.reshape(n, k, 2)
+    # cv2.remap is three times faster on contiguous maps.
+    map_x = np.ascontiguousarray(scan_points[..., 0])
+    map_y = np.ascontiguousarray(scan_points[..., 1])
+    gray = cv2.remap(
+        image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=255
+    ).astype(np.float32)  # (N, K)
+    page_paper = np.float32(registration.paper_level)
+    # Median of the paper points: robust to a neighbour's overfill or a stray mark.
+    paper = np.maximum(np.median(gray[:, pattern.paper], axis=1), page_paper * (1.0 - PAPER_LOCAL_MAX_DROP))
+    contrast = np.maximum(paper - np.float32(registration.ink_level), MIN_CONTRAST)
+    point_darkness = (paper[:, None] - gray) / contrast[:, None]  # (N, K)
+    mean = point_darkness[:, pattern.inner].mean(axis=1)
+    core = _darkest_mean(point_darkness[:, pattern.core], CORE_POINTS)
+    quarter = _darkest_mean(point_darkness[:, pattern.inner], INNER_POINTS // 4)
+    # The other three quarters: paper beside a line or a tick, pencil in a fill.
+    body = (mean * INNER_POINTS - quarter * (INNER_POINTS // 4)) / (INNER_POINTS - INNER_POINTS // 4)
+    # Most bubbles printed alike are blank: a low quantile of their group is
+    # how this scan shows a blank one (letter counters filled by a 1-bit
+    # threshold, rings thickened by blur ...).
+    darkness = (mean - _group_level(mean, pattern)).astype(np.float32)
+    core = (core - _group_level(core, pattern)).astype(np.float32)
+    quarter = (quarter - _group_level(quarter, pattern)).astype(np.float32)
+    body = (body - _group_level(body, pattern)).astype(np.float32)
+    # The halo point by point (a blurred neighbour ring darkens the same
+    # points of every bubble of a group), then per direction the darker ring.
+    halo_points = point_darkness[:, pattern.halo]
+    halo_points = halo_points - _group_point_level(halo_points, pattern)
+    directions = halo_points.reshape(n, len(HALO_RING_FRACTIONS), HALO_POINTS).max(axis=1)
+    halo = directions.max(axis=1)
+    touched = directions >= np.maximum(0.5 * halo, HALO_TOUCH_MIN)[:, None]
+    halo_contact = touched.sum(axis=1).astype(np.int16)
+    height, width = image.shape
+    centre_x = map_x[:, pattern.inner].mean(axis=1)
+    centre_y = map_y[:, pattern.inner].mean(axis=1)
+    inside = (centre_x >= 0) & (centre_x <= width - 1) & (centre_y >= 0) & (centre_y <= height - 1)
+    return BubbleDarkness(
+        darkness=darkness, core=core, quarter=quarter, body=body, halo=halo.astype(np.float32),
+        halo_contact=halo_contact,
+        inside=inside, paper=paper.astype(np.float32), bilevel=is_bilevel(image),
+    )
+
+
+def _group_level(values: np.ndarray, pattern: SamplingPattern) -> np.ndarray:
+    """The blank level of each bubble's group, per bubble, for a (N,) feature.
+
+    The ``BLANK_QUANTILE`` of the whole group (robust while up to 3/4 of it
+    is marked), but never more than ``GROUP_LEVEL_MAX_EXCESS`` above the
+    sheet's own blank level: a group marked almost everywhere (a student who
+    answered C to nearly every question) keeps its marks.
+    """
+    group = pattern.group
+    order = np.lexsort((values, group))
+    counts = np.bincount(group, minlength=len(pattern.members))
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    position = starts + np.floor(BLANK_QUANTILE * np.maximum(counts - 1, 0)).astype(np.intp)
+    level = values[order][position]
+    # The sheet's blank level: the typical group's (most groups are mostly blank).
+    sheet = np.median(level)
+    return np.minimum(level, sheet + GROUP_LEVEL_MAX_EXCESS)[group]
+
+
+def _group_point_level(values: np.ndarray, pattern: SamplingPattern) -> np.ndarray:
+    """Like :func:`_group_level` for (N, M) point darkness, column by column,
+    from the group's ``GROUP_SAMPLE`` sample members (cheaper)."""
+    sample = values[pattern.members]  # (G, S, M)
+    rank = int(BLANK_QUANTILE * (GROUP_SAMPLE - 1))
+    level = np.partition(sample, rank, axis=1)[:, rank]
+    sheet = np.median(level, axis=0)
+    return np.minimum(level, sheet + GROUP_LEVEL_MAX_EXCESS)[pattern.group]
+
+
+def is_bilevel(image: np.ndarray) -> bool:
+    """True for a black-and-white scan: (almost) no gray levels but 0 and 255.
+
+    Judged on a sparse grid of pixels (a 1-bit scan converted to 8 bits has
+    none; a gray scan has thousands even where it is clipped to white).
+
+    >>> is_bilevel(np.array([[0, 255], [255, 0]], np.uint8))
+    True
+    """
+    grid = image[::BILEVEL_PROBE_STEP, ::BILEVEL_PROBE_STEP]
+    middle = np.count_nonzero((grid > 0) & (grid < 255))
+    return bool(middle <= BILEVEL_MAX_GRAY_FRACTION * grid.size)
+
+
+def _darkest_mean(values: np.ndarray, count: int) -> np.ndarray:
+    """Mean of the ``count`` largest values of each row."""
+    return -np.partition(-values, count - 1, axis=1)[:, :count].mean(axis=1)
+
+
+def mark_evidence(bubbles: BubbleDarkness, calibration: ReadCalibration) -> np.ndarray:
+    """How strongly each bubble shows a pencil mark (darkness units).
+
+    The darkest quarter of the bubble (a fill, a light or partial fill, a
+    tick) or its centre less the letter allowance ``core_offset`` (a dot),
+    whichever is more; but where a pencil line runs into the bubble (its
+    halo dark in few directions) the dark quarter and centre prove
+    nothing (a line explains them as well as a tick does): the mean
+    darkness less what a line can add (``line_allowance``) counts, or the
+    ``body`` (the bubble without its darkest quarter), whichever is more.
+
+    Returns
+    -------
+    (N,) ndarray of float32
+    """
+    bands = calibration.bilevel if bubbles.bilevel else calibration.gray
+    line = (bubbles.halo >= bands.line_halo_min) & (bubbles.halo_contact <= calibration.line_contact_max)
+    local = np.maximum(bubbles.quarter, bubbles.core - np.float32(bands.core_offset))
+    along_line = np.maximum(bubbles.body, bubbles.darkness - np.float32(bands.line_allowance))
+    return np.where(line, along_line, local).astype(np.float32)
+
+
+def classify(evidence: np.ndarray, bands: Bands) -> np.ndarray:
+    """The absolute confidence band of each evidence value.
+
+    >>> from ljun.calibration import load_calibration
+    >>> classify(np.array([0.0, 0.9]), load_calibration().read.gray).tolist()
+    [0, 3]
+    """
+    d = np.asarray(evidence, dtype=np.float64)
+    # <= blank_sure_max is blank-sure; >= mark_min is a mark; >= marked_sure_min is sure.
+    band = (d > bands.blank_sure_max).astype(np.int8) + (d >= bands.mark_min) + (d >= bands.marked_sure_min)
+    return band.astype(np.int8)
+
+
+def decide_items(
+    evidence: np.ndarray,
+    bands: Bands,
+    calibration: ReadCalibration,
+    inside: np.ndarray | None = None,
+) -> ItemDecision:
+    """Decide each item (row of ``evidence``) from its bubbles together.
+
+    Parameters
+    ----------
+    evidence : (I, O) ndarray of float
+        Mark evidence of every bubble of each item (question or column).
+    bands : Bands
+        The confidence bands for this scan (gray or bilevel).
+    calibration : ReadCalibration
+        The ratios of the relative test.
+    inside : (I, O) ndarray of bool, optional
+        Bubbles on the scan; an item with a bubble off the scan is unsure.
+
+    Returns
+    -------
+    ItemDecision
+    """
+    cal = calibration
+    d = np.asarray(evidence, dtype=np.float32)
+    top = d.max(axis=1, keepdims=True)
+    ratio = d / np.maximum(top, _RATIO_FLOOR)
+    absolute = d >= bands.mark_min
+    marked = absolute & (ratio >= cal.mark_ratio)
+
+    # Absolute confidence: 1 in the sure bands, falling to 0 at mark_min.
+    below = np.clip((bands.mark_min - d) / max(bands.mark_min - bands.blank_sure_max, 1e-6), 0.0, 1.0)
+    above = np.clip((d - bands.mark_min) / max(bands.marked_sure_min - bands.mark_min, 1e-6), 0.0, 1.0)
+    conf_abs = np.where(absolute, above, below)
+    # Relative confidence (second marks vs erasure residue): 1 outside the
+    # residue..multi band, falling to 0 at mark_ratio.
+    low = np.clip((cal.mark_ratio - ratio) / max(cal.mark_ratio - cal.residue_ratio_max, 1e-6), 0.0, 1.0)
+    high = np.clip((ratio - cal.mark_ratio) / max(cal.multi_ratio_min - cal.mark_ratio, 1e-6), 0.0, 1.0)
+    conf_rel = np.where(ratio >= cal.mark_ratio, high, low)
+    # Erasure residue much lighter than a sure mark is sure not to be a mark,
+    # whatever its absolute band.
+    sure_residue = (ratio <= cal.residue_ratio_max) & (top >= bands.marked_sure_min)
+    sure_blank = d <= bands.blank_sure_max
+    # The relative test only matters for bubbles that are dark in absolute terms.
+    confidence = np.where(sure_blank | sure_residue, 1.0, np.where(absolute, np.minimum(conf_abs, conf_rel), conf_abs))
+    if inside is not None:
+        confidence = np.where(inside, confidence, 0.0)
+    confidence = confidence.astype(np.float32)
+    unsure = (confidence < 1.0).any(axis=1)
+    count = marked.sum(axis=1)
+    choice = np.argmax(d, axis=1)
+    return ItemDecision(marked=marked, count=count, choice=choice, unsure=unsure, confidence=confidence)

@@ -1,0 +1,662 @@
+"""Registration: where the template lies on a scanned page.
+
+:func:`register` finds the sheet's fiducials (the solid corner squares and
+the one 'ring' square that marks the bottom-left corner), fits the homography
+that maps template pixel coordinates onto the scan, tells a sheet fed upside
+down from an upright one, and checks the fit twice: the fiducials' corners
+must land where the homography puts them (the *residual*, in pixels and mm),
+and the printed bubble rings must be found where it predicts them (the *form
+match*).  The page itself is never warped; the reading kernel maps its sample
+points through :attr:`Registration.homography`.
+
+A page that cannot be registered gives a falsy :class:`RegistrationFailure`
+with one of the reasons of :data:`FAILURE_REASONS`; no exception stops the
+batch.
+
+Steps
+-----
+1. Downscale to ``search_dpi`` (``cv2.INTER_AREA``), threshold at a fraction
+   of the paper level, and keep compact, square, solid blobs as fiducial
+   candidates (connected components, vectorised over their statistics).
+2. Choose the set of candidates, and their correspondence to the template's
+   fiducials, that a similarity transform fits best (corners in cyclic order,
+   so an upside-down page is just another correspondence); the 'ring'
+   fiducial decides between a correspondence and its 180° twin.
+3. Refine every fiducial at full resolution: the centroid of its blob
+   (sub-pixel), its corners (``cv2.minAreaRect``), whether it has a hole.
+4. Homography from the four centres; residual from the corners; form match
+   from the bubble rings.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from .calibration import Calibration, RegisterCalibration
+from .template import MM_PER_INCH, BubbleGeometry, Template, mm_to_px
+
+__all__ = [
+    "FAILURE_REASONS",
+    "Registration",
+    "RegistrationFailure",
+    "register",
+    "map_points",
+    "estimate_paper_level",
+]
+
+#: Reasons a page cannot be registered (``RegistrationFailure.reason``).
+FAILURE_REASONS: tuple[str, ...] = ("no_fiducials", "blank_page", "wrong_template", "residual_too_high")
+
+# A4 page area in square inches, to guess a scan's dpi from its size when the
+# file records none (the scan is assumed to be about one page).
+_NOMINAL_PAGE_IN2 = (210 / MM_PER_INCH) * (297 / MM_PER_INCH)
+
+# Fiducial candidates: blob side within this factor of the expected side
+# before the scale is known (covers an unknown dpi guessed from the page size,
+# the ±3 % scale and the bounding box of a square skewed by up to 10°).
+_CANDIDATE_SIDE_RANGE = (0.55, 1.9)
+# A solid square fills at least this much of its bounding box even when
+# skewed by 10° (1 / (cos 10° + sin 10°)² = 0.74), with some room for blur.
+_CANDIDATE_MIN_FILL = 0.55
+# ... and its bounding box is about as wide as high.
+_CANDIDATE_MAX_ASPECT = 1.5
+# Keep at most this many candidates (the largest) for the combinatorial fit:
+# C(8, 4) = 70 sets of four, enough for stray squares and large marks.
+_MAX_CANDIDATES = 8
+# Fiducials are first looked for in windows of this fraction of the scan's
+# width and height at its four corners (they sit 12 mm from the page corners;
+# the page fills most of the scan).
+_CORNER_WINDOW = 0.3
+# An ink blob spanning more than this fraction of the scan's width or height
+# is scanner background (black backing), not ink on the page.
+_BACKGROUND_SPAN = 0.25
+# A set of candidates fits the template's fiducial layout when the RMS misfit
+# of a similarity transform is below this fraction of the layout's size
+# (skew is a rotation; a few % of perspective or anisotropic scale is tolerated).
+_LAYOUT_MAX_MISFIT = 0.03
+# Ink level: this percentile of the gray levels inside the fiducials.
+_INK_PERCENTILE = 10
+# Paper level beside a fiducial: this percentile of its window's other pixels.
+_LOCAL_PAPER_PERCENTILE = 75
+# A fiducial has a hole (it is the 'ring') when its centre is lighter than
+# this fraction of the way from ink to paper.
+_HOLE_MIN_LIGHTNESS = 0.5
+# Radius of the centre probe, as a fraction of the fiducial side (the ring's
+# hole is 0.45 of the side: see ljun.render.RING_HOLE_FRACTION).
+_HOLE_PROBE_FRACTION = 0.12
+# Refinement window half-size, as a multiple of the fiducial side.
+_REFINE_HALF_WINDOW = 1.0
+#: Template pixel space of a registration made from a Template: the
+#: geometry at this dpi (the reading kernel's sampling pattern uses it too).
+REFERENCE_DPI = 200.0
+# Box lines are checked every this many mm, at three points across the line
+# this far apart (the line is 0.25 mm wide; registration error and blur).
+_BOX_STEP_MM = 2.0
+_BOX_ACROSS_MM = 0.2
+# Fields with at least this many bubbles are checked one by one for warping.
+_FIELD_CHECK_MIN_BUBBLES = 30
+# The ring check probes each bubble on its ring, just inside and just
+# outside it (radii, in bubble radii), in _RING_POINTS directions, and finds
+# the ring when it stands out in this fraction of them.
+_RING_PROBE = (1.0, 0.8, 1.25)
+_RING_FOUND_FRACTION = 0.6
+# Ring points sampled per bubble for the form-match check.
+_RING_POINTS = 8
+
+
+@dataclass(frozen=True, eq=False)
+class Registration:
+    """Where the template lies on a scan.
+
+    Attributes
+    ----------
+    homography : (3, 3) ndarray of float64
+        Maps template pixel coordinates (of the geometry given to
+        :func:`register`) onto scan pixel coordinates.
+    orientation : int
+        Clockwise turn of the sheet on the scan, in degrees: 0 upright, 180
+        fed upside down (90, 270 for a page scanned sideways).
+    residual_px : float
+        RMS distance between measured fiducial corners and the homography's
+        prediction, in scan pixels; ``residual_mm`` the same on paper.
+    scale : float
+        Scan pixels per template pixel (mean over the page).
+    dpi : float
+        The scan's effective resolution (``scale * geometry.dpi``).
+    paper_level, ink_level : float
+        Gray levels of the paper and of the fiducials' ink on this scan.
+    form_match : float
+        Fraction of the printed form found where predicted (0-1): the
+        better of ``ring_match`` and ``box_match``.
+    ring_match : float
+        Fraction of the bubble rings found where predicted.
+    box_match : float
+        Fraction of the printed box lines found where predicted (1-bit scans
+        can lose the lighter rings but keep the boxes); 0 without a template.
+    worst_field_match : float
+        The lowest ``ring_match`` of any one field: low in one field only
+        when the page is warped or folded there.
+    fiducials : (F, 2) ndarray of float64
+        Measured fiducial centres on the scan, in template fiducial order.
+    """
+
+    homography: np.ndarray
+    orientation: int
+    residual_px: float
+    residual_mm: float
+    scale: float
+    dpi: float
+    paper_level: float
+    ink_level: float
+    form_match: float
+    ring_match: float = 1.0
+    box_match: float = 0.0
+    worst_field_match: float = 1.0
+    fiducials: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
+
+    def __bool__(self) -> bool:
+        return True
+
+
+@dataclass(frozen=True)
+class RegistrationFailure:
+    """A page that could not be registered; falsy.
+
+    ``reason`` is one of :data:`FAILURE_REASONS`; ``detail`` one sentence.
+    """
+
+    reason: str
+    detail: str
+
+    def __bool__(self) -> bool:
+        return False
+
+
+def map_points(homography: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Apply a homography to points.
+
+    Parameters
+    ----------
+    homography : (3, 3) ndarray
+    points : (..., 2) ndarray
+        ``(x, y)`` coordinates.
+
+    Returns
+    -------
+    (..., 2) ndarray of float64
+
+    >>> map_points(np.diag([2.0, 2.0, 1.0]), np.array([[1.0, 3.0]])).tolist()
+    [[2.0, 6.0]]
+    """
+    pts = np.asarray(points, dtype=np.float64)
+    flat = pts.reshape(-1, 2)
+    h = np.asarray(homography, dtype=np.float64)
+    projected = flat @ h[:2, :2].T + h[:2, 2]
+    w = flat @ h[2, :2] + h[2, 2]
+    return (projected / w[:, None]).reshape(pts.shape)
+
+
+def estimate_paper_level(small: np.ndarray) -> float:
+    """The paper's gray level on a (downscaled) scan.
+
+    The most common level among the light ones: Otsu's threshold splits the
+    page's paper from ink and from a dark scanner background (which can
+    cover a third of a skewed page's scan), and the mode above it is the
+    paper's mean gray, free of pixel noise on an area-averaged copy.
+
+    >>> estimate_paper_level(np.full((4, 4), 240, np.uint8))
+    240.0
+    """
+    hist = cv2.calcHist([small], [0], None, [256], [0, 256]).ravel().astype(np.float64)
+    otsu = _otsu(hist)
+    light = hist.copy()
+    light[: int(otsu)] = 0.0
+    if light.sum() == 0:
+        light = hist
+    # Smooth over +-2 levels so a noisy or dithered paper gives one peak.
+    smooth = np.convolve(light, np.ones(5), mode="same")
+    peak = int(np.argmax(smooth))
+    low = max(peak - 2, 0)
+    return float(low + np.argmax(light[low : peak + 3]))
+
+
+def _otsu(hist: np.ndarray) -> int:
+    """Otsu's threshold of a 256-bin histogram (the level that best splits it in two)."""
+    levels = np.arange(256, dtype=np.float64)
+    weight = np.cumsum(hist)
+    total = weight[-1]
+    mean = np.cumsum(hist * levels)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        between = (mean[-1] * weight - mean * total) ** 2 / (weight * (total - weight))
+    between = np.nan_to_num(between, nan=0.0, posinf=0.0)
+    return int(np.argmax(between)) + 1
+
+
+def register(
+    image: np.ndarray,
+    template: Template | BubbleGeometry,
+    calibration: Calibration | RegisterCalibration,
+    *,
+    dpi: float | None = None,
+) -> Registration | RegistrationFailure:
+    """Register a scanned page against a template.
+
+    Parameters
+    ----------
+    image : (H, W) ndarray of uint8
+        The scan, 0 black, 255 white.
+    template : Template or BubbleGeometry
+        The template (its geometry at ``REFERENCE_DPI`` is then the
+        homography's domain, and its printed boxes join the form check), or
+        a geometry at some dpi (its pixel space is the domain).
+    calibration : Calibration or RegisterCalibration
+        Thresholds (``calibration.register``).
+    dpi : float, optional
+        The scan's resolution if the file records it; otherwise it is
+        inferred from the fiducials.
+
+    Returns
+    -------
+    Registration or RegistrationFailure
+        A failure (falsy) has reason ``blank_page``, ``no_fiducials``,
+        ``wrong_template`` or ``residual_too_high``.
+    """
+    cal = calibration.register if isinstance(calibration, Calibration) else calibration
+    if isinstance(template, Template):
+        geometry = template.geometry(REFERENCE_DPI)
+        box_points = _box_points(template, REFERENCE_DPI)
+    else:
+        geometry = template
+        box_points = np.zeros((0, 3, 2))
+    image = np.asarray(image)
+    if image.ndim != 2 or image.dtype != np.uint8 or min(image.shape) < 16:
+        return RegistrationFailure("no_fiducials", f"not a gray page image (shape {image.shape}, {image.dtype})")
+
+    # 1. Search copy.
+    dpi_hint = float(dpi) if dpi else float(np.sqrt(image.shape[0] * image.shape[1] / _NOMINAL_PAGE_IN2))
+    # An integer decimation keeps cv2's fast INTER_AREA path (4x faster).
+    step = max(1, int(round(dpi_hint / cal.search_dpi)))
+    if step > 1:
+        h, w = image.shape[0] // step, image.shape[1] // step
+        small = cv2.resize(image[: h * step, : w * step], (w, h), interpolation=cv2.INTER_AREA)
+    else:
+        small = image
+    factor = 1.0 / step
+    paper = estimate_paper_level(small)
+    ink_mask = (small < paper * cal.fiducial_ink_fraction).astype(np.uint8)
+
+    # Expected fiducial side on the search copy, from the dpi hint.
+    tpl_fid = geometry.fiducials
+    tpl_sizes = geometry.fiducial_sizes
+    side_expected = float(np.mean(tpl_sizes)) / geometry.dpi * dpi_hint * factor
+    # 2. Which candidates are the fiducials, and in which correspondence:
+    #    first in the scan's corners, then, failing that, on the whole scan.
+    candidates, cand_sides = _fiducial_candidates_in_corners(ink_mask, side_expected)
+    choice = _match_layout(candidates / factor, tpl_fid) if len(candidates) >= len(tpl_fid) else None
+    if choice is None:
+        candidates, cand_sides, ink_fraction = _fiducial_candidates(ink_mask, side_expected)
+        if len(candidates) < len(tpl_fid):
+            if ink_fraction < cal.blank_page_ink_max:
+                return RegistrationFailure("blank_page", f"almost no ink on the page ({ink_fraction:.4%} of its area)")
+            if len(candidates) == 0:
+                # Printed matter but nothing like a corner mark: another form or document.
+                return RegistrationFailure("wrong_template", "the page has no corner marks: it is not this answer sheet")
+            return RegistrationFailure(
+                "no_fiducials", f"{len(candidates)} of the {len(tpl_fid)} corner marks found"
+            )
+        choice = _match_layout(candidates / factor, tpl_fid)
+        if choice is None:
+            return RegistrationFailure("no_fiducials", "no set of marks is laid out like the template's corner marks")
+    candidates_full = candidates / factor
+    chosen, shifts, scale_est = choice
+    # Every chosen blob must be about as large as the layout's scale predicts.
+    chosen_sides = cand_sides[chosen] / factor
+    expected_sides = float(np.mean(tpl_sizes)) * scale_est
+    if np.any(np.abs(chosen_sides / expected_sides - 1.0) > cal.fiducial_size_tolerance + 0.2):
+        return RegistrationFailure("no_fiducials", "the corner marks found are not the size the template gives")
+
+    # 3. Refine at full resolution.
+    refined = []
+    for k in chosen:
+        measured = _refine_fiducial(image, candidates_full[k], expected_sides, paper)
+        if measured is None:
+            return RegistrationFailure(
+                "no_fiducials", "a corner mark could not be measured (cut by the edge of the scan?)"
+            )
+        refined.append(measured)
+    centres = np.array([m[0] for m in refined])
+    corners = np.array([m[1] for m in refined])
+    hole = np.array([m[2] for m in refined])
+    ink = float(np.median([m[3] for m in refined]))
+    # Paper beside the corner marks, at full resolution.
+    paper_full = float(np.median([m[4] for m in refined]))
+
+    # Orientation: of the two correspondences a rectangle allows (s and s+180°),
+    # keep the one that puts the template's ring on the blob with a hole.
+    ring = np.array([shape == "ring" for shape in geometry.fiducial_shapes])
+    lightness = (hole - ink) / max(paper_full - ink, 1.0)
+    best = None
+    for order in shifts:
+        # order[j] = index (into `chosen`) of the blob matched to template fiducial j
+        has_hole = lightness[order] > _HOLE_MIN_LIGHTNESS
+        agree = int(np.sum(has_hole == ring)) if ring.any() else 0
+        if best is None or agree > best[0]:
+            best = (agree, order)
+    assert best is not None
+    ring_ok = not ring.any() or best[0] == len(ring)
+    candidates_orders = [best[1]] if ring_ok else list(shifts)
+
+    results = []
+    for order in candidates_orders:
+        reg = _fit(geometry, centres[order], corners[order], cal, paper_full, ink, image, box_points)
+        results.append(reg)
+    # Without a clear ring, the printed bubble rings decide the orientation.
+    reg = max(results, key=lambda r: r.form_match)
+    if reg.residual_mm > cal.residual_max_mm:
+        return RegistrationFailure(
+            "residual_too_high",
+            f"corner marks are {reg.residual_mm:.2f} mm off the fitted sheet "
+            f"(limit {cal.residual_max_mm} mm): the page is warped or damaged",
+        )
+    if reg.form_match < cal.form_match_min:
+        return RegistrationFailure(
+            "wrong_template",
+            f"only {reg.form_match:.0%} of the printed form of template {geometry.template!r} "
+            "is where the corner marks put it",
+        )
+    if reg.ring_match >= cal.form_match_min and reg.worst_field_match < cal.form_match_min:
+        return RegistrationFailure(
+            "residual_too_high",
+            f"the bubble rings are where the corner marks put them on most of the sheet but "
+            f"only {reg.worst_field_match:.0%} in one field: the page is warped, folded or torn",
+        )
+    return reg
+
+
+def _fiducial_candidates(ink_mask: np.ndarray, side_expected: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """Centres (K, 2) and sides (K,) of square solid blobs, largest first,
+    and the fraction of the page that is ink (leaving out blobs as large as
+    a quarter of the scan: a dark scanner background, not ink)."""
+    n, _, stats, centroids = cv2.connectedComponentsWithStats(ink_mask, connectivity=8)
+    if n <= 1:
+        return np.zeros((0, 2)), np.zeros(0), 0.0
+    stats = stats[1:]
+    centroids = centroids[1:]
+    w = stats[:, cv2.CC_STAT_WIDTH].astype(np.float64)
+    h = stats[:, cv2.CC_STAT_HEIGHT].astype(np.float64)
+    area = stats[:, cv2.CC_STAT_AREA].astype(np.float64)
+    huge = (w > _BACKGROUND_SPAN * ink_mask.shape[1]) | (h > _BACKGROUND_SPAN * ink_mask.shape[0])
+    ink_fraction = float(area[~huge].sum() / ink_mask.size)
+    side = np.sqrt(area)
+    lo, hi = _CANDIDATE_SIDE_RANGE
+    keep = (
+        (side >= lo * side_expected * 0.9)
+        & (np.maximum(w, h) <= hi * side_expected * 1.2)
+        & (area >= _CANDIDATE_MIN_FILL * w * h)
+        & (np.maximum(w, h) <= _CANDIDATE_MAX_ASPECT * np.minimum(w, h))
+        & (np.minimum(w, h) >= 3)
+    )
+    index = np.flatnonzero(keep)
+    index = index[np.argsort(-area[index], kind="stable")][:_MAX_CANDIDATES]
+    # The side of a (possibly skewed) square blob: sqrt of its area, corrected
+    # for the ring's hole being part of the blob's bounding region only.
+    return centroids[index], side[index], ink_fraction
+
+
+def _cyclic_order(points: np.ndarray) -> np.ndarray:
+    centre = points.mean(axis=0)
+    angle = np.arctan2(points[:, 1] - centre[1], points[:, 0] - centre[0])
+    return np.argsort(angle, kind="stable")
+
+
+def _match_layout(candidates: np.ndarray, template_points: np.ndarray):
+    """Choose candidates matching the template fiducial layout.
+
+    Every set of ``F`` candidates (``F`` = number of template fiducials) and
+    every cyclic correspondence with the template's fiducials is scored at
+    once by the misfit of a least-squares similarity transform.
+
+    Returns ``(chosen, orders, scale)``: ``chosen`` indices into candidates,
+    ``orders`` the correspondences to try (each an index array into
+    ``chosen`` per template fiducial: the best one and its 180° twin), and the
+    scan-per-template scale; ``None`` when nothing fits.
+    """
+    f = len(template_points)
+    combos = np.array(list(itertools.combinations(range(len(candidates)), f)), dtype=np.intp)
+    if combos.size == 0:
+        return None
+    t_order = _cyclic_order(template_points)
+    zt = template_points[t_order, 0] + 1j * template_points[t_order, 1]
+    zt0 = zt - zt.mean()
+    pts = candidates[combos]  # (C, F, 2)
+    centre = pts.mean(axis=1, keepdims=True)
+    angle = np.arctan2(pts[..., 1] - centre[..., 1], pts[..., 0] - centre[..., 0])
+    c_order = np.argsort(angle, axis=1, kind="stable")  # (C, F)
+    z = np.take_along_axis(pts[..., 0] + 1j * pts[..., 1], c_order, axis=1)
+    z0 = z - z.mean(axis=1, keepdims=True)
+    # All cyclic shifts: shifted[c, s, i] = z0[c, (i + s) % F]
+    shift_index = (np.arange(f)[None, :] + np.arange(f)[:, None]) % f  # (S, F)
+    shifted = z0[:, shift_index]  # (C, S, F)
+    a = (shifted * np.conj(zt0)).sum(axis=2) / np.vdot(zt0, zt0).real  # (C, S)
+    misfit = np.sqrt(np.mean(np.abs(a[..., None] * zt0 - shifted) ** 2, axis=2))
+    size = np.sqrt(np.mean(np.abs(z0) ** 2, axis=1))[:, None]
+    relative = misfit / np.maximum(size, 1e-9)
+    c, shift = np.unravel_index(int(np.argmin(relative)), relative.shape)
+    if relative[c, shift] > _LAYOUT_MAX_MISFIT:
+        return None
+    orders = []
+    for s in (shift, (shift + f // 2) % f) if f % 2 == 0 else (shift,):
+        order = np.empty(f, dtype=np.intp)
+        order[t_order] = np.roll(c_order[c], -s)
+        orders.append(order)
+    return combos[c], orders, float(abs(a[c, shift]))
+
+
+def _quantile(values: np.ndarray, percent: float) -> float:
+    """A percentile by partial sort (several times faster than np.percentile)."""
+    flat = values.ravel()
+    k = int(percent / 100.0 * (flat.size - 1))
+    return float(np.partition(flat, k)[k])
+
+
+def _fiducial_candidates_in_corners(ink_mask: np.ndarray, side_expected: float) -> tuple[np.ndarray, np.ndarray]:
+    """Fiducial candidates searched in the four corners of the scan only
+    (fewer blobs to label: twice as fast), largest first."""
+    h, w = ink_mask.shape
+    ch, cw = int(h * _CORNER_WINDOW), int(w * _CORNER_WINDOW)
+    found, sides = [], []
+    for y0, x0 in ((0, 0), (0, w - cw), (h - ch, 0), (h - ch, w - cw)):
+        centres, side, _ = _fiducial_candidates(ink_mask[y0 : y0 + ch, x0 : x0 + cw], side_expected)
+        found.append(centres + (x0, y0))
+        sides.append(side)
+    centres, side = np.concatenate(found), np.concatenate(sides)
+    order = np.argsort(-side, kind="stable")[:_MAX_CANDIDATES]
+    return centres[order], side[order]
+
+
+def _refine_fiducial(image: np.ndarray, centre: np.ndarray, side: float, paper: float):
+    """Measure one fiducial at full resolution.
+
+    Returns ``(centre (2,), corners (4, 2), centre_gray, ink_gray,
+    paper_gray)`` or None.
+    """
+    half = int(np.ceil(_REFINE_HALF_WINDOW * side))
+    cx, cy = int(round(centre[0])), int(round(centre[1]))
+    x0, y0 = max(cx - half, 0), max(cy - half, 0)
+    x1, y1 = min(cx + half + 1, image.shape[1]), min(cy + half + 1, image.shape[0])
+    if x1 - x0 < 4 or y1 - y0 < 4:
+        return None
+    window = image[y0:y1, x0:x1]
+    ink_guess = _quantile(window, _INK_PERCENTILE)
+    threshold = (ink_guess + paper) / 2.0
+    mask = (window < threshold).astype(np.uint8)
+    n, labels, stats, centroids = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    if n <= 1:
+        return None
+    # The blob nearest the window centre, among the large ones.
+    local = np.array([cx - x0, cy - y0], dtype=np.float64)
+    area = stats[1:, cv2.CC_STAT_AREA].astype(np.float64)
+    dist = np.hypot(*(centroids[1:] - local).T)
+    large = area >= 0.25 * side * side
+    if not large.any():
+        return None
+    k = int(np.argmin(np.where(large, dist, np.inf))) + 1
+    bx, by, bw, bh = (int(v) for v in stats[k, :4])
+    if (x0 + bx == 0) or (y0 + by == 0) or (x0 + bx + bw >= image.shape[1]) or (y0 + by + bh >= image.shape[0]):
+        return None  # cut by the edge of the scan: its centre cannot be measured
+    blob = labels == k
+    ys, xs = np.nonzero(blob)
+    # Darkness-weighted centroid: sub-pixel, symmetric under blur.
+    weight = np.clip(paper - window[ys, xs].astype(np.float64), 0, None)
+    if weight.sum() <= 0:
+        return None
+    mx = float(np.sum(weight * xs) / weight.sum()) + x0
+    my = float(np.sum(weight * ys) / weight.sum()) + y0
+    contours, _ = cv2.findContours(blob.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    rect = cv2.minAreaRect(max(contours, key=len))
+    # minAreaRect works on pixel centres; the blob's edge lies half a pixel out.
+    (rcx, rcy), (rw, rh), angle = rect
+    corners = cv2.boxPoints(((rcx + x0, rcy + y0), (rw + 1.0, rh + 1.0), angle)).astype(np.float64)
+    ink = _quantile(window[blob], _INK_PERCENTILE)
+    local_paper = _quantile(window[~blob], _LOCAL_PAPER_PERCENTILE) if (~blob).any() else paper
+    probe = max(1, int(round(_HOLE_PROBE_FRACTION * side)))
+    px, py = int(round(mx)), int(round(my))
+    centre_patch = image[max(py - probe, 0) : py + probe + 1, max(px - probe, 0) : px + probe + 1]
+    centre_gray = float(centre_patch.mean()) if centre_patch.size else ink
+    return np.array([mx, my]), corners, centre_gray, ink, local_paper
+
+
+def _fit(
+    geometry: BubbleGeometry,
+    centres: np.ndarray,
+    corners: np.ndarray,
+    cal: RegisterCalibration,
+    paper: float,
+    ink: float,
+    image: np.ndarray,
+    box_points: np.ndarray,
+) -> Registration:
+    tpl = geometry.fiducials.astype(np.float32)
+    homography = cv2.getPerspectiveTransform(tpl[:4], centres[:4].astype(np.float32)).astype(np.float64)
+    if len(tpl) > 4:
+        refined, _ = cv2.findHomography(tpl, centres.astype(np.float32), 0)
+        if refined is not None:
+            homography = refined
+    # Predicted corners of every fiducial (axis-aligned squares in the template).
+    half = geometry.fiducial_sizes[:, None] / 2.0
+    offsets = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]], dtype=np.float64)
+    tpl_corners = geometry.fiducials[:, None, :] + offsets[None, :, :] * half[:, :, None]
+    predicted = map_points(homography, tpl_corners)  # (F, 4, 2)
+    # Match each measured corner to the nearest predicted one of its fiducial.
+    d = np.linalg.norm(predicted[:, :, None, :] - corners[:, None, :, :], axis=-1)  # (F, 4, 4)
+    nearest = d.min(axis=2)
+    residual_px = float(np.sqrt(np.mean(nearest**2)))
+    # Scale: mean of the local Jacobian's singular values at the page centre.
+    centre = np.array([[geometry.width / 2.0, geometry.height / 2.0]])
+    probe = map_points(homography, np.vstack([centre, centre + [1, 0], centre + [0, 1]]))
+    jac = np.column_stack([probe[1] - probe[0], probe[2] - probe[0]])
+    scale = float(np.sqrt(abs(np.linalg.det(jac))))
+    dpi = scale * geometry.dpi
+    residual_mm = residual_px / (dpi / MM_PER_INCH)
+    # Orientation: the direction of the template's x axis on the scan.
+    angle = float(np.degrees(np.arctan2(jac[1, 0], jac[0, 0])))
+    orientation = int(round(angle / 90.0)) % 4 * 90
+    ring_match, box_match, worst_field_match = _form_match(image, homography, geometry, cal, paper, ink, box_points)
+    return Registration(
+        homography=homography,
+        orientation=orientation,
+        residual_px=residual_px,
+        residual_mm=residual_mm,
+        scale=scale,
+        dpi=dpi,
+        paper_level=paper,
+        ink_level=ink,
+        form_match=max(ring_match, box_match),
+        ring_match=ring_match,
+        box_match=box_match,
+        worst_field_match=worst_field_match,
+        fiducials=centres,
+    )
+
+
+def _ring_offsets() -> np.ndarray:
+    angles = np.linspace(0, 2 * np.pi, _RING_POINTS, endpoint=False) + np.pi / _RING_POINTS
+    return np.column_stack([np.cos(angles), np.sin(angles)])
+
+
+_RING_UNIT = _ring_offsets()
+
+
+def _form_match(
+    image: np.ndarray,
+    homography: np.ndarray,
+    geometry: BubbleGeometry,
+    cal: RegisterCalibration,
+    paper: float,
+    ink: float,
+    box_points: np.ndarray,
+) -> tuple[float, float, float]:
+    """How much of the printed form is where predicted.
+
+    Returns the fraction of bubble rings found (most of a ring's points
+    dark), of box-line places found (dark at one of three points across the
+    line), and the lowest ring fraction of any field.  Box lines are darker
+    than rings, so a 1-bit scan whose threshold dropped the rings still shows
+    them; a page that is not this template shows neither.
+    """
+    scale = max(paper - ink, 1.0)
+    radii = geometry.radii[:, None, None, None] * np.array(_RING_PROBE)[None, :, None, None]
+    points = geometry.centres[:, None, None, :] + radii * _RING_UNIT[None, None, :, :]  # (N, 3, A, 2)
+    darkness = (paper - _sample(image, map_points(homography, points).reshape(len(radii), -1, 2))) / scale
+    darkness = darkness.reshape(len(radii), len(_RING_PROBE), -1)
+    on_ring, inside, outside = darkness[:, 0], darkness[:, 1], darkness[:, 2]
+    # A ring is found where it is dark and darker than the paper just inside
+    # and just outside it, in most directions: on a shifted grid the probes
+    # land on a neighbour's ring or a letter in some directions, not in most.
+    # (A bubble filled in pencil fails the test: few are, so the fraction holds.)
+    crisp = (on_ring >= cal.ring_darkness_min) & (on_ring - np.maximum(inside, outside) >= cal.ring_darkness_min / 2)
+    found = np.mean(crisp, axis=1) >= _RING_FOUND_FRACTION
+    rings = float(np.mean(found))
+    per_field = np.bincount(geometry.field_index, weights=found, minlength=len(geometry.field_names))
+    sizes = np.bincount(geometry.field_index, minlength=len(geometry.field_names))
+    large = sizes >= _FIELD_CHECK_MIN_BUBBLES
+    worst = float(np.min(per_field[large] / sizes[large])) if large.any() else rings
+    if len(box_points) == 0:
+        return rings, 0.0, worst
+    darkness = (paper - _sample(image, map_points(homography, box_points))) / scale
+    boxes = float(np.mean(darkness.max(axis=1) >= cal.ring_darkness_min))
+    return rings, boxes, worst
+
+
+def _sample(image: np.ndarray, points: np.ndarray) -> np.ndarray:
+    scan = np.asarray(points, dtype=np.float32)
+    return cv2.remap(
+        image, scan[..., 0], scan[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=255
+    ).astype(np.float32)
+
+
+@functools.lru_cache(maxsize=8)
+def _box_points(template: Template, dpi: float) -> np.ndarray:
+    """Points along the printed box lines: (P, 3, 2) template pixels, three
+    across the line at each place (on it and ``_BOX_ACROSS_MM`` either side)."""
+    places = []
+    for box in template.boxes:
+        corners = [(box.x_mm, box.y_mm), (box.x_mm + box.width_mm, box.y_mm),
+                   (box.x_mm + box.width_mm, box.y_mm + box.height_mm), (box.x_mm, box.y_mm + box.height_mm)]
+        for (x0, y0), (x1, y1) in zip(corners, corners[1:] + corners[:1]):
+            length = float(np.hypot(x1 - x0, y1 - y0))
+            n = max(2, int(length / _BOX_STEP_MM))
+            t = (np.arange(n) + 0.5) / n
+            along = np.column_stack([x0 + t * (x1 - x0), y0 + t * (y1 - y0)])
+            normal = np.array([-(y1 - y0), x1 - x0]) / max(length, 1e-9)
+            places.append(np.stack([along - _BOX_ACROSS_MM * normal, along, along + _BOX_ACROSS_MM * normal], axis=1))
+    if not places:
+        return np.zeros((0, 3, 2))
+    points = mm_to_px(np.concatenate(places), dpi)
+    points.setflags(write=False)
+    return points

@@ -1,0 +1,179 @@
+"""Decoding: identity grids, paket, validation rules and the barcode."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ljun.calibration import DecodeCalibration, load_calibration
+from ljun.decode import (
+    BARCODE_PATTERN,
+    barcode_paket,
+    decode_barcode,
+    decode_marks,
+    format_nomor_peserta,
+    format_tanggal_lahir,
+    luhn_valid,
+    valid_kode_kompetensi,
+    valid_nomor_peserta,
+    valid_tanggal_lahir,
+)
+from ljun.read import BubbleDarkness
+from ljun.register import REFERENCE_DPI, register
+
+from _reading_helpers import Scan, SheetSpec, ljun_template, luhn_check_digit, synthetic_sheet
+
+CAL = load_calibration()
+GEOMETRY = ljun_template().geometry(REFERENCE_DPI)
+
+
+def _bubbles(marks: dict[str, list[str | tuple[str, ...]]], *, faint: set[tuple[str, int]] = frozenset()) -> BubbleDarkness:
+    """Bubble features with firm marks where ``marks`` says (per field, per item).
+
+    ``faint`` holds (field, item) whose mark is faint (unsure).
+    """
+    template = ljun_template()
+    n = len(GEOMETRY)
+    value = np.zeros(n, np.float32)
+    for name, items in marks.items():
+        options = template.field(name).options
+        grid = GEOMETRY.grid(name)
+        for item, chars in enumerate(items, start=1):
+            for ch in chars if isinstance(chars, tuple) else (chars,):
+                if ch and ch != " ":
+                    value[grid[item - 1, options.index(ch)]] = 0.25 if (name, item) in faint else 0.8
+    zeros = np.zeros(n, np.float32)
+    return BubbleDarkness(
+        darkness=value, core=value, quarter=value, body=value, halo=zeros,
+        halo_contact=np.zeros(n, np.int16), inside=np.ones(n, bool), paper=np.full(n, 250, np.float32), bilevel=False,
+    )
+
+
+def _decode(marks, calibration=CAL, **kwargs):
+    return decode_marks(_bubbles(marks, **kwargs), GEOMETRY, ljun_template(), calibration)
+
+
+GOOD = {
+    "nama": list("SITI  AMINAH"),
+    "nomor_peserta": list("21201050010010"),
+    "tanggal_lahir": list("170895"),
+    "kode_kompetensi": list("6018"),
+    "paket": ["B"],
+    "answers": list("ABCDE" * 8),
+}
+
+
+def test_a_clean_sheet_decodes_into_record_strings():
+    decoded = _decode(GOOD)
+    assert decoded.fields == {
+        "nama": "SITI  AMINAH",
+        "nomor_peserta": "2-12-01-05-001-001-0",
+        "tanggal_lahir": "17-08-95",
+        "kode_kompetensi": "6018",
+        "paket": "B",
+    }
+    assert decoded.answers == tuple("ABCDE" * 8)
+    assert decoded.flags == ()
+    assert decoded.confidence.shape == (len(GEOMETRY),) and decoded.confidence.min() == 1.0
+
+
+def test_multi_marked_identity_column_is_a_question_mark_and_a_flag():
+    marks = dict(GOOD, nama=["S", ("I", "T"), "T", "I"], tanggal_lahir=list("17") + [("0", "8")] + list("895"))
+    decoded = _decode(marks)
+    assert decoded.fields["nama"] == "S?TI"
+    assert decoded.fields["tanggal_lahir"] == "17-?8-95"
+    assert "multi_mark:nama:2" in decoded.flags and "multi_mark:tanggal_lahir:3" in decoded.flags
+    assert "invalid:tanggal_lahir" in decoded.flags
+
+
+def test_blank_digit_column_is_unreadable_and_invalid():
+    marks = dict(GOOD, nomor_peserta=list("2120105001001") + [""])
+    decoded = _decode(marks)
+    assert decoded.fields["nomor_peserta"] == "2-12-01-05-001-001-?"
+    assert "invalid:nomor_peserta" in decoded.flags
+
+
+def test_answers_blank_multi_and_unsure():
+    answers = list("ABCDE" * 8)
+    answers[0] = ""
+    answers[1] = ("A", "C")
+    decoded = _decode(dict(GOOD, answers=answers), faint={("answers", 3)})
+    assert decoded.answers[:3] == ("", "*", "C")
+    assert "answer_multi:2" in decoded.flags
+    assert "answer_unsure:3" in decoded.flags
+
+
+def test_paket_none_and_double():
+    assert "no_paket" in _decode(dict(GOOD, paket=[""])).flags
+    decoded = _decode(dict(GOOD, paket=[("A", "S")]))
+    assert decoded.fields["paket"] == "?" and "multi_mark:paket:1" in decoded.flags
+
+
+def test_empty_name_grid_is_flagged():
+    decoded = _decode(dict(GOOD, nama=[""]))
+    assert decoded.fields["nama"] == "" and "blank:nama" in decoded.flags
+
+
+def test_unknown_competency_code_is_invalid():
+    assert "invalid:kode_kompetensi" in _decode(dict(GOOD, kode_kompetensi=list("0000"))).flags
+
+
+def test_luhn_rule_is_applied_only_when_the_calibration_asks():
+    body = "2120105001001"
+    wrong = str((luhn_check_digit(body) + 1) % 10)
+    marks = dict(GOOD, nomor_peserta=list(body + wrong))
+    luhn = dataclasses.replace(CAL, decode=DecodeCalibration(nomor_peserta_check="luhn"))
+    assert "invalid:nomor_peserta" not in _decode(marks).flags
+    assert "invalid:nomor_peserta" in _decode(marks, luhn).flags
+    right = dict(GOOD, nomor_peserta=list(body + str(luhn_check_digit(body))))
+    assert "invalid:nomor_peserta" not in _decode(right, luhn).flags
+
+
+@pytest.mark.parametrize(
+    "value, valid",
+    [("17-08-95", True), ("29-02-00", True), ("29-02-99", False), ("31-04-99", False), ("00-01-99", False), ("1?-08-95", False)],
+)
+def test_tanggal_lahir_must_be_a_real_date(value, valid):
+    assert valid_tanggal_lahir(value) is valid
+
+
+def test_format_helpers():
+    assert format_nomor_peserta("21201050010010") == "2-12-01-05-001-001-0"
+    assert format_tanggal_lahir("010203") == "01-02-03"
+    assert valid_nomor_peserta("2-12-01-05-001-001-0") and not valid_nomor_peserta("2-12-01-05-001-001-?")
+    assert valid_kode_kompetensi("6018") and not valid_kode_kompetensi("60")
+
+
+@given(st.text(alphabet="0123456789", min_size=13, max_size=13))
+def test_luhn_check_digit_always_validates(body):
+    assert luhn_valid(body + str(luhn_check_digit(body)))
+    assert not luhn_valid(body + str((luhn_check_digit(body) + 1) % 10))
+
+
+def test_barcode_paket():
+    assert barcode_paket("LJUN-A-000123") == "A"
+    assert barcode_paket("LJUN-X-000123") is None and barcode_paket("LJUN-A-123") is None
+    assert BARCODE_PATTERN.fullmatch("LJUN-S-999999")
+
+
+@pytest.mark.parametrize(
+    "scan",
+    [Scan(), Scan(skew_deg=8, rotated_180=True, margin=0.12), Scan(dpi=150, noise=6), Scan(dpi=300, bits=1, skew_deg=-3)],
+    ids=["upright", "upside-down", "150dpi-noise", "300dpi-bilevel"],
+)
+def test_barcode_is_read_through_the_homography(scan):
+    sheet = synthetic_sheet(SheetSpec(barcode="LJUN-B-004711"), scan)
+    registration = register(sheet.image, ljun_template(), CAL, dpi=scan.dpi)
+    reading = decode_barcode(sheet.image, registration, ljun_template(), GEOMETRY)
+    assert reading.text == "LJUN-B-004711" and reading.has_ink
+
+
+def test_sheet_printed_without_barcode_has_an_empty_area():
+    sheet = synthetic_sheet(SheetSpec(barcode=None), Scan())
+    registration = register(sheet.image, ljun_template(), CAL, dpi=200)
+    reading = decode_barcode(sheet.image, registration, ljun_template(), GEOMETRY)
+    assert reading.text == "" and not reading.has_ink

@@ -1,0 +1,266 @@
+"""The bubble kernel: sampling pattern, darkness features, bands, item decisions;
+and the calibration file that holds the thresholds."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from ljun.calibration import Bands, load_calibration, parse_calibration
+from ljun.errors import CalibrationError, LjunError
+from ljun.read import (
+    BLANK_SURE,
+    BLANK_UNSURE,
+    INNER_POINTS,
+    MARKED_SURE,
+    MARKED_UNSURE,
+    BubbleDarkness,
+    classify,
+    decide_items,
+    is_bilevel,
+    mark_evidence,
+    measure_darkness,
+    sampling_pattern,
+)
+from ljun.register import REFERENCE_DPI, register
+
+from _reading_helpers import (
+    Scan,
+    SheetSpec,
+    bubble_px,
+    draw_dot,
+    draw_line,
+    draw_tick,
+    ljun_template,
+    pencil,
+    scan_page,
+)
+
+CAL = load_calibration()
+READ = CAL.read
+
+
+def _index(name: str, item: int, option: str) -> int:
+    template = ljun_template()
+    return int(template.geometry(REFERENCE_DPI).grid(name)[item - 1, template.field(name).options.index(option)])
+
+
+def _evidence(page: np.ndarray, scan: Scan = Scan()) -> np.ndarray:
+    image = scan_page(page, scan)
+    registration = register(image, ljun_template(), CAL, dpi=scan.dpi)
+    assert registration
+    bubbles = measure_darkness(image, registration, sampling_pattern(ljun_template()))
+    return mark_evidence(bubbles, READ)
+
+
+# --------------------------------------------------------------------------- pattern
+
+
+def test_sampling_pattern_points_sit_where_they_belong():
+    pattern = sampling_pattern(ljun_template())
+    geometry = pattern.geometry
+    offsets = pattern.points - geometry.centres[:, None, :].astype(np.float32)
+    distance = np.linalg.norm(offsets, axis=2) / geometry.radii[:, None]
+    assert distance[:, pattern.inner].max() <= 0.72 + 1e-3  # inside the ring
+    assert distance[:, pattern.core].max() <= 0.4 + 1e-3  # the centre
+    assert distance[:, pattern.paper].min() >= 1.3  # beside the bubble
+    halo = distance[:, pattern.halo]
+    assert halo.min() > 1.0 and np.median(halo) <= 1.4 + 1e-3 and halo.max() <= 1.8 + 1e-3
+    # Every group of alike bubbles samples only its own members.
+    assert np.all(pattern.group[pattern.members] == np.arange(len(pattern.members))[:, None])
+
+
+def test_sampling_pattern_is_cached_per_template_and_dpi():
+    assert sampling_pattern(ljun_template()) is sampling_pattern(ljun_template(), REFERENCE_DPI)
+
+
+# --------------------------------------------------------------------------- bands and decisions
+
+
+def test_classify_puts_evidence_in_four_bands():
+    bands = Bands(blank_sure_max=0.2, mark_min=0.3, marked_sure_min=0.4, core_offset=0.0, line_halo_min=0.2, line_allowance=0.0)
+    assert classify(np.array([0.0, 0.2, 0.25, 0.3, 0.39, 0.4, 1.0]), bands).tolist() == [
+        BLANK_SURE, BLANK_SURE, BLANK_UNSURE, MARKED_UNSURE, MARKED_UNSURE, MARKED_SURE, MARKED_SURE,
+    ]
+
+
+@pytest.mark.parametrize(
+    "row, count, choice, unsure",
+    [
+        ([0.01, 0.80, 0.02, 0.00, 0.01], 1, 1, False),  # one firm mark
+        ([0.01, 0.02, 0.00, 0.03, 0.01], 0, None, False),  # blank
+        ([0.75, 0.02, 0.80, 0.00, 0.01], 2, None, False),  # two firm marks
+        ([0.12, 0.02, 0.80, 0.00, 0.01], 1, 2, False),  # erasure residue far lighter than the mark
+        ([0.38, 0.02, 0.80, 0.00, 0.01], 1, 2, True),  # residue too close to the mark to be sure
+        ([0.00, 0.25, 0.00, 0.00, 0.00], 1, 1, True),  # a faint mark alone
+        ([0.00, 0.21, 0.00, 0.00, 0.00], 0, None, True),  # a smudge or a fainter mark
+    ],
+)
+def test_decide_items_reads_a_question_from_its_bubbles_together(row, count, choice, unsure):
+    decision = decide_items(np.array([row], np.float32), READ.gray, READ)
+    assert int(decision.count[0]) == count
+    if choice is not None:
+        assert int(decision.choice[0]) == choice
+    assert bool(decision.unsure[0]) is unsure
+    assert (decision.confidence[0] < 1).any() == unsure
+
+
+def test_a_bubble_off_the_scan_makes_its_item_unsure():
+    inside = np.ones((1, 5), bool)
+    inside[0, 4] = False
+    decision = decide_items(np.array([[0.0, 0.8, 0.0, 0.0, 0.0]], np.float32), READ.gray, READ, inside)
+    assert decision.unsure[0] and decision.confidence[0, 4] == 0
+
+
+def test_mark_evidence_discounts_a_line_running_through_the_bubble():
+    n = 3
+    bubbles = BubbleDarkness(
+        darkness=np.array([0.05, 0.05, 0.6], np.float32),
+        core=np.array([0.7, 0.7, 0.8], np.float32),
+        quarter=np.array([0.6, 0.6, 0.8], np.float32),
+        body=np.array([0.01, 0.0, 0.55], np.float32),
+        halo=np.array([0.6, 0.0, 0.6], np.float32),
+        halo_contact=np.array([2, 0, 15], np.int16),
+        inside=np.ones(n, bool),
+        paper=np.full(n, 250, np.float32),
+        bilevel=False,
+    )
+    evidence = mark_evidence(bubbles, READ)
+    assert evidence[0] == pytest.approx(0.05)  # a line: only its mean darkness counts (gray)
+    assert evidence[1] == pytest.approx(0.6)  # a tick (no line outside): its dark quarter
+    assert evidence[2] == pytest.approx(0.8)  # an overfill touches the halo all round
+
+
+def test_is_bilevel():
+    assert is_bilevel(np.where(np.random.default_rng(0).random((300, 200)) > 0.5, 255, 0).astype(np.uint8))
+    assert not is_bilevel(np.random.default_rng(0).integers(0, 256, (300, 200), dtype=np.uint8))
+
+
+# --------------------------------------------------------------------------- the kernel on sheets
+
+
+def test_kernel_separates_marks_from_blank_bubbles():
+    # Regression: the default answers repeat A, B, C, D, E; blank levels
+    # measured on evenly spaced members of each letter's group fell in step
+    # with that pattern, took only marked bubbles, and read the marks blank.
+    evidence = _evidence(pencil(SheetSpec(), 200))
+    marked = np.zeros_like(evidence, bool)
+    spec = SheetSpec()
+    for item, letter in enumerate(spec.answers, start=1):
+        marked[_index("answers", item, letter)] = True
+    for column, ch in enumerate(spec.nama, start=1):
+        if ch != " ":
+            marked[_index("nama", column, ch)] = True
+    answers_and_name = np.zeros_like(marked)
+    answers_and_name[ljun_template().geometry(REFERENCE_DPI).grid("answers").ravel()] = True
+    answers_and_name[ljun_template().geometry(REFERENCE_DPI).grid("nama").ravel()] = True
+    assert evidence[marked].min() >= READ.gray.marked_sure_min
+    assert evidence[answers_and_name & ~marked].max() <= READ.gray.blank_sure_max
+
+
+def test_a_student_answering_the_same_letter_everywhere_keeps_the_marks():
+    evidence = _evidence(pencil(SheetSpec(answers=("C",) * 40), 200))
+    chosen = [_index("answers", item, "C") for item in range(1, 41)]
+    assert evidence[chosen].min() >= READ.gray.marked_sure_min
+
+
+def test_a_small_dot_and_a_tick_are_marks():
+    spec = SheetSpec(answers=("",) * 40)
+    page = pencil(spec, 200)
+    draw_dot(page, "answers", 3, "B", 200, fraction=0.38, gray=55)
+    draw_tick(page, "answers", 7, "D", 200)
+    evidence = _evidence(page)
+    assert evidence[_index("answers", 3, "B")] >= READ.gray.marked_sure_min
+    assert evidence[_index("answers", 7, "D")] >= READ.gray.marked_sure_min
+
+
+def test_erasure_residue_is_light():
+    page = pencil(SheetSpec(answers=("",) * 40, residue=(("answers", 5, "C", 225),)), 200)
+    evidence = _evidence(page)
+    assert evidence[_index("answers", 5, "C")] <= READ.gray.blank_sure_max
+
+
+@pytest.mark.parametrize("scan", [Scan(), Scan(dpi=300, bits=1)], ids=["gray", "bilevel"])
+def test_regression_stray_line_through_a_row_of_bubbles_is_not_read_as_marks(scan):
+    # A pencil line along the row of 'O' bubbles of the name grid was read as
+    # the letter O in every column it crossed (its dark quarter looks like a tick).
+    page = pencil(SheetSpec(nama=""), scan.dpi)
+    x0, y0, _ = bubble_px("nama", 3, "O", scan.dpi)
+    x1, y1, _ = bubble_px("nama", 12, "O", scan.dpi)
+    lift = scan.dpi / 100
+    draw_line(page, (x0, y0 + lift), (x1, y1 - lift), scan.dpi, width_mm=0.45, gray=110)
+    evidence = _evidence(page, scan)
+    bands = READ.bilevel if scan.bits == 1 else READ.gray
+    crossed = [_index("nama", column, "O") for column in range(4, 12)]
+    assert evidence[crossed].max() <= bands.blank_sure_max
+
+
+def test_regression_letter_counters_filled_by_a_1bit_threshold_are_not_marks():
+    # At 150 dpi a 1-bit threshold fills the counters of O, D, 9 ... in some
+    # bubbles; read against a fixed blank level they looked like dots.
+    spec = SheetSpec()
+    image = scan_page(pencil(spec, 150), Scan(dpi=150, bits=1, blur=0.9))
+    registration = register(image, ljun_template(), CAL, dpi=150)
+    bubbles = measure_darkness(image, registration, sampling_pattern(ljun_template()))
+    assert bubbles.bilevel
+    evidence = mark_evidence(bubbles, READ)
+    blank = np.ones_like(evidence, bool)
+    for item, letter in enumerate(spec.answers, start=1):
+        blank[_index("answers", item, letter)] = False
+    answers = ljun_template().geometry(REFERENCE_DPI).grid("answers").ravel()
+    assert evidence[answers][blank[answers]].max() <= READ.bilevel.blank_sure_max
+
+
+# --------------------------------------------------------------------------- calibration
+
+
+def test_default_calibration_loads_into_frozen_dataclasses():
+    calibration = load_calibration()
+    assert calibration.source.endswith("default.json")
+    with pytest.raises(AttributeError):
+        calibration.read.gray.mark_min = 0.1  # type: ignore[misc]
+    assert calibration.decode.nomor_peserta_check in ("none", "luhn")
+
+
+def _default_document() -> dict:
+    from ljun.calibration import resolve_calibration_path
+
+    return json.loads(resolve_calibration_path().read_text("utf-8"))
+
+
+def test_calibration_errors_name_the_file_the_key_and_the_fix(tmp_path):
+    document = _default_document()
+    del document["read"]["gray"]["mark_min"]
+    document["read"]["mark_ratio"] = 7
+    path = tmp_path / "mine.json"
+    path.write_text(json.dumps(document))
+    with pytest.raises(CalibrationError) as info:
+        load_calibration(path)
+    message = str(info.value)
+    assert str(path) in message
+    assert "$.read.gray" in message and "mark_min" in message and "fix:" in message
+    assert "$.read.mark_ratio" in message
+    assert isinstance(info.value, (LjunError, ValueError))
+
+
+def test_calibration_bands_must_be_ordered():
+    document = _default_document()
+    document["read"]["bilevel"]["blank_sure_max"] = 0.9
+    with pytest.raises(CalibrationError, match=r"\$\.read\.bilevel: blank_sure_max must be below mark_min"):
+        parse_calibration(document, source="x.json")
+
+
+def test_calibration_file_not_found_or_not_json(tmp_path):
+    with pytest.raises(CalibrationError, match="not found"):
+        load_calibration(tmp_path / "missing.json")
+    bad = tmp_path / "bad.json"
+    bad.write_text("{ nope")
+    with pytest.raises(CalibrationError, match="not valid JSON at line 1"):
+        load_calibration(bad)
+
+
+def test_inner_points_constant_matches_pattern():
+    pattern = sampling_pattern(ljun_template())
+    assert pattern.inner.stop - pattern.inner.start == INNER_POINTS
