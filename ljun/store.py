@@ -1,0 +1,761 @@
+"""The results store: one SQLite file holding batches, pages, readings and scores.
+
+Tables (schema version :data:`SCHEMA_VERSION`, kept in ``PRAGMA user_version``):
+
+``batches``
+    One row per ``ljun score`` or ``ljun rescore`` run: kind, status
+    (``running``, ``complete``, ``failed``), times, arguments and summary
+    (JSON).
+``answer_keys`` / ``batch_keys``
+    Every key used, stored once by the SHA-256 of its canonical JSON, and
+    which batch used which key file.
+``pages``
+    One row per scanned page (a *sheet*), identified by ``page_hash`` —
+    the SHA-256 of the file's bytes and the page number — so re-running the
+    same files never adds a sheet twice.  ``batch_id``/``ordinal`` place the
+    page in the batch that read it last.
+``readings``
+    The latest reading of each page: identity fields, answers, the
+    pipeline's flags and failure, the flags batch reconciliation added
+    (``batch_flags``), and per-bubble ``darkness`` and ``confidence`` as
+    float32 BLOBs (``ndarray.tobytes()``; about 4 KB each for the LJUN sheet).
+``scores``
+    Append-only: every time a page is scored or rescored, with the key's
+    hash, ``correct``, ``score`` (decimal text), final flags and review.
+    A page's current result is its latest score row.
+``reconciliation``
+    What batch reconciliation found: pages per file, duplicates, absent
+    participants, sheets not on the attendance list.
+
+Writes are all-or-nothing per batch.  A batch row is committed first with
+status ``running``; its sheets are staged in a temporary table (on disk, so
+memory stays flat in batch size, and without holding the database's write
+lock while pages are being read); :meth:`BatchWriter.commit` then copies
+everything in one short transaction that also marks the batch ``complete``.
+A crash or Ctrl-C leaves the earlier results untouched and the batch row
+``running`` (or ``failed``), with no sheet of it stored.
+
+The database runs in WAL mode, so a review page can read while a batch is
+being committed.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import StoreError
+from .keys import AnswerKey, AnswerKeySet, parse_answer_key
+from .records import RESULT_KEYS, SheetReading
+from .score import ScoredSheet, add_flags
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "DEFAULT_STORE",
+    "ResultsStore",
+    "BatchWriter",
+    "BatchInfo",
+    "StoredSheet",
+    "ReconciliationEntry",
+    "open_store",
+]
+
+#: Version of the table layout; ``PRAGMA user_version`` of every store file.
+SCHEMA_VERSION = 1
+
+#: File name of the store when a command is given no ``--db``.
+DEFAULT_STORE = "ljun.sqlite"
+
+# How long a writer waits for another writer (e.g. the review page) before
+# giving up: long enough for a large batch's final copy.
+_BUSY_TIMEOUT_S = 60.0
+
+_SCHEMA = """
+CREATE TABLE batches (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('score', 'rescore')),
+    status TEXT NOT NULL CHECK (status IN ('running', 'complete', 'failed')),
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    template TEXT NOT NULL,
+    arguments TEXT NOT NULL DEFAULT '{}',
+    summary TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE answer_keys (
+    hash TEXT PRIMARY KEY,
+    paket TEXT NOT NULL,
+    kode_kompetensi TEXT,
+    items INTEGER NOT NULL,
+    document TEXT NOT NULL,
+    first_source TEXT NOT NULL,
+    added_at TEXT NOT NULL
+);
+CREATE TABLE batch_keys (
+    batch_id INTEGER NOT NULL REFERENCES batches(id),
+    key_hash TEXT NOT NULL REFERENCES answer_keys(hash),
+    source TEXT NOT NULL,
+    PRIMARY KEY (batch_id, key_hash)
+);
+CREATE TABLE pages (
+    id INTEGER PRIMARY KEY,
+    page_hash TEXT NOT NULL UNIQUE,
+    source TEXT NOT NULL,
+    page INTEGER NOT NULL,
+    batch_id INTEGER NOT NULL REFERENCES batches(id),
+    ordinal INTEGER NOT NULL
+);
+CREATE INDEX pages_batch ON pages(batch_id, ordinal);
+CREATE TABLE readings (
+    page_id INTEGER PRIMARY KEY REFERENCES pages(id),
+    batch_id INTEGER NOT NULL REFERENCES batches(id),
+    template TEXT NOT NULL,
+    nomor_peserta TEXT NOT NULL,
+    nama TEXT NOT NULL,
+    tanggal_lahir TEXT NOT NULL,
+    kode_kompetensi TEXT NOT NULL,
+    paket TEXT NOT NULL,
+    barcode TEXT NOT NULL,
+    answers TEXT NOT NULL,
+    flags TEXT NOT NULL,
+    review INTEGER NOT NULL,
+    failure TEXT,
+    batch_flags TEXT NOT NULL,
+    darkness BLOB NOT NULL,
+    confidence BLOB NOT NULL
+);
+CREATE TABLE scores (
+    id INTEGER PRIMARY KEY,
+    page_id INTEGER NOT NULL REFERENCES pages(id),
+    batch_id INTEGER NOT NULL REFERENCES batches(id),
+    key_hash TEXT REFERENCES answer_keys(hash),
+    correct INTEGER,
+    score TEXT,
+    flags TEXT NOT NULL,
+    review INTEGER NOT NULL
+);
+CREATE INDEX scores_page ON scores(page_id, id);
+CREATE TABLE reconciliation (
+    id INTEGER PRIMARY KEY,
+    batch_id INTEGER NOT NULL REFERENCES batches(id),
+    kind TEXT NOT NULL,
+    source TEXT NOT NULL DEFAULT '',
+    page INTEGER NOT NULL DEFAULT 0,
+    nomor_peserta TEXT NOT NULL DEFAULT '',
+    barcode TEXT NOT NULL DEFAULT '',
+    detail TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX reconciliation_batch ON reconciliation(batch_id, kind);
+"""
+
+# Staging of one batch: a TEMP table lives in the connection's own temporary
+# database, so filling it neither blocks other writers nor touches the store.
+_STAGING = """
+CREATE TEMP TABLE IF NOT EXISTS staged (
+    seq INTEGER PRIMARY KEY,
+    file_index INTEGER NOT NULL,
+    page_hash TEXT NOT NULL,
+    source TEXT NOT NULL,
+    page INTEGER NOT NULL,
+    template TEXT NOT NULL,
+    nomor_peserta TEXT NOT NULL,
+    nama TEXT NOT NULL,
+    tanggal_lahir TEXT NOT NULL,
+    kode_kompetensi TEXT NOT NULL,
+    paket TEXT NOT NULL,
+    barcode TEXT NOT NULL,
+    answers TEXT NOT NULL,
+    reading_flags TEXT NOT NULL,
+    reading_review INTEGER NOT NULL,
+    failure TEXT,
+    batch_flags TEXT NOT NULL,
+    darkness BLOB NOT NULL,
+    confidence BLOB NOT NULL,
+    key_hash TEXT,
+    correct INTEGER,
+    score TEXT,
+    flags TEXT NOT NULL,
+    review INTEGER NOT NULL
+)
+"""
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _json_list(values: Iterable[str]) -> str:
+    return json.dumps(list(values), ensure_ascii=False, separators=(",", ":"))
+
+
+def _blob(values: np.ndarray) -> bytes:
+    return np.ascontiguousarray(values, dtype=np.float32).tobytes()
+
+
+@dataclass(frozen=True)
+class BatchInfo:
+    """One row of ``batches``: a ``score`` or ``rescore`` run."""
+
+    id: int
+    kind: str
+    status: str
+    started_at: str
+    finished_at: str | None
+    template: str
+    arguments: Mapping[str, Any]
+    summary: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class ReconciliationEntry:
+    """One finding of batch reconciliation.
+
+    ``kind`` is ``file_pages`` (``detail`` holds the counts as JSON),
+    ``duplicate_nomor_peserta``, ``duplicate_barcode``, ``duplicate_page``
+    (the same page given twice), ``absent`` (on the attendance list, not
+    scanned) or ``not_on_attendance`` (scanned, not on the list).
+    """
+
+    kind: str
+    source: str = ""
+    page: int = 0
+    nomor_peserta: str = ""
+    barcode: str = ""
+    detail: str = ""
+
+
+@dataclass(frozen=True, eq=False)
+class StoredSheet:
+    """A stored page with its latest reading and current score, for rescoring.
+
+    ``reading.darkness`` and ``reading.confidence`` are float32 arrays as
+    stored; ``batch_flags`` are the flags batch reconciliation added;
+    ``score``, ``flags`` and ``review`` are those of the latest score row.
+    """
+
+    page_id: int
+    page_hash: str
+    reading: SheetReading
+    batch_flags: tuple[str, ...] = field(default=())
+    score: Decimal | None = None
+    flags: tuple[str, ...] = field(default=())
+    review: bool = False
+
+
+class ResultsStore:
+    """A results store file; open one with :func:`open_store`.
+
+    Use as a context manager (or call :meth:`close`).
+    """
+
+    def __init__(self, connection: sqlite3.Connection, path: str) -> None:
+        self._db = connection
+        self.path = path
+
+    # ----------------------------------------------------------------- lifecycle
+
+    def close(self) -> None:
+        """Close the database connection."""
+        self._db.close()
+
+    def __enter__(self) -> ResultsStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # ----------------------------------------------------------------- writing
+
+    def begin_batch(
+        self,
+        *,
+        kind: str = "score",
+        template: str,
+        arguments: Mapping[str, Any] | None = None,
+    ) -> BatchWriter:
+        """Record a new batch as ``running`` and return its writer.
+
+        Nothing of the batch is visible in the store until
+        :meth:`BatchWriter.commit`.
+        """
+        with self._transaction():
+            cursor = self._db.execute(
+                "INSERT INTO batches (kind, status, started_at, template, arguments) "
+                "VALUES (?, 'running', ?, ?, ?)",
+                (kind, _now(), template, json.dumps(dict(arguments or {}), default=str)),
+            )
+        batch_id = int(cursor.lastrowid or 0)
+        self._db.execute("DROP TABLE IF EXISTS temp.staged")
+        self._db.execute(_STAGING)
+        return BatchWriter(self, batch_id)
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self._db, self.path)
+
+    # ----------------------------------------------------------------- reading
+
+    def result_records(self, *, batch: int | None = None) -> Iterator[dict[str, Any]]:
+        """The latest result record of every sheet (DESIGN.md §3 keys, in order).
+
+        Parameters
+        ----------
+        batch : int, optional
+            Only the sheets that batch read last (its own results), in the
+            batch's file-and-page order.
+
+        Yields
+        ------
+        dict
+            ``answers`` and ``flags`` as lists, ``correct`` int or ``None``,
+            ``score`` a :class:`~decimal.Decimal` with 2 decimals or ``None``,
+            ``review`` bool.  Ordered by batch, then file order and page.
+        """
+        where, parameters = ("WHERE p.batch_id = ?", (batch,)) if batch is not None else ("", ())
+        cursor = self._db.execute(
+            "SELECT p.source, p.page, r.template, r.nomor_peserta, r.nama, r.tanggal_lahir, "
+            "r.kode_kompetensi, r.paket, r.barcode, r.answers, s.correct, s.score, s.flags, "
+            "s.review FROM pages p JOIN readings r ON r.page_id = p.id "
+            "JOIN scores s ON s.id = (SELECT max(id) FROM scores WHERE page_id = p.id) "
+            f"{where} ORDER BY p.batch_id, p.ordinal",
+            parameters,
+        )
+        for row in cursor:
+            record = dict(zip(RESULT_KEYS, row))
+            record["answers"] = json.loads(record["answers"])
+            record["flags"] = json.loads(record["flags"])
+            record["score"] = None if record["score"] is None else Decimal(record["score"])
+            record["review"] = bool(record["review"])
+            yield record
+
+    def stored_sheets(self) -> Iterator[StoredSheet]:
+        """Every stored page with its latest reading, in result order."""
+        cursor = self._db.execute(
+            "SELECT p.id, p.page_hash, p.source, p.page, r.template, r.nomor_peserta, r.nama, "
+            "r.tanggal_lahir, r.kode_kompetensi, r.paket, r.barcode, r.answers, r.flags, "
+            "r.review, r.failure, r.batch_flags, r.darkness, r.confidence, s.score, s.flags, "
+            "s.review FROM pages p JOIN readings r ON r.page_id = p.id "
+            "JOIN scores s ON s.id = (SELECT max(id) FROM scores WHERE page_id = p.id) "
+            "ORDER BY p.batch_id, p.ordinal"
+        )
+        for row in cursor:
+            (page_id, page_hash, source, page, template, nomor, nama, tanggal, kode, paket,
+             barcode, answers, flags, review, failure, batch_flags, darkness, confidence,
+             score, score_flags, score_review) = row
+            reading = SheetReading(
+                source=source, page=page, template=template, nomor_peserta=nomor, nama=nama,
+                tanggal_lahir=tanggal, kode_kompetensi=kode, paket=paket, barcode=barcode,
+                answers=tuple(json.loads(answers)), flags=tuple(json.loads(flags)),
+                review=bool(review), failure=failure,
+                darkness=np.frombuffer(darkness, dtype=np.float32),
+                confidence=np.frombuffer(confidence, dtype=np.float32),
+            )
+            yield StoredSheet(
+                page_id, page_hash, reading, tuple(json.loads(batch_flags)),
+                None if score is None else Decimal(score), tuple(json.loads(score_flags)),
+                bool(score_review),
+            )
+
+    def batches(self) -> list[BatchInfo]:
+        """Every batch, oldest first."""
+        rows = self._db.execute(
+            "SELECT id, kind, status, started_at, finished_at, template, arguments, summary "
+            "FROM batches ORDER BY id"
+        ).fetchall()
+        return [
+            BatchInfo(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), json.loads(r[7]))
+            for r in rows
+        ]
+
+    def batch(self, batch_id: int) -> BatchInfo:
+        """The batch ``batch_id``; :class:`StoreError` if there is none."""
+        for info in self.batches():
+            if info.id == batch_id:
+                return info
+        raise StoreError(f"results store {self.path}: no batch {batch_id}")
+
+    def last_batch(self, *, kind: str | None = None, complete: bool = True) -> BatchInfo | None:
+        """The newest batch (of ``kind``, complete only by default), or ``None``."""
+        found = [
+            b for b in self.batches()
+            if (kind is None or b.kind == kind) and (not complete or b.status == "complete")
+        ]
+        return found[-1] if found else None
+
+    def reconciliation(self, batch_id: int) -> list[ReconciliationEntry]:
+        """What reconciliation found in batch ``batch_id``, in the order found."""
+        rows = self._db.execute(
+            "SELECT kind, source, page, nomor_peserta, barcode, detail FROM reconciliation "
+            "WHERE batch_id = ? ORDER BY id",
+            (batch_id,),
+        ).fetchall()
+        return [ReconciliationEntry(*row) for row in rows]
+
+    def answer_key(self, content_hash: str) -> AnswerKey:
+        """A stored key by its content hash."""
+        row = self._db.execute(
+            "SELECT document, first_source FROM answer_keys WHERE hash = ?", (content_hash,)
+        ).fetchone()
+        if row is None:
+            raise StoreError(f"results store {self.path}: no answer key {content_hash}")
+        return parse_answer_key(json.loads(row[0]), source=row[1])
+
+    def answer_rows(self) -> int:
+        """The most answers any stored reading has (0 for an empty store)."""
+        row = self._db.execute(
+            "SELECT max(json_array_length(answers)) FROM readings WHERE failure IS NULL"
+        ).fetchone()
+        return int(row[0] or 0)
+
+    def count(self, table: str) -> int:
+        """Rows in ``table`` (one of the store's tables)."""
+        if table not in {"batches", "answer_keys", "batch_keys", "pages", "readings", "scores",
+                         "reconciliation"}:
+            raise ValueError(f"no table {table!r} in the results store")
+        return int(self._db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+    def record_rescore(
+        self,
+        *,
+        template: str,
+        keys: AnswerKeySet,
+        rescored: Iterable[tuple[int, ScoredSheet]],
+        arguments: Mapping[str, Any] | None = None,
+        summary: Callable[[], Mapping[str, Any]] | None = None,
+    ) -> int:
+        """Store a rescore run in one transaction; return its batch id.
+
+        ``rescored`` yields ``(page_id, scored)`` with the final flags
+        (reconciliation flags included); it may read the store as it goes
+        (:meth:`stored_sheets`).  ``summary`` is called once ``rescored`` is
+        exhausted, and what it returns is stored with the batch.
+        """
+        writer = self.begin_batch(kind="rescore", template=template, arguments=arguments)
+        try:
+            with self._transaction():
+                writer._insert_keys(keys)
+                self._db.executemany(
+                    "INSERT INTO scores (page_id, batch_id, key_hash, correct, score, flags, "
+                    "review) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        (page_id, writer.batch_id, *_score_columns(scored))
+                        for page_id, scored in rescored
+                    ),
+                )
+                self._db.execute(
+                    "UPDATE batches SET status = 'complete', finished_at = ?, summary = ? "
+                    "WHERE id = ?",
+                    (_now(), json.dumps(dict(summary() if summary else {}), default=str),
+                     writer.batch_id),
+                )
+        except sqlite3.Error as exc:
+            writer.abort()
+            raise StoreError(
+                f"results store {self.path}: the rescore could not be stored, the earlier "
+                f"scores stay: {exc}"
+            ) from exc
+        except BaseException:
+            writer.abort()
+            raise
+        return writer.batch_id
+
+
+def _score_columns(scored: ScoredSheet) -> tuple[Any, ...]:
+    return (
+        scored.key.content_hash if scored.key is not None else None,
+        scored.correct,
+        None if scored.score is None else format(scored.score, "f"),
+        _json_list(scored.flags),
+        int(scored.review),
+    )
+
+
+class _Transaction:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT``, or ``ROLLBACK`` on any exception."""
+
+    def __init__(self, connection: sqlite3.Connection, path: str) -> None:
+        self._db = connection
+        self._path = path
+
+    def __enter__(self) -> sqlite3.Connection:
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise StoreError(
+                f"results store {self._path}: cannot start writing: {exc} (another program "
+                "is writing to it; try again when it is done)"
+            ) from None
+        return self._db
+
+    def __exit__(self, exc_type: object, exc: object, traceback: object) -> None:
+        if exc_type is None:
+            self._db.execute("COMMIT")
+        elif self._db.in_transaction:  # SQLite may have rolled back already (disk full ...)
+            self._db.execute("ROLLBACK")
+
+
+class BatchWriter:
+    """Collects one batch's sheets and stores them all at once.
+
+    :meth:`stage` each scored sheet as it comes (any order), :meth:`flag`
+    sheets that reconciliation finds, then :meth:`commit`.  Until then
+    nothing of the batch is in the store; :meth:`abort` marks it failed.
+    """
+
+    def __init__(self, store: ResultsStore, batch_id: int) -> None:
+        self._store = store
+        self._db = store._db
+        self.batch_id = batch_id
+        self.finished = False
+
+    def stage(self, scored: ScoredSheet, *, page_hash: str, file_index: int) -> int:
+        """Stage one scored sheet; return its staging number (for :meth:`flag`).
+
+        ``file_index`` is the file's position in the batch: the store orders
+        a batch's sheets by it, then by page.
+        """
+        reading = scored.reading
+        try:
+            cursor = self._insert_staged(scored, page_hash, file_index)
+        except sqlite3.Error as exc:
+            raise StoreError(
+                f"results store {self._store.path}: cannot stage sheet {reading.source} "
+                f"page {reading.page} (temporary space full?): {exc}"
+            ) from exc
+        return int(cursor.lastrowid or 0)
+
+    def _insert_staged(self, scored: ScoredSheet, page_hash: str, file_index: int) -> sqlite3.Cursor:
+        reading = scored.reading
+        return self._db.execute(
+            "INSERT INTO temp.staged (file_index, page_hash, source, page, template, "
+            "nomor_peserta, nama, tanggal_lahir, kode_kompetensi, paket, barcode, answers, "
+            "reading_flags, reading_review, failure, batch_flags, darkness, confidence, "
+            "key_hash, correct, score, flags, review) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '[]', ?, ?, ?, ?, ?, ?, ?)",
+            (
+                file_index, page_hash, reading.source, reading.page, reading.template,
+                reading.nomor_peserta, reading.nama, reading.tanggal_lahir,
+                reading.kode_kompetensi, reading.paket, reading.barcode,
+                _json_list(reading.answers), _json_list(reading.flags), int(reading.review),
+                reading.failure, _blob(reading.darkness), _blob(reading.confidence),
+                *_score_columns(scored),
+            ),
+        )
+
+    def flag(self, seq: int, flags: Sequence[str]) -> None:
+        """Add reconciliation ``flags`` to staged sheet ``seq`` and send it to review."""
+        if not flags:
+            return
+        row = self._db.execute(
+            "SELECT flags, batch_flags FROM temp.staged WHERE seq = ?", (seq,)
+        ).fetchone()
+        if row is None:
+            raise StoreError(f"results store {self._store.path}: no staged sheet {seq}")
+        self._db.execute(
+            "UPDATE temp.staged SET flags = ?, batch_flags = ?, review = 1 WHERE seq = ?",
+            (
+                _json_list(add_flags(json.loads(row[0]), *flags)),
+                _json_list(add_flags(json.loads(row[1]), *flags)),
+                seq,
+            ),
+        )
+
+    def _insert_keys(self, keys: AnswerKeySet) -> None:
+        for key in keys:
+            self._db.execute(
+                "INSERT OR IGNORE INTO answer_keys (hash, paket, kode_kompetensi, items, "
+                "document, first_source, added_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (key.content_hash, key.paket, key.kode_kompetensi, key.items,
+                 key.canonical_json(), key.source, _now()),
+            )
+            self._db.execute(
+                "INSERT OR IGNORE INTO batch_keys (batch_id, key_hash, source) VALUES (?, ?, ?)",
+                (self.batch_id, key.content_hash, key.source),
+            )
+
+    def commit(
+        self,
+        *,
+        keys: AnswerKeySet,
+        reconciliation: Iterable[ReconciliationEntry] = (),
+        summary: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Copy the staged sheets into the store and mark the batch complete.
+
+        One transaction: either all of it is stored or none.  A page already
+        in the store (same ``page_hash``) gets the new reading and a new
+        score row; it is not added again.  When a page hash was staged twice
+        the first staging wins.
+        """
+        batch = self.batch_id
+        try:
+            with self._store._transaction() as db:
+                self._insert_keys(keys)
+                # First staging of each page hash, in file-then-page order.
+                db.execute(
+                    "CREATE TEMP TABLE ordered AS SELECT seq, row_number() OVER "
+                    "(ORDER BY file_index, page, seq) AS ordinal FROM temp.staged "
+                    "WHERE seq IN (SELECT min(seq) FROM temp.staged GROUP BY page_hash)"
+                )
+                db.execute(
+                    "INSERT INTO pages (page_hash, source, page, batch_id, ordinal) "
+                    "SELECT s.page_hash, s.source, s.page, ?, o.ordinal "
+                    "FROM temp.staged s JOIN temp.ordered o ON o.seq = s.seq WHERE true "
+                    "ON CONFLICT (page_hash) DO UPDATE SET source = excluded.source, "
+                    "page = excluded.page, batch_id = excluded.batch_id, "
+                    "ordinal = excluded.ordinal",
+                    (batch,),
+                )
+                db.execute(
+                    "INSERT OR REPLACE INTO readings (page_id, batch_id, template, "
+                    "nomor_peserta, nama, tanggal_lahir, kode_kompetensi, paket, barcode, "
+                    "answers, flags, review, failure, batch_flags, darkness, confidence) "
+                    "SELECT p.id, ?, s.template, s.nomor_peserta, s.nama, s.tanggal_lahir, "
+                    "s.kode_kompetensi, s.paket, s.barcode, s.answers, s.reading_flags, "
+                    "s.reading_review, s.failure, s.batch_flags, s.darkness, s.confidence "
+                    "FROM temp.staged s JOIN temp.ordered o ON o.seq = s.seq "
+                    "JOIN pages p ON p.page_hash = s.page_hash",
+                    (batch,),
+                )
+                db.execute(
+                    "INSERT INTO scores (page_id, batch_id, key_hash, correct, score, flags, "
+                    "review) SELECT p.id, ?, s.key_hash, s.correct, s.score, s.flags, s.review "
+                    "FROM temp.staged s JOIN temp.ordered o ON o.seq = s.seq "
+                    "JOIN pages p ON p.page_hash = s.page_hash ORDER BY o.ordinal",
+                    (batch,),
+                )
+                db.executemany(
+                    "INSERT INTO reconciliation (batch_id, kind, source, page, nomor_peserta, "
+                    "barcode, detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        (batch, e.kind, e.source, e.page, e.nomor_peserta, e.barcode, e.detail)
+                        for e in reconciliation
+                    ),
+                )
+                db.execute(
+                    "UPDATE batches SET status = 'complete', finished_at = ?, summary = ? "
+                    "WHERE id = ?",
+                    (_now(), json.dumps(dict(summary or {}), default=str), batch),
+                )
+                db.execute("DROP TABLE temp.ordered")
+        except sqlite3.Error as exc:
+            self.abort()
+            raise StoreError(
+                f"results store {self._store.path}: batch {batch} could not be stored, "
+                f"nothing of it was kept: {exc}"
+            ) from exc
+        except BaseException:
+            self.abort()
+            raise
+        self._drop_staging()
+        self.finished = True
+
+    def abort(self) -> None:
+        """Mark the batch failed and drop what was staged; the store keeps its earlier state."""
+        if self.finished:
+            return
+        self.finished = True
+        try:
+            self._db.execute("DROP TABLE IF EXISTS temp.ordered")
+            self._drop_staging()
+            with self._store._transaction():
+                self._db.execute(
+                    "UPDATE batches SET status = 'failed', finished_at = ? WHERE id = ?",
+                    (_now(), self.batch_id),
+                )
+        except (sqlite3.Error, StoreError):
+            # The batch stays 'running': still no sheet of it is stored.
+            return
+
+    def _drop_staging(self) -> None:
+        self._db.execute("DROP TABLE IF EXISTS temp.staged")
+
+
+def open_store(path: str | os.PathLike[str], *, create: bool = True) -> ResultsStore:
+    """Open (and if needed create) the results store at ``path``.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The SQLite file; ``":memory:"`` for a throw-away store.
+    create : bool, optional
+        Create the file when it does not exist (default).  With ``False`` a
+        missing file is a :class:`StoreError`.
+
+    Raises
+    ------
+    StoreError
+        When the file is not an ljun store (or not SQLite), was written by a
+        newer ljun, or cannot be opened.
+    """
+    name = os.fspath(path)
+    if name != ":memory:":
+        if not create and not Path(name).is_file():
+            raise StoreError(
+                f"results store {name}: no such file (fix: run `ljun score` first, or give "
+                "--db the store it wrote)"
+            )
+        if Path(name).is_dir():
+            raise StoreError(f"results store {name}: is a folder (fix: give a file name)")
+    try:
+        connection = sqlite3.connect(name, timeout=_BUSY_TIMEOUT_S, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise StoreError(f"results store {name}: cannot be opened: {exc}") from None
+    try:
+        _prepare(connection, name)
+    except sqlite3.DatabaseError as exc:
+        connection.close()
+        raise StoreError(
+            f"results store {name}: not an ljun results store ({exc}) "
+            "(fix: give --db a new file name or an ljun.sqlite written by ljun score)"
+        ) from None
+    except StoreError:
+        connection.close()
+        raise
+    return ResultsStore(connection, name)
+
+
+def _prepare(connection: sqlite3.Connection, name: str) -> None:
+    if _schema_version(connection, name) == 0:
+        if name != ":memory:":
+            connection.execute("PRAGMA journal_mode = WAL")
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            # Checked again under the write lock: another process may have
+            # created the store in the meantime.
+            if _schema_version(connection, name) == 0:
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        connection.execute(statement)
+                connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
+    connection.execute("PRAGMA foreign_keys = ON")
+
+
+def _schema_version(connection: sqlite3.Connection, name: str) -> int:
+    version = int(connection.execute("PRAGMA user_version").fetchone()[0])
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"results store {name}: schema version {version} was written by a newer ljun "
+            f"(this one reads up to {SCHEMA_VERSION}); upgrade ljun"
+        )
+    if version == 0:
+        tables = connection.execute(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+        ).fetchone()[0]
+        if tables:
+            raise StoreError(
+                f"results store {name}: an SQLite file with other tables, not an ljun store "
+                "(fix: give --db a new file name)"
+            )
+    return version
