@@ -8,6 +8,7 @@ code 2; usage errors get click's usage message and exit code 2.
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Sequence
 
@@ -45,6 +46,9 @@ for _module in (_score, _samples, _template, _grade):
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
+    # A broken TIFF is reported as a page failure with its reason; tifffile's
+    # own warnings about it would only repeat that on stderr.
+    logging.getLogger("tifffile").setLevel(logging.ERROR)
     try:
         result = cli.main(
             args=list(argv) if argv is not None else None,

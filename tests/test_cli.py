@@ -56,3 +56,12 @@ def test_console_script_runs_as_a_module():
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "ok" in done.stdout
+
+
+def test_public_surface_names_what_users_import():
+    import ljun
+
+    missing = [name for name in ljun.__all__ if not hasattr(ljun, name)]
+    assert missing == []
+    for name in ("read_sheet", "load_answer_keys", "score_sheet", "open_store", "grade", "iter_pages"):
+        assert name in ljun.__all__
