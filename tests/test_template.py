@@ -255,3 +255,9 @@ def test_geometry_centres_are_finite_and_on_the_page(ljun_template):
         assert (g.centres - g.radii[:, None] > 0).all()
         assert (g.centres[:, 0] + g.radii < g.width).all()
         assert (g.centres[:, 1] + g.radii < g.height).all()
+
+
+def test_geometry_prints_one_bubble_per_line(run_cli):
+    lines = run_cli("template", "geometry", "ljun-teori-kejuruan").stdout.splitlines()
+    assert len(lines) == 2 + 963 + 1
+    assert lines[2].startswith('  {"field": "nama", "item": 1, "option": "A"')

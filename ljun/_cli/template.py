@@ -64,7 +64,12 @@ def geometry(template_name: str, dpi: int) -> None:
     sheet rendered at --dpi, pixel centres at integer coordinates.
     """
     sheet = load_template(template_name)
-    click.echo(json.dumps(sheet.geometry(dpi).to_json()))
+    document = sheet.geometry(dpi).to_json()
+    bubbles = document.pop("bubbles")
+    # One bubble per line: greppable, and `| head` shows the start of the list.
+    header = json.dumps(document)[:-1]
+    lines = ",\n".join(f"  {json.dumps(b)}" for b in bubbles)
+    click.echo(f'{header},\n "bubbles": [\n{lines}\n]}}')
 
 
 @template.command()
