@@ -512,12 +512,16 @@ def mark_evidence(bubbles: BubbleDarkness, calibration: ReadCalibration) -> np.n
     """How strongly each bubble shows a pencil mark (darkness units).
 
     The darkest quarter of the bubble (a fill, a light or partial fill, a
-    tick) or its centre less the letter allowance ``core_offset`` (a dot),
-    whichever is more; but where a pencil line runs into the bubble (its
-    halo dark in few directions) the dark quarter and centre prove
-    nothing (a line explains them as well as a tick does): the mean
-    darkness less what a line can add (``line_allowance``) counts, or the
-    ``body`` (the bubble without its darkest quarter), whichever is more.
+    tick) or its centre less the letter allowance ``core_offset`` (a dot;
+    on a 1-bit scan never more than the middle of the marked-unsure band,
+    so a dot alone goes to review), whichever is more; but where a pencil
+    line runs into the bubble (its halo dark in few directions) the dark
+    quarter and centre prove nothing (a line explains them as well as a
+    tick does): the mean darkness less what a line can add
+    (``line_allowance``) counts, or the ``body`` (the bubble without its
+    darkest quarter), whichever is more.  When the inside is darker than
+    the halo (a stroke that spills over the ring rather than a line
+    crossing it), the inside counts too, up to the marked-unsure band.
 
     Returns
     -------
@@ -525,8 +529,20 @@ def mark_evidence(bubbles: BubbleDarkness, calibration: ReadCalibration) -> np.n
     """
     bands = calibration.bilevel if bubbles.bilevel else calibration.gray
     line = (bubbles.halo >= bands.line_halo_min) & (bubbles.halo_contact <= calibration.line_contact_max)
-    local = np.maximum(bubbles.quarter, bubbles.core - np.float32(bands.core_offset))
+    unsure_cap = np.float32((bands.mark_min + bands.marked_sure_min) / 2)
+    centre = bubbles.core - np.float32(bands.core_offset)
+    if bubbles.bilevel:
+        # On a 1-bit scan a dark centre alone is never sure: faint erasure
+        # residue tips the printed letter's strokes over the threshold and
+        # looks just like a dot (both black there, paper elsewhere).
+        centre = np.minimum(centre, unsure_cap)
+    local = np.maximum(bubbles.quarter, centre)
     along_line = np.maximum(bubbles.body, bubbles.darkness - np.float32(bands.line_allowance))
+    # A stray line is as dark outside the ring as inside; a mark that spills
+    # over the ring (a tick's stroke, an overfill) is darker inside.  Then
+    # the inside counts too, but no more than unsure: a tick goes to review.
+    spill = bubbles.halo < bubbles.quarter
+    along_line = np.where(spill, np.maximum(along_line, np.minimum(local, unsure_cap)), along_line)
     return np.where(line, along_line, local).astype(np.float32)
 
 

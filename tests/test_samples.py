@@ -258,6 +258,30 @@ def test_noise_grows_from_easy_to_hard(ljun_template):
     assert 0.3 < measured["easy"] < 2.0 and 0.3 < measured["hard"] < 2.0
 
 
+@pytest.mark.parametrize("level_name", ["easy", "moderate", "hard"])
+def test_regression_a_1bit_scan_keeps_part_of_the_lightest_light_mark(level_name):
+    # The B/W threshold was applied after the grey tone curve and background
+    # removal, as a fraction of the clipped white: with gamma 0.7 or a white
+    # point below the paper it wiped out light marks a person sees on paper,
+    # and the truth still said marked (hard level, 3 silent errors in 200).
+    level = LEVELS[level_name]
+    darkness = level.light_darkness[0]
+    # A light pencil layer over the middle of a sheet of paper (reflectance 1).
+    page = np.ones((300, 300), dtype=np.float32)
+    page[100:200, 100:200] *= np.float32(1.0 - darkness)
+    for k in range(30):
+        image, scan = scan_page(page, dpi=150, bits=1, level=level, rng=np.random.default_rng([7, k]))
+        h = np.array(scan["homography"])
+        centre = h @ np.array([149.5, 149.5, 1.0])
+        x, y = (centre[:2] / centre[2]).round().astype(int)
+        patch = image[y - 20 : y + 20, x - 20 : x + 20]
+        paper = h @ np.array([40.0, 40.0, 1.0])
+        px, py = (paper[:2] / paper[2]).round().astype(int)
+        # Noise may blacken a few pixels of the paper, not most of them.
+        assert np.mean(image[py - 10 : py + 10, px - 10 : px + 10] == 0) < 0.1, scan
+        assert np.mean(patch == 0) > 0.25, scan
+
+
 def test_bilevel_scans_hold_only_black_and_white(moderate_sheets, hard_sheets):
     for sheet in moderate_sheets + [s for s in hard_sheets if s.scan["bits"] == 1]:
         assert set(np.unique(sheet.image)) <= {0, 255}

@@ -111,7 +111,14 @@ class Level:
     jpeg_probability: float
     #: JPEG quality range when it did.
     jpeg_quality: tuple[int, int]
-    #: Bilevel threshold as a fraction of the paper white (scanner B/W mode).
+    #: Bilevel threshold (scanner B/W mode) as a fraction of the paper white
+    #: under the lamp, on the sensor signal (before the grey tone curve): a
+    #: pixel is black when it reflects less than this of the paper.  A B/W
+    #: scanner for forms is set to keep 2B pencil an operator sees on paper,
+    #: so the range keeps part of the lightest light mark (a layer of
+    #: darkness ``d`` turns black when ``1 - d`` is below the fraction:
+    #: fraction > 1 - min(light_darkness)) and drops most erasure residue
+    #: (fraction < 1 - max(residue_darkness)).
     bilevel_threshold: tuple[float, float]
 
     # --- batch -----------------------------------------------------------------
@@ -155,7 +162,7 @@ LEVELS: dict[str, Level] = {
         dust_mean=0.5,
         jpeg_probability=0.0,
         jpeg_quality=(85, 95),
-        bilevel_threshold=(0.55, 0.62),
+        bilevel_threshold=(0.58, 0.66),  # > 1 - 0.45 (light), < 1 - 0.15 (residue)
         blank_page_probability=0.0,
         other_page_probability=0.0,
     ),
@@ -194,7 +201,7 @@ LEVELS: dict[str, Level] = {
         dust_mean=3.0,
         jpeg_probability=0.0,
         jpeg_quality=(75, 92),
-        bilevel_threshold=(0.55, 0.65),
+        bilevel_threshold=(0.60, 0.66),  # >= 1 - 0.40 (light), < 1 - 0.20 (residue)
         blank_page_probability=0.3,
         other_page_probability=0.2,
     ),
@@ -230,7 +237,7 @@ LEVELS: dict[str, Level] = {
         dust_mean=12.0,
         jpeg_probability=0.5,
         jpeg_quality=(40, 80),
-        bilevel_threshold=(0.55, 0.68),
+        bilevel_threshold=(0.66, 0.72),  # > 1 - 0.35 (light), < 1 - 0.25 (residue)
         blank_page_probability=0.5,
         other_page_probability=0.4,
     ),

@@ -156,7 +156,8 @@ def scan_page(
     # Lamp fall-off: a smooth field across the bed.
     cells = rng.uniform(-1.0, 1.0, ILLUMINATION_CELLS).astype(np.float32)
     field = cv2.resize(cells, (out_w, out_h), interpolation=cv2.INTER_CUBIC)
-    scanned *= 1.0 - np.float32(level.illumination_variation / 2) * (1.0 + field)
+    illumination = 1.0 - np.float32(level.illumination_variation / 2) * (1.0 + field)
+    scanned *= illumination
     # Optics.
     blur = float(rng.uniform(*level.blur_sigma_mm) * px_per_mm)
     if blur > 0.2:
@@ -165,27 +166,38 @@ def scan_page(
     noise = float(rng.uniform(*level.noise_sigma))
     scanned *= np.float32(255.0)
     scanned += rng.standard_normal(scanned.shape, dtype=np.float32) * np.float32(noise)
+    # Sensor signal before the output stage (grey levels, linear in reflectance).
+    sensor = scanned
     white_point = None
-    if rng.random() < level.white_clip_probability:
+    if rng.random() < level.white_clip_probability and bits == 8:
         # Background removal: the white point sits a little below the paper,
         # so paper and its noise clip to 255 and marks keep their contrast.
         white_point = float(255.0 * tone * (1.0 - level.illumination_variation) - WHITE_CLIP_NOISE_SIGMAS * noise)
-        scanned *= np.float32(255.0 / white_point)
-    image = np.clip(scanned, 0, 255).astype(np.uint8)
+        scanned = scanned * np.float32(255.0 / white_point)
     gamma = float(rng.uniform(*level.gamma))
-    lut = np.clip(np.round(255.0 * (np.arange(256) / 255.0) ** gamma), 0, 255).astype(np.uint8)
-    image = cv2.LUT(image, lut)
     jpeg_quality = None
     threshold = None
     if bits == 1:
-        # B/W mode: a fixed threshold set relative to the paper white.
-        paper_level = 255.0 if white_point else 255.0 * (tone ** gamma)
-        threshold = float(paper_level * rng.uniform(*level.bilevel_threshold))
-        image = np.where(image >= threshold, np.uint8(255), np.uint8(0))
-    elif rng.random() < level.jpeg_probability:
-        jpeg_quality = int(rng.integers(level.jpeg_quality[0], level.jpeg_quality[1] + 1))
-        ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
-        image = cv2.imdecode(encoded, cv2.IMREAD_GRAYSCALE)
+        # B/W mode thresholds the sensor signal at a fraction of the paper
+        # white under the lamp where the pixel is, as a form scanner's
+        # dynamic threshold follows the background.  The grey tone curve and
+        # background removal are grey-output settings and do not move the
+        # cut (thresholding after them, as this generator once did, moved it
+        # by a tenth of paper white or more and wiped out 2B marks that an
+        # operator sees on paper; see Level.bilevel_threshold).  ``gamma``
+        # is drawn all the same, so the draws after it match a grey scan's.
+        fraction = float(rng.uniform(*level.bilevel_threshold))
+        threshold = float(255.0 * tone * (1.0 - level.illumination_variation / 2) * fraction)
+        cut = illumination * np.float32(255.0 * tone * fraction)
+        image = np.where(sensor >= cut, np.uint8(255), np.uint8(0))
+    else:
+        image = np.clip(scanned, 0, 255).astype(np.uint8)
+        lut = np.clip(np.round(255.0 * (np.arange(256) / 255.0) ** gamma), 0, 255).astype(np.uint8)
+        image = cv2.LUT(image, lut)
+        if rng.random() < level.jpeg_probability:
+            jpeg_quality = int(rng.integers(level.jpeg_quality[0], level.jpeg_quality[1] + 1))
+            ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
+            image = cv2.imdecode(encoded, cv2.IMREAD_GRAYSCALE)
     scan = {
         "dpi": dpi,
         "bits": bits,
