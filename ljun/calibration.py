@@ -30,7 +30,6 @@ True
 from __future__ import annotations
 
 import functools
-import json
 import os
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -38,6 +37,7 @@ from typing import Any
 
 import jsonschema
 
+from ._jsondoc import COMMON_FIXES, read_json, schema_problems
 from .errors import CalibrationError
 
 __all__ = [
@@ -253,16 +253,8 @@ CALIBRATION_SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
 }
 
-_SCHEMA_FIXES = {
-    "required": "add the missing key (see calibration/default.json)",
-    "additionalProperties": "remove the key or correct its spelling",
-    "enum": "use one of the listed values",
-    "const": "use the value shown",
-    "type": "give a value of the type shown",
-    "minimum": "give a larger number",
-    "exclusiveMinimum": "give a larger number",
-    "maximum": "give a smaller number",
-}
+# Calibration-specific advice where the common phrase would be vague.
+_CALIBRATION_FIXES = {**COMMON_FIXES, "required": "add the missing key (see calibration/default.json)"}
 
 
 @functools.lru_cache(maxsize=1)
@@ -310,16 +302,7 @@ def load_calibration(path: str | os.PathLike[str] | None = None) -> Calibration:
 
 @functools.lru_cache(maxsize=8)
 def _load_file(path: str, mtime_ns: int, shown: str) -> Calibration:
-    try:
-        text = Path(path).read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CalibrationError(f"calibration {shown}: cannot be read: {exc}") from None
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise CalibrationError(
-            f"calibration {shown}: not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
-        ) from None
+    document = read_json(path, what="calibration", error=CalibrationError, shown=shown)
     return parse_calibration(document, source=shown)
 
 
@@ -337,11 +320,9 @@ def parse_calibration(document: Any, *, source: str = "<calibration>") -> Calibr
     CalibrationError
         Listing every problem, each with its JSON path.
     """
-    problems = [
-        f"at {_json_path(e.absolute_path)}: {e.message} "
-        f"(fix: {_SCHEMA_FIXES.get(str(e.validator), 'see calibration/README.md')})"
-        for e in sorted(_validator().iter_errors(document), key=lambda e: list(e.absolute_path))
-    ]
+    problems = schema_problems(
+        _validator(), document, fixes=_CALIBRATION_FIXES, default_fix="see calibration/README.md"
+    )
     if problems:
         raise CalibrationError(_message(source, problems))
     register = _build(RegisterCalibration, document["register"])
@@ -378,13 +359,6 @@ def parse_calibration(document: Any, *, source: str = "<calibration>") -> Calibr
 def _build(cls: type, section: dict[str, Any]) -> Any:
     convert = {"float": float, "int": int}
     return cls(**{f.name: convert.get(f.type, lambda v: v)(section[f.name]) for f in fields(cls)})
-
-
-def _json_path(path: Any) -> str:
-    out = "$"
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else f".{part}"
-    return out
 
 
 def _message(source: str, problems: list[str]) -> str:

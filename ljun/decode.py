@@ -36,6 +36,7 @@ import numpy as np
 
 from .calibration import Calibration, DecodeCalibration
 from .kompetensi import competency_codes
+from .nomor import NOMOR_PESERTA_DIGITS, format_nomor_peserta, luhn_valid
 from .read import BubbleDarkness, decide_items, mark_evidence
 from .register import Registration
 from .render import BARCODE_TEXT_MM
@@ -56,12 +57,6 @@ __all__ = [
     "luhn_valid",
     "barcode_paket",
 ]
-
-#: Digits of a nomor peserta: level 1, year 2, province 2, district 2,
-#: school 3, participant 3, check digit 1.
-NOMOR_PESERTA_DIGITS = 14
-# Group sizes of the displayed nomor peserta X-XX-XX-XX-XXX-XXX-X.
-_NOMOR_GROUPS = (1, 2, 2, 2, 3, 3, 1)
 
 #: Sheet barcodes: ``LJUN-<paket>-<serial of 6 digits>``.
 BARCODE_PATTERN = re.compile(r"LJUN-(?P<paket>[ABS])-(?P<serial>[0-9]{6})")
@@ -224,24 +219,14 @@ def _validate(fields: dict[str, str], rules: DecodeCalibration) -> list[str]:
 def _display(fields: dict[str, str]) -> dict[str, str]:
     out = dict(fields)
     if "nomor_peserta" in out:
-        out["nomor_peserta"] = format_nomor_peserta(out["nomor_peserta"])
+        if len(out["nomor_peserta"]) == NOMOR_PESERTA_DIGITS:
+            out["nomor_peserta"] = format_nomor_peserta(out["nomor_peserta"])
     if "tanggal_lahir" in out:
         out["tanggal_lahir"] = format_tanggal_lahir(out["tanggal_lahir"])
     return out
 
 
 # --------------------------------------------------------------------------- formats
-
-
-def format_nomor_peserta(digits: str) -> str:
-    """``X-XX-XX-XX-XXX-XXX-X`` from 14 characters (other lengths unchanged)."""
-    if len(digits) != NOMOR_PESERTA_DIGITS:
-        return digits
-    parts, start = [], 0
-    for size in _NOMOR_GROUPS:
-        parts.append(digits[start : start + size])
-        start += size
-    return "-".join(parts)
 
 
 def format_tanggal_lahir(digits: str) -> str:
@@ -253,25 +238,6 @@ def format_tanggal_lahir(digits: str) -> str:
     if len(digits) != 6:
         return digits
     return f"{digits[0:2]}-{digits[2:4]}-{digits[4:6]}"
-
-
-def luhn_valid(digits: str) -> bool:
-    """True when the last digit is the Luhn check digit of the others.
-
-    >>> luhn_valid("79927398713"), luhn_valid("79927398710")
-    (True, False)
-    """
-    if not digits.isdigit():
-        return False
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch)
-        if i % 2 == 1:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-    return total % 10 == 0
 
 
 def valid_nomor_peserta(value: str, check: str = "none") -> bool:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from ljun.nomor import luhn_check_digit
 from ljun.render import render_image
 from ljun.template import Template, load_template
 
@@ -194,7 +195,7 @@ def random_spec(rng: np.random.Generator, *, multi_rate: float = 0.0, blank_rate
     words = ["".join(rng.choice(list(letters), size=int(rng.integers(3, 8)))) for _ in range(2)]
     nama = " ".join(words)[:20]
     body = "".join(str(d) for d in rng.integers(0, 10, size=13))
-    nomor = body + str(luhn_check_digit(body))
+    nomor = body + luhn_check_digit(body)
     day, month, year = int(rng.integers(1, 29)), int(rng.integers(1, 13)), int(rng.integers(90, 100))
     codes = sorted(competency_codes())
     answers = []
@@ -216,19 +217,6 @@ def random_spec(rng: np.random.Generator, *, multi_rate: float = 0.0, blank_rate
         answers=tuple(answers),
         barcode=f"LJUN-{paket}-{int(rng.integers(0, 10**6)):06d}",
     )
-
-
-def luhn_check_digit(body: str) -> int:
-    """The Luhn check digit for the digit string ``body``."""
-    total = 0
-    for i, ch in enumerate(reversed(body)):
-        d = int(ch)
-        if i % 2 == 0:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-    return (10 - total % 10) % 10
 
 
 def bubble_px(name: str, item: int, option: str, dpi: float) -> tuple[float, float, float]:

@@ -6,8 +6,6 @@ import dataclasses
 
 import numpy as np
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from ljun.calibration import DecodeCalibration, load_calibration
 from ljun.decode import (
@@ -17,15 +15,15 @@ from ljun.decode import (
     decode_marks,
     format_nomor_peserta,
     format_tanggal_lahir,
-    luhn_valid,
     valid_kode_kompetensi,
     valid_nomor_peserta,
     valid_tanggal_lahir,
 )
+from ljun.nomor import luhn_check_digit
 from ljun.read import BubbleDarkness
 from ljun.register import REFERENCE_DPI, register
 
-from _reading_helpers import Scan, SheetSpec, ljun_template, luhn_check_digit, synthetic_sheet
+from _reading_helpers import Scan, SheetSpec, ljun_template, synthetic_sheet
 
 CAL = load_calibration()
 GEOMETRY = ljun_template().geometry(REFERENCE_DPI)
@@ -124,12 +122,12 @@ def test_unknown_competency_code_is_invalid():
 
 def test_luhn_rule_is_applied_only_when_the_calibration_asks():
     body = "2120105001001"
-    wrong = str((luhn_check_digit(body) + 1) % 10)
+    wrong = str((int(luhn_check_digit(body)) + 1) % 10)
     marks = dict(GOOD, nomor_peserta=list(body + wrong))
     luhn = dataclasses.replace(CAL, decode=DecodeCalibration(nomor_peserta_check="luhn"))
     assert "invalid:nomor_peserta" not in _decode(marks).flags
     assert "invalid:nomor_peserta" in _decode(marks, luhn).flags
-    right = dict(GOOD, nomor_peserta=list(body + str(luhn_check_digit(body))))
+    right = dict(GOOD, nomor_peserta=list(body + luhn_check_digit(body)))
     assert "invalid:nomor_peserta" not in _decode(right, luhn).flags
 
 
@@ -146,12 +144,6 @@ def test_format_helpers():
     assert format_tanggal_lahir("010203") == "01-02-03"
     assert valid_nomor_peserta("2-12-01-05-001-001-0") and not valid_nomor_peserta("2-12-01-05-001-001-?")
     assert valid_kode_kompetensi("6018") and not valid_kode_kompetensi("60")
-
-
-@given(st.text(alphabet="0123456789", min_size=13, max_size=13))
-def test_luhn_check_digit_always_validates(body):
-    assert luhn_valid(body + str(luhn_check_digit(body)))
-    assert not luhn_valid(body + str((luhn_check_digit(body) + 1) % 10))
 
 
 def test_barcode_paket():
