@@ -239,3 +239,20 @@ def test_bundled_samples_reproduce_their_truth(run_cli, tmp_path):
         and (record["correct"], record["score"]) != (truth[where]["correct"], truth[where]["score"])
     ]
     assert wrong == []
+
+
+def test_results_file_is_written_even_when_stdout_is_closed_early(tmp_path, repo_root):
+    """Regression: `ljun score ... | head` lost --out, the summary came first."""
+    import subprocess
+    import sys
+
+    samples = repo_root / "samples" / "scans"
+    out = tmp_path / "results.csv"
+    command = (
+        f"{sys.executable} -m ljun score {samples / 'amplop-004.tif'} "
+        f"--key {samples / 'paketA.json'} --key {samples / 'paketB.json'} --key {samples / 'susulan.json'} "
+        f"--workers 1 --db {tmp_path / 'ljun.sqlite'} --out {out} | head -1"
+    )
+    subprocess.run(["bash", "-c", command], cwd=tmp_path, check=True, timeout=300,
+                   capture_output=True)
+    assert len(out.read_text().splitlines()) == 1 + 3

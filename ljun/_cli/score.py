@@ -158,10 +158,13 @@ def score(
                 workers=worker_count, attendance=attendance, arguments=arguments,
                 on_files=bar.start, on_file_done=bar.file_done, on_pages=bar.pages_done,
             )
-        _print_batch_summary(result, keys, db=db, comma=comma)
+        # Export before printing: a closed stdout (`| head`) must not cost the file.
+        written = None
         if out is not None:
             written = export_records(store.result_records(batch=result.batch_id), out,
                                      comma=comma)
+        _print_batch_summary(result, keys, db=db, comma=comma)
+        if written is not None:
             click.echo(f"wrote {written} records to {out}")
     return 0
 
