@@ -421,3 +421,19 @@ def test_cli_help_and_errors(run_cli, tmp_path):
     assert result.exit_code == 2 and "not empty" in result.stderr
     result = run_cli("samples", "make", "--count", 1, "--dpi", "many", "--out", tmp_path / "new")
     assert result.exit_code == 2
+
+
+def test_regression_pdf_batches_are_the_same_byte_for_byte(tmp_path, ljun_template):
+    """Regression: generated PDFs carried the time they were made, so a remade set differed."""
+    import time
+
+    from ljun.samples import make_samples
+
+    made = []
+    for run in ("first", "second"):
+        out = tmp_path / run
+        make_samples(ljun_template, out, count=1, seed=3, level="easy", fmt="pdf", bits=1,
+                     include_special_pages=False)
+        made.append({p.relative_to(out): p.read_bytes() for p in sorted(out.rglob("*.pdf"))})
+        time.sleep(1.1)  # PDF dates have one-second resolution
+    assert made[0] and made[0] == made[1]

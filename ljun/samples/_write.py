@@ -18,12 +18,15 @@ are appended to the TIFF/PDF one at a time.
 
 from __future__ import annotations
 
+import datetime
+
 import csv
 import io
 import json
 import multiprocessing
 import os
 import queue
+import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -49,6 +52,9 @@ FORMATS: tuple[str, ...] = ("tiff", "pdf", "png", "jpeg", "mixed")
 #: that is a 1-bit PDF, a 1-bit TIFF, 1-bit PNGs and a grey TIFF: every kind
 #: of file a scanning office sends, the bulky grey TIFF last.
 MIXED_FORMATS: tuple[str, ...] = ("pdf", "tiff", "images", "tiff")
+
+#: Creation date written into generated PDFs: fixed, so output depends only on the seed.
+PDF_DATE = time.gmtime(datetime.datetime(2012, 4, 16, tzinfo=datetime.timezone.utc).timestamp())
 
 TRUTH_FILE = "truth.jsonl"
 PRAKTIK_FILE = "praktik.csv"
@@ -355,7 +361,9 @@ class _BatchWriter:
             # Page size = image size at the scan's resolution; grey pages are
             # JPEG inside the PDF, as scanners write them; 1-bit pages CCITT G4.
             options = {} if image.mode == "1" else {"quality": JPEG_FILE_QUALITY}
-            image.save(self._tmp, format="PDF", resolution=float(sheet.dpi), append=self.pages > 0, **options)
+            # A fixed date keeps the file the same byte for byte for a given seed.
+            image.save(self._tmp, format="PDF", resolution=float(sheet.dpi), append=self.pages > 0,
+                       creationDate=PDF_DATE, modDate=PDF_DATE, **options)
         self.pages += 1
 
     def close(self) -> None:
