@@ -79,6 +79,7 @@ __all__ = [
     "summarise",
     "flag_reason",
     "Attendance",
+    "attendance_files",
     "load_attendance",
     "run_batch",
     "rescore",
@@ -367,8 +368,16 @@ _HADIR_ABSENT = frozenset({"tidak", "t", "tidak hadir", "absen", "alpa", "a", "s
                            "izin", "i", "no", "n", "false", "0"})
 
 
+def attendance_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """The attendance list files under ``paths``: files as given, folders' ``*.csv`` sorted."""
+    found: list[Path] = []
+    for path in map(Path, paths):
+        found += sorted(path.glob("*.csv")) if path.is_dir() else [path]
+    return found
+
+
 def load_attendance(paths: Iterable[str | os.PathLike[str]]) -> Attendance:
-    """Read attendance list CSVs (one per room or envelope).
+    """Read attendance list CSVs (one per room or envelope), or folders of them.
 
     Each file needs a header with a ``nomor_peserta`` column; an optional
     ``hadir`` column says who was present (``ya``/``tidak``, ``H``/``S``/``I``/``A``).
@@ -385,7 +394,7 @@ def load_attendance(paths: Iterable[str | os.PathLike[str]]) -> Attendance:
     listed: set[str] = set()
     absent: set[str] = set()
     present: set[str] = set()
-    for path in paths:
+    for path in attendance_files(paths):
         name = os.fspath(path)
         try:
             text = Path(name).read_text("utf-8-sig")

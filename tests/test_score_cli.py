@@ -256,3 +256,20 @@ def test_results_file_is_written_even_when_stdout_is_closed_early(tmp_path, repo
     subprocess.run(["bash", "-c", command], cwd=tmp_path, check=True, timeout=300,
                    capture_output=True)
     assert len(out.read_text().splitlines()) == 1 + 3
+
+
+def test_attendance_folder_means_every_list_in_it(run_cli, generated_set, tmp_path):
+    """Regression: `--attendance daftar_hadir/*.csv` took only the first list; the
+    other lists became scans. A folder now gives every list in it."""
+    by_files = [a for p in sorted((generated_set / "daftar_hadir").glob("*.csv"))
+                for a in ("--attendance", p)]
+    summaries = []
+    for n, options in enumerate((by_files, ["--attendance", generated_set / "daftar_hadir"])):
+        result = run_cli("score", generated_set, *_key_options(generated_set), "--workers", "1",
+                         "--db", tmp_path / f"s{n}.sqlite", *options)
+        assert result.exit_code == 0, result.stderr
+        summaries.append([line for line in result.stdout.splitlines() if line.startswith("│")
+                          and ("attendance" in line or "not on any list" in line)])
+    assert summaries[0] == summaries[1] and len(summaries[1]) == 2
+    assert any("sheets not on any list" in line and line.rstrip(" │").endswith(" 0")
+               for line in summaries[1])

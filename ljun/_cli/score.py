@@ -95,10 +95,11 @@ def _console() -> Console:
 @click.option("--calibration", "calibration_file", default=None,
               type=click.Path(dir_okay=False, path_type=Path),
               help="Calibration JSON of the reading thresholds. Default: calibration/default.json.")
-@click.option("--attendance", "attendance_files", multiple=True, metavar="LIST.csv",
-              type=click.Path(dir_okay=False, path_type=Path),
-              help="Attendance list CSV with a nomor_peserta column; repeat for each room. "
-                   "Absent participants and sheets not on any list are reported.")
+@click.option("--attendance", "attendance_files", multiple=True, metavar="LIST.csv|FOLDER",
+              type=click.Path(exists=True, path_type=Path),
+              help="Attendance list CSV with a nomor_peserta column, or a folder of them "
+                   "(every *.csv in it); repeat for more. Absent participants and sheets "
+                   "not on any list are reported.")
 @click.option("--comma", is_flag=True, help=_COMMA_HELP)
 @click.option("--progress/--no-progress", default=None,
               help="Show the progress bar. Default: when stderr is a terminal.")
