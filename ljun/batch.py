@@ -54,7 +54,7 @@ import numpy as np
 from .calibration import Calibration
 from .errors import LjunError
 from .keys import PAKETS, AnswerKeySet
-from .load import SCAN_SUFFIXES, iter_file_pages, list_scan_files
+from .load import SCAN_SUFFIXES, iter_file_pages, list_scan_files, quiet_tifffile
 from .nomor import normalise_nomor_peserta
 from .numbers import round_half_up
 from .records import PageFailure, SheetReading
@@ -245,6 +245,7 @@ def _init_worker(template: Template, calibration: Calibration, page_ticks: Any) 
         cv2.setNumThreads(1)
     except ImportError:  # pragma: no cover - opencv is a dependency
         pass
+    quiet_tifffile()
     _WORKER_STATE["template"] = template
     _WORKER_STATE["calibration"] = calibration
     _WORKER_STATE["on_page"] = lambda pages: page_ticks.put(pages)

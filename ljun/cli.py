@@ -8,7 +8,6 @@ code 2; usage errors get click's usage message and exit code 2.
 
 from __future__ import annotations
 
-import logging
 import sys
 from collections.abc import Sequence
 
@@ -20,6 +19,7 @@ from ._cli import samples as _samples
 from ._cli import score as _score
 from ._cli import template as _template
 from .errors import LjunError
+from .load import quiet_tifffile
 
 __all__ = ["cli", "main"]
 
@@ -46,9 +46,7 @@ for _module in (_score, _samples, _template, _grade):
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
-    # A broken TIFF is reported as a page failure with its reason; tifffile's
-    # own warnings about it would only repeat that on stderr.
-    logging.getLogger("tifffile").setLevel(logging.ERROR)
+    quiet_tifffile()
     try:
         result = cli.main(
             args=list(argv) if argv is not None else None,

@@ -38,6 +38,8 @@ True
 
 from __future__ import annotations
 
+import logging
+
 import os
 import struct
 import subprocess
@@ -61,6 +63,7 @@ __all__ = [
     "list_scan_files",
     "to_gray",
     "PageLoadError",
+    "quiet_tifffile",
 ]
 
 #: File name endings (lower case) picked up when a folder is walked.
@@ -132,6 +135,16 @@ class PageLoadError(LjunError, ValueError):
 
 
 # --------------------------------------------------------------------------- listing
+
+
+def quiet_tifffile() -> None:
+    """Silence tifffile's warnings about broken files in this process.
+
+    The loader reports a broken TIFF as a page failure with its reason; the
+    library's own log lines would only repeat that on stderr.  Called by the
+    CLI and by batch worker processes, never at import time.
+    """
+    logging.getLogger("tifffile").setLevel(logging.ERROR)
 
 
 def list_scan_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:

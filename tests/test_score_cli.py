@@ -273,3 +273,25 @@ def test_attendance_folder_means_every_list_in_it(run_cli, generated_set, tmp_pa
     assert summaries[0] == summaries[1] and len(summaries[1]) == 2
     assert any("sheets not on any list" in line and line.rstrip(" │").endswith(" 0")
                for line in summaries[1])
+
+
+def test_broken_tiff_is_reported_once_not_by_tifffile_workers(tmp_path, repo_root):
+    """Regression: worker processes let tifffile print its own warning for a broken file."""
+    import subprocess
+    import sys
+
+    samples = repo_root / "samples" / "scans"
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    good = (samples / "amplop-004.tif").read_bytes()
+    (scans / "good.tif").write_bytes(good)
+    (scans / "truncated.tif").write_bytes(good[:300_000])
+    done = subprocess.run(
+        [sys.executable, "-m", "ljun", "score", str(scans),
+         *[a for k in ("paketA", "paketB", "susulan") for a in ("--key", str(samples / f"{k}.json"))],
+         "--workers", "2", "--db", str(tmp_path / "ljun.sqlite"), "--no-progress"],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "truncated" in done.stdout
+    assert "tifffile" not in done.stderr.lower()
