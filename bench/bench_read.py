@@ -58,15 +58,8 @@ DEFAULT_JSON = Path(__file__).resolve().parent / "out" / "bench_read.json"
 
 
 def _reading_dict(reading) -> dict:
-    return {
-        "nomor_peserta": reading.nomor_peserta,
-        "nama": reading.nama,
-        "tanggal_lahir": reading.tanggal_lahir,
-        "kode_kompetensi": reading.kode_kompetensi,
-        "paket": reading.paket,
-        "barcode": reading.barcode,
-        "answers": list(reading.answers),
-    }
+    """The fields compared with the truth: identity (with barcode) and answers."""
+    return {key: getattr(reading, key) for key in IDENTITY_KEYS} | {"answers": list(reading.answers)}
 
 
 def accuracy(template, calibration, level: str, count: int, seed: int, dpi, bits, show: int) -> dict:
