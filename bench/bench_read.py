@@ -41,11 +41,11 @@ from pathlib import Path
 import tifffile
 
 from ljun.calibration import load_calibration
+from ljun.decode import decode_barcode, decode_marks
 from ljun.pipeline import analyse_sheet
 from ljun.read import measure_darkness, sampling_pattern
 from ljun.records import Page
 from ljun.register import register
-from ljun.decode import decode_barcode, decode_marks
 from ljun.samples import generate_sheets
 from ljun.template import DEFAULT_TEMPLATE, load_template
 
@@ -59,31 +59,48 @@ DEFAULT_JSON = Path(__file__).resolve().parent / "out" / "bench_read.json"
 
 def _reading_dict(reading) -> dict:
     """The fields compared with the truth: identity (with barcode) and answers."""
-    return {key: getattr(reading, key) for key in IDENTITY_KEYS} | {"answers": list(reading.answers)}
+    return {key: getattr(reading, key) for key in IDENTITY_KEYS} | {
+        "answers": list(reading.answers)
+    }
 
 
-def accuracy(template, calibration, level: str, count: int, seed: int, dpi, bits, show: int) -> dict:
+def accuracy(
+    template, calibration, level: str, count: int, seed: int, dpi, bits, show: int
+) -> dict:
     n_sheets = n_items = items_ok = identity_ok = silent = review = failures = 0
     special = Counter()
     special_silent = 0
     flag_words: Counter = Counter()
     errors = []
     for sheet in generate_sheets(template, count=count, seed=seed, level=level, dpi=dpi, bits=bits):
-        page = Page(image=sheet.image, source=f"{level}:{sheet.index}", page=1, dpi=float(sheet.dpi))
+        page = Page(
+            image=sheet.image, source=f"{level}:{sheet.index}", page=1, dpi=float(sheet.dpi)
+        )
         reading = analyse_sheet(page, template, calibration).reading
         if sheet.kind != "ljun":
             expected = sheet.truth["flags"][0]
             special[(sheet.kind, reading.failure or "read")] += 1
             if not reading.review:
                 special_silent += 1
-                errors.append({"sheet": sheet.kind, "silent": True, "expected": expected, "flags": list(reading.flags)})
+                errors.append(
+                    {
+                        "sheet": sheet.kind,
+                        "silent": True,
+                        "expected": expected,
+                        "flags": list(reading.flags),
+                    }
+                )
             continue
         n_sheets += 1
         truth = sheet.truth
         got = _reading_dict(reading)
         answers_truth = truth["answers"]
         n_items += len(answers_truth)
-        wrong_items = [i + 1 for i, a in enumerate(answers_truth) if i >= len(got["answers"]) or got["answers"][i] != a]
+        wrong_items = [
+            i + 1
+            for i, a in enumerate(answers_truth)
+            if i >= len(got["answers"]) or got["answers"][i] != a
+        ]
         items_ok += len(answers_truth) - len(wrong_items)
         wrong_identity = [k for k in IDENTITY_KEYS if got[k] != truth[k]]
         identity_ok += not wrong_identity
@@ -101,7 +118,10 @@ def accuracy(template, calibration, level: str, count: int, seed: int, dpi, bits
                     "dpi": sheet.dpi,
                     "bits": sheet.scan.get("bits"),
                     "silent": not reading.review,
-                    "items": {i: (answers_truth[i - 1], got["answers"][i - 1] if got["answers"] else None) for i in wrong_items},
+                    "items": {
+                        i: (answers_truth[i - 1], got["answers"][i - 1] if got["answers"] else None)
+                        for i in wrong_items
+                    },
                     "identity": {k: (truth[k], got[k]) for k in wrong_identity},
                     "flags": list(reading.flags),
                     "hard_marks": sheet.scan.get("hard_marks"),
@@ -128,10 +148,19 @@ def timing(template, calibration, count: int, seed: int, repeat: int) -> dict:
     pattern = sampling_pattern(template)
     geometry = pattern.geometry
     blobs = []
-    for sheet in generate_sheets(template, count=count, seed=seed, level="moderate", dpi=200, bits=8,
-                                 include_special_pages=False):
+    for sheet in generate_sheets(
+        template,
+        count=count,
+        seed=seed,
+        level="moderate",
+        dpi=200,
+        bits=8,
+        include_special_pages=False,
+    ):
         buffer = io.BytesIO()
-        tifffile.imwrite(buffer, sheet.image, compression="lzw", resolution=(200, 200), resolutionunit="INCH")
+        tifffile.imwrite(
+            buffer, sheet.image, compression="lzw", resolution=(200, 200), resolutionunit="INCH"
+        )
         blobs.append(buffer.getvalue())
     pages = [Page(tifffile.imread(io.BytesIO(b)), "bench", 1, 200.0) for b in blobs]
     analyse_sheet(pages[0], template, calibration)  # warm caches (sampling pattern, templates)
@@ -177,14 +206,26 @@ def timing(template, calibration, count: int, seed: int, repeat: int) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--levels", nargs="+", default=list(DEFAULT_ROWS),
-                        help="rows as LEVEL or LEVEL:DPI:BITS (DPI/BITS may be 'mixed')")
+    parser.add_argument(
+        "--levels",
+        nargs="+",
+        default=list(DEFAULT_ROWS),
+        help="rows as LEVEL or LEVEL:DPI:BITS (DPI/BITS may be 'mixed')",
+    )
     parser.add_argument("--count", type=int, default=200, help="student sheets per level")
     parser.add_argument("--seed", type=int, default=20240601)
-    parser.add_argument("--calibration", default=None, help="calibration JSON (default calibration/default.json)")
-    parser.add_argument("--timing-count", type=int, default=20, help="sheets for the timing run (0: skip)")
-    parser.add_argument("--repeat", type=int, default=5, help="timing repetitions (the best is reported)")
-    parser.add_argument("--show-errors", type=int, default=0, help="list up to N reviewed mismatches too")
+    parser.add_argument(
+        "--calibration", default=None, help="calibration JSON (default calibration/default.json)"
+    )
+    parser.add_argument(
+        "--timing-count", type=int, default=20, help="sheets for the timing run (0: skip)"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=5, help="timing repetitions (the best is reported)"
+    )
+    parser.add_argument(
+        "--show-errors", type=int, default=0, help="list up to N reviewed mismatches too"
+    )
     parser.add_argument("--json", default=str(DEFAULT_JSON), help="where to write the JSON results")
     args = parser.parse_args(argv)
 
@@ -198,15 +239,19 @@ def main(argv: list[str] | None = None) -> int:
         "calibration": calibration.source,
         "levels": [],
     }
-    print(f"{'level':<9} {'scan':<13} {'sheets':>6} {'answers':>8} {'identity':>8} {'silent':>6} "
-          f"{'review':>7} {'regfail':>7}  special pages")
+    print(
+        f"{'level':<9} {'scan':<13} {'sheets':>6} {'answers':>8} {'identity':>8} {'silent':>6} "
+        f"{'review':>7} {'regfail':>7}  special pages"
+    )
     for spec in args.levels:
         level, *scan = spec.split(":")
-        dpi, bits = (scan + ["200", "8"][len(scan):])[:2] if scan else ("200", "8")
+        dpi, bits = (scan + ["200", "8"][len(scan) :])[:2] if scan else ("200", "8")
         dpi = dpi if dpi == "mixed" else int(dpi)
         bits = bits if bits == "mixed" else int(bits)
         started = time.perf_counter()
-        row = accuracy(template, calibration, level, args.count, args.seed, dpi, bits, args.show_errors)
+        row = accuracy(
+            template, calibration, level, args.count, args.seed, dpi, bits, args.show_errors
+        )
         row["seconds"] = time.perf_counter() - started
         results["levels"].append(row)
         special = ", ".join(f"{k}:{v}" for k, v in row["special_pages"].items()) or "-"
@@ -214,7 +259,11 @@ def main(argv: list[str] | None = None) -> int:
             f"{level:<9} {f'{dpi}dpi/{bits}bit':<13} {row['sheets']:>6} {row['answers_accuracy']:>8.4%} "
             f"{row['identity_accuracy']:>8.2%} {row['silent_errors']:>6} {row['review_rate']:>7.2%} "
             f"{row['registration_failures']:>7}  {special}"
-            + (f"  NOT REVIEWED: {row['special_pages_not_reviewed']}" if row["special_pages_not_reviewed"] else "")
+            + (
+                f"  NOT REVIEWED: {row['special_pages_not_reviewed']}"
+                if row["special_pages_not_reviewed"]
+                else ""
+            )
         )
         for error in row["errors"]:
             print("    ", json.dumps(error, default=str)[:600])

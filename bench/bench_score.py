@@ -62,16 +62,28 @@ def _make_batches(out: Path, sheets: int, *, compression: str | None) -> list[Pa
     files: list[Path] = []
     writer = None
     for n, sheet in enumerate(
-        generate_sheets(template, count=sheets, seed=SEED, level="moderate", dpi=200, bits=8,
-                        include_special_pages=False)
+        generate_sheets(
+            template,
+            count=sheets,
+            seed=SEED,
+            level="moderate",
+            dpi=200,
+            bits=8,
+            include_special_pages=False,
+        )
     ):
         if n % SHEETS_PER_TIFF == 0:
             if writer is not None:
                 writer.close()
             files.append(out / f"amplop-{len(files) + 1:04d}.tif")
             writer = tifffile.TiffWriter(files[-1])
-        writer.write(sheet.image, compression=compression, resolution=(200, 200),
-                     resolutionunit="INCH", photometric="minisblack")
+        writer.write(
+            sheet.image,
+            compression=compression,
+            resolution=(200, 200),
+            resolutionunit="INCH",
+            photometric="minisblack",
+        )
     if writer is not None:
         writer.close()
     return files
@@ -96,10 +108,23 @@ def _decode_seconds(files: list[Path]) -> tuple[float, int]:
 def _score_in_child(folder: Path, workdir: Path) -> dict:
     """Run ``ljun score`` with one worker in a fresh process; its time and peak RSS."""
     keys = [folder / "paketA.json", folder / "paketB.json", folder / "susulan.json"]
-    args = [sys.executable, str(Path(__file__).resolve()), "--child", str(folder),
-            "--", "score", str(folder), *sum((["--key", str(k)] for k in keys), []),
-            "--workers", "1", "--db", str(workdir / "bench.sqlite"),
-            "--out", str(workdir / "results.jsonl"), "--no-progress"]
+    args = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--child",
+        str(folder),
+        "--",
+        "score",
+        str(folder),
+        *sum((["--key", str(k)] for k in keys), []),
+        "--workers",
+        "1",
+        "--db",
+        str(workdir / "bench.sqlite"),
+        "--out",
+        str(workdir / "results.jsonl"),
+        "--no-progress",
+    ]
     done = subprocess.run(args, capture_output=True, text=True, cwd=REPO, check=False)
     if done.returncode != 0:
         raise SystemExit(f"ljun score failed:\n{done.stdout}\n{done.stderr}")
@@ -126,11 +151,15 @@ def _child(argv: list[str]) -> int:
 
 def main() -> int:
     if "--child" in sys.argv:
-        return _child(sys.argv[sys.argv.index("--") + 1:])
+        return _child(sys.argv[sys.argv.index("--") + 1 :])
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sheets", type=int, default=200, help="sheets for the speed runs")
-    parser.add_argument("--memory-sheets", type=int, default=1000,
-                        help="sheets of the larger batch for the memory run")
+    parser.add_argument(
+        "--memory-sheets",
+        type=int,
+        default=1000,
+        help="sheets of the larger batch for the memory run",
+    )
     parser.add_argument("--json", type=Path, default=HERE / "out" / "bench_score.json")
     options = parser.parse_args()
 
@@ -138,8 +167,11 @@ def main() -> int:
         "python": platform.python_version(),
         "machine": platform.machine(),
         "cpus": os.cpu_count(),
-        "targets": {"sheets_per_s_per_core": TARGET_SHEETS_PER_S_PER_CORE,
-                    "ratio_to_decode": TARGET_RATIO_TO_DECODE, "rss_mb": TARGET_RSS_MB},
+        "targets": {
+            "sheets_per_s_per_core": TARGET_SHEETS_PER_S_PER_CORE,
+            "ratio_to_decode": TARGET_RATIO_TO_DECODE,
+            "rss_mb": TARGET_RSS_MB,
+        },
         "speed": [],
     }
     with tempfile.TemporaryDirectory(prefix="ljun-bench-") as tmp:
@@ -154,22 +186,29 @@ def main() -> int:
             raw.append(raw_dir / path.name)
             with tifffile.TiffFile(path) as tif, tifffile.TiffWriter(raw[-1]) as writer:
                 for page in tif.pages:
-                    writer.write(page.asarray(), resolution=(200, 200), resolutionunit="INCH",
-                                 photometric="minisblack")
+                    writer.write(
+                        page.asarray(),
+                        resolution=(200, 200),
+                        resolutionunit="INCH",
+                        photometric="minisblack",
+                    )
         for label, files in (("gray LZW", lzw), ("gray uncompressed", raw)):
             decode_s, pages = _decode_seconds(files)
             run_dir = root / f"run-{label.split()[-1]}"
             run_dir.mkdir()
             run = _score_in_child(files[0].parent, run_dir)
             per_sheet = run["seconds"] / pages
-            report["speed"].append({
-                "tiff": label, "pages": pages,
-                "decode_ms_per_page": 1000 * decode_s / pages,
-                "score_ms_per_sheet": 1000 * per_sheet,
-                "sheets_per_s_per_core": 1 / per_sheet,
-                "ratio_to_decode": per_sheet / (decode_s / pages),
-                "peak_rss_mb": run["peak_rss_mb"],
-            })
+            report["speed"].append(
+                {
+                    "tiff": label,
+                    "pages": pages,
+                    "decode_ms_per_page": 1000 * decode_s / pages,
+                    "score_ms_per_sheet": 1000 * per_sheet,
+                    "sheets_per_s_per_core": 1 / per_sheet,
+                    "ratio_to_decode": per_sheet / (decode_s / pages),
+                    "peak_rss_mb": run["peak_rss_mb"],
+                }
+            )
 
         memory = []
         for sheets in sorted({min(options.sheets, options.memory_sheets), options.memory_sheets}):
@@ -178,22 +217,31 @@ def main() -> int:
             run_dir = root / f"run-mem-{sheets}"
             run_dir.mkdir()
             run = _score_in_child(folder, run_dir)
-            memory.append({"sheets": sheets, "peak_rss_mb": run["peak_rss_mb"],
-                           "seconds": run["seconds"]})
+            memory.append(
+                {"sheets": sheets, "peak_rss_mb": run["peak_rss_mb"], "seconds": run["seconds"]}
+            )
         report["memory"] = memory
 
-    print(f"{'TIFF':<20}{'pages':>7}{'decode ms':>11}{'score ms':>10}{'sheets/s':>10}"
-          f"{'× decode':>10}{'RSS MB':>8}")
+    print(
+        f"{'TIFF':<20}{'pages':>7}{'decode ms':>11}{'score ms':>10}{'sheets/s':>10}"
+        f"{'× decode':>10}{'RSS MB':>8}"
+    )
     for row in report["speed"]:
-        print(f"{row['tiff']:<20}{row['pages']:>7}{row['decode_ms_per_page']:>11.1f}"
-              f"{row['score_ms_per_sheet']:>10.1f}{row['sheets_per_s_per_core']:>10.1f}"
-              f"{row['ratio_to_decode']:>10.2f}{row['peak_rss_mb']:>8.0f}")
-    print(f"targets: ≥ {TARGET_SHEETS_PER_S_PER_CORE:.0f} sheets/s per core, ≤ "
-          f"{TARGET_RATIO_TO_DECODE:.0f}× decode, < {TARGET_RSS_MB:.0f} MB RSS")
+        print(
+            f"{row['tiff']:<20}{row['pages']:>7}{row['decode_ms_per_page']:>11.1f}"
+            f"{row['score_ms_per_sheet']:>10.1f}{row['sheets_per_s_per_core']:>10.1f}"
+            f"{row['ratio_to_decode']:>10.2f}{row['peak_rss_mb']:>8.0f}"
+        )
+    print(
+        f"targets: ≥ {TARGET_SHEETS_PER_S_PER_CORE:.0f} sheets/s per core, ≤ "
+        f"{TARGET_RATIO_TO_DECODE:.0f}× decode, < {TARGET_RSS_MB:.0f} MB RSS"
+    )
     print("memory (ljun score, 1 worker):")
     for row in report["memory"]:
-        print(f"  {row['sheets']:>6} sheets: peak RSS {row['peak_rss_mb']:.0f} MB "
-              f"({row['seconds']:.1f} s)")
+        print(
+            f"  {row['sheets']:>6} sheets: peak RSS {row['peak_rss_mb']:.0f} MB "
+            f"({row['seconds']:.1f} s)"
+        )
     growth = np.diff([row["peak_rss_mb"] for row in report["memory"]])
     report["rss_growth_mb"] = float(growth.sum()) if growth.size else 0.0
     options.json.parent.mkdir(parents=True, exist_ok=True)

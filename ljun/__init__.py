@@ -9,6 +9,7 @@ The public surface is what ``__all__`` names; modules whose names start with
 
 from __future__ import annotations
 
+from .calibration import Calibration, load_calibration
 from .errors import (
     AnswerKeyError,
     CalibrationError,
@@ -18,7 +19,6 @@ from .errors import (
     StoreError,
     TemplateError,
 )
-from .calibration import Calibration, load_calibration
 from .grade import GradingReport, GradingRules, grade, load_rules
 from .keys import AnswerKey, AnswerKeySet, load_answer_key, load_answer_keys
 from .load import iter_pages, list_scan_files

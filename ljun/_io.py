@@ -13,7 +13,9 @@ __all__ = ["atomic_write", "atomic_write_bytes"]
 
 
 @contextlib.contextmanager
-def atomic_write(path: str | os.PathLike[str], mode: str = "w", **open_kwargs: object) -> Iterator[IO]:
+def atomic_write(
+    path: str | os.PathLike[str], mode: str = "w", **open_kwargs: object
+) -> Iterator[IO]:
     """Open a temporary file beside ``path``; on success rename it over ``path``.
 
     A reader never sees a half-written file: if the block raises, the

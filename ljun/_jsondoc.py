@@ -80,7 +80,7 @@ def read_json(
         ) from None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def packaged_validator(resource: str) -> jsonschema.Draft202012Validator:
     """The validator of a schema shipped in the package (``data/....schema.json``)."""
     text = resources.files("ljun").joinpath(resource).read_text("utf-8")
@@ -101,7 +101,9 @@ def schema_problems(
     ``where`` and ``message`` may replace the JSON path and jsonschema's
     message for errors a document type can explain better.
     """
-    errors = sorted(validator.iter_errors(document), key=lambda e: [str(p) for p in e.absolute_path])
+    errors = sorted(
+        validator.iter_errors(document), key=lambda e: [str(p) for p in e.absolute_path]
+    )
     return [
         f"at {where(e) if where else json_path(e.absolute_path)}: "
         f"{message(e) if message else e.message} "

@@ -176,8 +176,14 @@ def _pipeline() -> tuple[Callable[..., SheetReading], Callable[..., SheetReading
 
 def _reader_error(source: str, page: int, template: Template) -> SheetReading:
     # Built here rather than by the pipeline, which is what just failed.
-    return SheetReading(source=source, page=page, template=template.id,
-                        flags=(READER_ERROR,), review=True, failure=READER_ERROR)
+    return SheetReading(
+        source=source,
+        page=page,
+        template=template.id,
+        flags=(READER_ERROR,),
+        review=True,
+        failure=READER_ERROR,
+    )
 
 
 def read_file(
@@ -212,8 +218,12 @@ def read_file(
             item = next(pages, None)
         except Exception as exc:  # noqa: BLE001 -- recorded as a failure reading, see docstring
             errors.append((next_page, f"{type(exc).__name__}: {exc}; later pages not read"))
-            readings.append((page_hash(digest, next_page, source=source),
-                             _reader_error(source, next_page, template)))
+            readings.append(
+                (
+                    page_hash(digest, next_page, source=source),
+                    _reader_error(source, next_page, template),
+                )
+            )
             break
         if item is None:
             break
@@ -252,9 +262,13 @@ def _init_worker(template: Template, calibration: Calibration, page_ticks: Any) 
 
 
 def _read_file_in_worker(path: str, file_index: int) -> FileResult:
-    return read_file(path, file_index=file_index, template=_WORKER_STATE["template"],
-                     calibration=_WORKER_STATE["calibration"],
-                     on_page=_WORKER_STATE["on_page"])
+    return read_file(
+        path,
+        file_index=file_index,
+        template=_WORKER_STATE["template"],
+        calibration=_WORKER_STATE["calibration"],
+        on_page=_WORKER_STATE["on_page"],
+    )
 
 
 def iter_file_results(
@@ -280,8 +294,9 @@ def iter_file_results(
     """
     if workers <= 1 or len(files) <= 1:
         for index, path in enumerate(files):
-            result = read_file(path, file_index=index, template=template,
-                               calibration=calibration, on_page=on_pages)
+            result = read_file(
+                path, file_index=index, template=template, calibration=calibration, on_page=on_pages
+            )
             if on_file_done is not None:
                 on_file_done(result)
             yield result
@@ -365,8 +380,24 @@ class Attendance:
 # Values of the optional ``hadir`` column: present, or absent (tidak hadir,
 # and the register's S/I/A: sakit, izin, alpa).  Empty means not recorded.
 _HADIR_PRESENT = frozenset({"ya", "y", "hadir", "h", "yes", "true", "1"})
-_HADIR_ABSENT = frozenset({"tidak", "t", "tidak hadir", "absen", "alpa", "a", "sakit", "s",
-                           "izin", "i", "no", "n", "false", "0"})
+_HADIR_ABSENT = frozenset(
+    {
+        "tidak",
+        "t",
+        "tidak hadir",
+        "absen",
+        "alpa",
+        "a",
+        "sakit",
+        "s",
+        "izin",
+        "i",
+        "no",
+        "n",
+        "false",
+        "0",
+    }
+)
 
 
 def attendance_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
@@ -462,9 +493,19 @@ class SheetSummary:
     @classmethod
     def of(cls, scored: ScoredSheet, *, seq: int, file_index: int) -> SheetSummary:
         reading = scored.reading
-        return cls(seq, file_index, reading.source, reading.page, reading.nomor_peserta,
-                   reading.barcode, scored.key.paket if scored.key else reading.paket,
-                   scored.score, scored.flags, scored.review, reading.failure is not None)
+        return cls(
+            seq,
+            file_index,
+            reading.source,
+            reading.page,
+            reading.nomor_peserta,
+            reading.barcode,
+            scored.key.paket if scored.key else reading.paket,
+            scored.score,
+            scored.flags,
+            scored.review,
+            reading.failure is not None,
+        )
 
 
 @dataclass(frozen=True)
@@ -491,8 +532,9 @@ def _complete(identity: str) -> bool:
     return bool(identity) and "?" not in identity
 
 
-def reconcile(sheets: Sequence[SheetSummary],
-              attendance: Attendance | None = None) -> Reconciliation:
+def reconcile(
+    sheets: Sequence[SheetSummary], attendance: Attendance | None = None
+) -> Reconciliation:
     """Find duplicates and attendance mismatches among a batch's sheets.
 
     Parameters
@@ -518,12 +560,21 @@ def reconcile(sheets: Sequence[SheetSummary],
 
     def add(kind: str, sheet: SheetSummary, detail: str) -> None:
         flags[sheet.seq].append(kind)
-        entries.append(ReconciliationEntry(kind=kind, source=sheet.source, page=sheet.page,
-                                           nomor_peserta=sheet.nomor_peserta,
-                                           barcode=sheet.barcode, detail=detail))
+        entries.append(
+            ReconciliationEntry(
+                kind=kind,
+                source=sheet.source,
+                page=sheet.page,
+                nomor_peserta=sheet.nomor_peserta,
+                barcode=sheet.barcode,
+                detail=detail,
+            )
+        )
 
-    for attribute, flag in (("nomor_peserta", "duplicate_nomor_peserta"),
-                            ("barcode", "duplicate_barcode")):
+    for attribute, flag in (
+        ("nomor_peserta", "duplicate_nomor_peserta"),
+        ("barcode", "duplicate_barcode"),
+    ):
         groups: defaultdict[str, list[SheetSummary]] = defaultdict(list)
         for sheet in sheets:
             value = getattr(sheet, attribute)
@@ -547,13 +598,21 @@ def reconcile(sheets: Sequence[SheetSummary],
         absent = tuple(sorted(attendance.listed - scanned))
         for number in absent:
             if number in attendance.marked_absent:
-                entries.append(ReconciliationEntry(
-                    kind="absent", nomor_peserta=number,
-                    detail="marked absent on the attendance list, no sheet"))
+                entries.append(
+                    ReconciliationEntry(
+                        kind="absent",
+                        nomor_peserta=number,
+                        detail="marked absent on the attendance list, no sheet",
+                    )
+                )
             else:
-                entries.append(ReconciliationEntry(
-                    kind="missing_sheet", nomor_peserta=number,
-                    detail="on the attendance list, no sheet read with this nomor peserta"))
+                entries.append(
+                    ReconciliationEntry(
+                        kind="missing_sheet",
+                        nomor_peserta=number,
+                        detail="on the attendance list, no sheet read with this nomor peserta",
+                    )
+                )
     return Reconciliation({seq: tuple(f) for seq, f in flags.items()}, tuple(entries), absent)
 
 
@@ -570,8 +629,11 @@ def _file_entries(sheets: Sequence[SheetSummary]) -> list[ReconciliationEntry]:
             "review": sum(s.review for s in group),
             "failed": sum(s.failed for s in group),
         }
-        entries.append(ReconciliationEntry(kind="file_pages", source=group[0].source,
-                                           detail=json.dumps(counts)))
+        entries.append(
+            ReconciliationEntry(
+                kind="file_pages", source=group[0].source, detail=json.dumps(counts)
+            )
+        )
     return entries
 
 
@@ -695,19 +757,31 @@ def run_batch(
         sheets: list[SheetSummary] = []
         seen_pages: dict[str, tuple[str, int]] = {}
         page_entries: list[ReconciliationEntry] = []  # duplicate pages, reader errors
-        for result in iter_file_results(files, template=template, calibration=calibration,
-                                        workers=workers, on_file_done=on_file_done,
-                                        on_pages=on_pages):
-            page_entries += [ReconciliationEntry(kind=READER_ERROR, source=result.source,
-                                                 page=page, detail=detail)
-                             for page, detail in result.errors]
+        for result in iter_file_results(
+            files,
+            template=template,
+            calibration=calibration,
+            workers=workers,
+            on_file_done=on_file_done,
+            on_pages=on_pages,
+        ):
+            page_entries += [
+                ReconciliationEntry(
+                    kind=READER_ERROR, source=result.source, page=page, detail=detail
+                )
+                for page, detail in result.errors
+            ]
             for identity, reading in result.readings:
                 first = seen_pages.get(identity)
                 if first is not None:
-                    page_entries.append(ReconciliationEntry(
-                        kind="duplicate_page", source=reading.source, page=reading.page,
-                        detail=f"the same scan as {first[0]} page {first[1]}; not stored twice",
-                    ))
+                    page_entries.append(
+                        ReconciliationEntry(
+                            kind="duplicate_page",
+                            source=reading.source,
+                            page=reading.page,
+                            detail=f"the same scan as {first[0]} page {first[1]}; not stored twice",
+                        )
+                    )
                     continue
                 seen_pages[identity] = (reading.source, reading.page)
                 scored = score_sheet(reading, keys)
@@ -722,8 +796,9 @@ def run_batch(
             _flagged(sheet, found.flags[sheet.seq]) if sheet.seq in found.flags else sheet
             for sheet in sheets
         ]
-        summary = _batch_summary(sheets, files, page_entries, found, attendance,
-                                 elapsed=time.perf_counter() - started)
+        summary = _batch_summary(
+            sheets, files, page_entries, found, attendance, elapsed=time.perf_counter() - started
+        )
         entries = tuple(_file_entries(sheets) + page_entries + list(found.entries))
         writer.commit(keys=keys, reconciliation=entries, summary=summary)
     except BaseException:
@@ -743,31 +818,44 @@ def _batch_summary(
 ) -> dict[str, Any]:
     summary = summarise(sheets)
     kinds = Counter(entry.kind for entry in list(found.entries) + list(page_entries))
-    summary.update({
-        "files": len(files),
-        "pages": len(sheets) + kinds["duplicate_page"],
-        "duplicate_pages": kinds["duplicate_page"],
-        "reader_errors": kinds[READER_ERROR],
-        "duplicate_nomor_peserta": kinds["duplicate_nomor_peserta"],
-        "duplicate_barcode": kinds["duplicate_barcode"],
-        "not_on_attendance": kinds["not_on_attendance"],
-        "marked_absent": kinds["marked_absent"],
-        "absent": kinds["absent"],
-        "missing_sheet": kinds["missing_sheet"],
-        "unread_nomor_peserta": sum(1 for s in sheets
-                                    if not s.failed and not _complete(s.nomor_peserta)),
-        "attendance_listed": None if attendance is None else len(attendance.listed),
-        "seconds": round(elapsed, 3),
-        "sheets_per_second": round(len(sheets) / elapsed, 2) if elapsed > 0 else None,
-    })
+    summary.update(
+        {
+            "files": len(files),
+            "pages": len(sheets) + kinds["duplicate_page"],
+            "duplicate_pages": kinds["duplicate_page"],
+            "reader_errors": kinds[READER_ERROR],
+            "duplicate_nomor_peserta": kinds["duplicate_nomor_peserta"],
+            "duplicate_barcode": kinds["duplicate_barcode"],
+            "not_on_attendance": kinds["not_on_attendance"],
+            "marked_absent": kinds["marked_absent"],
+            "absent": kinds["absent"],
+            "missing_sheet": kinds["missing_sheet"],
+            "unread_nomor_peserta": sum(
+                1 for s in sheets if not s.failed and not _complete(s.nomor_peserta)
+            ),
+            "attendance_listed": None if attendance is None else len(attendance.listed),
+            "seconds": round(elapsed, 3),
+            "sheets_per_second": round(len(sheets) / elapsed, 2) if elapsed > 0 else None,
+        }
+    )
     return summary
 
 
 def _flagged(sheet: SheetSummary, flags: tuple[str, ...]) -> SheetSummary:
     merged = sheet.flags + tuple(f for f in flags if f not in sheet.flags)
-    return SheetSummary(sheet.seq, sheet.file_index, sheet.source, sheet.page,
-                        sheet.nomor_peserta, sheet.barcode, sheet.paket, sheet.score,
-                        merged, True, sheet.failed)
+    return SheetSummary(
+        sheet.seq,
+        sheet.file_index,
+        sheet.source,
+        sheet.page,
+        sheet.nomor_peserta,
+        sheet.barcode,
+        sheet.paket,
+        sheet.score,
+        merged,
+        True,
+        sheet.failed,
+    )
 
 
 # --------------------------------------------------------------------------- rescoring
@@ -789,8 +877,13 @@ class RescoreResult:
     summary: Mapping[str, Any]
 
 
-def rescore(store: ResultsStore, keys: AnswerKeySet, *, template: str = "",
-            arguments: Mapping[str, Any] | None = None) -> RescoreResult:
+def rescore(
+    store: ResultsStore,
+    keys: AnswerKeySet,
+    *,
+    template: str = "",
+    arguments: Mapping[str, Any] | None = None,
+) -> RescoreResult:
     """Score the stored readings again with ``keys``, without rescanning.
 
     Only sheets that one of ``keys`` applies to (by paket and kode
@@ -809,19 +902,23 @@ def rescore(store: ResultsStore, keys: AnswerKeySet, *, template: str = "",
                 continue
             scored = with_flags(scored, *stored.batch_flags)
             counts["rescored"] += 1
-            if (scored.score, scored.flags, scored.review) != (stored.score, stored.flags,
-                                                                 stored.review):
+            if (scored.score, scored.flags, scored.review) != (
+                stored.score,
+                stored.flags,
+                stored.review,
+            ):
                 counts["changed"] += 1
             sheets.append(SheetSummary.of(scored, seq=stored.page_id, file_index=0))
             yield stored.page_id, scored
 
     def summary() -> dict[str, Any]:
         totals = summarise(sheets)
-        totals.update({"rescored": counts["rescored"], "changed": counts["changed"],
-                       "kept": counts["kept"]})
+        totals.update(
+            {"rescored": counts["rescored"], "changed": counts["changed"], "kept": counts["kept"]}
+        )
         return totals
 
-    batch_id = store.record_rescore(template=template, keys=keys, rescored=rescored(),
-                                    arguments=arguments, summary=summary)
-    return RescoreResult(batch_id, counts["rescored"], counts["changed"], counts["kept"],
-                         summary())
+    batch_id = store.record_rescore(
+        template=template, keys=keys, rescored=rescored(), arguments=arguments, summary=summary
+    )
+    return RescoreResult(batch_id, counts["rescored"], counts["changed"], counts["kept"], summary())

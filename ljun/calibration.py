@@ -254,7 +254,10 @@ CALIBRATION_SCHEMA: dict[str, Any] = {
 }
 
 # Calibration-specific advice where the common phrase would be vague.
-_CALIBRATION_FIXES = {**COMMON_FIXES, "required": "add the missing key (see calibration/default.json)"}
+_CALIBRATION_FIXES = {
+    **COMMON_FIXES,
+    "required": "add the missing key (see calibration/default.json)",
+}
 
 
 @functools.lru_cache(maxsize=1)
@@ -277,7 +280,9 @@ def resolve_calibration_path(path: str | os.PathLike[str] | None = None) -> Path
         candidate = Path(path)
         if candidate.is_file():
             return candidate
-        raise CalibrationError(f"calibration file {candidate} not found; give the path of a calibration JSON file")
+        raise CalibrationError(
+            f"calibration file {candidate} not found; give the path of a calibration JSON file"
+        )
     for root in (Path.cwd(), Path(__file__).resolve().parent.parent):
         candidate = root / DEFAULT_CALIBRATION
         if candidate.is_file():
@@ -335,12 +340,24 @@ def parse_calibration(document: Any, *, source: str = "<calibration>") -> Calibr
     for kind in ("gray", "bilevel"):
         bands = getattr(read, kind)
         order += [
-            (bands.blank_sure_max < bands.mark_min, f"$.read.{kind}: blank_sure_max must be below mark_min"),
-            (bands.mark_min <= bands.marked_sure_min, f"$.read.{kind}: mark_min must not exceed marked_sure_min"),
+            (
+                bands.blank_sure_max < bands.mark_min,
+                f"$.read.{kind}: blank_sure_max must be below mark_min",
+            ),
+            (
+                bands.mark_min <= bands.marked_sure_min,
+                f"$.read.{kind}: mark_min must not exceed marked_sure_min",
+            ),
         ]
     order += [
-        (read.residue_ratio_max <= read.mark_ratio, "$.read: residue_ratio_max must not exceed mark_ratio"),
-        (read.mark_ratio <= read.multi_ratio_min, "$.read: mark_ratio must not exceed multi_ratio_min"),
+        (
+            read.residue_ratio_max <= read.mark_ratio,
+            "$.read: residue_ratio_max must not exceed mark_ratio",
+        ),
+        (
+            read.mark_ratio <= read.multi_ratio_min,
+            "$.read: mark_ratio must not exceed multi_ratio_min",
+        ),
         (
             register.residual_review_mm <= register.residual_max_mm,
             "$.register: residual_review_mm must not exceed residual_max_mm",
@@ -362,4 +379,6 @@ def _build(cls: type, section: dict[str, Any]) -> Any:
 
 
 def _message(source: str, problems: list[str]) -> str:
-    return "\n".join([f"calibration {source}: {len(problems)} problem(s):", *[f"  - {p}" for p in problems]])
+    return "\n".join(
+        [f"calibration {source}: {len(problems)} problem(s):", *[f"  - {p}" for p in problems]]
+    )

@@ -163,14 +163,18 @@ def decode_marks(
             fields[fld.name] = text
     flags += _validate(fields, calibration.decode)
     fields = _display(fields)
-    return DecodedMarks(fields=fields, answers=answers, flags=tuple(flags), confidence=confidence, evidence=evidence)
+    return DecodedMarks(
+        fields=fields, answers=answers, flags=tuple(flags), confidence=confidence, evidence=evidence
+    )
 
 
 def _answers(decision, options: tuple[str, ...]) -> tuple[tuple[str, ...], list[str]]:
     letters = np.array(options, dtype=object)[decision.choice]
     answers = np.where(decision.count == 1, letters, np.where(decision.count == 0, "", "*"))
     flags = [f"answer_unsure:{i + 1}" for i in np.flatnonzero(decision.unsure)]
-    flags += [f"answer_multi:{i + 1}" for i in np.flatnonzero((decision.count > 1) & ~decision.unsure)]
+    flags += [
+        f"answer_multi:{i + 1}" for i in np.flatnonzero((decision.count > 1) & ~decision.unsure)
+    ]
     return tuple(str(a) for a in answers), flags
 
 
@@ -207,9 +211,13 @@ def _columns(name: str, kind: str, decision, options: tuple[str, ...]) -> tuple[
 
 def _validate(fields: dict[str, str], rules: DecodeCalibration) -> list[str]:
     flags = []
-    if "nomor_peserta" in fields and not valid_nomor_peserta(fields["nomor_peserta"], rules.nomor_peserta_check):
+    if "nomor_peserta" in fields and not valid_nomor_peserta(
+        fields["nomor_peserta"], rules.nomor_peserta_check
+    ):
         flags.append("invalid:nomor_peserta")
-    if "tanggal_lahir" in fields and not valid_tanggal_lahir(format_tanggal_lahir(fields["tanggal_lahir"])):
+    if "tanggal_lahir" in fields and not valid_tanggal_lahir(
+        format_tanggal_lahir(fields["tanggal_lahir"])
+    ):
         flags.append("invalid:tanggal_lahir")
     if "kode_kompetensi" in fields and not valid_kode_kompetensi(fields["kode_kompetensi"]):
         flags.append("invalid:kode_kompetensi")
@@ -279,7 +287,9 @@ def barcode_paket(text: str) -> str | None:
 # --------------------------------------------------------------------------- barcode
 
 
-def barcode_crop(image: np.ndarray, registration: Registration, template: Template, geometry: BubbleGeometry) -> np.ndarray:
+def barcode_crop(
+    image: np.ndarray, registration: Registration, template: Template, geometry: BubbleGeometry
+) -> np.ndarray:
     """The template's barcode area cut out of the scan, upright.
 
     Returns
@@ -297,7 +307,13 @@ def barcode_crop(image: np.ndarray, registration: Registration, template: Templa
     height_mm = area.height_mm + 2 * BARCODE_MARGIN_MM
     out_w, out_h = int(round(width_mm * px_per_mm)), int(round(height_mm * px_per_mm))
     # crop pixel (u, v) -> paper mm -> template px -> scan px
-    crop_to_mm = np.array([[1 / px_per_mm, 0, x0 + 0.5 / px_per_mm], [0, 1 / px_per_mm, y0 + 0.5 / px_per_mm], [0, 0, 1]])
+    crop_to_mm = np.array(
+        [
+            [1 / px_per_mm, 0, x0 + 0.5 / px_per_mm],
+            [0, 1 / px_per_mm, y0 + 0.5 / px_per_mm],
+            [0, 0, 1],
+        ]
+    )
     scale = geometry.dpi / 25.4
     mm_to_template = np.array([[scale, 0, -0.5], [0, scale, -0.5], [0, 0, 1]])
     crop_to_scan = registration.homography @ mm_to_template @ crop_to_mm
@@ -365,5 +381,7 @@ def _barcode_candidates(crop: np.ndarray, template: Template):
         if bottom - top < 2:
             continue
         profile = crop[top:bottom].mean(axis=0)
-        yield np.ascontiguousarray(np.tile(np.clip(profile + 0.5, 0, 255).astype(np.uint8), (BARCODE_PROFILE_ROWS, 1)))
+        yield np.ascontiguousarray(
+            np.tile(np.clip(profile + 0.5, 0, 255).astype(np.uint8), (BARCODE_PROFILE_ROWS, 1))
+        )
     yield crop

@@ -106,14 +106,16 @@ def json_line(record: Mapping[str, Any]) -> str:
             # trailing zero: write the exact 2-decimal text as the number.
             text = format_score(value)
         else:
-            text = json.dumps(list(value) if name in ("answers", "flags") else value,
-                              ensure_ascii=False)
+            text = json.dumps(
+                list(value) if name in ("answers", "flags") else value, ensure_ascii=False
+            )
         members.append(f"{json.dumps(name)}: {text}")
     return "{" + ", ".join(members) + "}"
 
 
-def write_csv(records: Iterable[Mapping[str, Any]], path: str | os.PathLike[str], *,
-              comma: bool = False) -> int:
+def write_csv(
+    records: Iterable[Mapping[str, Any]], path: str | os.PathLike[str], *, comma: bool = False
+) -> int:
     """Write result records to a CSV file (header = :data:`RESULT_KEYS`); return the row count."""
     rows = 0
     with atomic_write(path, "w", encoding="utf-8", newline="") as handle:
@@ -214,8 +216,11 @@ def _fill_workbook(workbook: Any, records: Iterable[Mapping[str, Any]]) -> int:
             totals[name] += Decimal(record["score"])
         rows += 1
 
-    summary_sheet.append(header_row(summary_sheet, (
-        "Paket", "Lembar", "Dinilai", "Perlu diperiksa", "Rata-rata nilai")))
+    summary_sheet.append(
+        header_row(
+            summary_sheet, ("Paket", "Lembar", "Dinilai", "Perlu diperiksa", "Rata-rata nilai")
+        )
+    )
     order = [PAKET_NAMES[p] for p in PAKETS] + [_NO_PAKET_SHEET]
     for name in (n for n in order if n in counts):
         mean = None
@@ -243,8 +248,9 @@ def format_mean(total: Decimal, count: int) -> Decimal:
     return round_half_up(total / Decimal(count))
 
 
-def export_records(records: Iterable[Mapping[str, Any]], path: str | os.PathLike[str], *,
-                   comma: bool = False) -> int:
+def export_records(
+    records: Iterable[Mapping[str, Any]], path: str | os.PathLike[str], *, comma: bool = False
+) -> int:
     """Write records in the format named by ``path``'s suffix; return the count.
 
     Raises

@@ -77,7 +77,7 @@ _KEY_SCHEMA = "data/answer_key.schema.json"
 _KEY_FIXES = {
     **COMMON_FIXES,
     "uniqueItems": "list each item number once",
-    "pattern": "write the 4-digit kode kompetensi of Lampiran 2, e.g. \"6018\"",
+    "pattern": 'write the 4-digit kode kompetensi of Lampiran 2, e.g. "6018"',
     "oneOf": "write one letter A-E, or a list of letters for an item with several accepted answers",
 }
 

@@ -39,7 +39,6 @@ True
 from __future__ import annotations
 
 import logging
-
 import os
 import struct
 import subprocess
@@ -220,7 +219,9 @@ def iter_file_pages(
         yield PageFailure(source, 0, "not_found", f"{source}: no such file")
         return
     except OSError as exc:
-        yield PageFailure(source, 0, "unreadable_file", f"{source}: cannot be opened: {exc.strerror or exc}")
+        yield PageFailure(
+            source, 0, "unreadable_file", f"{source}: cannot be opened: {exc.strerror or exc}"
+        )
         return
     if not head:
         yield PageFailure(source, 0, "empty_file", f"{source}: the file is empty (0 bytes)")
@@ -259,7 +260,9 @@ def _tiff_pages(source: str, max_pixels: int) -> Iterator[Page | PageFailure]:
         try:
             n_pages = len(tif.pages)
         except _DECODE_ERRORS as exc:
-            yield PageFailure(source, 0, "truncated", f"{source}: the page directory is broken: {exc}")
+            yield PageFailure(
+                source, 0, "truncated", f"{source}: the page directory is broken: {exc}"
+            )
             return
         if n_pages == 0:
             yield PageFailure(source, 0, "truncated", f"{source}: the TIFF has no readable page")
@@ -270,7 +273,12 @@ def _tiff_pages(source: str, max_pixels: int) -> Iterator[Page | PageFailure]:
                 tiff_page = tif.pages[index]
             except _DECODE_ERRORS as exc:
                 # The directory chain is broken here: later pages cannot be reached.
-                yield PageFailure(source, number, "truncated", f"{source} page {number}: broken page directory: {exc}")
+                yield PageFailure(
+                    source,
+                    number,
+                    "truncated",
+                    f"{source} page {number}: broken page directory: {exc}",
+                )
                 return
             try:
                 yield _tiff_page(tiff_page, source, number, max_pixels)
@@ -295,7 +303,9 @@ def _tiff_page(tiff_page, source: str, number: int, max_pixels: int) -> Page:
     try:
         pixels = tiff_page.asarray()
     except _DECODE_ERRORS as exc:
-        raise PageLoadError("corrupt_image", f"{where}: pixel data cannot be decoded: {exc}") from None
+        raise PageLoadError(
+            "corrupt_image", f"{where}: pixel data cannot be decoded: {exc}"
+        ) from None
     if photometric == _PALETTE:
         colormap = tiff_page.colormap
         if colormap is None:
@@ -340,7 +350,9 @@ def _pillow_pages(source: str, max_pixels: int) -> Iterator[Page | PageFailure]:
             image = Image.open(source)
     except Image.DecompressionBombError as exc:
         # Pillow refuses, from the header, anything over twice its own limit.
-        yield PageFailure(source, 1, "too_large", f"{source}: {exc} Scan answer sheets at 150-300 dpi.")
+        yield PageFailure(
+            source, 1, "too_large", f"{source}: {exc} Scan answer sheets at 150-300 dpi."
+        )
         return
     except _DECODE_ERRORS as exc:
         yield PageFailure(source, 0, "truncated", f"{source}: not a readable image: {exc}")
@@ -357,7 +369,9 @@ def _pillow_pages(source: str, max_pixels: int) -> Iterator[Page | PageFailure]:
             yield PageFailure(source, 1, exc.reason, exc.detail)
             return
         except _DECODE_ERRORS as exc:
-            yield PageFailure(source, 1, "corrupt_image", f"{source}: pixel data cannot be decoded: {exc}")
+            yield PageFailure(
+                source, 1, "corrupt_image", f"{source}: pixel data cannot be decoded: {exc}"
+            )
             return
         if image.mode in ("1", "L", "RGB", "RGBA", "I;16", "I;16B", "I", "F"):
             pixels = np.asarray(image)
@@ -397,22 +411,35 @@ def _pdf_pages(source: str, max_pixels: int) -> Iterator[Page | PageFailure]:
         PopplerNotInstalledError,
     )
 
-    pdf_errors = (PDFPageCountError, PDFSyntaxError, PDFPopplerTimeoutError, subprocess.SubprocessError)
+    pdf_errors = (
+        PDFPageCountError,
+        PDFSyntaxError,
+        PDFPopplerTimeoutError,
+        subprocess.SubprocessError,
+    )
     try:
         info = pdfinfo_from_path(source, timeout=PDF_TIMEOUT_S)
     except PopplerNotInstalledError:
         yield PageFailure(
-            source, 0, "pdf_tool_missing",
+            source,
+            0,
+            "pdf_tool_missing",
             f"{source}: reading PDF needs poppler-utils (pdfinfo, pdftoppm); install it",
         )
         return
     except (*pdf_errors, *_DECODE_ERRORS) as exc:
         text = str(exc)
         if "password" in text.lower() or "encrypt" in text.lower():
-            yield PageFailure(source, 0, "encrypted_pdf", f"{source}: the PDF is password-protected; "
-                              "export the scan without a password")
+            yield PageFailure(
+                source,
+                0,
+                "encrypted_pdf",
+                f"{source}: the PDF is password-protected; export the scan without a password",
+            )
         else:
-            yield PageFailure(source, 0, "corrupt_pdf", f"{source}: the PDF cannot be read: {_one_line(text)}")
+            yield PageFailure(
+                source, 0, "corrupt_pdf", f"{source}: the PDF cannot be read: {_one_line(text)}"
+            )
         return
     try:
         n_pages = int(info["Pages"])
@@ -424,8 +451,10 @@ def _pdf_pages(source: str, max_pixels: int) -> Iterator[Page | PageFailure]:
         return
     try:
         # One more pdfinfo call lists every page's size (decompression-bomb guard).
-        sizes = _pdf_page_sizes_pt(pdfinfo_from_path(
-            source, first_page=1, last_page=n_pages, timeout=PDF_TIMEOUT_S), n_pages)
+        sizes = _pdf_page_sizes_pt(
+            pdfinfo_from_path(source, first_page=1, last_page=n_pages, timeout=PDF_TIMEOUT_S),
+            n_pages,
+        )
     except (*pdf_errors, *_DECODE_ERRORS):
         sizes = {}
     for number in range(1, n_pages + 1):
@@ -448,10 +477,17 @@ def _pdf_pages(source: str, max_pixels: int) -> Iterator[Page | PageFailure]:
             yield PageFailure(source, number, exc.reason, exc.detail)
             continue
         except (*pdf_errors, *_DECODE_ERRORS) as exc:
-            yield PageFailure(source, number, "corrupt_pdf", f"{where}: cannot be rasterised: {_one_line(str(exc))}")
+            yield PageFailure(
+                source,
+                number,
+                "corrupt_pdf",
+                f"{where}: cannot be rasterised: {_one_line(str(exc))}",
+            )
             continue
         if len(images) != 1:
-            yield PageFailure(source, number, "corrupt_pdf", f"{where}: poppler returned no image for this page")
+            yield PageFailure(
+                source, number, "corrupt_pdf", f"{where}: poppler returned no image for this page"
+            )
             continue
         with images[0] as image:
             gray = np.asarray(image.convert("L"), dtype=np.uint8)
@@ -462,7 +498,9 @@ def _pdf_page_sizes_pt(info: dict, n_pages: int) -> dict[int, tuple[float, float
     """Width and height in points of each page, from a ranged pdfinfo answer."""
     sizes = {}
     for number in range(1, n_pages + 1):
-        text = info.get(f"Page {number:4d} size") or (info.get("Page size") if n_pages == 1 else None)
+        text = info.get(f"Page {number:4d} size") or (
+            info.get("Page size") if n_pages == 1 else None
+        )
         parts = str(text or "").split()
         try:
             sizes[number] = (float(parts[0]), float(parts[2]))
@@ -480,7 +518,9 @@ def _one_line(text: str) -> str:
 
 def _check_size(where: str, width: int, height: int, max_pixels: int) -> None:
     if width <= 0 or height <= 0:
-        raise PageLoadError("corrupt_image", f"{where}: the header gives an empty image ({width} x {height})")
+        raise PageLoadError(
+            "corrupt_image", f"{where}: the header gives an empty image ({width} x {height})"
+        )
     if width * height > max_pixels:
         raise PageLoadError(
             "too_large",
@@ -524,7 +564,9 @@ def to_gray(pixels: np.ndarray, *, where: str = "image") -> np.ndarray:
         elif channels in (3, 4):
             array = cv2.cvtColor(np.ascontiguousarray(array[:, :, :3]), cv2.COLOR_RGB2GRAY)
         else:
-            raise PageLoadError("unsupported_image", f"{where}: {channels} colour channels are not supported")
+            raise PageLoadError(
+                "unsupported_image", f"{where}: {channels} colour channels are not supported"
+            )
     if array.ndim != 2:
         raise PageLoadError("unsupported_image", f"{where}: not a 2-D image (shape {array.shape})")
     return np.ascontiguousarray(array, dtype=np.uint8)

@@ -115,9 +115,7 @@ def _to_decimal(value: Decimal | int | str | float) -> Decimal:
         except decimal.InvalidOperation:
             raise ScoreFormatError(f"{value!r} is not a decimal number") from None
     else:
-        raise TypeError(
-            f"cannot round a {type(value).__name__}; give a Decimal, int, str or float"
-        )
+        raise TypeError(f"cannot round a {type(value).__name__}; give a Decimal, int, str or float")
     if not number.is_finite():
         raise ScoreFormatError(f"{value!r} is not a finite number")
     return number

@@ -81,7 +81,12 @@ __all__ = [
 INFO_FLAGS: frozenset[str] = frozenset({"rotated", "answer_multi", "no_barcode"})
 
 #: Failure reasons of registration (``SheetReading.failure``).
-REGISTRATION_FAILURES: tuple[str, ...] = ("no_fiducials", "blank_page", "wrong_template", "residual_too_high")
+REGISTRATION_FAILURES: tuple[str, ...] = (
+    "no_fiducials",
+    "blank_page",
+    "wrong_template",
+    "residual_too_high",
+)
 
 
 def needs_review(flags: tuple[str, ...] | list[str]) -> bool:
@@ -143,7 +148,10 @@ def analyse_sheet(page: Page, template: Template, calibration: Calibration) -> S
     if registration.orientation != 0:
         flags.append("rotated")
     reg_cal = calibration.register
-    if registration.residual_mm > reg_cal.residual_review_mm or registration.ring_match < reg_cal.form_match_review:
+    if (
+        registration.residual_mm > reg_cal.residual_review_mm
+        or registration.ring_match < reg_cal.form_match_review
+    ):
         flags.append("registration_unsure")
 
     barcode_text = ""
@@ -154,7 +162,9 @@ def analyse_sheet(page: Page, template: Template, calibration: Calibration) -> S
             named = barcode_paket(barcode.text)
             if named is None:
                 flags.append("invalid:barcode")
-            elif marks.fields.get("paket", "") in ("A", "B", "S") and named != marks.fields["paket"]:
+            elif (
+                marks.fields.get("paket", "") in ("A", "B", "S") and named != marks.fields["paket"]
+            ):
                 flags.append("barcode_paket_mismatch")
         elif barcode.has_ink:
             flags.append("unreadable:barcode")
@@ -192,6 +202,3 @@ def reading_from_failure(failure: PageFailure, template: Template) -> SheetReadi
         review=True,
         failure=failure.reason,
     )
-
-
-

@@ -288,7 +288,9 @@ def _sampling_pattern(template: Template, dpi: float) -> SamplingPattern:
     form = render_image(template, FORM_DPI)
     # Printed ink, grown by the registration and blur tolerance.
     grow = 2 * FORM_INK_GROW_PX + 1
-    ink = cv2.dilate((form < PAPER_CLEAN_MIN_GRAY).astype(np.uint8), np.ones((grow, grow), np.uint8))
+    ink = cv2.dilate(
+        (form < PAPER_CLEAN_MIN_GRAY).astype(np.uint8), np.ones((grow, grow), np.uint8)
+    )
 
     def clean_points(unit: np.ndarray, count: int) -> np.ndarray:
         """``count`` points per bubble from ``unit`` (M, 2) offsets in radii, off the print."""
@@ -359,7 +361,9 @@ def _halo_points(centres, radii, ink, shape, dpi) -> np.ndarray:
     for fraction in HALO_RING_FRACTIONS:
         at = np.rint(first + fraction * np.maximum(last - first, 0)).astype(np.intp)
         radius = np.where(clean.any(axis=2), steps[np.clip(at, 0, len(steps) - 1)], 1.3)
-        rings.append(centres[:, None, :] + radii[:, None, None] * radius[..., None] * direction[None, :, :])
+        rings.append(
+            centres[:, None, :] + radii[:, None, None] * radius[..., None] * direction[None, :, :]
+        )
     return np.concatenate(rings, axis=1)
 
 
@@ -416,7 +420,9 @@ def measure_darkness(
     BubbleDarkness
     """
     n, k = pattern.points.shape[:2]
-    scan_points = cv2.perspectiveTransform(pattern.points.reshape(-1, 1, 2), registration.homography)
+    scan_points = cv2.perspectiveTransform(
+        pattern.points.reshape(-1, 1, 2), registration.homography
+    )
     scan_points = scan_points.reshape(n, k, 2)
     # cv2.remap is three times faster on contiguous maps.
     map_x = np.ascontiguousarray(scan_points[..., 0])
@@ -426,14 +432,18 @@ def measure_darkness(
     ).astype(np.float32)  # (N, K)
     page_paper = np.float32(registration.paper_level)
     # Median of the paper points: robust to a neighbour's overfill or a stray mark.
-    paper = np.maximum(np.median(gray[:, pattern.paper], axis=1), page_paper * (1.0 - PAPER_LOCAL_MAX_DROP))
+    paper = np.maximum(
+        np.median(gray[:, pattern.paper], axis=1), page_paper * (1.0 - PAPER_LOCAL_MAX_DROP)
+    )
     contrast = np.maximum(paper - np.float32(registration.ink_level), MIN_CONTRAST)
     point_darkness = (paper[:, None] - gray) / contrast[:, None]  # (N, K)
     mean = point_darkness[:, pattern.inner].mean(axis=1)
     core = _darkest_mean(point_darkness[:, pattern.core], CORE_POINTS)
     quarter = _darkest_mean(point_darkness[:, pattern.inner], INNER_POINTS // 4)
     # The other three quarters: paper beside a line or a tick, pencil in a fill.
-    body = (mean * INNER_POINTS - quarter * (INNER_POINTS // 4)) / (INNER_POINTS - INNER_POINTS // 4)
+    body = (mean * INNER_POINTS - quarter * (INNER_POINTS // 4)) / (
+        INNER_POINTS - INNER_POINTS // 4
+    )
     # Most bubbles printed alike are blank: a low quantile of their group is
     # how this scan shows a blank one (letter counters filled by a 1-bit
     # threshold, rings thickened by blur ...).
@@ -454,9 +464,15 @@ def measure_darkness(
     centre_y = map_y[:, pattern.inner].mean(axis=1)
     inside = (centre_x >= 0) & (centre_x <= width - 1) & (centre_y >= 0) & (centre_y <= height - 1)
     return BubbleDarkness(
-        darkness=darkness, core=core, quarter=quarter, body=body, halo=halo.astype(np.float32),
+        darkness=darkness,
+        core=core,
+        quarter=quarter,
+        body=body,
+        halo=halo.astype(np.float32),
         halo_contact=halo_contact,
-        inside=inside, paper=paper.astype(np.float32), bilevel=is_bilevel(image),
+        inside=inside,
+        paper=paper.astype(np.float32),
+        bilevel=is_bilevel(image),
     )
 
 
@@ -528,7 +544,9 @@ def mark_evidence(bubbles: BubbleDarkness, calibration: ReadCalibration) -> np.n
     (N,) ndarray of float32
     """
     bands = calibration.bilevel if bubbles.bilevel else calibration.gray
-    line = (bubbles.halo >= bands.line_halo_min) & (bubbles.halo_contact <= calibration.line_contact_max)
+    line = (bubbles.halo >= bands.line_halo_min) & (
+        bubbles.halo_contact <= calibration.line_contact_max
+    )
     unsure_cap = np.float32((bands.mark_min + bands.marked_sure_min) / 2)
     centre = bubbles.core - np.float32(bands.core_offset)
     if bubbles.bilevel:
@@ -555,7 +573,11 @@ def classify(evidence: np.ndarray, bands: Bands) -> np.ndarray:
     """
     d = np.asarray(evidence, dtype=np.float64)
     # <= blank_sure_max is blank-sure; >= mark_min is a mark; >= marked_sure_min is sure.
-    band = (d > bands.blank_sure_max).astype(np.int8) + (d >= bands.mark_min) + (d >= bands.marked_sure_min)
+    band = (
+        (d > bands.blank_sure_max).astype(np.int8)
+        + (d >= bands.mark_min)
+        + (d >= bands.marked_sure_min)
+    )
     return band.astype(np.int8)
 
 
@@ -590,24 +612,36 @@ def decide_items(
     marked = absolute & (ratio >= cal.mark_ratio)
 
     # Absolute confidence: 1 in the sure bands, falling to 0 at mark_min.
-    below = np.clip((bands.mark_min - d) / max(bands.mark_min - bands.blank_sure_max, 1e-6), 0.0, 1.0)
-    above = np.clip((d - bands.mark_min) / max(bands.marked_sure_min - bands.mark_min, 1e-6), 0.0, 1.0)
+    below = np.clip(
+        (bands.mark_min - d) / max(bands.mark_min - bands.blank_sure_max, 1e-6), 0.0, 1.0
+    )
+    above = np.clip(
+        (d - bands.mark_min) / max(bands.marked_sure_min - bands.mark_min, 1e-6), 0.0, 1.0
+    )
     conf_abs = np.where(absolute, above, below)
     # Relative confidence (second marks vs erasure residue): 1 outside the
     # residue..multi band, falling to 0 at mark_ratio.
-    low = np.clip((cal.mark_ratio - ratio) / max(cal.mark_ratio - cal.residue_ratio_max, 1e-6), 0.0, 1.0)
-    high = np.clip((ratio - cal.mark_ratio) / max(cal.multi_ratio_min - cal.mark_ratio, 1e-6), 0.0, 1.0)
+    low = np.clip(
+        (cal.mark_ratio - ratio) / max(cal.mark_ratio - cal.residue_ratio_max, 1e-6), 0.0, 1.0
+    )
+    high = np.clip(
+        (ratio - cal.mark_ratio) / max(cal.multi_ratio_min - cal.mark_ratio, 1e-6), 0.0, 1.0
+    )
     conf_rel = np.where(ratio >= cal.mark_ratio, high, low)
     # Erasure residue much lighter than a sure mark is sure not to be a mark,
     # whatever its absolute band.
     sure_residue = (ratio <= cal.residue_ratio_max) & (top >= bands.marked_sure_min)
     sure_blank = d <= bands.blank_sure_max
     # The relative test only matters for bubbles that are dark in absolute terms.
-    confidence = np.where(sure_blank | sure_residue, 1.0, np.where(absolute, np.minimum(conf_abs, conf_rel), conf_abs))
+    confidence = np.where(
+        sure_blank | sure_residue, 1.0, np.where(absolute, np.minimum(conf_abs, conf_rel), conf_abs)
+    )
     if inside is not None:
         confidence = np.where(inside, confidence, 0.0)
     confidence = confidence.astype(np.float32)
     unsure = (confidence < 1.0).any(axis=1)
     count = marked.sum(axis=1)
     choice = np.argmax(d, axis=1)
-    return ItemDecision(marked=marked, count=count, choice=choice, unsure=unsure, confidence=confidence)
+    return ItemDecision(
+        marked=marked, count=count, choice=choice, unsure=unsure, confidence=confidence
+    )

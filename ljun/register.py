@@ -50,7 +50,12 @@ __all__ = [
 ]
 
 #: Reasons a page cannot be registered (``RegistrationFailure.reason``).
-FAILURE_REASONS: tuple[str, ...] = ("no_fiducials", "blank_page", "wrong_template", "residual_too_high")
+FAILURE_REASONS: tuple[str, ...] = (
+    "no_fiducials",
+    "blank_page",
+    "wrong_template",
+    "residual_too_high",
+)
 
 # A4 page area in square inches, to guess a scan's dpi from its size when the
 # file records none (the scan is assumed to be about one page).
@@ -275,10 +280,14 @@ def register(
         box_points = np.zeros((0, 3, 2))
     image = np.asarray(image)
     if image.ndim != 2 or image.dtype != np.uint8 or min(image.shape) < 16:
-        return RegistrationFailure("no_fiducials", f"not a gray page image (shape {image.shape}, {image.dtype})")
+        return RegistrationFailure(
+            "no_fiducials", f"not a gray page image (shape {image.shape}, {image.dtype})"
+        )
 
     # 1. Search copy.
-    dpi_hint = float(dpi) if dpi else float(np.sqrt(image.shape[0] * image.shape[1] / _NOMINAL_PAGE_IN2))
+    dpi_hint = (
+        float(dpi) if dpi else float(np.sqrt(image.shape[0] * image.shape[1] / _NOMINAL_PAGE_IN2))
+    )
     # An integer decimation keeps cv2's fast INTER_AREA path (4x faster).
     step = max(1, int(round(dpi_hint / cal.search_dpi)))
     if step > 1:
@@ -297,28 +306,38 @@ def register(
     # 2. Which candidates are the fiducials, and in which correspondence:
     #    first in the scan's corners, then, failing that, on the whole scan.
     candidates, cand_sides = _fiducial_candidates_in_corners(ink_mask, side_expected)
-    choice = _match_layout(candidates / factor, tpl_fid) if len(candidates) >= len(tpl_fid) else None
+    choice = (
+        _match_layout(candidates / factor, tpl_fid) if len(candidates) >= len(tpl_fid) else None
+    )
     if choice is None:
         candidates, cand_sides, ink_fraction = _fiducial_candidates(ink_mask, side_expected)
         if len(candidates) < len(tpl_fid):
             if ink_fraction < cal.blank_page_ink_max:
-                return RegistrationFailure("blank_page", f"almost no ink on the page ({ink_fraction:.4%} of its area)")
+                return RegistrationFailure(
+                    "blank_page", f"almost no ink on the page ({ink_fraction:.4%} of its area)"
+                )
             if len(candidates) == 0:
                 # Printed matter but nothing like a corner mark: another form or document.
-                return RegistrationFailure("wrong_template", "the page has no corner marks: it is not this answer sheet")
+                return RegistrationFailure(
+                    "wrong_template", "the page has no corner marks: it is not this answer sheet"
+                )
             return RegistrationFailure(
                 "no_fiducials", f"{len(candidates)} of the {len(tpl_fid)} corner marks found"
             )
         choice = _match_layout(candidates / factor, tpl_fid)
         if choice is None:
-            return RegistrationFailure("no_fiducials", "no set of marks is laid out like the template's corner marks")
+            return RegistrationFailure(
+                "no_fiducials", "no set of marks is laid out like the template's corner marks"
+            )
     candidates_full = candidates / factor
     chosen, shifts, scale_est = choice
     # Every chosen blob must be about as large as the layout's scale predicts.
     chosen_sides = cand_sides[chosen] / factor
     expected_sides = float(np.mean(tpl_sizes)) * scale_est
     if np.any(np.abs(chosen_sides / expected_sides - 1.0) > cal.fiducial_size_tolerance + 0.2):
-        return RegistrationFailure("no_fiducials", "the corner marks found are not the size the template gives")
+        return RegistrationFailure(
+            "no_fiducials", "the corner marks found are not the size the template gives"
+        )
 
     # 3. Refine at full resolution.
     refined = []
@@ -353,7 +372,9 @@ def register(
 
     results = []
     for order in candidates_orders:
-        reg = _fit(geometry, centres[order], corners[order], cal, paper_full, ink, image, box_points)
+        reg = _fit(
+            geometry, centres[order], corners[order], cal, paper_full, ink, image, box_points
+        )
         results.append(reg)
     # Without a clear ring, the printed bubble rings decide the orientation.
     reg = max(results, key=lambda r: r.form_match)
@@ -378,7 +399,9 @@ def register(
     return reg
 
 
-def _fiducial_candidates(ink_mask: np.ndarray, side_expected: float) -> tuple[np.ndarray, np.ndarray, float]:
+def _fiducial_candidates(
+    ink_mask: np.ndarray, side_expected: float
+) -> tuple[np.ndarray, np.ndarray, float]:
     """Centres (K, 2) and sides (K,) of square solid blobs, largest first,
     and the fraction of the page that is ink (leaving out blobs as large as
     a quarter of the scan: a dark scanner background, not ink)."""
@@ -464,7 +487,9 @@ def _quantile(values: np.ndarray, percent: float) -> float:
     return float(np.partition(flat, k)[k])
 
 
-def _fiducial_candidates_in_corners(ink_mask: np.ndarray, side_expected: float) -> tuple[np.ndarray, np.ndarray]:
+def _fiducial_candidates_in_corners(
+    ink_mask: np.ndarray, side_expected: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Fiducial candidates searched in the four corners of the scan only
     (fewer blobs to label: twice as fast), largest first."""
     h, w = ink_mask.shape
@@ -507,7 +532,12 @@ def _refine_fiducial(image: np.ndarray, centre: np.ndarray, side: float, paper: 
         return None
     k = int(np.argmin(np.where(large, dist, np.inf))) + 1
     bx, by, bw, bh = (int(v) for v in stats[k, :4])
-    if (x0 + bx == 0) or (y0 + by == 0) or (x0 + bx + bw >= image.shape[1]) or (y0 + by + bh >= image.shape[0]):
+    if (
+        (x0 + bx == 0)
+        or (y0 + by == 0)
+        or (x0 + bx + bw >= image.shape[1])
+        or (y0 + by + bh >= image.shape[0])
+    ):
         return None  # cut by the edge of the scan: its centre cannot be measured
     blob = labels == k
     ys, xs = np.nonzero(blob)
@@ -517,7 +547,9 @@ def _refine_fiducial(image: np.ndarray, centre: np.ndarray, side: float, paper: 
         return None
     mx = float(np.sum(weight * xs) / weight.sum()) + x0
     my = float(np.sum(weight * ys) / weight.sum()) + y0
-    contours, _ = cv2.findContours(blob.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    contours, _ = cv2.findContours(
+        blob.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE
+    )
     rect = cv2.minAreaRect(max(contours, key=len))
     # minAreaRect works on pixel centres; the blob's edge lies half a pixel out.
     (rcx, rcy), (rw, rh), angle = rect
@@ -542,7 +574,9 @@ def _fit(
     box_points: np.ndarray,
 ) -> Registration:
     tpl = geometry.fiducials.astype(np.float32)
-    homography = cv2.getPerspectiveTransform(tpl[:4], centres[:4].astype(np.float32)).astype(np.float64)
+    homography = cv2.getPerspectiveTransform(tpl[:4], centres[:4].astype(np.float32)).astype(
+        np.float64
+    )
     if len(tpl) > 4:
         refined, _ = cv2.findHomography(tpl, centres.astype(np.float32), 0)
         if refined is not None:
@@ -566,7 +600,9 @@ def _fit(
     # Orientation: the direction of the template's x axis on the scan.
     angle = float(np.degrees(np.arctan2(jac[1, 0], jac[0, 0])))
     orientation = int(round(angle / 90.0)) % 4 * 90
-    ring_match, box_match, worst_field_match = _form_match(image, homography, geometry, cal, paper, ink, box_points)
+    ring_match, box_match, worst_field_match = _form_match(
+        image, homography, geometry, cal, paper, ink, box_points
+    )
     return Registration(
         homography=homography,
         orientation=orientation,
@@ -611,18 +647,26 @@ def _form_match(
     """
     scale = max(paper - ink, 1.0)
     radii = geometry.radii[:, None, None, None] * np.array(_RING_PROBE)[None, :, None, None]
-    points = geometry.centres[:, None, None, :] + radii * _RING_UNIT[None, None, :, :]  # (N, 3, A, 2)
-    darkness = (paper - _sample(image, map_points(homography, points).reshape(len(radii), -1, 2))) / scale
+    points = (
+        geometry.centres[:, None, None, :] + radii * _RING_UNIT[None, None, :, :]
+    )  # (N, 3, A, 2)
+    darkness = (
+        paper - _sample(image, map_points(homography, points).reshape(len(radii), -1, 2))
+    ) / scale
     darkness = darkness.reshape(len(radii), len(_RING_PROBE), -1)
     on_ring, inside, outside = darkness[:, 0], darkness[:, 1], darkness[:, 2]
     # A ring is found where it is dark and darker than the paper just inside
     # and just outside it, in most directions: on a shifted grid the probes
     # land on a neighbour's ring or a letter in some directions, not in most.
     # (A bubble filled in pencil fails the test: few are, so the fraction holds.)
-    crisp = (on_ring >= cal.ring_darkness_min) & (on_ring - np.maximum(inside, outside) >= cal.ring_darkness_min / 2)
+    crisp = (on_ring >= cal.ring_darkness_min) & (
+        on_ring - np.maximum(inside, outside) >= cal.ring_darkness_min / 2
+    )
     found = np.mean(crisp, axis=1) >= _RING_FOUND_FRACTION
     rings = float(np.mean(found))
-    per_field = np.bincount(geometry.field_index, weights=found, minlength=len(geometry.field_names))
+    per_field = np.bincount(
+        geometry.field_index, weights=found, minlength=len(geometry.field_names)
+    )
     sizes = np.bincount(geometry.field_index, minlength=len(geometry.field_names))
     large = sizes >= _FIELD_CHECK_MIN_BUBBLES
     worst = float(np.min(per_field[large] / sizes[large])) if large.any() else rings
@@ -636,7 +680,12 @@ def _form_match(
 def _sample(image: np.ndarray, points: np.ndarray) -> np.ndarray:
     scan = np.asarray(points, dtype=np.float32)
     return cv2.remap(
-        image, scan[..., 0], scan[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=255
+        image,
+        scan[..., 0],
+        scan[..., 1],
+        cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=255,
     ).astype(np.float32)
 
 
@@ -646,15 +695,24 @@ def _box_points(template: Template, dpi: float) -> np.ndarray:
     across the line at each place (on it and ``_BOX_ACROSS_MM`` either side)."""
     places = []
     for box in template.boxes:
-        corners = [(box.x_mm, box.y_mm), (box.x_mm + box.width_mm, box.y_mm),
-                   (box.x_mm + box.width_mm, box.y_mm + box.height_mm), (box.x_mm, box.y_mm + box.height_mm)]
+        corners = [
+            (box.x_mm, box.y_mm),
+            (box.x_mm + box.width_mm, box.y_mm),
+            (box.x_mm + box.width_mm, box.y_mm + box.height_mm),
+            (box.x_mm, box.y_mm + box.height_mm),
+        ]
         for (x0, y0), (x1, y1) in zip(corners, corners[1:] + corners[:1]):
             length = float(np.hypot(x1 - x0, y1 - y0))
             n = max(2, int(length / _BOX_STEP_MM))
             t = (np.arange(n) + 0.5) / n
             along = np.column_stack([x0 + t * (x1 - x0), y0 + t * (y1 - y0)])
             normal = np.array([-(y1 - y0), x1 - x0]) / max(length, 1e-9)
-            places.append(np.stack([along - _BOX_ACROSS_MM * normal, along, along + _BOX_ACROSS_MM * normal], axis=1))
+            places.append(
+                np.stack(
+                    [along - _BOX_ACROSS_MM * normal, along, along + _BOX_ACROSS_MM * normal],
+                    axis=1,
+                )
+            )
     if not places:
         return np.zeros((0, 3, 2))
     points = mm_to_px(np.concatenate(places), dpi)

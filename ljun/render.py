@@ -126,12 +126,32 @@ def sheet_primitives(template: Template, *, barcode: str | None = None) -> tuple
     """Everything printed on a blank sheet, in drawing order, in millimetres."""
     out: list[Primitive] = []
     for box in template.boxes:
-        out.append(Rect(box.x_mm, box.y_mm, box.width_mm, box.height_mm, BOX_LINE_GRAY, False, BOX_LINE_MM))
+        out.append(
+            Rect(box.x_mm, box.y_mm, box.width_mm, box.height_mm, BOX_LINE_GRAY, False, BOX_LINE_MM)
+        )
         if box.title:
             out.append(Rect(box.x_mm, box.y_mm, box.width_mm, TITLE_STRIP_MM, TITLE_STRIP_GRAY))
-            out.append(Text(box.title, box.x_mm + 1.5, box.y_mm + TITLE_STRIP_MM / 2, TITLE_PT, bold=True, anchor="lm"))
+            out.append(
+                Text(
+                    box.title,
+                    box.x_mm + 1.5,
+                    box.y_mm + TITLE_STRIP_MM / 2,
+                    TITLE_PT,
+                    bold=True,
+                    anchor="lm",
+                )
+            )
     for label in template.labels:
-        out.append(Text(label.text, label.x_mm, label.y_mm, label.size_pt, bold=label.bold, anchor=_ALIGN_ANCHOR[label.align]))
+        out.append(
+            Text(
+                label.text,
+                label.x_mm,
+                label.y_mm,
+                label.size_pt,
+                bold=label.bold,
+                anchor=_ALIGN_ANCHOR[label.align],
+            )
+        )
     for fid in template.fiducials:
         half = fid.size_mm / 2
         out.append(Rect(fid.x_mm - half, fid.y_mm - half, fid.size_mm, fid.size_mm, INK_BLACK))
@@ -158,11 +178,23 @@ def _field_primitives(template: Template, field) -> list[Primitive]:
         half = WRITE_IN_SIZE_MM / 2
         for row in centres:
             bx, by = row[0] - WRITE_IN_OFFSET_STEPS * step
-            out.append(Rect(bx - half, by - half, WRITE_IN_SIZE_MM, WRITE_IN_SIZE_MM, BOX_LINE_GRAY, False, BOX_LINE_MM))
+            out.append(
+                Rect(
+                    bx - half,
+                    by - half,
+                    WRITE_IN_SIZE_MM,
+                    WRITE_IN_SIZE_MM,
+                    BOX_LINE_GRAY,
+                    False,
+                    BOX_LINE_MM,
+                )
+            )
     if field.item_labels:
         for item, row in zip(items, centres):
             cx, cy = row[0]
-            out.append(Text(str(int(item)), cx - r - 1.5, cy, ITEM_LABEL_PT, bold=True, anchor="rm"))
+            out.append(
+                Text(str(int(item)), cx - r - 1.5, cy, ITEM_LABEL_PT, bold=True, anchor="rm")
+            )
     for (cx, cy), text in zip(centres[0], field.option_texts):
         out.append(Text(text, cx + r + 1.2, cy, OPTION_TEXT_PT, anchor="lm"))
     return out
@@ -187,8 +219,14 @@ def _barcode_primitives(template: Template, text: str | None) -> list[Primitive]
     bits = np.frombuffer(modules.encode(), dtype=np.uint8) == ord("1")
     edges = np.flatnonzero(np.diff(np.concatenate(([0], bits.astype(np.int8), [0]))))
     for start, stop in edges.reshape(-1, 2):
-        out.append(Rect(x0 + start * module_mm, bar_top, (stop - start) * module_mm, bar_height, INK_BLACK))
-    out.append(Text(text, area.x_mm + area.width_mm / 2, area.y_mm + area.height_mm - 0.6, 7.0, anchor="ms"))
+        out.append(
+            Rect(x0 + start * module_mm, bar_top, (stop - start) * module_mm, bar_height, INK_BLACK)
+        )
+    out.append(
+        Text(
+            text, area.x_mm + area.width_mm / 2, area.y_mm + area.height_mm - 0.6, 7.0, anchor="ms"
+        )
+    )
     return out
 
 
@@ -256,12 +294,24 @@ def _raster_rect(image: np.ndarray, rect: Rect, dpi: float) -> None:
     x1, y1 = mm_to_px(np.array([rect.x + rect.w, rect.y + rect.h]), dpi)
     if rect.fill:
         # Half a pixel in from each edge so that the filled area matches the paper area.
-        pts = np.array([[x0 + 0.5, y0 + 0.5], [x1 - 0.5, y0 + 0.5], [x1 - 0.5, y1 - 0.5], [x0 + 0.5, y1 - 0.5]])
-        cv2.fillPoly(image, [np.round(pts * _ONE).astype(np.int32)], int(rect.gray), cv2.LINE_AA, _SHIFT)
+        pts = np.array(
+            [[x0 + 0.5, y0 + 0.5], [x1 - 0.5, y0 + 0.5], [x1 - 0.5, y1 - 0.5], [x0 + 0.5, y1 - 0.5]]
+        )
+        cv2.fillPoly(
+            image, [np.round(pts * _ONE).astype(np.int32)], int(rect.gray), cv2.LINE_AA, _SHIFT
+        )
     else:
         pts = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
         thickness = max(1, int(round(rect.stroke * dpi / MM_PER_INCH)))
-        cv2.polylines(image, [np.round(pts * _ONE).astype(np.int32)], True, int(rect.gray), thickness, cv2.LINE_AA, _SHIFT)
+        cv2.polylines(
+            image,
+            [np.round(pts * _ONE).astype(np.int32)],
+            True,
+            int(rect.gray),
+            thickness,
+            cv2.LINE_AA,
+            _SHIFT,
+        )
 
 
 _FONTS: dict[int, ImageFont.FreeTypeFont | ImageFont.ImageFont] = {}
@@ -315,14 +365,18 @@ def render_pdf(template: Template, *, barcode: str | None = None) -> bytes:
             if p.anchor[1] == "m":
                 # Middle anchor: drop the baseline by about a third of the size.
                 baseline -= 0.35 * p.size_pt
-            draw = {"l": pdf.drawString, "m": pdf.drawCentredString, "r": pdf.drawRightString}[p.anchor[0]]
+            draw = {"l": pdf.drawString, "m": pdf.drawCentredString, "r": pdf.drawRightString}[
+                p.anchor[0]
+            ]
             draw(p.x * pt, baseline, p.text)
     pdf.showPage()
     pdf.save()
     return buffer.getvalue()
 
 
-def write_sheet(template: Template, out: str | Path, *, dpi: float, barcode: str | None = None) -> Path:
+def write_sheet(
+    template: Template, out: str | Path, *, dpi: float, barcode: str | None = None
+) -> Path:
     """Render ``template`` to ``out`` (.pdf, .png, .tif or .tiff), atomically."""
     path = Path(out)
     suffix = path.suffix.lower()

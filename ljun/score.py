@@ -158,9 +158,7 @@ def count_correct(answers: Sequence[str], key: AnswerKey) -> int:
     """
     correct = 0
     for number, accepted in enumerate(key.answers, start=1):
-        if number in key.cancelled:
-            correct += 1
-        elif number <= len(answers) and answers[number - 1] in accepted:
+        if number in key.cancelled or number <= len(answers) and answers[number - 1] in accepted:
             correct += 1
     return correct
 

@@ -189,7 +189,7 @@ CREATE TEMP TABLE IF NOT EXISTS staged (
 
 
 def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
 def _json_list(values: Iterable[str]) -> str:
@@ -346,20 +346,53 @@ class ResultsStore:
             "ORDER BY p.batch_id, p.ordinal"
         )
         for row in cursor:
-            (page_id, page_hash, source, page, template, nomor, nama, tanggal, kode, paket,
-             barcode, answers, flags, review, failure, batch_flags, darkness, confidence,
-             score, score_flags, score_review) = row
+            (
+                page_id,
+                page_hash,
+                source,
+                page,
+                template,
+                nomor,
+                nama,
+                tanggal,
+                kode,
+                paket,
+                barcode,
+                answers,
+                flags,
+                review,
+                failure,
+                batch_flags,
+                darkness,
+                confidence,
+                score,
+                score_flags,
+                score_review,
+            ) = row
             reading = SheetReading(
-                source=source, page=page, template=template, nomor_peserta=nomor, nama=nama,
-                tanggal_lahir=tanggal, kode_kompetensi=kode, paket=paket, barcode=barcode,
-                answers=tuple(json.loads(answers)), flags=tuple(json.loads(flags)),
-                review=bool(review), failure=failure,
+                source=source,
+                page=page,
+                template=template,
+                nomor_peserta=nomor,
+                nama=nama,
+                tanggal_lahir=tanggal,
+                kode_kompetensi=kode,
+                paket=paket,
+                barcode=barcode,
+                answers=tuple(json.loads(answers)),
+                flags=tuple(json.loads(flags)),
+                review=bool(review),
+                failure=failure,
                 darkness=np.frombuffer(darkness, dtype=np.float32),
                 confidence=np.frombuffer(confidence, dtype=np.float32),
             )
             yield StoredSheet(
-                page_id, page_hash, reading, tuple(json.loads(batch_flags)),
-                None if score is None else Decimal(score), tuple(json.loads(score_flags)),
+                page_id,
+                page_hash,
+                reading,
+                tuple(json.loads(batch_flags)),
+                None if score is None else Decimal(score),
+                tuple(json.loads(score_flags)),
                 bool(score_review),
             )
 
@@ -384,7 +417,8 @@ class ResultsStore:
     def last_batch(self, *, kind: str | None = None, complete: bool = True) -> BatchInfo | None:
         """The newest batch (of ``kind``, complete only by default), or ``None``."""
         found = [
-            b for b in self.batches()
+            b
+            for b in self.batches()
             if (kind is None or b.kind == kind) and (not complete or b.status == "complete")
         ]
         return found[-1] if found else None
@@ -416,8 +450,15 @@ class ResultsStore:
 
     def count(self, table: str) -> int:
         """Rows in ``table`` (one of the store's tables)."""
-        if table not in {"batches", "answer_keys", "batch_keys", "pages", "readings", "scores",
-                         "reconciliation"}:
+        if table not in {
+            "batches",
+            "answer_keys",
+            "batch_keys",
+            "pages",
+            "readings",
+            "scores",
+            "reconciliation",
+        }:
             raise ValueError(f"no table {table!r} in the results store")
         return int(self._db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
 
@@ -452,8 +493,11 @@ class ResultsStore:
                 self._db.execute(
                     "UPDATE batches SET status = 'complete', finished_at = ?, summary = ? "
                     "WHERE id = ?",
-                    (_now(), json.dumps(dict(summary() if summary else {}), default=str),
-                     writer.batch_id),
+                    (
+                        _now(),
+                        json.dumps(dict(summary() if summary else {}), default=str),
+                        writer.batch_id,
+                    ),
                 )
         except sqlite3.Error as exc:
             writer.abort()
@@ -531,7 +575,9 @@ class BatchWriter:
             ) from exc
         return int(cursor.lastrowid or 0)
 
-    def _insert_staged(self, scored: ScoredSheet, page_hash: str, file_index: int) -> sqlite3.Cursor:
+    def _insert_staged(
+        self, scored: ScoredSheet, page_hash: str, file_index: int
+    ) -> sqlite3.Cursor:
         reading = scored.reading
         return self._db.execute(
             "INSERT INTO temp.staged (file_index, page_hash, source, page, template, "
@@ -540,11 +586,23 @@ class BatchWriter:
             "key_hash, correct, score, flags, review) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '[]', ?, ?, ?, ?, ?, ?, ?)",
             (
-                file_index, page_hash, reading.source, reading.page, reading.template,
-                reading.nomor_peserta, reading.nama, reading.tanggal_lahir,
-                reading.kode_kompetensi, reading.paket, reading.barcode,
-                _json_list(reading.answers), _json_list(reading.flags), int(reading.review),
-                reading.failure, _blob(reading.darkness), _blob(reading.confidence),
+                file_index,
+                page_hash,
+                reading.source,
+                reading.page,
+                reading.template,
+                reading.nomor_peserta,
+                reading.nama,
+                reading.tanggal_lahir,
+                reading.kode_kompetensi,
+                reading.paket,
+                reading.barcode,
+                _json_list(reading.answers),
+                _json_list(reading.flags),
+                int(reading.review),
+                reading.failure,
+                _blob(reading.darkness),
+                _blob(reading.confidence),
                 *_score_columns(scored),
             ),
         )
@@ -572,8 +630,15 @@ class BatchWriter:
             self._db.execute(
                 "INSERT OR IGNORE INTO answer_keys (hash, paket, kode_kompetensi, items, "
                 "document, first_source, added_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (key.content_hash, key.paket, key.kode_kompetensi, key.items,
-                 key.canonical_json(), key.source, _now()),
+                (
+                    key.content_hash,
+                    key.paket,
+                    key.kode_kompetensi,
+                    key.items,
+                    key.canonical_json(),
+                    key.source,
+                    _now(),
+                ),
             )
             self._db.execute(
                 "INSERT OR IGNORE INTO batch_keys (batch_id, key_hash, source) VALUES (?, ?, ?)",

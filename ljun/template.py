@@ -510,7 +510,9 @@ def check_template(template: Template) -> list[str]:
         | (centres[:, 1] + radii > h)
     )
     for i in np.flatnonzero(off)[:5]:
-        problems.append(f"bubble {labels[i]} at ({centres[i, 0]:.1f}, {centres[i, 1]:.1f}) mm is off the {w}x{h} mm page")
+        problems.append(
+            f"bubble {labels[i]} at ({centres[i, 0]:.1f}, {centres[i, 1]:.1f}) mm is off the {w}x{h} mm page"
+        )
 
     if len(centres) > 1:
         gap = (
@@ -570,7 +572,9 @@ def _check_fiducials(template: Template, centres: np.ndarray, radii: np.ndarray)
     for k, f in enumerate(fids):
         half = f.size_mm / 2
         if f.x_mm - half < 0 or f.y_mm - half < 0 or f.x_mm + half > w or f.y_mm + half > h:
-            problems.append(f"$.fiducials[{k}]: the mark at ({f.x_mm}, {f.y_mm}) mm is off the page")
+            problems.append(
+                f"$.fiducials[{k}]: the mark at ({f.x_mm}, {f.y_mm}) mm is off the page"
+            )
         near = np.abs(centres - (f.x_mm, f.y_mm)).max(axis=1) < half + radii + MIN_BUBBLE_GAP_MM
         if near.any():
             problems.append(f"$.fiducials[{k}]: the mark overlaps a bubble; move it to the margin")

@@ -89,7 +89,9 @@ class Synthetic:
     page_shape: tuple[int, int] = (0, 0)
 
 
-def _mark(image: np.ndarray, template: Template, dpi: float, name: str, item: int, option: str, gray: int) -> None:
+def _mark(
+    image: np.ndarray, template: Template, dpi: float, name: str, item: int, option: str, gray: int
+) -> None:
     geometry = template.geometry(dpi)
     grid = geometry.grid(name)
     options = template.field(name).options
@@ -100,7 +102,15 @@ def _mark(image: np.ndarray, template: Template, dpi: float, name: str, item: in
     one = 1 << shift
     # Pencil darkens: take the darker of the paper and the pencil.
     layer = np.full_like(image, 255)
-    cv2.circle(layer, (int(round(cx * one)), int(round(cy * one))), int(round(r * one)), int(gray), -1, cv2.LINE_AA, shift)
+    cv2.circle(
+        layer,
+        (int(round(cx * one)), int(round(cy * one))),
+        int(round(r * one)),
+        int(gray),
+        -1,
+        cv2.LINE_AA,
+        shift,
+    )
     np.minimum(image, layer, out=image)
 
 
@@ -135,7 +145,9 @@ def scan_matrix(page_shape: tuple[int, int], scan: Scan) -> tuple[np.ndarray, tu
     return matrix, (w + 2 * mw, h + 2 * mh)
 
 
-def template_to_scan(points: np.ndarray, scan: Scan, page_shape: tuple[int, int], template_dpi: float = 200) -> np.ndarray:
+def template_to_scan(
+    points: np.ndarray, scan: Scan, page_shape: tuple[int, int], template_dpi: float = 200
+) -> np.ndarray:
     """Where template pixels (at ``template_dpi``) land on the synthetic scan."""
     page = (np.asarray(points, dtype=np.float64) + 0.5) * (scan.dpi / template_dpi) - 0.5
     matrix, _ = scan_matrix(page_shape, scan)
@@ -150,7 +162,9 @@ def scan_page(page: np.ndarray, scan: Scan) -> np.ndarray:
         image = cv2.GaussianBlur(image, (0, 0), scan.blur)
     if scan.noise > 0:
         rng = np.random.default_rng(scan.seed)
-        noisy = image.astype(np.float32) + rng.normal(0.0, scan.noise, image.shape).astype(np.float32)
+        noisy = image.astype(np.float32) + rng.normal(0.0, scan.noise, image.shape).astype(
+            np.float32
+        )
         image = np.clip(noisy, 0, 255).astype(np.uint8)
     if scan.bits == 1:
         image = np.where(image < 128, 0, 255).astype(np.uint8)
@@ -183,11 +197,17 @@ def synthetic_sheet(spec: SheetSpec | None = None, scan: Scan | None = None) -> 
     scan = scan or Scan()
     page = pencil(spec, scan.dpi, scan.pencil_gray)
     return Synthetic(
-        image=scan_page(page, scan), spec=spec, scan=scan, expected=expected_reading(spec), page_shape=page.shape
+        image=scan_page(page, scan),
+        spec=spec,
+        scan=scan,
+        expected=expected_reading(spec),
+        page_shape=page.shape,
     )
 
 
-def random_spec(rng: np.random.Generator, *, multi_rate: float = 0.0, blank_rate: float = 0.05) -> SheetSpec:
+def random_spec(
+    rng: np.random.Generator, *, multi_rate: float = 0.0, blank_rate: float = 0.05
+) -> SheetSpec:
     """A random plausible sheet (Luhn-valid nomor peserta, real date, listed code)."""
     from ljun.kompetensi import competency_codes
 
@@ -196,7 +216,11 @@ def random_spec(rng: np.random.Generator, *, multi_rate: float = 0.0, blank_rate
     nama = " ".join(words)[:20]
     body = "".join(str(d) for d in rng.integers(0, 10, size=13))
     nomor = body + luhn_check_digit(body)
-    day, month, year = int(rng.integers(1, 29)), int(rng.integers(1, 13)), int(rng.integers(90, 100))
+    day, month, year = (
+        int(rng.integers(1, 29)),
+        int(rng.integers(1, 13)),
+        int(rng.integers(90, 100)),
+    )
     codes = sorted(competency_codes())
     answers = []
     for _ in range(40):
@@ -228,7 +252,15 @@ def bubble_px(name: str, item: int, option: str, dpi: float) -> tuple[float, flo
     return float(cx), float(cy), float(geometry.radii[index])
 
 
-def draw_line(page: np.ndarray, start: tuple[float, float], end: tuple[float, float], dpi: float, *, width_mm: float = 0.4, gray: int = 90) -> None:
+def draw_line(
+    page: np.ndarray,
+    start: tuple[float, float],
+    end: tuple[float, float],
+    dpi: float,
+    *,
+    width_mm: float = 0.4,
+    gray: int = 90,
+) -> None:
     """A pencil line between two points given in pixels (as a stray stroke)."""
     shift = 4
     one = 1 << shift
@@ -240,15 +272,41 @@ def draw_line(page: np.ndarray, start: tuple[float, float], end: tuple[float, fl
     np.minimum(page, layer, out=page)
 
 
-def draw_dot(page: np.ndarray, name: str, item: int, option: str, dpi: float, *, fraction: float = 0.3, gray: int = PENCIL_GRAY) -> None:
+def draw_dot(
+    page: np.ndarray,
+    name: str,
+    item: int,
+    option: str,
+    dpi: float,
+    *,
+    fraction: float = 0.3,
+    gray: int = PENCIL_GRAY,
+) -> None:
     """A small solid dot in a bubble's centre, ``fraction`` of its radius."""
     cx, cy, r = bubble_px(name, item, option, dpi)
     layer = np.full_like(page, 255)
-    cv2.circle(layer, (int(round(cx * 16)), int(round(cy * 16))), int(round(r * fraction * 16)), int(gray), -1, cv2.LINE_AA, 4)
+    cv2.circle(
+        layer,
+        (int(round(cx * 16)), int(round(cy * 16))),
+        int(round(r * fraction * 16)),
+        int(gray),
+        -1,
+        cv2.LINE_AA,
+        4,
+    )
     np.minimum(page, layer, out=page)
 
 
-def draw_tick(page: np.ndarray, name: str, item: int, option: str, dpi: float, *, gray: int = PENCIL_GRAY) -> None:
+def draw_tick(
+    page: np.ndarray, name: str, item: int, option: str, dpi: float, *, gray: int = PENCIL_GRAY
+) -> None:
     """A slash through a bubble that stays inside its ring."""
     cx, cy, r = bubble_px(name, item, option, dpi)
-    draw_line(page, (cx - 0.65 * r, cy + 0.55 * r), (cx + 0.65 * r, cy - 0.55 * r), dpi, width_mm=0.5, gray=gray)
+    draw_line(
+        page,
+        (cx - 0.65 * r, cy + 0.55 * r),
+        (cx + 0.65 * r, cy - 0.55 * r),
+        dpi,
+        width_mm=0.5,
+        gray=gray,
+    )

@@ -71,7 +71,9 @@ def top_edge_angle(fiducials: list[FoundFiducial]) -> float:
     return math.degrees(math.atan2(right.y - left.y, right.x - left.x))
 
 
-def bubble_darkness(page: np.ndarray, centres: np.ndarray, radii: np.ndarray, fraction: float = 0.6) -> np.ndarray:
+def bubble_darkness(
+    page: np.ndarray, centres: np.ndarray, radii: np.ndarray, fraction: float = 0.6
+) -> np.ndarray:
     """Mean darkness (1 - grey/255) inside ``fraction`` of each bubble's radius."""
     out = np.empty(len(centres))
     for k, ((cx, cy), r) in enumerate(zip(centres, radii)):

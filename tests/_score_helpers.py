@@ -28,14 +28,16 @@ KODE = "6018"
 N_BUBBLES = 963
 
 
-def key_document(paket: str = "A", answers: tuple[str, ...] | list[Any] = KEY_A,
-                 **extra: Any) -> dict[str, Any]:
+def key_document(
+    paket: str = "A", answers: tuple[str, ...] | list[Any] = KEY_A, **extra: Any
+) -> dict[str, Any]:
     """A key document in the minimal form, plus ``extra`` fields."""
     return {"paket": paket, "answers": list(answers), **extra}
 
 
-def make_key(paket: str = "A", answers: tuple[str, ...] | list[Any] | None = None,
-             **extra: Any) -> AnswerKey:
+def make_key(
+    paket: str = "A", answers: tuple[str, ...] | list[Any] | None = None, **extra: Any
+) -> AnswerKey:
     """A parsed key (default answers: those of :data:`KEYS_BY_PAKET`)."""
     code = {"Susulan": "S"}.get(paket, paket)
     return parse_answer_key(key_document(paket, answers or KEYS_BY_PAKET[code], **extra))
@@ -91,8 +93,14 @@ def make_reading(
 ) -> SheetReading:
     """A plausible reading of one LJUN sheet, with per-bubble arrays."""
     if failure is not None:
-        return SheetReading(source=source, page=page, template="ljun-teori-kejuruan",
-                            flags=(failure,), review=True, failure=failure)
+        return SheetReading(
+            source=source,
+            page=page,
+            template="ljun-teori-kejuruan",
+            flags=(failure,),
+            review=True,
+            failure=failure,
+        )
     rng = np.random.default_rng(seed)
     key_paket = paket if paket in KEYS_BY_PAKET else "A"
     return SheetReading(
@@ -116,11 +124,20 @@ def make_reading(
 def record_of(**fields: Any) -> dict[str, Any]:
     """A result record with every key of RESULT_KEYS (defaults filled in)."""
     record: dict[str, Any] = {
-        "source": "batch.tif", "page": 1, "template": "ljun-teori-kejuruan",
-        "nomor_peserta": nomor(1), "nama": "SITI AMINAH", "tanggal_lahir": "17-08-95",
-        "kode_kompetensi": KODE, "paket": "A", "barcode": "LJUN-A-000001",
-        "answers": list(answers_with(30)), "correct": 30, "score": Decimal("7.50"),
-        "flags": [], "review": False,
+        "source": "batch.tif",
+        "page": 1,
+        "template": "ljun-teori-kejuruan",
+        "nomor_peserta": nomor(1),
+        "nama": "SITI AMINAH",
+        "tanggal_lahir": "17-08-95",
+        "kode_kompetensi": KODE,
+        "paket": "A",
+        "barcode": "LJUN-A-000001",
+        "answers": list(answers_with(30)),
+        "correct": 30,
+        "score": Decimal("7.50"),
+        "flags": [],
+        "review": False,
     }
     record.update(fields)
     assert tuple(record) == RESULT_KEYS

@@ -8,9 +8,9 @@ from decimal import Decimal
 import numpy as np
 import pytest
 import tifffile
+from _score_helpers import key_set, make_key, make_reading, nomor
 
 import ljun.batch
-from ljun.nomor import normalise_nomor_peserta
 from ljun.batch import (
     Attendance,
     AttendanceError,
@@ -27,10 +27,9 @@ from ljun.batch import (
 )
 from ljun.calibration import load_calibration
 from ljun.keys import AnswerKeySet, load_answer_keys
+from ljun.nomor import normalise_nomor_peserta
 from ljun.records import PageFailure, SheetReading
 from ljun.store import open_store
-
-from _score_helpers import key_set, make_key, make_reading, nomor
 
 # --------------------------------------------------------------------------- a fake reader
 #
@@ -42,23 +41,37 @@ from _score_helpers import key_set, make_key, make_reading, nomor
 def _fake_read_sheet(page, template, calibration) -> SheetReading:
     participant = int(page.image[0, 0])
     if participant == 0:
-        return SheetReading(source=page.source, page=page.page, template=template.id,
-                            flags=("blank_page",), review=True, failure="blank_page")
+        return SheetReading(
+            source=page.source,
+            page=page.page,
+            template=template.id,
+            flags=("blank_page",),
+            review=True,
+            failure="blank_page",
+        )
     if participant == 255:
         raise ZeroDivisionError("a bug in a reader")
-    return make_reading(source=page.source, page=page.page, participant=participant,
-                        correct=participant % 41)
+    return make_reading(
+        source=page.source, page=page.page, participant=participant, correct=participant % 41
+    )
 
 
 def _fake_reading_from_failure(failure: PageFailure, template) -> SheetReading:
-    return SheetReading(source=failure.source, page=failure.page, template=template.id,
-                        flags=(failure.reason,), review=True, failure=failure.reason)
+    return SheetReading(
+        source=failure.source,
+        page=failure.page,
+        template=template.id,
+        flags=(failure.reason,),
+        review=True,
+        failure=failure.reason,
+    )
 
 
 @pytest.fixture
 def fake_pipeline(monkeypatch):
-    monkeypatch.setattr(ljun.batch, "_pipeline",
-                        lambda: (_fake_read_sheet, _fake_reading_from_failure))
+    monkeypatch.setattr(
+        ljun.batch, "_pipeline", lambda: (_fake_read_sheet, _fake_reading_from_failure)
+    )
 
 
 def _scan_file(path, participants):
@@ -83,15 +96,22 @@ def store(tmp_path):
 
 
 def _run(paths, store, ljun_template, calibration, keys=None, **options):
-    return run_batch(paths, keys=keys or key_set(), store=store, template=ljun_template,
-                     calibration=calibration, **options)
+    return run_batch(
+        paths,
+        keys=keys or key_set(),
+        store=store,
+        template=ljun_template,
+        calibration=calibration,
+        **options,
+    )
 
 
 # --------------------------------------------------------------------------- batches
 
 
-def test_results_follow_file_and_page_order(tmp_path, fake_pipeline, store, ljun_template,
-                                            calibration):
+def test_results_follow_file_and_page_order(
+    tmp_path, fake_pipeline, store, ljun_template, calibration
+):
     scans = tmp_path / "scans"
     (scans / "b").mkdir(parents=True)
     _scan_file(scans / "b" / "env2.tif", [4, 5])
@@ -101,17 +121,26 @@ def test_results_follow_file_and_page_order(tmp_path, fake_pipeline, store, ljun
     records = list(store.result_records(batch=result.batch_id))
     assert [(r["source"], r["page"]) for r in records] == [
         (str(loose), 1),
-        (str(scans / "b" / "env2.tif"), 1), (str(scans / "b" / "env2.tif"), 2),
-        (str(scans / "env1.tif"), 1), (str(scans / "env1.tif"), 2), (str(scans / "env1.tif"), 3),
+        (str(scans / "b" / "env2.tif"), 1),
+        (str(scans / "b" / "env2.tif"), 2),
+        (str(scans / "env1.tif"), 1),
+        (str(scans / "env1.tif"), 2),
+        (str(scans / "env1.tif"), 3),
     ]
     assert [r["nomor_peserta"] for r in records] == [nomor(p) for p in (9, 4, 5, 1, 2, 3)]
     assert [r["correct"] for r in records] == [9, 4, 5, 1, 2, 3]
     summary = result.summary
-    assert (summary["files"], summary["pages"], summary["scored"], summary["review"]) == (3, 6, 6, 0)
+    assert (summary["files"], summary["pages"], summary["scored"], summary["review"]) == (
+        3,
+        6,
+        6,
+        0,
+    )
 
 
-def test_rerunning_the_same_files_does_not_duplicate_sheets(tmp_path, fake_pipeline, store,
-                                                             ljun_template, calibration):
+def test_rerunning_the_same_files_does_not_duplicate_sheets(
+    tmp_path, fake_pipeline, store, ljun_template, calibration
+):
     scans = tmp_path / "scans"
     scans.mkdir()
     _scan_file(scans / "env1.tif", [1, 2, 3])
@@ -126,8 +155,9 @@ def test_rerunning_the_same_files_does_not_duplicate_sheets(tmp_path, fake_pipel
     assert len(list(store.result_records(batch=second.batch_id))) == 3
 
 
-def test_failed_pages_are_stored_and_routed_to_review(tmp_path, fake_pipeline, store,
-                                                      ljun_template, calibration):
+def test_failed_pages_are_stored_and_routed_to_review(
+    tmp_path, fake_pipeline, store, ljun_template, calibration
+):
     _scan_file(tmp_path / "env.tif", [1, 0])
     (tmp_path / "notes.tif").write_text("not an image", encoding="utf-8")
     result = _run([tmp_path / "env.tif", tmp_path / "notes.tif"], store, ljun_template, calibration)
@@ -139,14 +169,18 @@ def test_failed_pages_are_stored_and_routed_to_review(tmp_path, fake_pipeline, s
     assert result.summary["reasons"] == {"blank_page": 1, "unsupported_format": 1}
 
 
-def test_reader_bug_on_one_page_does_not_stop_the_batch(tmp_path, fake_pipeline, store,
-                                                        ljun_template, calibration):
+def test_reader_bug_on_one_page_does_not_stop_the_batch(
+    tmp_path, fake_pipeline, store, ljun_template, calibration
+):
     _scan_file(tmp_path / "a.tif", [1, 255, 3])
     _scan_file(tmp_path / "b.tif", [4])
     result = _run([tmp_path / "a.tif", tmp_path / "b.tif"], store, ljun_template, calibration)
     records = list(store.result_records())
     assert [(r["page"], r["flags"]) for r in records] == [
-        (1, []), (2, ["reader_error"]), (3, []), (1, []),
+        (1, []),
+        (2, ["reader_error"]),
+        (3, []),
+        (1, []),
     ]
     assert result.summary["reader_errors"] == 1
     (entry,) = [e for e in store.reconciliation(result.batch_id) if e.kind == "reader_error"]
@@ -154,8 +188,9 @@ def test_reader_bug_on_one_page_does_not_stop_the_batch(tmp_path, fake_pipeline,
     assert entry.detail.startswith("ZeroDivisionError: a bug in a reader")
 
 
-def test_loader_bug_skips_the_rest_of_the_file_only(tmp_path, fake_pipeline, store,
-                                                    ljun_template, calibration, monkeypatch):
+def test_loader_bug_skips_the_rest_of_the_file_only(
+    tmp_path, fake_pipeline, store, ljun_template, calibration, monkeypatch
+):
     _scan_file(tmp_path / "a.tif", [1, 2, 3])
     _scan_file(tmp_path / "b.tif", [4])
     real_iter = ljun.batch.iter_file_pages
@@ -174,8 +209,9 @@ def test_loader_bug_skips_the_rest_of_the_file_only(tmp_path, fake_pipeline, sto
     assert entry.detail == "MemoryError: decoder ran out; later pages not read"
 
 
-def test_interrupted_batch_stores_nothing(tmp_path, fake_pipeline, store, ljun_template,
-                                          calibration, monkeypatch):
+def test_interrupted_batch_stores_nothing(
+    tmp_path, fake_pipeline, store, ljun_template, calibration, monkeypatch
+):
     _scan_file(tmp_path / "first.tif", [1])
     _run([tmp_path / "first.tif"], store, ljun_template, calibration)
     _scan_file(tmp_path / "a.tif", [2, 3])
@@ -194,8 +230,9 @@ def test_interrupted_batch_stores_nothing(tmp_path, fake_pipeline, store, ljun_t
     assert [b.status for b in store.batches()] == ["complete", "failed"]
 
 
-def test_same_file_given_twice_is_stored_once(tmp_path, fake_pipeline, store, ljun_template,
-                                              calibration):
+def test_same_file_given_twice_is_stored_once(
+    tmp_path, fake_pipeline, store, ljun_template, calibration
+):
     _scan_file(tmp_path / "env.tif", [1, 2])
     result = _run([tmp_path / "env.tif", tmp_path], store, ljun_template, calibration)
     assert store.count("pages") == 2
@@ -204,12 +241,12 @@ def test_same_file_given_twice_is_stored_once(tmp_path, fake_pipeline, store, lj
     assert kinds.count("duplicate_page") == 2
 
 
-def test_duplicates_are_flagged_and_sent_to_review(tmp_path, fake_pipeline, store,
-                                                   ljun_template, calibration):
+def test_duplicates_are_flagged_and_sent_to_review(
+    tmp_path, fake_pipeline, store, ljun_template, calibration
+):
     _scan_file(tmp_path / "env1.tif", [1, 2])
     _scan_file(tmp_path / "env2.tif", [2, 3])  # participant 2 scanned twice
-    result = _run([tmp_path / "env1.tif", tmp_path / "env2.tif"], store, ljun_template,
-                  calibration)
+    result = _run([tmp_path / "env1.tif", tmp_path / "env2.tif"], store, ljun_template, calibration)
     records = list(store.result_records())
     flagged = [(r["source"].rsplit("/", 1)[-1], r["page"]) for r in records if r["review"]]
     assert flagged == [("env1.tif", 2), ("env2.tif", 1)]
@@ -225,8 +262,10 @@ def test_duplicates_are_flagged_and_sent_to_review(tmp_path, fake_pipeline, stor
 
 def test_attendance_reconciliation(tmp_path, fake_pipeline, store, ljun_template, calibration):
     _scan_file(tmp_path / "env.tif", [1, 2, 7])
-    listed = Attendance(frozenset({nomor(1), nomor(2), nomor(3), nomor(4)}),
-                        marked_absent=frozenset({nomor(2), nomor(4)}))
+    listed = Attendance(
+        frozenset({nomor(1), nomor(2), nomor(3), nomor(4)}),
+        marked_absent=frozenset({nomor(2), nomor(4)}),
+    )
     result = _run([tmp_path / "env.tif"], store, ljun_template, calibration, attendance=listed)
     records = {r["nomor_peserta"]: r for r in store.result_records()}
     assert records[nomor(1)]["review"] is False
@@ -236,8 +275,13 @@ def test_attendance_reconciliation(tmp_path, fake_pipeline, store, ljun_template
     assert ("absent", nomor(4)) in entries
     assert ("missing_sheet", nomor(3)) in entries
     summary = result.summary
-    assert (summary["absent"], summary["missing_sheet"], summary["not_on_attendance"],
-            summary["marked_absent"], summary["attendance_listed"]) == (1, 1, 1, 1, 4)
+    assert (
+        summary["absent"],
+        summary["missing_sheet"],
+        summary["not_on_attendance"],
+        summary["marked_absent"],
+        summary["attendance_listed"],
+    ) == (1, 1, 1, 1, 4)
 
 
 def test_no_scan_files_is_an_error(tmp_path, store, ljun_template, calibration):
@@ -250,8 +294,9 @@ def test_no_scan_files_is_an_error(tmp_path, store, ljun_template, calibration):
 # --------------------------------------------------------------------------- rescoring
 
 
-def test_rescore_after_cancelling_an_item(tmp_path, fake_pipeline, store, ljun_template,
-                                          calibration):
+def test_rescore_after_cancelling_an_item(
+    tmp_path, fake_pipeline, store, ljun_template, calibration
+):
     _scan_file(tmp_path / "env.tif", [30, 31, 0])
     _scan_file(tmp_path / "env2.tif", [31])  # a duplicate: its flag must survive rescoring
     _run([tmp_path / "env.tif", tmp_path / "env2.tif"], store, ljun_template, calibration)
@@ -271,8 +316,9 @@ def test_rescore_after_cancelling_an_item(tmp_path, fake_pipeline, store, ljun_t
     assert store.last_batch().kind == "rescore"
 
 
-def test_rescore_keeps_sheets_of_other_pakets(tmp_path, monkeypatch, store, ljun_template,
-                                              calibration):
+def test_rescore_keeps_sheets_of_other_pakets(
+    tmp_path, monkeypatch, store, ljun_template, calibration
+):
     def read_b(page, template, calibration):
         return make_reading(source=page.source, page=page.page, paket="B", correct=20)
 
@@ -285,8 +331,9 @@ def test_rescore_keeps_sheets_of_other_pakets(tmp_path, monkeypatch, store, ljun
     assert (result.rescored, result.kept) == (0, 1)
 
 
-def test_rescoring_with_the_same_key_changes_nothing(tmp_path, fake_pipeline, store,
-                                                     ljun_template, calibration):
+def test_rescoring_with_the_same_key_changes_nothing(
+    tmp_path, fake_pipeline, store, ljun_template, calibration
+):
     _scan_file(tmp_path / "env.tif", [5, 6])
     _run([tmp_path / "env.tif"], store, ljun_template, calibration)
     before = list(store.result_records())
@@ -299,17 +346,30 @@ def test_rescoring_with_the_same_key_changes_nothing(tmp_path, fake_pipeline, st
 
 
 def _summary(seq, nomor_peserta="", barcode="", **extra):
-    fields = dict(seq=seq, file_index=0, source="env.tif", page=seq,
-                  nomor_peserta=nomor_peserta, barcode=barcode, paket="A",
-                  score=Decimal("5.00"), flags=(), review=False, failed=False)
+    fields = dict(
+        seq=seq,
+        file_index=0,
+        source="env.tif",
+        page=seq,
+        nomor_peserta=nomor_peserta,
+        barcode=barcode,
+        paket="A",
+        score=Decimal("5.00"),
+        flags=(),
+        review=False,
+        failed=False,
+    )
     fields.update(extra)
     return SheetSummary(**fields)
 
 
 def test_unread_identities_are_not_duplicates():
-    sheets = [_summary(1, "4-12-01-02-001-00?-0", "LJUN-A-00000?"),
-              _summary(2, "4-12-01-02-001-00?-0", "LJUN-A-00000?"),
-              _summary(3, "", ""), _summary(4, "", "")]
+    sheets = [
+        _summary(1, "4-12-01-02-001-00?-0", "LJUN-A-00000?"),
+        _summary(2, "4-12-01-02-001-00?-0", "LJUN-A-00000?"),
+        _summary(3, "", ""),
+        _summary(4, "", ""),
+    ]
     found = reconcile(sheets)
     assert found.flags == {} and found.entries == ()
 
@@ -317,20 +377,30 @@ def test_unread_identities_are_not_duplicates():
 def test_duplicate_entries_name_the_other_sheets():
     sheets = [_summary(1, nomor(1)), _summary(2, nomor(1)), _summary(3, nomor(1))]
     found = reconcile(sheets)
-    assert found.flags == {1: ("duplicate_nomor_peserta",), 2: ("duplicate_nomor_peserta",),
-                           3: ("duplicate_nomor_peserta",)}
+    assert found.flags == {
+        1: ("duplicate_nomor_peserta",),
+        2: ("duplicate_nomor_peserta",),
+        3: ("duplicate_nomor_peserta",),
+    }
     assert found.entries[0].detail == "also on env.tif page 2; env.tif page 3"
 
 
 def test_summary_means_are_rounded_half_up():
-    sheets = [_summary(1, score=Decimal("7.25")), _summary(2, score=Decimal("7.50")),
-              _summary(3, score=None, review=True, flags=("no_key:A",)),
-              _summary(4, paket="?", score=None, failed=True, flags=("blank_page",),
-                       review=True)]
+    sheets = [
+        _summary(1, score=Decimal("7.25")),
+        _summary(2, score=Decimal("7.50")),
+        _summary(3, score=None, review=True, flags=("no_key:A",)),
+        _summary(4, paket="?", score=None, failed=True, flags=("blank_page",), review=True),
+    ]
     summary = summarise(sheets)
     assert summary["pakets"]["A"] == {"sheets": 3, "scored": 2, "mean": "7.38"}  # 7.375 up
     assert summary["pakets"]["?"] == {"sheets": 1, "scored": 0, "mean": None}
-    assert (summary["sheets"], summary["scored"], summary["review"], summary["failed"]) == (4, 2, 2, 1)
+    assert (summary["sheets"], summary["scored"], summary["review"], summary["failed"]) == (
+        4,
+        2,
+        2,
+        1,
+    )
     json.dumps(summary)  # stored as JSON with the batch
 
 
@@ -361,8 +431,9 @@ def test_attendance_list_with_hadir_column(tmp_path):
 
 def test_absent_in_the_room_but_present_at_the_susulan(tmp_path):
     room = tmp_path / "amplop-001.csv"
-    room.write_text(f"nomor_peserta,paket,hadir\n{nomor(1)},A,tidak\n{nomor(2)},A,tidak\n",
-                    encoding="utf-8")
+    room.write_text(
+        f"nomor_peserta,paket,hadir\n{nomor(1)},A,tidak\n{nomor(2)},A,tidak\n", encoding="utf-8"
+    )
     susulan = tmp_path / "amplop-009.csv"
     susulan.write_text(f"nomor_peserta,paket,hadir\n{nomor(1)},S,ya\n", encoding="utf-8")
     attendance = load_attendance([room, susulan])
@@ -419,22 +490,39 @@ def generated_set(tmp_path_factory):
     from ljun.template import load_template
 
     folder = tmp_path_factory.mktemp("generated")
-    make_samples(load_template("ljun-teori-kejuruan"), folder, count=8, seed=11, level="easy",
-                 fmt="tiff", pages_per_file=3, include_special_pages=False)
+    make_samples(
+        load_template("ljun-teori-kejuruan"),
+        folder,
+        count=8,
+        seed=11,
+        level="easy",
+        fmt="tiff",
+        pages_per_file=3,
+        include_special_pages=False,
+    )
     return folder
 
 
-def test_parallel_workers_give_the_same_results(generated_set, tmp_path, ljun_template,
-                                                calibration):
-    keys = load_answer_keys([generated_set / name
-                             for name in ("paketA.json", "paketB.json", "susulan.json")])
+def test_parallel_workers_give_the_same_results(
+    generated_set, tmp_path, ljun_template, calibration
+):
+    keys = load_answer_keys(
+        [generated_set / name for name in ("paketA.json", "paketB.json", "susulan.json")]
+    )
     records = {}
     for workers in (1, 2):
         with open_store(tmp_path / f"w{workers}.sqlite") as store:
-            run_batch([generated_set], keys=keys, store=store, template=ljun_template,
-                      calibration=calibration, workers=workers)
+            run_batch(
+                [generated_set],
+                keys=keys,
+                store=store,
+                template=ljun_template,
+                calibration=calibration,
+                workers=workers,
+            )
             records[workers] = list(store.result_records())
     assert len(records[1]) == 8
     assert records[1] == records[2]
     assert [r["source"].rsplit("/", 1)[-1] for r in records[1]] == (
-        ["amplop-001_1.tif"] * 3 + ["amplop-001_2.tif"] * 3 + ["amplop-001_3.tif"] * 2)
+        ["amplop-001_1.tif"] * 3 + ["amplop-001_2.tif"] * 3 + ["amplop-001_3.tif"] * 2
+    )

@@ -26,7 +26,12 @@ COMMANDS = _all_commands(cli)
 
 
 def test_the_cli_has_the_foundation_commands():
-    assert {("template",), ("template", "render"), ("template", "geometry"), ("template", "check")} <= set(COMMANDS)
+    assert {
+        ("template",),
+        ("template", "render"),
+        ("template", "geometry"),
+        ("template", "check"),
+    } <= set(COMMANDS)
 
 
 @pytest.mark.parametrize("path", COMMANDS, ids=[" ".join(p) for p in COMMANDS])
@@ -52,8 +57,12 @@ def test_version(run_cli):
 
 
 def test_console_script_runs_as_a_module():
-    done = subprocess.run([sys.executable, "-m", "ljun", "template", "check", "ljun-teori-kejuruan"],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "ljun", "template", "check", "ljun-teori-kejuruan"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert "ok" in done.stdout
 
@@ -63,5 +72,12 @@ def test_public_surface_names_what_users_import():
 
     missing = [name for name in ljun.__all__ if not hasattr(ljun, name)]
     assert missing == []
-    for name in ("read_sheet", "load_answer_keys", "score_sheet", "open_store", "grade", "iter_pages"):
+    for name in (
+        "read_sheet",
+        "load_answer_keys",
+        "score_sheet",
+        "open_store",
+        "grade",
+        "iter_pages",
+    ):
         assert name in ljun.__all__

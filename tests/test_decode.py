@@ -6,6 +6,7 @@ import dataclasses
 
 import numpy as np
 import pytest
+from _reading_helpers import Scan, SheetSpec, ljun_template, synthetic_sheet
 
 from ljun.calibration import DecodeCalibration, load_calibration
 from ljun.decode import (
@@ -23,13 +24,13 @@ from ljun.nomor import luhn_check_digit
 from ljun.read import BubbleDarkness
 from ljun.register import REFERENCE_DPI, register
 
-from _reading_helpers import Scan, SheetSpec, ljun_template, synthetic_sheet
-
 CAL = load_calibration()
 GEOMETRY = ljun_template().geometry(REFERENCE_DPI)
 
 
-def _bubbles(marks: dict[str, list[str | tuple[str, ...]]], *, faint: set[tuple[str, int]] = frozenset()) -> BubbleDarkness:
+def _bubbles(
+    marks: dict[str, list[str | tuple[str, ...]]], *, faint: set[tuple[str, int]] = frozenset()
+) -> BubbleDarkness:
     """Bubble features with firm marks where ``marks`` says (per field, per item).
 
     ``faint`` holds (field, item) whose mark is faint (unsure).
@@ -43,11 +44,20 @@ def _bubbles(marks: dict[str, list[str | tuple[str, ...]]], *, faint: set[tuple[
         for item, chars in enumerate(items, start=1):
             for ch in chars if isinstance(chars, tuple) else (chars,):
                 if ch and ch != " ":
-                    value[grid[item - 1, options.index(ch)]] = 0.25 if (name, item) in faint else 0.8
+                    value[grid[item - 1, options.index(ch)]] = (
+                        0.25 if (name, item) in faint else 0.8
+                    )
     zeros = np.zeros(n, np.float32)
     return BubbleDarkness(
-        darkness=value, core=value, quarter=value, body=value, halo=zeros,
-        halo_contact=np.zeros(n, np.int16), inside=np.ones(n, bool), paper=np.full(n, 250, np.float32), bilevel=False,
+        darkness=value,
+        core=value,
+        quarter=value,
+        body=value,
+        halo=zeros,
+        halo_contact=np.zeros(n, np.int16),
+        inside=np.ones(n, bool),
+        paper=np.full(n, 250, np.float32),
+        bilevel=False,
     )
 
 
@@ -80,7 +90,11 @@ def test_a_clean_sheet_decodes_into_record_strings():
 
 
 def test_multi_marked_identity_column_is_a_question_mark_and_a_flag():
-    marks = dict(GOOD, nama=["S", ("I", "T"), "T", "I"], tanggal_lahir=list("17") + [("0", "8")] + list("895"))
+    marks = dict(
+        GOOD,
+        nama=["S", ("I", "T"), "T", "I"],
+        tanggal_lahir=list("17") + [("0", "8")] + list("895"),
+    )
     decoded = _decode(marks)
     assert decoded.fields["nama"] == "S?TI"
     assert decoded.fields["tanggal_lahir"] == "17-?8-95"
@@ -133,7 +147,14 @@ def test_luhn_rule_is_applied_only_when_the_calibration_asks():
 
 @pytest.mark.parametrize(
     "value, valid",
-    [("17-08-95", True), ("29-02-00", True), ("29-02-99", False), ("31-04-99", False), ("00-01-99", False), ("1?-08-95", False)],
+    [
+        ("17-08-95", True),
+        ("29-02-00", True),
+        ("29-02-99", False),
+        ("31-04-99", False),
+        ("00-01-99", False),
+        ("1?-08-95", False),
+    ],
 )
 def test_tanggal_lahir_must_be_a_real_date(value, valid):
     assert valid_tanggal_lahir(value) is valid
@@ -142,7 +163,9 @@ def test_tanggal_lahir_must_be_a_real_date(value, valid):
 def test_format_helpers():
     assert format_nomor_peserta("21201050010010") == "2-12-01-05-001-001-0"
     assert format_tanggal_lahir("010203") == "01-02-03"
-    assert valid_nomor_peserta("2-12-01-05-001-001-0") and not valid_nomor_peserta("2-12-01-05-001-001-?")
+    assert valid_nomor_peserta("2-12-01-05-001-001-0") and not valid_nomor_peserta(
+        "2-12-01-05-001-001-?"
+    )
     assert valid_kode_kompetensi("6018") and not valid_kode_kompetensi("60")
 
 
@@ -154,7 +177,12 @@ def test_barcode_paket():
 
 @pytest.mark.parametrize(
     "scan",
-    [Scan(), Scan(skew_deg=8, rotated_180=True, margin=0.12), Scan(dpi=150, noise=6), Scan(dpi=300, bits=1, skew_deg=-3)],
+    [
+        Scan(),
+        Scan(skew_deg=8, rotated_180=True, margin=0.12),
+        Scan(dpi=150, noise=6),
+        Scan(dpi=300, bits=1, skew_deg=-3),
+    ],
     ids=["upright", "upside-down", "150dpi-noise", "300dpi-bilevel"],
 )
 def test_barcode_is_read_through_the_homography(scan):

@@ -10,7 +10,9 @@ import pytest
 
 import ljun
 
-MODULES = sorted(m.name for m in pkgutil.walk_packages(ljun.__path__, "ljun.") if not m.name.endswith("__main__"))
+MODULES = sorted(
+    m.name for m in pkgutil.walk_packages(ljun.__path__, "ljun.") if not m.name.endswith("__main__")
+)
 
 
 @pytest.mark.parametrize("name", MODULES)

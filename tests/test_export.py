@@ -9,24 +9,49 @@ from decimal import Decimal
 
 import openpyxl
 import pytest
+from _score_helpers import nomor, record_of
 
 from ljun.export import ExportError, export_records, write_csv, write_jsonl, write_xlsx
 from ljun.records import RESULT_KEYS
-
-from _score_helpers import nomor, record_of
 
 
 def _records():
     return [
         record_of(source="env1.tif", page=1, paket="A", correct=30, score=Decimal("7.50")),
-        record_of(source="env1.tif", page=2, paket="B", nomor_peserta=nomor(2),
-                  answers=["A", "", "*"] + ["B"] * 37, correct=33, score=Decimal("8.25"),
-                  flags=["faint_mark"], review=True),
-        record_of(source="env1.tif", page=3, paket="", nomor_peserta="", nama="",
-                  tanggal_lahir="", kode_kompetensi="", barcode="", answers=[], correct=None,
-                  score=None, flags=["blank_page"], review=True),
-        record_of(source="env2.pdf", page=1, paket="S", nama="SITI, AMINAH \"S\"", correct=40,
-                  score=Decimal("10.00")),
+        record_of(
+            source="env1.tif",
+            page=2,
+            paket="B",
+            nomor_peserta=nomor(2),
+            answers=["A", "", "*"] + ["B"] * 37,
+            correct=33,
+            score=Decimal("8.25"),
+            flags=["faint_mark"],
+            review=True,
+        ),
+        record_of(
+            source="env1.tif",
+            page=3,
+            paket="",
+            nomor_peserta="",
+            nama="",
+            tanggal_lahir="",
+            kode_kompetensi="",
+            barcode="",
+            answers=[],
+            correct=None,
+            score=None,
+            flags=["blank_page"],
+            review=True,
+        ),
+        record_of(
+            source="env2.pdf",
+            page=1,
+            paket="S",
+            nama='SITI, AMINAH "S"',
+            correct=40,
+            score=Decimal("10.00"),
+        ),
     ]
 
 

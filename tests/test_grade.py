@@ -14,7 +14,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ljun.errors import LjunError, ScoresFileError
-from ljun.nomor import parse_nomor_peserta
 from ljun.grade import (
     CertificateNumberError,
     GradingRulesError,
@@ -39,6 +38,7 @@ from ljun.grade import (
     school_grade,
     theory_sheet,
 )
+from ljun.nomor import parse_nomor_peserta
 
 D = Decimal
 CERTIFICATE = re.compile(r"^\d{2}\.\d{3}\.A\.\d{4}\.\d{4}$")
@@ -79,10 +79,20 @@ def nomor(school: int = 12, participant: int = 1, province: int = 5, district: i
 def record(number: str, kode: str = AKUNTANSI, score: Any = "7.50", **extra: Any) -> dict[str, Any]:
     """A result record with the keys of DESIGN.md §3."""
     base = {
-        "source": "batch1.tif", "page": 1, "template": "ljun-teori-kejuruan",
-        "nomor_peserta": number, "nama": "PESERTA", "tanggal_lahir": "010195",
-        "kode_kompetensi": kode, "paket": "A", "barcode": "", "answers": ["A"] * 40,
-        "correct": 30, "score": score, "flags": [], "review": False,
+        "source": "batch1.tif",
+        "page": 1,
+        "template": "ljun-teori-kejuruan",
+        "nomor_peserta": number,
+        "nama": "PESERTA",
+        "tanggal_lahir": "010195",
+        "kode_kompetensi": kode,
+        "paket": "A",
+        "barcode": "",
+        "answers": ["A"] * 40,
+        "correct": 30,
+        "score": score,
+        "flags": [],
+        "review": False,
     }
     base.update(extra)
     return base
@@ -127,7 +137,10 @@ def test_lampiran_3_from_a_rapor_csv_with_decimal_commas() -> None:
     result = school_grade(card)
     assert [m for _, m in result.semester_means] == [D("7.94"), D("7.53"), D("8.27")]
     assert (result.nilai_rapor, result.nilai_ujian_sekolah, result.nilai_sekolah) == (
-        D("7.91"), D("7.23"), D("7.50"))
+        D("7.91"),
+        D("7.23"),
+        D("7.50"),
+    )
 
 
 def test_semester_means_are_rounded_before_the_rapor_mean() -> None:
@@ -172,7 +185,9 @@ def test_nilai_ukk_lies_between_theory_and_practical(teori: int, praktik: int) -
     assert result.as_tuple().exponent == -2
 
 
-@pytest.mark.parametrize(("praktik", "lulus"), [("6.99", False), ("7.00", True), ("7.01", True), ("0.00", False)])
+@pytest.mark.parametrize(
+    ("praktik", "lulus"), [("6.99", False), ("7.00", True), ("7.01", True), ("0.00", False)]
+)
 def test_pass_boundary_is_practical_7_00(praktik: str, lulus: bool) -> None:
     passed, reason = practical_decision(D(praktik))
     assert passed is lulus
@@ -228,7 +243,9 @@ def _write_rules(tmp_path: Path, **changes: Any) -> Path:
 
 
 def test_another_years_rules_are_data(tmp_path: Path) -> None:
-    path = _write_rules(tmp_path, name="ukk-2099", lulus__praktik_min=6.5, sertifikat__kurikulum="K")
+    path = _write_rules(
+        tmp_path, name="ukk-2099", lulus__praktik_min=6.5, sertifikat__kurikulum="K"
+    )
     rules = load_rules(path)
     assert rules.name == "ukk-2099" and rules.praktik_pass_mark == D("6.5")
     report = grade([record(nomor())], [practical(nomor(), "6.50")], rules=rules)
@@ -239,8 +256,14 @@ def test_another_years_rules_are_data(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"nilai_ukk__teori": 0.4}, r"\$\.nilai_ukk: the weights teori and praktik add up to 1\.1, not 1"),
-        ({"nilai_sekolah__rapor": 1.4}, r"\$\.nilai_sekolah\.rapor: 1\.4 is greater than the maximum of 1"),
+        (
+            {"nilai_ukk__teori": 0.4},
+            r"\$\.nilai_ukk: the weights teori and praktik add up to 1\.1, not 1",
+        ),
+        (
+            {"nilai_sekolah__rapor": 1.4},
+            r"\$\.nilai_sekolah\.rapor: 1\.4 is greater than the maximum of 1",
+        ),
         ({"lulus": None}, r"'lulus' is a required property \(fix: add the missing key\)"),
         ({"sertifikat__kurikulum": "AB"}, r"\$\.sertifikat\.kurikulum: .*follow the pattern"),
         ({"rounding": "half_even"}, r"\$\.rounding: .*use one of the listed values"),
@@ -248,7 +271,9 @@ def test_another_years_rules_are_data(tmp_path: Path) -> None:
         ({"weights": 1}, r"remove the key or correct its spelling"),
     ],
 )
-def test_malformed_rules_are_refused_precisely(tmp_path: Path, changes: dict[str, Any], message: str) -> None:
+def test_malformed_rules_are_refused_precisely(
+    tmp_path: Path, changes: dict[str, Any], message: str
+) -> None:
     path = _write_rules(tmp_path, **changes)
     with pytest.raises(GradingRulesError, match=message) as caught:
         load_rules(path)
@@ -271,8 +296,10 @@ def test_rules_file_with_bad_json_names_the_line(tmp_path: Path) -> None:
 
 
 def test_certificate_number_format_and_derivation() -> None:
-    report = grade([record(nomor(province=31, district=74, school=5))],
-                   [practical(nomor(province=31, district=74, school=5))])
+    report = grade(
+        [record(nomor(province=31, district=74, school=5))],
+        [practical(nomor(province=31, district=74, school=5))],
+    )
     (result,) = report.grades
     assert CERTIFICATE.match(result.nomor_sertifikat)
     assert result.nomor_sertifikat == f"31.074.A.{AKUNTANSI}.0001"
@@ -280,12 +307,17 @@ def test_certificate_number_format_and_derivation() -> None:
 
 def test_certificate_sequence_is_per_province_district_competency_in_nomor_order() -> None:
     numbers = [
-        nomor(school=2, participant=9), nomor(school=1, participant=3), nomor(school=1, participant=1),
-        nomor(school=1, participant=2, district=4), nomor(school=3, participant=1),
+        nomor(school=2, participant=9),
+        nomor(school=1, participant=3),
+        nomor(school=1, participant=1),
+        nomor(school=1, participant=2, district=4),
+        nomor(school=3, participant=1),
     ]
     codes = [AKUNTANSI, AKUNTANSI, AKUNTANSI, AKUNTANSI, PEMASARAN]
-    report = grade([record(n, k) for n, k in zip(numbers, codes)],
-                   [practical(n, kode=k) for n, k in zip(numbers, codes)])
+    report = grade(
+        [record(n, k) for n, k in zip(numbers, codes)],
+        [practical(n, kode=k) for n, k in zip(numbers, codes)],
+    )
     certs = {g.nomor_peserta: g.nomor_sertifikat for g in report.grades}
     assert certs[nomor(school=1, participant=1)] == "05.003.A.6018.0001"
     assert certs[nomor(school=1, participant=3)] == "05.003.A.6018.0002"
@@ -348,7 +380,9 @@ def test_nomor_peserta_with_or_without_hyphens(text: str) -> None:
     assert (parsed.certificate_province, parsed.certificate_district) == ("05", "003")
 
 
-@pytest.mark.parametrize("text", ["4120503012001", "412050301200177", "4-1205-03-012-001-7", "4120503012?017", ""])
+@pytest.mark.parametrize(
+    "text", ["4120503012001", "412050301200177", "4-1205-03-012-001-7", "4120503012?017", ""]
+)
 def test_malformed_nomor_peserta_is_refused(text: str) -> None:
     with pytest.raises(ScoresFileError):
         parse_nomor_peserta(text)
@@ -358,16 +392,20 @@ def test_malformed_nomor_peserta_is_refused(text: str) -> None:
 
 
 def test_practical_without_theory_sheet_is_held_back() -> None:
-    report = grade([record(nomor(participant=1))],
-                   [practical(nomor(participant=1)), practical(nomor(participant=2))])
+    report = grade(
+        [record(nomor(participant=1))],
+        [practical(nomor(participant=1)), practical(nomor(participant=2))],
+    )
     assert [g.nomor_peserta for g in report.grades] == [nomor(participant=1)]
     assert kinds_of(report, nomor(participant=2)) == {ProblemKind.NO_THEORY_SHEET}
     assert nomor(participant=2) in report.held_back
 
 
 def test_theory_without_practical_is_held_back() -> None:
-    report = grade([record(nomor(participant=1)), record(nomor(participant=2))],
-                   [practical(nomor(participant=1))])
+    report = grade(
+        [record(nomor(participant=1)), record(nomor(participant=2))],
+        [practical(nomor(participant=1))],
+    )
     assert kinds_of(report, nomor(participant=2)) == {ProblemKind.NO_PRACTICAL_SCORE}
     assert len(report.grades) == 1
 
@@ -393,7 +431,9 @@ def test_sheet_under_review_is_held_back_not_graded() -> None:
 
 
 def test_two_theory_sheets_with_one_nomor_are_held_back() -> None:
-    report = grade([record(nomor(), source="a.tif"), record(nomor(), source="b.tif")], [practical(nomor())])
+    report = grade(
+        [record(nomor(), source="a.tif"), record(nomor(), source="b.tif")], [practical(nomor())]
+    )
     assert report.grades == ()
     (problem,) = report.problems
     assert problem.kind is ProblemKind.DUPLICATE_THEORY_SHEET
@@ -416,11 +456,16 @@ def test_report_card_problems_do_not_hold_back() -> None:
     stranger = nomor(participant=3)
     card = parse_rapor_csv(LAMPIRAN_3_CSV)[0]
     cards = [card, ReportCard(stranger, card.semesters, card.ujian_sekolah, line=9)]
-    report = grade([record(graded), record(missing)], [practical(graded), practical(missing)],
-                   report_cards=cards)
+    report = grade(
+        [record(graded), record(missing)],
+        [practical(graded), practical(missing)],
+        report_cards=cards,
+    )
     assert len(report.grades) == 2
     by_nomor = {g.nomor_peserta: g for g in report.grades}
-    assert by_nomor[graded].school is not None and by_nomor[graded].school.nilai_sekolah == D("7.50")
+    assert by_nomor[graded].school is not None and by_nomor[graded].school.nilai_sekolah == D(
+        "7.50"
+    )
     assert by_nomor[missing].school is None
     assert kinds_of(report, missing) == {ProblemKind.NO_REPORT_CARD}
     assert kinds_of(report, stranger) == {ProblemKind.REPORT_CARD_WITHOUT_PARTICIPANT}
@@ -428,27 +473,56 @@ def test_report_card_problems_do_not_hold_back() -> None:
 
 
 def test_summary_per_school_and_competency() -> None:
-    a1, a2, a3 = nomor(school=1, participant=1), nomor(school=1, participant=2), nomor(school=1, participant=3)
+    a1, a2, a3 = (
+        nomor(school=1, participant=1),
+        nomor(school=1, participant=2),
+        nomor(school=1, participant=3),
+    )
     b1 = nomor(school=2, participant=1)
     report = grade(
-        [record(a1, score="6.00"), record(a2, score="8.00"), record(a3, review=True), record(b1, kode=PEMASARAN)],
-        [practical(a1, "7.25"), practical(a2, "6.00"), practical(a3), practical(b1, kode=PEMASARAN)],
+        [
+            record(a1, score="6.00"),
+            record(a2, score="8.00"),
+            record(a3, review=True),
+            record(b1, kode=PEMASARAN),
+        ],
+        [
+            practical(a1, "7.25"),
+            practical(a2, "6.00"),
+            practical(a3),
+            practical(b1, kode=PEMASARAN),
+        ],
     )
     school_a, school_b = report.summary
-    assert (school_a.provinsi, school_a.kabupaten_kota, school_a.sekolah, school_a.kode_kompetensi) == (
-        "05", "003", "001", AKUNTANSI)
+    assert (
+        school_a.provinsi,
+        school_a.kabupaten_kota,
+        school_a.sekolah,
+        school_a.kode_kompetensi,
+    ) == ("05", "003", "001", AKUNTANSI)
     assert school_a.kompetensi_keahlian == "Akuntansi"
-    assert (school_a.peserta, school_a.dinilai, school_a.lulus, school_a.tidak_lulus, school_a.ditahan) == (
-        3, 2, 1, 1, 1)
+    assert (
+        school_a.peserta,
+        school_a.dinilai,
+        school_a.lulus,
+        school_a.tidak_lulus,
+        school_a.ditahan,
+    ) == (3, 2, 1, 1, 1)
     assert school_a.rata_teori == D("7.00") and school_a.rata_praktik == D("6.63")  # 6.625 half up
     assert (school_b.sekolah, school_b.kode_kompetensi, school_b.lulus) == ("002", PEMASARAN, 1)
 
 
 def test_grades_carry_competency_names_and_separate_scores() -> None:
-    report = grade([record(nomor(), score=D("6.5"))], [practical(nomor(), "8.25", nama="Ani Lestari")])
+    report = grade(
+        [record(nomor(), score=D("6.5"))], [practical(nomor(), "8.25", nama="Ani Lestari")]
+    )
     (result,) = report.grades
     assert result.kompetensi_keahlian == "Akuntansi" and result.nama == "Ani Lestari"
-    assert (result.nilai_teori, result.nilai_praktik, result.nilai_ukk) == (D("6.5"), D("8.25"), D("7.73"))
+    assert (result.nilai_teori, result.nilai_praktik, result.nilai_ukk) == (
+        D("6.5"),
+        D("8.25"),
+        D("7.73"),
+    )
     text = grades_csv_text(report, comma=True)
     assert '"6,50","8,25","7,73",true,,05.003.A.6018.0001' in text
 
@@ -472,7 +546,9 @@ def test_duplicate_practical_rows_given_directly_are_refused() -> None:
         ({"flags": "not json"}, "not a JSON list"),
     ],
 )
-def test_result_record_breaking_the_contract_is_refused(changes: dict[str, Any], message: str) -> None:
+def test_result_record_breaking_the_contract_is_refused(
+    changes: dict[str, Any], message: str
+) -> None:
     with pytest.raises(ScoresFileError, match=message):
         theory_sheet(record(nomor(), **changes))
 
@@ -484,7 +560,9 @@ def test_result_record_missing_a_key_is_refused() -> None:
         grade([broken], [])
 
 
-@pytest.mark.parametrize(("score", "expected"), [(7.5, "7.5"), (7, "7"), ("7,25", "7.25"), (D("8.10"), "8.10")])
+@pytest.mark.parametrize(
+    ("score", "expected"), [(7.5, "7.5"), (7, "7"), ("7,25", "7.25"), (D("8.10"), "8.10")]
+)
 def test_result_record_score_types(score: Any, expected: str) -> None:
     assert theory_sheet(record(nomor(), score=score)).nilai_teori == D(expected)
 
@@ -501,13 +579,22 @@ def test_theory_jsonl_and_csv_files(tmp_path: Path) -> None:
         "utf-8",
     )
     (sheet,) = read_theory_file(table)
-    assert (sheet.page, sheet.review, sheet.flags, sheet.nilai_teori) == (2, True, ("faint",), D("7.25"))
+    assert (sheet.page, sheet.review, sheet.flags, sheet.nilai_teori) == (
+        2,
+        True,
+        ("faint",),
+        D("7.25"),
+    )
 
 
 def test_theory_file_bad_lines_are_named(tmp_path: Path) -> None:
     path = tmp_path / "hasil.jsonl"
-    path.write_text("\n".join([json.dumps(record(nomor())), "{oops", "[1]", json.dumps(record(nomor(), score=11))]),
-                    "utf-8")
+    path.write_text(
+        "\n".join(
+            [json.dumps(record(nomor())), "{oops", "[1]", json.dumps(record(nomor(), score=11))]
+        ),
+        "utf-8",
+    )
     with pytest.raises(ScoresFileError) as caught:
         read_theory_file(path)
     message = str(caught.value)
@@ -527,28 +614,38 @@ def test_praktik_csv_accepts_comma_decimals_and_hyphens() -> None:
         name="praktik.csv",
     )
     assert [(s.nomor_peserta, s.nilai_praktik, s.line) for s in scores] == [
-        (nomor(participant=1), D("7.50"), 2), (nomor(participant=2), D("8.25"), 3)]
+        (nomor(participant=1), D("7.50"), 2),
+        (nomor(participant=2), D("8.25"), 3),
+    ]
 
 
 def test_praktik_csv_with_semicolons_and_bom_and_extra_columns(tmp_path: Path) -> None:
     path = tmp_path / "praktik.csv"
-    path.write_text("\ufeffkelas;nomor_peserta;nama;kode_kompetensi;nilai_praktik\nXII;41205030120017;Ani;6018;7,50\n",
-                    "utf-8")
+    path.write_text(
+        "\ufeffkelas;nomor_peserta;nama;kode_kompetensi;nilai_praktik\nXII;41205030120017;Ani;6018;7,50\n",
+        "utf-8",
+    )
     (score,) = read_praktik_csv(path)
     assert (score.nama, score.nilai_praktik) == ("Ani", D("7.50"))
 
 
 def test_malformed_praktik_lines_are_refused_with_line_numbers_and_nothing_imported() -> None:
-    text = PRAKTIK_HEADER + "\n".join([
-        "41205030120017,Ani,6018,7.50",      # 2: fine
-        "4120503012001,Budi,6018,7.50",      # 3: nomor too short
-        "41205030120037,Citra,601,7.50",     # 4: kode not 4 digits
-        "41205030120047,Dewi,6018,10,5",     # 5: unquoted comma -> 5 fields
-        "41205030120057,Eko,6018,11",        # 6: off the scale
-        "41205030120017,Ani lagi,6018,8",    # 7: duplicate of line 2
-        "41205030120067,,6018,8",            # 8: no name
-        "41205030120077,Fajar,6018,abc",     # 9: not a number
-    ]) + "\n"
+    text = (
+        PRAKTIK_HEADER
+        + "\n".join(
+            [
+                "41205030120017,Ani,6018,7.50",  # 2: fine
+                "4120503012001,Budi,6018,7.50",  # 3: nomor too short
+                "41205030120037,Citra,601,7.50",  # 4: kode not 4 digits
+                "41205030120047,Dewi,6018,10,5",  # 5: unquoted comma -> 5 fields
+                "41205030120057,Eko,6018,11",  # 6: off the scale
+                "41205030120017,Ani lagi,6018,8",  # 7: duplicate of line 2
+                "41205030120067,,6018,8",  # 8: no name
+                "41205030120077,Fajar,6018,abc",  # 9: not a number
+            ]
+        )
+        + "\n"
+    )
     with pytest.raises(ScoresFileError) as caught:
         parse_praktik_csv(text, name="praktik.csv")
     message = str(caught.value)
@@ -558,7 +655,9 @@ def test_malformed_praktik_lines_are_refused_with_line_numbers_and_nothing_impor
         assert f"line {line}:" in message
     assert "line 2:" not in message
     assert "already appears on line 2" in message
-    assert 'line 5: 5 fields, the header has 4 (quote a score with a decimal comma: "7,50")' in message
+    assert (
+        'line 5: 5 fields, the header has 4 (quote a score with a decimal comma: "7,50")' in message
+    )
     assert "and 2 more bad line(s)" in message
     assert "\n" not in message
 
@@ -588,20 +687,32 @@ def test_missing_praktik_file_is_a_clear_error(tmp_path: Path) -> None:
     [
         (["41205030120017,9,SK,7.00", "41205030120017,US,SK,7.00"], r"line 2: semester '9'"),
         (["41205030120017,3,,7.00", "41205030120017,US,SK,7.00"], r"line 2: sk is empty"),
-        (["41205030120017,3,SK,7.00", "41205030120017,3,sk,8.00", "41205030120017,US,SK,7"],
-         r"line 3: SK 'sk' of semester 3 already appears on line 2"),
-        (["41205030120017,3,SK,7.00"], r"line 2: nomor peserta 41205030120017 has no ujian sekolah"),
+        (
+            ["41205030120017,3,SK,7.00", "41205030120017,3,sk,8.00", "41205030120017,US,SK,7"],
+            r"line 3: SK 'sk' of semester 3 already appears on line 2",
+        ),
+        (
+            ["41205030120017,3,SK,7.00"],
+            r"line 2: nomor peserta 41205030120017 has no ujian sekolah",
+        ),
         (["41205030120017,US,SK,7.00"], r"line 2: nomor peserta 41205030120017 has no semester"),
-        (["41205030120017,3,SK,7.001", "41205030120017,US,SK,7"], r"line 2: nilai: '7.001' has 3 decimals"),
+        (
+            ["41205030120017,3,SK,7.001", "41205030120017,US,SK,7"],
+            r"line 2: nilai: '7.001' has 3 decimals",
+        ),
     ],
 )
 def test_malformed_rapor_lines_are_refused(rows: list[str], message: str) -> None:
     with pytest.raises(ScoresFileError, match=message):
-        parse_rapor_csv("nomor_peserta,semester,sk,nilai\n" + "\n".join(rows) + "\n", name="rapor.csv")
+        parse_rapor_csv(
+            "nomor_peserta,semester,sk,nilai\n" + "\n".join(rows) + "\n", name="rapor.csv"
+        )
 
 
 def test_rapor_ujian_sekolah_label_spellings() -> None:
-    text = "nomor_peserta,semester,sk,nilai\n41205030120017,1,A,7\n41205030120017,ujian_sekolah,A,8\n"
+    text = (
+        "nomor_peserta,semester,sk,nilai\n41205030120017,1,A,7\n41205030120017,ujian_sekolah,A,8\n"
+    )
     (card,) = parse_rapor_csv(text)
     assert card.semesters == ((1, (D(7),)),) and card.ujian_sekolah == (D(8),)
 
@@ -610,6 +721,8 @@ def test_rapor_ujian_sekolah_label_spellings() -> None:
 
 
 def test_competency_sheet_names_fit_excel() -> None:
-    name = competency_sheet_name("1369", "Pemeliharaan dan Perbaikan Instrumen Elektronika Pesawat Udara")
+    name = competency_sheet_name(
+        "1369", "Pemeliharaan dan Perbaikan Instrumen Elektronika Pesawat Udara"
+    )
     assert len(name) <= 31 and name.startswith("1369 Pemeliharaan")
     assert "/" not in competency_sheet_name("1529", "Teknik Produksi Pakaian Jadi/Garmen")

@@ -59,10 +59,20 @@ RAPOR_CSV = """nomor_peserta,semester,sk,nilai
 
 def _record(nomor: str, kode: str, score: str, review: bool = False) -> dict[str, Any]:
     return {
-        "source": "scans/ruang1.tif", "page": int(nomor[10:13]), "template": "ljun-teori-kejuruan",
-        "nomor_peserta": nomor, "nama": "NAMA", "tanggal_lahir": "010195", "kode_kompetensi": kode,
-        "paket": "A", "barcode": "", "answers": ["A"] * 40, "correct": 30, "score": score,
-        "flags": ["faint_mark"] if review else [], "review": review,
+        "source": "scans/ruang1.tif",
+        "page": int(nomor[10:13]),
+        "template": "ljun-teori-kejuruan",
+        "nomor_peserta": nomor,
+        "nama": "NAMA",
+        "tanggal_lahir": "010195",
+        "kode_kompetensi": kode,
+        "paket": "A",
+        "barcode": "",
+        "answers": ["A"] * 40,
+        "correct": 30,
+        "score": score,
+        "flags": ["faint_mark"] if review else [],
+        "review": review,
     }
 
 
@@ -93,16 +103,38 @@ def test_grade_help(run_cli: Callable[..., Any]) -> None:
     result = run_cli("grade", "--help")
     assert result.exit_code == 0
     assert "Usage: ljun grade" in result.stdout
-    for text in ("--praktik", "--rapor", "--results", "--db", "--comma", "--province", "--district",
-                 "nomor_peserta,nama,kode_kompetensi,nilai_praktik", "nomor_peserta,semester,sk,nilai",
-                 "PP.DDD.A.KKKK.NNNN"):
+    for text in (
+        "--praktik",
+        "--rapor",
+        "--results",
+        "--db",
+        "--comma",
+        "--province",
+        "--district",
+        "nomor_peserta,nama,kode_kompetensi,nilai_praktik",
+        "nomor_peserta,semester,sk,nilai",
+        "PP.DDD.A.KKKK.NNNN",
+    ):
         assert text in result.stdout
 
 
-def test_grade_writes_csv_and_xlsx(run_cli: Callable[..., Any], inputs: dict[str, Path], tmp_path: Path) -> None:
+def test_grade_writes_csv_and_xlsx(
+    run_cli: Callable[..., Any], inputs: dict[str, Path], tmp_path: Path
+) -> None:
     csv_out, xlsx_out = tmp_path / "nilai.csv", tmp_path / "nilai.xlsx"
-    result = run_cli("grade", "--results", inputs["results"], "--praktik", inputs["praktik"],
-                     "--rapor", inputs["rapor"], "--out", csv_out, "--out", xlsx_out)
+    result = run_cli(
+        "grade",
+        "--results",
+        inputs["results"],
+        "--praktik",
+        inputs["praktik"],
+        "--rapor",
+        inputs["rapor"],
+        "--out",
+        csv_out,
+        "--out",
+        xlsx_out,
+    )
     assert result.exit_code == 0, result.stderr
     assert "3 graded, 2 passed the practical, 1 did not, 2 held back" in result.stderr
 
@@ -110,10 +142,19 @@ def test_grade_writes_csv_and_xlsx(run_cli: Callable[..., Any], inputs: dict[str
     assert list(rows) == ["41205030120017", "41205030120027", "41205030120037"]
     ani = rows["41205030120017"]
     assert ani == {
-        "nomor_peserta": "41205030120017", "nama": "Ani Lestari", "kode_kompetensi": "6018",
-        "kompetensi_keahlian": "Akuntansi", "nilai_teori": "7.50", "nilai_praktik": "8.25",
-        "nilai_ukk": "8.03", "lulus": "true", "alasan": "", "nomor_sertifikat": "05.003.A.6018.0001",
-        "nilai_rapor": "7.91", "nilai_ujian_sekolah": "7.23", "nilai_sekolah": "7.50",
+        "nomor_peserta": "41205030120017",
+        "nama": "Ani Lestari",
+        "kode_kompetensi": "6018",
+        "kompetensi_keahlian": "Akuntansi",
+        "nilai_teori": "7.50",
+        "nilai_praktik": "8.25",
+        "nilai_ukk": "8.03",
+        "lulus": "true",
+        "alasan": "",
+        "nomor_sertifikat": "05.003.A.6018.0001",
+        "nilai_rapor": "7.91",
+        "nilai_ujian_sekolah": "7.23",
+        "nilai_sekolah": "7.50",
     }
     budi = rows["41205030120027"]
     assert (budi["lulus"], budi["nomor_sertifikat"], budi["nilai_ukk"]) == ("false", "", "7.59")
@@ -121,25 +162,43 @@ def test_grade_writes_csv_and_xlsx(run_cli: Callable[..., Any], inputs: dict[str
     citra = rows["41205030120037"]
     assert citra["nilai_ukk"] == "6.88"  # 6.875 half up
     assert citra["nomor_sertifikat"] == "05.003.A.6054.0001"
-    assert all(CERTIFICATE.match(r["nomor_sertifikat"]) for r in rows.values() if r["lulus"] == "true")
+    assert all(
+        CERTIFICATE.match(r["nomor_sertifikat"]) for r in rows.values() if r["lulus"] == "true"
+    )
 
     workbook = openpyxl.load_workbook(xlsx_out)
-    assert workbook.sheetnames == ["Ringkasan", "6018 Akuntansi", "6054 Pemasaran", "Masalah", "Aturan"]
+    assert workbook.sheetnames == [
+        "Ringkasan",
+        "6018 Akuntansi",
+        "6054 Pemasaran",
+        "Masalah",
+        "Aturan",
+    ]
     akuntansi = list(workbook["6018 Akuntansi"].iter_rows(values_only=True))
     assert akuntansi[0][:3] == ("nomor_peserta", "nama", "kode_kompetensi")
     header = akuntansi[0]
     first = dict(zip(header, akuntansi[1]))
     assert first["nomor_peserta"] == "41205030120017"
-    assert first["nilai_ukk"] == pytest.approx(8.03) and first["nilai_sekolah"] == pytest.approx(7.50)
+    assert first["nilai_ukk"] == pytest.approx(8.03) and first["nilai_sekolah"] == pytest.approx(
+        7.50
+    )
     assert first["lulus"] == "ya" and first["nomor_sertifikat"] == "05.003.A.6018.0001"
     assert workbook["6018 Akuntansi"]["G2"].number_format == "0.00"
     assert len(akuntansi) == 3  # header + Ani + Budi
 
-    summary = [dict(zip(r[0], row)) for r in [list(workbook["Ringkasan"].iter_rows(values_only=True))]
-               for row in r[1:]]
+    summary = [
+        dict(zip(r[0], row))
+        for r in [list(workbook["Ringkasan"].iter_rows(values_only=True))]
+        for row in r[1:]
+    ]
     akun = next(s for s in summary if s["kode_kompetensi"] == "6018")
     assert (akun["sekolah"], akun["peserta"], akun["dinilai"], akun["lulus"], akun["ditahan"]) == (
-        "012", 4, 2, 1, 2)
+        "012",
+        4,
+        2,
+        1,
+        2,
+    )
     problems = list(workbook["Masalah"].iter_rows(values_only=True))
     kinds = {(row[0], row[3]) for row in problems[1:]}
     assert ("41205030120047", "theory_under_review") in kinds
@@ -149,10 +208,20 @@ def test_grade_writes_csv_and_xlsx(run_cli: Callable[..., Any], inputs: dict[str
     assert not list(tmp_path.glob(".*.tmp"))  # atomic writes leave nothing behind
 
 
-def test_grade_comma_option(run_cli: Callable[..., Any], inputs: dict[str, Path], tmp_path: Path) -> None:
+def test_grade_comma_option(
+    run_cli: Callable[..., Any], inputs: dict[str, Path], tmp_path: Path
+) -> None:
     out = tmp_path / "nilai.csv"
-    result = run_cli("grade", "--results", inputs["results"], "--praktik", inputs["praktik"],
-                     "--out", out, "--comma")
+    result = run_cli(
+        "grade",
+        "--results",
+        inputs["results"],
+        "--praktik",
+        inputs["praktik"],
+        "--out",
+        out,
+        "--comma",
+    )
     assert result.exit_code == 0, result.stderr
     ani = _read_csv(out)[0]
     assert (ani["nilai_teori"], ani["nilai_praktik"], ani["nilai_ukk"]) == ("7,50", "8,25", "8,03")
@@ -163,7 +232,11 @@ def test_grade_without_out_prints_csv(run_cli: Callable[..., Any], inputs: dict[
     result = run_cli("grade", "--results", inputs["results"], "--praktik", inputs["praktik"])
     assert result.exit_code == 0, result.stderr
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
-    assert [r["nomor_peserta"] for r in rows] == ["41205030120017", "41205030120027", "41205030120037"]
+    assert [r["nomor_peserta"] for r in rows] == [
+        "41205030120017",
+        "41205030120027",
+        "41205030120037",
+    ]
 
 
 def test_grade_from_results_csv_with_overrides_and_problems_file(
@@ -174,19 +247,42 @@ def test_grade_from_results_csv_with_overrides_and_problems_file(
         writer = csv.DictWriter(stream, fieldnames=list(_records()[0]))
         writer.writeheader()
         for record in _records():
-            writer.writerow({**record, "answers": json.dumps(record["answers"]),
-                             "flags": json.dumps(record["flags"]),
-                             "review": "true" if record["review"] else "false"})
+            writer.writerow(
+                {
+                    **record,
+                    "answers": json.dumps(record["answers"]),
+                    "flags": json.dumps(record["flags"]),
+                    "review": "true" if record["review"] else "false",
+                }
+            )
     out, problems = tmp_path / "nilai.csv", tmp_path / "masalah.csv"
-    result = run_cli("grade", "--results", results, "--praktik", inputs["praktik"], "--out", out,
-                     "--province", "31", "--district", "074", "--problems", problems)
+    result = run_cli(
+        "grade",
+        "--results",
+        results,
+        "--praktik",
+        inputs["praktik"],
+        "--out",
+        out,
+        "--province",
+        "31",
+        "--district",
+        "074",
+        "--problems",
+        problems,
+    )
     assert result.exit_code == 0, result.stderr
     certs = {r["nomor_peserta"]: r["nomor_sertifikat"] for r in _read_csv(out)}
     assert certs["41205030120017"] == "31.074.A.6018.0001"
-    assert {r["masalah"] for r in _read_csv(problems)} == {"theory_under_review", "no_practical_score"}
+    assert {r["masalah"] for r in _read_csv(problems)} == {
+        "theory_under_review",
+        "no_practical_score",
+    }
 
 
-def test_grade_with_rules_file(run_cli: Callable[..., Any], inputs: dict[str, Path], tmp_path: Path) -> None:
+def test_grade_with_rules_file(
+    run_cli: Callable[..., Any], inputs: dict[str, Path], tmp_path: Path
+) -> None:
     bundled = resources.files("ljun").joinpath("data/rules/ukk-2011-2012.json")
     document = json.loads(bundled.read_text("utf-8"))
     document.update(name="ukk-test", version=2)
@@ -194,8 +290,17 @@ def test_grade_with_rules_file(run_cli: Callable[..., Any], inputs: dict[str, Pa
     rules = tmp_path / "rules.json"
     rules.write_text(json.dumps(document), "utf-8")
     out = tmp_path / "nilai.csv"
-    result = run_cli("grade", "--results", inputs["results"], "--praktik", inputs["praktik"],
-                     "--rules", rules, "--out", out)
+    result = run_cli(
+        "grade",
+        "--results",
+        inputs["results"],
+        "--praktik",
+        inputs["praktik"],
+        "--rules",
+        rules,
+        "--out",
+        out,
+    )
     assert result.exit_code == 0, result.stderr
     assert "ukk-test v2" in result.stderr
     assert all(r["lulus"] == "true" for r in _read_csv(out))
@@ -206,7 +311,9 @@ def test_malformed_praktik_line_fails_with_line_number_and_writes_nothing(
 ) -> None:
     inputs["praktik"].write_text(PRAKTIK_CSV + "41205030120067,Eko,6018,7.5.0\n", "utf-8")
     out = tmp_path / "nilai.csv"
-    result = run_cli("grade", "--results", inputs["results"], "--praktik", inputs["praktik"], "--out", out)
+    result = run_cli(
+        "grade", "--results", inputs["results"], "--praktik", inputs["praktik"], "--out", out
+    )
     assert result.exit_code == 2
     assert str(inputs["praktik"]) in result.stderr and "line 6:" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
@@ -219,8 +326,17 @@ def test_existing_output_is_kept_when_grading_fails(
     out = tmp_path / "nilai.csv"
     out.write_text("previous run\n", "utf-8")
     inputs["rapor"].write_text("nomor_peserta,semester,sk,nilai\n41205030120017,3,SK,7\n", "utf-8")
-    result = run_cli("grade", "--results", inputs["results"], "--praktik", inputs["praktik"],
-                     "--rapor", inputs["rapor"], "--out", out)
+    result = run_cli(
+        "grade",
+        "--results",
+        inputs["results"],
+        "--praktik",
+        inputs["praktik"],
+        "--rapor",
+        inputs["rapor"],
+        "--out",
+        out,
+    )
     assert result.exit_code == 2 and "no ujian sekolah" in result.stderr
     assert out.read_text("utf-8") == "previous run\n"
 
@@ -247,7 +363,10 @@ def test_bad_arguments_exit_2(
 
 
 def test_grade_from_the_results_store(
-    run_cli: Callable[..., Any], inputs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    run_cli: Callable[..., Any],
+    inputs: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     db = tmp_path / "ljun.sqlite"
     db.write_bytes(b"")

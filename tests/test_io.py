@@ -13,10 +13,9 @@ from ljun._io import atomic_write, atomic_write_bytes
 def test_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
     target = tmp_path / "results.csv"
     target.write_text("old\n")
-    with pytest.raises(RuntimeError):
-        with atomic_write(target) as handle:
-            handle.write("half of the new")
-            raise RuntimeError("disk full")
+    with pytest.raises(RuntimeError), atomic_write(target) as handle:
+        handle.write("half of the new")
+        raise RuntimeError("disk full")
     assert target.read_text() == "old\n"
     assert os.listdir(tmp_path) == ["results.csv"]
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from _score_helpers import KEY_A, KODE, key_document, make_key, write_key
 from hypothesis import given
 from hypothesis import strategies as st
 
 from ljun.errors import AnswerKeyError
 from ljun.keys import AnswerKeySet, load_answer_key, load_answer_keys, parse_answer_key
-
-from _score_helpers import KEY_A, KODE, key_document, make_key, write_key
 
 
 def test_minimal_form_is_accepted(tmp_path):
@@ -30,10 +29,17 @@ def test_susulan_is_paket_s(spelling):
 
 
 def test_rich_fields():
-    key = parse_answer_key(key_document(
-        "B", ["A", ["B", "C"], "D"], items=3, cancelled=[2], kode_kompetensi=KODE,
-        title="UKK 2012", note="item 2 corrected",
-    ))
+    key = parse_answer_key(
+        key_document(
+            "B",
+            ["A", ["B", "C"], "D"],
+            items=3,
+            cancelled=[2],
+            kode_kompetensi=KODE,
+            title="UKK 2012",
+            note="item 2 corrected",
+        )
+    )
     assert key.paket == "B" and key.kode_kompetensi == KODE and key.items == 3
     assert key.answers[1] == frozenset({"B", "C"})
     assert key.cancelled == frozenset({2})
@@ -62,7 +68,9 @@ def test_every_problem_is_listed():
         parse_answer_key({"paket": "C", "answers": ["A", "X"], "colour": "red"}, source="k.json")
     message = str(caught.value)
     assert message.startswith("answer key k.json: 3 problems:")
-    assert "$.paket" in message and "$.answers[1]" in message and "'colour' was unexpected" in message
+    assert (
+        "$.paket" in message and "$.answers[1]" in message and "'colour' was unexpected" in message
+    )
 
 
 def test_stated_item_count_must_match_the_answers():
@@ -71,14 +79,17 @@ def test_stated_item_count_must_match_the_answers():
 
 
 def test_minimal_key_must_cover_every_answer_row():
-    short = AnswerKeySet.from_keys([parse_answer_key(key_document("A", KEY_A[:39]),
-                                                     source="paketA.json")])
+    short = AnswerKeySet.from_keys(
+        [parse_answer_key(key_document("A", KEY_A[:39]), source="paketA.json")]
+    )
     with pytest.raises(AnswerKeyError, match=r"paketA\.json.*39 answers.*has 40 answer rows"):
         short.check_items(40)
 
 
 def test_key_with_stated_fewer_items_fits_the_sheet():
-    AnswerKeySet.from_keys([parse_answer_key(key_document("A", KEY_A[:30], items=30))]).check_items(40)
+    AnswerKeySet.from_keys([parse_answer_key(key_document("A", KEY_A[:30], items=30))]).check_items(
+        40
+    )
 
 
 def test_key_longer_than_the_sheet_is_refused():
@@ -129,8 +140,9 @@ def test_competency_key_and_general_key_of_one_paket_coexist():
 
 def test_two_keys_for_one_competency_are_refused():
     with pytest.raises(AnswerKeyError, match=f"Paket A, kode {KODE} already has a key"):
-        AnswerKeySet.from_keys([make_key("A", kode_kompetensi=KODE),
-                                make_key("A", ["C"] * 40, kode_kompetensi=KODE)])
+        AnswerKeySet.from_keys(
+            [make_key("A", kode_kompetensi=KODE), make_key("A", ["C"] * 40, kode_kompetensi=KODE)]
+        )
 
 
 def test_missing_file_is_named(tmp_path):
@@ -153,8 +165,10 @@ def test_a_list_is_not_a_key():
 def test_content_hash_ignores_layout_and_spelling(tmp_path):
     compact = write_key(tmp_path, "a.json", {"paket": "S", "answers": list(KEY_A)})
     spaced = tmp_path / "b.json"
-    spaced.write_text(json.dumps({"answers": list(KEY_A), "paket": "Susulan",
-                                  "note": "same key"}, indent=4), encoding="utf-8")
+    spaced.write_text(
+        json.dumps({"answers": list(KEY_A), "paket": "Susulan", "note": "same key"}, indent=4),
+        encoding="utf-8",
+    )
     assert load_answer_key(compact).content_hash == load_answer_key(spaced).content_hash
     other = make_key("S", ("B",) + KEY_A[1:])
     assert other.content_hash != load_answer_key(compact).content_hash
@@ -168,9 +182,11 @@ answer = st.one_of(
 )
 
 
-@given(paket=st.sampled_from(["A", "B", "S", "Susulan"]),
-       answers=st.lists(answer, min_size=1, max_size=60),
-       data=st.data())
+@given(
+    paket=st.sampled_from(["A", "B", "S", "Susulan"]),
+    answers=st.lists(answer, min_size=1, max_size=60),
+    data=st.data(),
+)
 def test_document_round_trip(paket, answers, data):
     cancelled = data.draw(st.sets(st.integers(1, len(answers))))
     key = parse_answer_key({"paket": paket, "answers": answers, "cancelled": sorted(cancelled)})

@@ -40,7 +40,11 @@ def test_bundled_list_has_the_forty_programmes() -> None:
     [
         ("1014", "Teknik Survei dan Pemetaan", "Teknik Survei dan Pemetaan"),  # first row
         ("1743", "Teknik Otomasi Industri", "Teknik Ketenagalistrikan"),  # code out of order
-        ("1369", "Pemeliharaan dan Perbaikan Instrumen Elektronika Pesawat Udara", "Teknologi Pesawat Udara"),
+        (
+            "1369",
+            "Pemeliharaan dan Perbaikan Instrumen Elektronika Pesawat Udara",
+            "Teknologi Pesawat Udara",
+        ),
         ("1449", "Teknik Konstruksi Kapal Kayu", "Teknik Perkapalan"),
         ("1458", "Interior Kapal", "Teknik Perkapalan"),
         ("1725", "Teknik Pengolahan Minyak, Gas dan Petrokimia", "Teknik Perminyakan"),  # comma

@@ -55,10 +55,17 @@ def _png_header_only(path: Path, width: int, height: int) -> Path:
     """A PNG whose header claims ``width x height`` but holds almost no data."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 10)) + chunk(b"IEND", b""))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 10))
+        + chunk(b"IEND", b"")
+    )
     return path
 
 
@@ -90,7 +97,13 @@ def _tiff_header_only(path: Path, width: int, height: int) -> Path:
 
 def test_multi_page_gray_tiff_is_read_page_by_page_with_its_dpi(tmp_path):
     pages = [_gray(value=v) for v in (200, 210, 220)]
-    path = _write_tiff(tmp_path / "batch.tif", pages, compression="lzw", resolution=(200, 200), resolutionunit="INCH")
+    path = _write_tiff(
+        tmp_path / "batch.tif",
+        pages,
+        compression="lzw",
+        resolution=(200, 200),
+        resolutionunit="INCH",
+    )
     read = list(iter_file_pages(path))
     assert [p.page for p in read] == [1, 2, 3]
     assert all(isinstance(p, Page) and p.dpi == pytest.approx(200) for p in read)
@@ -119,7 +132,13 @@ def test_min_is_white_tiff_is_inverted_to_black_on_white(tmp_path):
 
 def test_rgb_tiff_and_resolution_in_centimetres(tmp_path):
     rgb = np.stack([_gray()] * 3, axis=-1)
-    path = _write_tiff(tmp_path / "rgb.tif", [rgb], photometric="rgb", resolution=(80, 80), resolutionunit="CENTIMETER")
+    path = _write_tiff(
+        tmp_path / "rgb.tif",
+        [rgb],
+        photometric="rgb",
+        resolution=(80, 80),
+        resolutionunit="CENTIMETER",
+    )
     (page,) = iter_file_pages(path)
     assert page.image.shape == rgb.shape[:2]
     np.testing.assert_array_equal(page.image, _gray())
@@ -197,7 +216,9 @@ def test_tiff_with_undecodable_pixels_is_a_page_failure(tmp_path):
     data[start : start + 2000] = b"\xff" * 2000
     (tmp_path / "bad.tif").write_bytes(bytes(data))
     (failure,) = iter_file_pages(tmp_path / "bad.tif")
-    assert isinstance(failure, PageFailure) and failure.reason == "corrupt_image" and failure.page == 1
+    assert (
+        isinstance(failure, PageFailure) and failure.reason == "corrupt_image" and failure.page == 1
+    )
 
 
 @pytest.mark.parametrize(
@@ -237,7 +258,9 @@ def test_truncated_pdf_is_corrupt(tmp_path):
 
 @pytest.mark.parametrize("writer", [_png_header_only, _tiff_header_only])
 def test_oversize_image_is_refused_from_its_header(tmp_path, writer):
-    path = writer(tmp_path / ("huge.png" if writer is _png_header_only else "huge.tif"), 20000, 20000)
+    path = writer(
+        tmp_path / ("huge.png" if writer is _png_header_only else "huge.tif"), 20000, 20000
+    )
     (failure,) = iter_file_pages(path)
     assert failure.reason == "too_large"
     assert "400000000" in failure.detail.replace(",", "") or "20000 x 20000" in failure.detail
@@ -260,4 +283,8 @@ def test_a_batch_with_bad_files_still_reads_every_good_page(tmp_path):
     pages = [(Path(r.source).name, r.page) for r in results if isinstance(r, Page)]
     reasons = [(Path(r.source).name, r.reason) for r in results if isinstance(r, PageFailure)]
     assert pages == [(good.name, 1), (good.name, 2), ("5-good.png", 1)]
-    assert reasons == [("2-empty.tif", "empty_file"), ("3-text.tif", "unsupported_format"), ("4-locked.pdf", "encrypted_pdf")]
+    assert reasons == [
+        ("2-empty.tif", "empty_file"),
+        ("3-text.tif", "unsupported_format"),
+        ("4-locked.pdf", "encrypted_pdf"),
+    ]

@@ -26,7 +26,7 @@ def test_check_digit_makes_a_valid_number(body):
 @given(bodies, st.integers(0, 12), st.integers(1, 9))
 def test_any_single_wrong_digit_is_caught(body, position, change):
     number = body + luhn_check_digit(body)
-    wrong = number[:position] + str((int(number[position]) + change) % 10) + number[position + 1:]
+    wrong = number[:position] + str((int(number[position]) + change) % 10) + number[position + 1 :]
     assert not luhn_valid(wrong)
 
 
@@ -43,7 +43,9 @@ def test_unreadable_digits_keep_their_place():
     assert format_nomor_peserta("4120501045?127") == "4-12-05-01-045-?12-7"
 
 
-@pytest.mark.parametrize("text", ["4-12-05-01-045-?12-7", "4120501045012", "4-1205-01-045-012-7", "abc"])
+@pytest.mark.parametrize(
+    "text", ["4-12-05-01-045-?12-7", "4120501045012", "4-1205-01-045-012-7", "abc"]
+)
 def test_not_a_nomor_peserta(text):
     with pytest.raises(NomorPesertaError):
         parse_nomor_peserta(text)

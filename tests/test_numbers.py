@@ -83,7 +83,9 @@ def test_round_half_up_float_path_matches_integer_reference(thousandths: int) ->
     assert round_half_up(thousandths / 1000) == _half_up_thousandths(thousandths)
 
 
-@given(st.decimals(allow_nan=False, allow_infinity=False, places=6, min_value=-1000, max_value=1000))
+@given(
+    st.decimals(allow_nan=False, allow_infinity=False, places=6, min_value=-1000, max_value=1000)
+)
 def test_round_half_up_is_idempotent_and_close(value: Decimal) -> None:
     once = round_half_up(value)
     assert round_half_up(once) == once
@@ -98,7 +100,14 @@ def test_round_half_up_huge_number_keeps_every_digit() -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("7,50", "7.50"), ("7.50", "7.50"), ("7,5", "7.5"), ("10", "10"), (" 0,25 ", "0.25"), ("0", "0")],
+    [
+        ("7,50", "7.50"),
+        ("7.50", "7.50"),
+        ("7,5", "7.5"),
+        ("10", "10"),
+        (" 0,25 ", "0.25"),
+        ("0", "0"),
+    ],
 )
 def test_parse_score_accepts_comma_and_point(text: str, expected: str) -> None:
     assert parse_score(text) == Decimal(expected)
@@ -106,7 +115,23 @@ def test_parse_score_accepts_comma_and_point(text: str, expected: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["", "  ", "abc", "7,5,0", "1.234,5", "-1", "+7", "1e1", "7.", ",5", "NaN", "10,01", "11", "7,505", "7 5"],
+    [
+        "",
+        "  ",
+        "abc",
+        "7,5,0",
+        "1.234,5",
+        "-1",
+        "+7",
+        "1e1",
+        "7.",
+        ",5",
+        "NaN",
+        "10,01",
+        "11",
+        "7,505",
+        "7 5",
+    ],
 )
 def test_parse_score_rejects_junk(text: str) -> None:
     with pytest.raises(ScoreFormatError) as caught:

@@ -7,6 +7,17 @@ import json
 
 import numpy as np
 import pytest
+from _reading_helpers import (
+    Scan,
+    SheetSpec,
+    bubble_px,
+    draw_dot,
+    draw_line,
+    draw_tick,
+    ljun_template,
+    pencil,
+    scan_page,
+)
 
 from ljun.calibration import Bands, load_calibration, parse_calibration
 from ljun.errors import CalibrationError, LjunError
@@ -26,25 +37,17 @@ from ljun.read import (
 )
 from ljun.register import REFERENCE_DPI, register
 
-from _reading_helpers import (
-    Scan,
-    SheetSpec,
-    bubble_px,
-    draw_dot,
-    draw_line,
-    draw_tick,
-    ljun_template,
-    pencil,
-    scan_page,
-)
-
 CAL = load_calibration()
 READ = CAL.read
 
 
 def _index(name: str, item: int, option: str) -> int:
     template = ljun_template()
-    return int(template.geometry(REFERENCE_DPI).grid(name)[item - 1, template.field(name).options.index(option)])
+    return int(
+        template.geometry(REFERENCE_DPI).grid(name)[
+            item - 1, template.field(name).options.index(option)
+        ]
+    )
 
 
 def _evidence(page: np.ndarray, scan: Scan = Scan()) -> np.ndarray:
@@ -80,9 +83,22 @@ def test_sampling_pattern_is_cached_per_template_and_dpi():
 
 
 def test_classify_puts_evidence_in_four_bands():
-    bands = Bands(blank_sure_max=0.2, mark_min=0.3, marked_sure_min=0.4, core_offset=0.0, line_halo_min=0.2, line_allowance=0.0)
+    bands = Bands(
+        blank_sure_max=0.2,
+        mark_min=0.3,
+        marked_sure_min=0.4,
+        core_offset=0.0,
+        line_halo_min=0.2,
+        line_allowance=0.0,
+    )
     assert classify(np.array([0.0, 0.2, 0.25, 0.3, 0.39, 0.4, 1.0]), bands).tolist() == [
-        BLANK_SURE, BLANK_SURE, BLANK_UNSURE, MARKED_UNSURE, MARKED_UNSURE, MARKED_SURE, MARKED_SURE,
+        BLANK_SURE,
+        BLANK_SURE,
+        BLANK_UNSURE,
+        MARKED_UNSURE,
+        MARKED_UNSURE,
+        MARKED_SURE,
+        MARKED_SURE,
     ]
 
 
@@ -110,7 +126,9 @@ def test_decide_items_reads_a_question_from_its_bubbles_together(row, count, cho
 def test_a_bubble_off_the_scan_makes_its_item_unsure():
     inside = np.ones((1, 5), bool)
     inside[0, 4] = False
-    decision = decide_items(np.array([[0.0, 0.8, 0.0, 0.0, 0.0]], np.float32), READ.gray, READ, inside)
+    decision = decide_items(
+        np.array([[0.0, 0.8, 0.0, 0.0, 0.0]], np.float32), READ.gray, READ, inside
+    )
     assert decision.unsure[0] and decision.confidence[0, 4] == 0
 
 
@@ -135,7 +153,9 @@ def test_mark_evidence_discounts_a_line_running_through_the_bubble():
 
 
 def test_is_bilevel():
-    assert is_bilevel(np.where(np.random.default_rng(0).random((300, 200)) > 0.5, 255, 0).astype(np.uint8))
+    assert is_bilevel(
+        np.where(np.random.default_rng(0).random((300, 200)) > 0.5, 255, 0).astype(np.uint8)
+    )
     assert not is_bilevel(np.random.default_rng(0).integers(0, 256, (300, 200), dtype=np.uint8))
 
 
@@ -249,7 +269,9 @@ def test_calibration_errors_name_the_file_the_key_and_the_fix(tmp_path):
 def test_calibration_bands_must_be_ordered():
     document = _default_document()
     document["read"]["bilevel"]["blank_sure_max"] = 0.9
-    with pytest.raises(CalibrationError, match=r"\$\.read\.bilevel: blank_sure_max must be below mark_min"):
+    with pytest.raises(
+        CalibrationError, match=r"\$\.read\.bilevel: blank_sure_max must be below mark_min"
+    ):
         parse_calibration(document, source="x.json")
 
 
@@ -276,10 +298,15 @@ def _bubbles(*, bilevel: bool, **features) -> BubbleDarkness:
     zeros = np.zeros(n, np.float32)
     value = {k: np.asarray(v, np.float32) for k, v in features.items()}
     return BubbleDarkness(
-        darkness=value.get("darkness", zeros), core=value.get("core", zeros),
-        quarter=value.get("quarter", zeros), body=value.get("body", zeros),
-        halo=value.get("halo", zeros), halo_contact=np.asarray(features.get("halo_contact", np.zeros(n)), np.int16),
-        inside=np.ones(n, bool), paper=np.full(n, 250, np.float32), bilevel=bilevel,
+        darkness=value.get("darkness", zeros),
+        core=value.get("core", zeros),
+        quarter=value.get("quarter", zeros),
+        body=value.get("body", zeros),
+        halo=value.get("halo", zeros),
+        halo_contact=np.asarray(features.get("halo_contact", np.zeros(n)), np.int16),
+        inside=np.ones(n, bool),
+        paper=np.full(n, 250, np.float32),
+        bilevel=bilevel,
     )
 
 
@@ -292,7 +319,9 @@ def test_regression_small_dot_on_a_gray_scan_is_not_read_blank_surely():
     # Features of a 0.3-radius dot in option B on a hard 200-dpi gray scan
     # (bench seed 20240601, sheet 53): its centre was discounted by a letter
     # allowance larger than a printed letter leaves on gray, and it read blank.
-    bubbles = _bubbles(bilevel=False, core=[0.035, 0.284, 0.012, 0.025, 0.0], quarter=[0, 0.005, 0, 0.012, 0.022])
+    bubbles = _bubbles(
+        bilevel=False, core=[0.035, 0.284, 0.012, 0.025, 0.0], quarter=[0, 0.005, 0, 0.012, 0.022]
+    )
     decision = _decide(bubbles)
     assert decision.unsure[0]
 
@@ -301,7 +330,12 @@ def test_regression_residue_over_the_printed_letter_on_a_1bit_scan_is_not_a_sure
     # Erasure residue alone in its question tipped the letter D's strokes
     # over a 1-bit threshold: black centre points, nothing elsewhere (bench
     # seed 20240601, sheet 74); it read as a sure D.
-    bubbles = _bubbles(bilevel=True, core=[0.0, 0.0, 0.0, 0.758, 0.0], quarter=[0, 0, 0, 0.173, 0], darkness=[0, 0, 0, 0.043, 0])
+    bubbles = _bubbles(
+        bilevel=True,
+        core=[0.0, 0.0, 0.0, 0.758, 0.0],
+        quarter=[0, 0, 0, 0.173, 0],
+        darkness=[0, 0, 0, 0.043, 0],
+    )
     decision = _decide(bubbles)
     assert decision.unsure[0]
 
@@ -309,7 +343,12 @@ def test_regression_residue_over_the_printed_letter_on_a_1bit_scan_is_not_a_sure
 def test_regression_residue_beside_a_fill_on_a_1bit_scan_is_not_a_sure_second_mark():
     # On a 1-bit scan a fill's evidence saturates at 1 and residue speckles
     # can fill two thirds of the darkest quarter: above the multi-mark ratio.
-    bubbles = _bubbles(bilevel=True, quarter=[1.0, 0.67, 0, 0, 0], darkness=[1.0, 0.15, 0, 0, 0], body=[1.0, 0.0, 0, 0, 0])
+    bubbles = _bubbles(
+        bilevel=True,
+        quarter=[1.0, 0.67, 0, 0, 0],
+        darkness=[1.0, 0.15, 0, 0, 0],
+        body=[1.0, 0.0, 0, 0, 0],
+    )
     decision = _decide(bubbles)
     assert decision.unsure[0]
 
@@ -318,8 +357,14 @@ def test_regression_tick_spilling_over_the_ring_is_not_taken_for_a_stray_line():
     # A tick whose stroke ran over the ring (halo 0.24 in 3 directions, inside
     # twice as dark) took the stray-line branch and read blank surely (seed
     # 4242, hard sheet 38).  A line crossing is as dark outside as inside.
-    tick = dict(darkness=[0.0, 0.165], core=[0.0, 0.591], quarter=[0.0, 0.463], body=[0.0, 0.064],
-                halo=[0.0, 0.244], halo_contact=[0, 3])
+    tick = dict(
+        darkness=[0.0, 0.165],
+        core=[0.0, 0.591],
+        quarter=[0.0, 0.463],
+        body=[0.0, 0.064],
+        halo=[0.0, 0.244],
+        halo_contact=[0, 3],
+    )
     evidence = mark_evidence(_bubbles(bilevel=False, **tick), READ)
     assert evidence[1] > READ.gray.blank_sure_max
     line = dict(tick, halo=[0.0, 0.5])

@@ -5,12 +5,19 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+from _reading_helpers import (
+    Scan,
+    SheetSpec,
+    ljun_template,
+    pencil,
+    scan_page,
+    synthetic_sheet,
+    template_to_scan,
+)
 
 from ljun.calibration import load_calibration
 from ljun.register import REFERENCE_DPI, Registration, RegistrationFailure, map_points, register
 from ljun.template import mm_to_px
-
-from _reading_helpers import Scan, SheetSpec, ljun_template, pencil, scan_page, synthetic_sheet, template_to_scan
 
 CAL = load_calibration()
 
@@ -33,7 +40,14 @@ def _bubble_error(sheet, registration) -> float:
         Scan(dpi=150, skew_deg=-6.0, bits=1),
         Scan(dpi=300, skew_deg=7.0, noise=8.0, blur=1.2),
     ],
-    ids=["upright", "skew+10-shift", "skew-10-scale+3", "upside-down", "150dpi-bilevel", "300dpi-noise-blur"],
+    ids=[
+        "upright",
+        "skew+10-shift",
+        "skew-10-scale+3",
+        "upside-down",
+        "150dpi-bilevel",
+        "300dpi-noise-blur",
+    ],
 )
 @pytest.mark.parametrize("known_dpi", [True, False], ids=["dpi", "no-dpi"])
 def test_register_puts_every_bubble_within_a_pixel(scan, known_dpi):
@@ -51,7 +65,9 @@ def test_ring_fiducial_decides_orientation_of_a_page_fed_upside_down():
     sheet = synthetic_sheet(SheetSpec(), Scan(rotated_180=True))
     registration = register(sheet.image, ljun_template(), CAL, dpi=200)
     # The template's top-left fiducial is found at the bottom-right of the scan.
-    top_left = map_points(registration.homography, ljun_template().geometry(REFERENCE_DPI).fiducials[:1])[0]
+    top_left = map_points(
+        registration.homography, ljun_template().geometry(REFERENCE_DPI).fiducials[:1]
+    )[0]
     height, width = sheet.image.shape
     assert top_left[0] > width / 2 and top_left[1] > height / 2
 
@@ -65,7 +81,15 @@ def test_blank_page_is_a_falsy_failure():
 def test_printed_page_without_corner_marks_is_wrong_template():
     page = np.full((2339, 1654), 255, np.uint8)
     for row in range(30):
-        cv2.putText(page, "DAFTAR HADIR PESERTA UJIAN " * 2, (60, 120 + 70 * row), cv2.FONT_HERSHEY_SIMPLEX, 1.2, 0, 2)
+        cv2.putText(
+            page,
+            "DAFTAR HADIR PESERTA UJIAN " * 2,
+            (60, 120 + 70 * row),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            1.2,
+            0,
+            2,
+        )
     failure = register(page, ljun_template(), CAL, dpi=200)
     assert not failure and failure.reason == "wrong_template"
 
@@ -91,7 +115,15 @@ def test_other_form_with_the_same_corner_marks_is_wrong_template():
             cx, cy, r = int((x0 + x1) / 2), int((y0 + y1) / 2), int((x1 - x0) * 0.22)
             page[cy - r : cy + r, cx - r : cx + r] = 255
     for row in range(20):
-        cv2.putText(page, "BERITA ACARA PELAKSANAAN UJIAN", (200, 400 + 80 * row), cv2.FONT_HERSHEY_SIMPLEX, 1.2, 0, 2)
+        cv2.putText(
+            page,
+            "BERITA ACARA PELAKSANAAN UJIAN",
+            (200, 400 + 80 * row),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            1.2,
+            0,
+            2,
+        )
     failure = register(page, template, CAL, dpi=200)
     assert not failure and failure.reason == "wrong_template"
 
@@ -123,7 +155,9 @@ def test_regression_dark_scanner_background_is_not_the_paper():
     image = sheet.image.copy()
     page = np.zeros(image.shape, np.uint8)
     corners = template_to_scan(
-        np.array([[-0.5, -0.5], [1653.5, -0.5], [1653.5, 2338.5], [-0.5, 2338.5]]), sheet.scan, sheet.page_shape
+        np.array([[-0.5, -0.5], [1653.5, -0.5], [1653.5, 2338.5], [-0.5, 2338.5]]),
+        sheet.scan,
+        sheet.page_shape,
     )
     cv2.fillPoly(page, [np.round(corners).astype(np.int32)], 1)
     image[page == 0] = 40  # dark backing wherever the page is not
@@ -134,6 +168,10 @@ def test_regression_dark_scanner_background_is_not_the_paper():
 
 
 def test_register_never_raises_on_odd_images():
-    for image in (np.zeros((5, 5), np.uint8), np.zeros((400, 300), np.uint8), np.random.default_rng(1).integers(0, 256, (600, 400), dtype=np.uint8)):
+    for image in (
+        np.zeros((5, 5), np.uint8),
+        np.zeros((400, 300), np.uint8),
+        np.random.default_rng(1).integers(0, 256, (600, 400), dtype=np.uint8),
+    ):
         result = register(image, ljun_template(), CAL)
         assert isinstance(result, RegistrationFailure)

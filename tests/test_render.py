@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ljun.render import RING_GRAY, code128_modules, render_image, render_pdf, sheet_primitives
+from ljun.render import RING_GRAY, code128_modules, render_image, sheet_primitives
 
 # Ring pixels are darker than this; printed option letters (lighter ink) are not.
 RING_THRESHOLD = (RING_GRAY + 160) // 2
@@ -22,14 +22,20 @@ def _ring_centres(image: np.ndarray, centres: np.ndarray, radii: np.ndarray) -> 
         window = image[y0 : y0 + 2 * half + 1, x0 : x0 + 2 * half + 1].astype(np.float64)
         weight = np.clip(RING_THRESHOLD - window, 0, None)
         ys, xs = np.mgrid[0 : window.shape[0], 0 : window.shape[1]]
-        found[k] = (x0 + (weight * xs).sum() / weight.sum(), y0 + (weight * ys).sum() / weight.sum())
+        found[k] = (
+            x0 + (weight * xs).sum() / weight.sum(),
+            y0 + (weight * ys).sum() / weight.sum(),
+        )
     return found
 
 
 @pytest.mark.parametrize("dpi", [150, 200, 300])
 def test_rendered_rings_lie_where_geometry_says(tmp_path, ljun_template, run_cli, dpi):
     out = tmp_path / f"sheet-{dpi}.png"
-    assert run_cli("template", "render", "ljun-teori-kejuruan", "--dpi", dpi, "--out", out).exit_code == 0
+    assert (
+        run_cli("template", "render", "ljun-teori-kejuruan", "--dpi", dpi, "--out", out).exit_code
+        == 0
+    )
     with Image.open(out) as png:
         # PNG stores pixels per metre as an integer, hence the tolerance.
         assert png.info["dpi"] == pytest.approx((dpi, dpi), abs=0.05)
@@ -73,8 +79,17 @@ def test_barcode_prints_and_decodes(tmp_path, run_cli):
     from pyzbar import pyzbar
 
     out = tmp_path / "sheet.png"
-    result = run_cli("template", "render", "ljun-teori-kejuruan", "--dpi", "200", "--out", out,
-                     "--barcode", "LJUN-A-000123")
+    result = run_cli(
+        "template",
+        "render",
+        "ljun-teori-kejuruan",
+        "--dpi",
+        "200",
+        "--out",
+        out,
+        "--barcode",
+        "LJUN-A-000123",
+    )
     assert result.exit_code == 0
     with Image.open(out) as png:
         decoded = pyzbar.decode(png.convert("L"))
@@ -109,7 +124,10 @@ def test_pdf_is_one_a4_vector_page(tmp_path, ljun_template, run_cli):
 
 def test_tiff_output_carries_dpi(tmp_path, run_cli):
     out = tmp_path / "sheet.tif"
-    assert run_cli("template", "render", "ljun-teori-kejuruan", "--dpi", "150", "--out", out).exit_code == 0
+    assert (
+        run_cli("template", "render", "ljun-teori-kejuruan", "--dpi", "150", "--out", out).exit_code
+        == 0
+    )
     with Image.open(out) as tif:
         assert tif.size == (1240, 1754)
         assert tif.info["dpi"] == pytest.approx((150, 150))
@@ -145,5 +163,7 @@ def test_every_bubble_has_a_ring_and_its_label(ljun_template):
     circles = [p for p in primitives if isinstance(p, Circle)]
     assert len(circles) == len(ljun_template.geometry(200))
     labels = {(p.text, round(p.x, 3), round(p.y, 3)) for p in primitives if isinstance(p, Text)}
-    assert all((o, round(c.cx, 3), round(c.cy, 3)) in labels
-               for c, o in zip(circles, ljun_template.geometry(200).option))
+    assert all(
+        (o, round(c.cx, 3), round(c.cy, 3)) in labels
+        for c, o in zip(circles, ljun_template.geometry(200).option)
+    )

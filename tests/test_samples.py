@@ -13,11 +13,11 @@ from decimal import Decimal
 import numpy as np
 import pytest
 import tifffile
+from _samples_helpers import bubble_darkness, find_fiducials, luhn_valid, top_edge_angle
 from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image
 
-from _samples_helpers import bubble_darkness, find_fiducials, luhn_valid, top_edge_angle
 from ljun.kompetensi import competency_codes
 from ljun.numbers import parse_score, round_half_up
 from ljun.records import RESULT_KEYS
@@ -47,7 +47,9 @@ def easy_sheets(ljun_template):
 
 @pytest.fixture(scope="module")
 def moderate_sheets(ljun_template):
-    return list(generate_sheets(ljun_template, count=5, seed=22, level="moderate", bits=1, keep_drawn=True))
+    return list(
+        generate_sheets(ljun_template, count=5, seed=22, level="moderate", bits=1, keep_drawn=True)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -77,12 +79,23 @@ def test_truth_records_have_the_contract_format(easy_sheets, moderate_sheets):
         assert tuple(truth) == RESULT_KEYS
         assert NOMOR.match(truth["nomor_peserta"]), truth["nomor_peserta"]
         assert luhn_valid(truth["nomor_peserta"].replace("-", ""))
-        assert re.fullmatch(r"[A-Z][A-Z ]{0,19}", truth["nama"]) and truth["nama"] == truth["nama"].rstrip()
+        assert (
+            re.fullmatch(r"[A-Z][A-Z ]{0,19}", truth["nama"])
+            and truth["nama"] == truth["nama"].rstrip()
+        )
         datetime.datetime.strptime(truth["tanggal_lahir"], "%d-%m-%y")
         assert truth["kode_kompetensi"] in codes
         assert truth["paket"] in ("A", "B", "S")
         assert BARCODE.match(truth["barcode"]).group(1) == truth["paket"]
-        assert len(truth["answers"]) == 40 and set(truth["answers"]) <= {"A", "B", "C", "D", "E", "", "*"}
+        assert len(truth["answers"]) == 40 and set(truth["answers"]) <= {
+            "A",
+            "B",
+            "C",
+            "D",
+            "E",
+            "",
+            "*",
+        }
         key = keys[truth["paket"]]["answers"]
         correct = sum(a == k for a, k in zip(truth["answers"], key))
         assert truth["correct"] == correct
@@ -112,7 +125,9 @@ def test_envelopes_are_rooms_of_one_school_sorted_by_participant_number():
 def test_sheet_scores_spread_like_an_exam(ljun_template):
     plans = plan_sheets(120, 3, "moderate")
     keys = answer_keys(3)
-    correct = [sum(a == k for a, k in zip(p.answers, keys[p.participant.paket]["answers"])) for p in plans]
+    correct = [
+        sum(a == k for a, k in zip(p.answers, keys[p.participant.paket]["answers"])) for p in plans
+    ]
     assert 20 <= np.mean(correct) <= 32
     assert np.std(correct) > 3
     assert {p.participant.paket for p in plans} == {"A", "B", "S"}
@@ -121,7 +136,9 @@ def test_sheet_scores_spread_like_an_exam(ljun_template):
 def test_marks_drawn_agree_with_the_truth(easy_sheets, moderate_sheets):
     for sheet in easy_sheets + moderate_sheets:
         truth = sheet.truth
-        expected = {("answers", q + 1, a) for q, a in enumerate(truth["answers"]) if a not in ("", "*")}
+        expected = {
+            ("answers", q + 1, a) for q, a in enumerate(truth["answers"]) if a not in ("", "*")
+        }
         expected |= {("paket", 1, truth["paket"])}
         for name, text in (
             ("nomor_peserta", truth["nomor_peserta"].replace("-", "")),
@@ -130,13 +147,17 @@ def test_marks_drawn_agree_with_the_truth(easy_sheets, moderate_sheets):
             ("nama", truth["nama"]),
         ):
             expected |= {(name, i + 1, ch) for i, ch in enumerate(text) if ch != " "}
-        drawn = {(m.field, m.item, m.option) for m in sheet.marks if m.kind not in ("residue", "multi")}
+        drawn = {
+            (m.field, m.item, m.option) for m in sheet.marks if m.kind not in ("residue", "multi")
+        }
         assert drawn == expected
         multi_items = {m.item for m in sheet.marks if m.kind == "multi"}
         assert multi_items == {q + 1 for q, a in enumerate(truth["answers"]) if a == "*"}
 
 
-def test_a_marked_bubble_is_darker_than_an_unmarked_one_before_the_scanner(ljun_template, easy_sheets):
+def test_a_marked_bubble_is_darker_than_an_unmarked_one_before_the_scanner(
+    ljun_template, easy_sheets
+):
     geometry = ljun_template.geometry(200)
     index = {}
     for name in geometry.field_names:
@@ -147,7 +168,9 @@ def test_a_marked_bubble_is_darker_than_an_unmarked_one_before_the_scanner(ljun_
                 index[(name, i + 1, option)] = grid[i, j]
     for sheet in easy_sheets:
         darkness = bubble_darkness(sheet.drawn, geometry.centres, geometry.radii)
-        meant = [index[(m.field, m.item, m.option)] for m in sheet.marks if m.kind not in ("residue",)]
+        meant = [
+            index[(m.field, m.item, m.option)] for m in sheet.marks if m.kind not in ("residue",)
+        ]
         touched = {index[(m.field, m.item, m.option)] for m in sheet.marks}
         untouched = np.setdiff1d(np.arange(len(geometry)), list(touched))
         assert darkness[meant].min() > darkness[untouched].max() + 0.1
@@ -155,8 +178,12 @@ def test_a_marked_bubble_is_darker_than_an_unmarked_one_before_the_scanner(ljun_
 
 def test_hard_marks_are_recorded_in_scan(moderate_sheets):
     for sheet in moderate_sheets:
-        recorded = {(m["field"], m["item"], m["option"], m["kind"]) for m in sheet.scan["hard_marks"]}
-        drawn = {(m.field, m.item, m.option, m.kind) for m in sheet.marks if m.kind in HARD_MARK_KINDS}
+        recorded = {
+            (m["field"], m["item"], m["option"], m["kind"]) for m in sheet.scan["hard_marks"]
+        }
+        drawn = {
+            (m.field, m.item, m.option, m.kind) for m in sheet.marks if m.kind in HARD_MARK_KINDS
+        }
         assert recorded == drawn
     assert any(sheet.scan["hard_marks"] for sheet in moderate_sheets)
 
@@ -198,7 +225,9 @@ def test_skew_measured_from_the_fiducials_is_what_scan_says(request, ljun_templa
         recorded = np.array(sheet.scan["fiducials_px"])
         for f in found:
             assert np.hypot(*(recorded - (f.x, f.y)).T).min() < 1.5
-        assert abs(top_edge_angle(found) - sheet.scan["skew_deg"]) < _fiducial_angle_tolerance(sheet)
+        assert abs(top_edge_angle(found) - sheet.scan["skew_deg"]) < _fiducial_angle_tolerance(
+            sheet
+        )
         level = LEVELS[sheet.scan["level"]]
         assert abs(sheet.scan["skew_deg"]) <= level.skew_max_deg
         # Scale: the TL-TR fiducial distance against the template's.
@@ -215,7 +244,9 @@ def test_each_level_turns_and_flips_pages_as_it_promises(ljun_template, level_na
     page = printed_sheet(ljun_template, 100, "LJUN-A-000001")
     skews, flips = [], []
     for k in range(40):
-        image, scan = scan_page(page, dpi=100, bits=8, level=level, rng=np.random.default_rng([4, k]))
+        image, scan = scan_page(
+            page, dpi=100, bits=8, level=level, rng=np.random.default_rng([4, k])
+        )
         found = find_fiducials(image, ljun_template, 100)
         assert len(found) == 4
         ring = next(f for f in found if f.ring)
@@ -235,7 +266,9 @@ def test_moderate_and_hard_feed_some_pages_upside_down(ljun_template):
     page = printed_sheet(ljun_template, 50, "")
     for name in ("moderate", "hard"):
         flipped = [
-            scan_page(page, dpi=50, bits=1, level=LEVELS[name], rng=np.random.default_rng([5, k]))[1]["rotated_180"]
+            scan_page(page, dpi=50, bits=1, level=LEVELS[name], rng=np.random.default_rng([5, k]))[
+                1
+            ]["rotated_180"]
             for k in range(80)
         ]
         assert 0 < sum(flipped) < 40
@@ -245,10 +278,14 @@ def test_noise_grows_from_easy_to_hard(ljun_template):
     grey = np.full((400, 300), 0.5, dtype=np.float32)
     measured = {}
     for name in ("easy", "hard"):
-        level = dataclasses.replace(LEVELS[name], white_clip_probability=0.0, jpeg_probability=0.0, dust_mean=0.0)
+        level = dataclasses.replace(
+            LEVELS[name], white_clip_probability=0.0, jpeg_probability=0.0, dust_mean=0.0
+        )
         spreads = []
         for k in range(5):
-            image, scan = scan_page(grey, dpi=100, bits=8, level=level, rng=np.random.default_rng([6, k]))
+            image, scan = scan_page(
+                grey, dpi=100, bits=8, level=level, rng=np.random.default_rng([6, k])
+            )
             centre = image[150:250, 100:200].astype(float)
             # Differences of neighbours remove the smooth lamp fall-off.
             spreads.append(np.std(np.diff(centre, axis=1)) / math.sqrt(2) / scan["noise_sigma"])
@@ -270,7 +307,9 @@ def test_regression_a_1bit_scan_keeps_part_of_the_lightest_light_mark(level_name
     page = np.ones((300, 300), dtype=np.float32)
     page[100:200, 100:200] *= np.float32(1.0 - darkness)
     for k in range(30):
-        image, scan = scan_page(page, dpi=150, bits=1, level=level, rng=np.random.default_rng([7, k]))
+        image, scan = scan_page(
+            page, dpi=150, bits=1, level=level, rng=np.random.default_rng([7, k])
+        )
         h = np.array(scan["homography"])
         centre = h @ np.array([149.5, 149.5, 1.0])
         x, y = (centre[:2] / centre[2]).round().astype(int)
@@ -295,12 +334,24 @@ def test_mixed_settings_vary_per_envelope():
 
 
 def test_some_hard_pages_went_through_jpeg(ljun_template):
-    sheets = list(generate_sheets(ljun_template, count=6, seed=25, level="hard", dpi=100, bits=8, include_special_pages=False))
+    sheets = list(
+        generate_sheets(
+            ljun_template,
+            count=6,
+            seed=25,
+            level="hard",
+            dpi=100,
+            bits=8,
+            include_special_pages=False,
+        )
+    )
     assert any(s.scan["jpeg_quality"] for s in sheets)
 
 
 def test_special_pages_are_in_the_batch_with_their_flags(ljun_template):
-    always = dataclasses.replace(LEVELS["hard"], blank_page_probability=1.0, other_page_probability=1.0)
+    always = dataclasses.replace(
+        LEVELS["hard"], blank_page_probability=1.0, other_page_probability=1.0
+    )
     pages = list(generate_sheets(ljun_template, count=3, seed=2, level=always, dpi=100, bits=8))
     special = [p for p in pages if p.kind != "ljun"]
     assert sorted(p.kind for p in special) == ["blank", "other"]
@@ -328,9 +379,13 @@ def test_bad_options_raise_samples_error(ljun_template):
     ("fmt", "bits"), [("tiff", 8), ("tiff", 1), ("pdf", 8), ("pdf", 1), ("png", 1), ("jpeg", 8)]
 )
 def test_written_files_open_with_independent_readers(ljun_template, tmp_path, fmt, bits):
-    result = make_samples(ljun_template, tmp_path, count=2, seed=41, level="easy", dpi=100, bits=bits, fmt=fmt)
+    result = make_samples(
+        ljun_template, tmp_path, count=2, seed=41, level="easy", dpi=100, bits=bits, fmt=fmt
+    )
     truth = [json.loads(line) for line in (tmp_path / "truth.jsonl").read_text().splitlines()]
-    expected = list(generate_sheets(ljun_template, count=2, seed=41, level="easy", dpi=100, bits=bits))
+    expected = list(
+        generate_sheets(ljun_template, count=2, seed=41, level="easy", dpi=100, bits=bits)
+    )
     assert len(truth) == len(expected) == result.pages == 2
     for line, sheet in zip(truth, expected):
         assert line == {**sheet.truth, "source": line["source"], "page": line["page"]}
@@ -341,13 +396,17 @@ def test_written_files_open_with_independent_readers(ljun_template, tmp_path, fm
                 assert page.compression == (4 if bits == 1 else 5)  # CCITT G4 / LZW
                 assert page.resolution == (100.0, 100.0)
                 pixels = page.asarray()
-                assert np.array_equal(pixels.astype(np.uint8) * (255 if bits == 1 else 1), sheet.image)
+                assert np.array_equal(
+                    pixels.astype(np.uint8) * (255 if bits == 1 else 1), sheet.image
+                )
             with Image.open(path) as image:
                 assert image.n_frames == 2 and image.info["dpi"] == (100.0, 100.0)
         elif fmt == "pdf":
             from pdf2image import convert_from_path
 
-            rendered = convert_from_path(path, dpi=100, grayscale=True, first_page=line["page"], last_page=line["page"])[0]
+            rendered = convert_from_path(
+                path, dpi=100, grayscale=True, first_page=line["page"], last_page=line["page"]
+            )[0]
             assert abs(rendered.size[0] - sheet.image.shape[1]) <= 1
             assert abs(rendered.size[1] - sheet.image.shape[0]) <= 1
         else:
@@ -378,13 +437,32 @@ def test_a_sample_set_has_keys_attendance_and_practical_scores(ljun_template, tm
 def test_workers_write_the_same_set_and_report_every_page(ljun_template, tmp_path):
     # Regression: with workers the progress count came out one page short.
     pages = []
-    serial = make_samples(ljun_template, tmp_path / "serial", count=16, seed=43, level="moderate", dpi=100, fmt="mixed", bits="mixed")
+    serial = make_samples(
+        ljun_template,
+        tmp_path / "serial",
+        count=16,
+        seed=43,
+        level="moderate",
+        dpi=100,
+        fmt="mixed",
+        bits="mixed",
+    )
     parallel = make_samples(
-        ljun_template, tmp_path / "parallel", count=16, seed=43, level="moderate", dpi=100, fmt="mixed", bits="mixed",
-        workers=2, on_page=pages.append,
+        ljun_template,
+        tmp_path / "parallel",
+        count=16,
+        seed=43,
+        level="moderate",
+        dpi=100,
+        fmt="mixed",
+        bits="mixed",
+        workers=2,
+        on_page=pages.append,
     )
     assert serial.envelopes >= 2
-    assert (tmp_path / "serial" / "truth.jsonl").read_text() == (tmp_path / "parallel" / "truth.jsonl").read_text()
+    assert (tmp_path / "serial" / "truth.jsonl").read_text() == (
+        tmp_path / "parallel" / "truth.jsonl"
+    ).read_text()
     assert sum(pages) == parallel.pages
 
 
@@ -393,7 +471,16 @@ def test_a_non_empty_folder_is_refused_unless_overwriting(ljun_template, tmp_pat
     with pytest.raises(SamplesError, match="not empty"):
         make_samples(ljun_template, tmp_path, count=1, seed=1, level="easy", dpi=100)
     make_samples(ljun_template, tmp_path / "set", count=2, seed=1, level="easy", dpi=100, fmt="png")
-    make_samples(ljun_template, tmp_path / "set", count=1, seed=1, level="easy", dpi=100, fmt="tiff", overwrite=True)
+    make_samples(
+        ljun_template,
+        tmp_path / "set",
+        count=1,
+        seed=1,
+        level="easy",
+        dpi=100,
+        fmt="tiff",
+        overwrite=True,
+    )
     # The previous set's files are gone; nothing else was touched.
     assert not (tmp_path / "set" / "amplop-001").exists()
     assert (tmp_path / "notes.txt").read_text() == "mine"
@@ -404,8 +491,24 @@ def test_a_non_empty_folder_is_refused_unless_overwriting(ljun_template, tmp_pat
 
 def test_cli_makes_a_set_end_to_end(run_cli, tmp_path):
     out = tmp_path / "set"
-    result = run_cli("samples", "make", "--count", 3, "--seed", 7, "--level", "hard", "--dpi", 100,
-                     "--bits", "mixed", "--format", "tiff", "--out", out)
+    result = run_cli(
+        "samples",
+        "make",
+        "--count",
+        3,
+        "--seed",
+        7,
+        "--level",
+        "hard",
+        "--dpi",
+        100,
+        "--bits",
+        "mixed",
+        "--format",
+        "tiff",
+        "--out",
+        out,
+    )
     assert result.exit_code == 0, result.stderr
     assert "wrote 3 sheets" in result.stdout
     truth = (out / "truth.jsonl").read_text().splitlines()
@@ -432,8 +535,16 @@ def test_regression_pdf_batches_are_the_same_byte_for_byte(tmp_path, ljun_templa
     made = []
     for run in ("first", "second"):
         out = tmp_path / run
-        make_samples(ljun_template, out, count=1, seed=3, level="easy", fmt="pdf", bits=1,
-                     include_special_pages=False)
+        make_samples(
+            ljun_template,
+            out,
+            count=1,
+            seed=3,
+            level="easy",
+            fmt="pdf",
+            bits=1,
+            include_special_pages=False,
+        )
         made.append({p.relative_to(out): p.read_bytes() for p in sorted(out.rglob("*.pdf"))})
         time.sleep(1.1)  # PDF dates have one-second resolution
     assert made[0] and made[0] == made[1]

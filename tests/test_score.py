@@ -5,14 +5,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from _score_helpers import KEY_A, KODE, answers_with, key_set, make_key, make_reading
 from hypothesis import given
 from hypothesis import strategies as st
 
 from ljun.keys import AnswerKeySet
 from ljun.records import RESULT_KEYS
 from ljun.score import count_correct, score_sheet, score_value, with_flags
-
-from _score_helpers import KEY_A, KODE, answers_with, key_set, make_key, make_reading
 
 
 @pytest.mark.parametrize(
@@ -22,11 +21,11 @@ from _score_helpers import KEY_A, KODE, answers_with, key_set, make_key, make_re
         (0, 40, "0.00"),
         (30, 40, "7.50"),
         (33, 40, "8.25"),
-        (1, 16, "0.63"),   # 0.625: an exact half, up (banker's rounding gives 0.62)
-        (3, 16, "1.88"),   # 1.875
-        (5, 16, "3.13"),   # 3.125
+        (1, 16, "0.63"),  # 0.625: an exact half, up (banker's rounding gives 0.62)
+        (3, 16, "1.88"),  # 1.875
+        (5, 16, "3.13"),  # 3.125
         (13, 16, "8.13"),  # 8.125
-        (1, 80, "0.13"),   # 0.125
+        (1, 80, "0.13"),  # 0.125
         (1, 3, "3.33"),
         (2, 3, "6.67"),
         (7, 9, "7.78"),

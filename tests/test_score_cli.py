@@ -9,10 +9,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from _score_helpers import KEY_A, key_document, write_key, write_keys
 
 from ljun.records import RESULT_KEYS
-
-from _score_helpers import KEY_A, key_document, write_key, write_keys
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_SCANS = REPO_ROOT / "samples" / "scans"
@@ -42,8 +41,16 @@ def generated_set(tmp_path_factory):
     from ljun.template import load_template
 
     folder = tmp_path_factory.mktemp("generated")
-    make_samples(load_template("ljun-teori-kejuruan"), folder, count=8, seed=21, level="easy",
-                 fmt="tiff", pages_per_file=5, include_special_pages=False)
+    make_samples(
+        load_template("ljun-teori-kejuruan"),
+        folder,
+        count=8,
+        seed=21,
+        level="easy",
+        fmt="tiff",
+        pages_per_file=5,
+        include_special_pages=False,
+    )
     return folder
 
 
@@ -67,7 +74,9 @@ def test_score_help_states_the_defaults(run_cli):
 def test_missing_key_file_is_named(run_cli, tmp_path):
     scan = tmp_path / "scan.tif"
     scan.write_bytes(b"II*\x00")
-    result = run_cli("score", scan, "--key", tmp_path / "paketA.json", "--db", tmp_path / "db.sqlite")
+    result = run_cli(
+        "score", scan, "--key", tmp_path / "paketA.json", "--db", tmp_path / "db.sqlite"
+    )
     assert result.exit_code == 2
     assert f"answer key {tmp_path / 'paketA.json'}: no such file" in result.stderr
     assert not (tmp_path / "db.sqlite").exists()
@@ -127,8 +136,9 @@ def test_bad_attendance_list(run_cli, tmp_path):
     keys = write_keys(tmp_path)
     listing = tmp_path / "hadir.csv"
     listing.write_text("nama\nANI\n", encoding="utf-8")
-    result = run_cli("score", tmp_path, "--key", keys[0], "--attendance", listing,
-                     "--db", tmp_path / "db.sqlite")
+    result = run_cli(
+        "score", tmp_path, "--key", keys[0], "--attendance", listing, "--db", tmp_path / "db.sqlite"
+    )
     assert result.exit_code == 2 and "no nomor_peserta column" in result.stderr
 
 
@@ -143,8 +153,9 @@ def test_export_of_an_unknown_batch(run_cli, tmp_path):
     from ljun.store import open_store
 
     open_store(tmp_path / "ljun.sqlite").close()
-    result = run_cli("export", "--db", tmp_path / "ljun.sqlite", "--out", tmp_path / "r.csv",
-                     "--batch", "7")
+    result = run_cli(
+        "export", "--db", tmp_path / "ljun.sqlite", "--out", tmp_path / "r.csv", "--batch", "7"
+    )
     assert result.exit_code == 2 and "no batch 7" in result.stderr
 
 
@@ -156,8 +167,16 @@ def test_score_generated_sheets_end_to_end(run_cli, generated_set, tmp_path, mon
     attendance = sorted((generated_set / "daftar_hadir").glob("*.csv"))
     out = tmp_path / "results.jsonl"
     options = [a for path in attendance for a in ("--attendance", path)]
-    result = run_cli("score", generated_set, *_key_options(generated_set), "--workers", "1",
-                     "--out", out, *options)
+    result = run_cli(
+        "score",
+        generated_set,
+        *_key_options(generated_set),
+        "--workers",
+        "1",
+        "--out",
+        out,
+        *options,
+    )
     assert result.exit_code == 0, result.stderr
     assert "Batch 1" in result.stdout and "wrote 8 records" in result.stdout
     assert (tmp_path / "ljun.sqlite").is_file()
@@ -171,7 +190,10 @@ def test_score_generated_sheets_end_to_end(run_cli, generated_set, tmp_path, mon
     for where, record in found.items():
         if not record["review"]:
             expected = truth[where]
-            assert (record["correct"], record["score"]) == (expected["correct"], expected["score"]), where
+            assert (record["correct"], record["score"]) == (
+                expected["correct"],
+                expected["score"],
+            ), where
             assert record["nomor_peserta"] == expected["nomor_peserta"]
             checked += 1
     assert checked >= 4  # an easy set: most sheets need no review
@@ -181,7 +203,9 @@ def test_score_generated_sheets_end_to_end(run_cli, generated_set, tmp_path, mon
     assert again.exit_code == 0, again.stderr
     with sqlite3.connect(tmp_path / "ljun.sqlite") as db:
         assert db.execute("SELECT count(*) FROM pages").fetchone()[0] == 8
-        assert db.execute("SELECT count(*) FROM batches WHERE status = 'complete'").fetchone()[0] == 2
+        assert (
+            db.execute("SELECT count(*) FROM batches WHERE status = 'complete'").fetchone()[0] == 2
+        )
 
     # Cancel item 1 of every key: every scored sheet gains the point unless it had it.
     corrected = []
@@ -214,8 +238,12 @@ def truth_key(folder: Path, paket: str) -> list[str]:
 
 def test_export_command_writes_every_format(run_cli, generated_set, tmp_path):
     db = tmp_path / "store.sqlite"
-    assert run_cli("score", generated_set, *_key_options(generated_set), "--workers", "1",
-                   "--db", db).exit_code == 0
+    assert (
+        run_cli(
+            "score", generated_set, *_key_options(generated_set), "--workers", "1", "--db", db
+        ).exit_code
+        == 0
+    )
     for suffix in (".csv", ".jsonl", ".xlsx"):
         out = tmp_path / f"export{suffix}"
         result = run_cli("export", "--db", db, "--out", out, "--batch", "1")
@@ -223,18 +251,28 @@ def test_export_command_writes_every_format(run_cli, generated_set, tmp_path):
         assert out.stat().st_size > 0 and "wrote 8 records" in result.stdout
 
 
-@pytest.mark.skipif(not (BUNDLED_SCANS / "truth.jsonl").is_file(),
-                    reason="the bundled samples/scans/ set is not there yet")
+@pytest.mark.skipif(
+    not (BUNDLED_SCANS / "truth.jsonl").is_file(),
+    reason="the bundled samples/scans/ set is not there yet",
+)
 def test_bundled_samples_reproduce_their_truth(run_cli, tmp_path):
     out = tmp_path / "results.jsonl"
-    result = run_cli("score", BUNDLED_SCANS, *_key_options(BUNDLED_SCANS),
-                     "--db", tmp_path / "ljun.sqlite", "--out", out)
+    result = run_cli(
+        "score",
+        BUNDLED_SCANS,
+        *_key_options(BUNDLED_SCANS),
+        "--db",
+        tmp_path / "ljun.sqlite",
+        "--out",
+        out,
+    )
     assert result.exit_code == 0, result.stderr
     truth = _by_relative_source(_read_jsonl(BUNDLED_SCANS / "truth.jsonl"), Path("."))
     found = _by_relative_source(_read_jsonl(out), BUNDLED_SCANS)
     assert set(found) == set(truth)
     wrong = [
-        where for where, record in found.items()
+        where
+        for where, record in found.items()
         if not record["review"]
         and (record["correct"], record["score"]) != (truth[where]["correct"], truth[where]["score"])
     ]
@@ -253,26 +291,45 @@ def test_results_file_is_written_even_when_stdout_is_closed_early(tmp_path, repo
         f"--key {samples / 'paketA.json'} --key {samples / 'paketB.json'} --key {samples / 'susulan.json'} "
         f"--workers 1 --db {tmp_path / 'ljun.sqlite'} --out {out} | head -1"
     )
-    subprocess.run(["bash", "-c", command], cwd=tmp_path, check=True, timeout=300,
-                   capture_output=True)
+    subprocess.run(
+        ["bash", "-c", command], cwd=tmp_path, check=True, timeout=300, capture_output=True
+    )
     assert len(out.read_text().splitlines()) == 1 + 3
 
 
 def test_attendance_folder_means_every_list_in_it(run_cli, generated_set, tmp_path):
     """Regression: `--attendance daftar_hadir/*.csv` took only the first list; the
     other lists became scans. A folder now gives every list in it."""
-    by_files = [a for p in sorted((generated_set / "daftar_hadir").glob("*.csv"))
-                for a in ("--attendance", p)]
+    by_files = [
+        a
+        for p in sorted((generated_set / "daftar_hadir").glob("*.csv"))
+        for a in ("--attendance", p)
+    ]
     summaries = []
     for n, options in enumerate((by_files, ["--attendance", generated_set / "daftar_hadir"])):
-        result = run_cli("score", generated_set, *_key_options(generated_set), "--workers", "1",
-                         "--db", tmp_path / f"s{n}.sqlite", *options)
+        result = run_cli(
+            "score",
+            generated_set,
+            *_key_options(generated_set),
+            "--workers",
+            "1",
+            "--db",
+            tmp_path / f"s{n}.sqlite",
+            *options,
+        )
         assert result.exit_code == 0, result.stderr
-        summaries.append([line for line in result.stdout.splitlines() if line.startswith("│")
-                          and ("attendance" in line or "not on any list" in line)])
+        summaries.append(
+            [
+                line
+                for line in result.stdout.splitlines()
+                if line.startswith("│") and ("attendance" in line or "not on any list" in line)
+            ]
+        )
     assert summaries[0] == summaries[1] and len(summaries[1]) == 2
-    assert any("sheets not on any list" in line and line.rstrip(" │").endswith(" 0")
-               for line in summaries[1])
+    assert any(
+        "sheets not on any list" in line and line.rstrip(" │").endswith(" 0")
+        for line in summaries[1]
+    )
 
 
 def test_broken_tiff_is_reported_once_not_by_tifffile_workers(tmp_path, repo_root):
@@ -287,10 +344,27 @@ def test_broken_tiff_is_reported_once_not_by_tifffile_workers(tmp_path, repo_roo
     (scans / "good.tif").write_bytes(good)
     (scans / "truncated.tif").write_bytes(good[:300_000])
     done = subprocess.run(
-        [sys.executable, "-m", "ljun", "score", str(scans),
-         *[a for k in ("paketA", "paketB", "susulan") for a in ("--key", str(samples / f"{k}.json"))],
-         "--workers", "2", "--db", str(tmp_path / "ljun.sqlite"), "--no-progress"],
-        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+        [
+            sys.executable,
+            "-m",
+            "ljun",
+            "score",
+            str(scans),
+            *[
+                a
+                for k in ("paketA", "paketB", "susulan")
+                for a in ("--key", str(samples / f"{k}.json"))
+            ],
+            "--workers",
+            "2",
+            "--db",
+            str(tmp_path / "ljun.sqlite"),
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
     )
     assert done.returncode == 0, done.stderr
     assert "truncated" in done.stdout

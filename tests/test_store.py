@@ -7,14 +7,13 @@ from decimal import Decimal
 
 import numpy as np
 import pytest
+from _score_helpers import key_set, make_key, make_reading
 
 from ljun.errors import StoreError
 from ljun.keys import AnswerKeySet
 from ljun.records import RESULT_KEYS
 from ljun.score import score_sheet
 from ljun.store import SCHEMA_VERSION, ReconciliationEntry, open_store
-
-from _score_helpers import key_set, make_key, make_reading
 
 
 @pytest.fixture
@@ -29,8 +28,11 @@ def _stage_batch(store, readings, keys=None):
     seqs = []
     for index, reading in enumerate(readings):
         scored = score_sheet(reading, keys)
-        seqs.append(writer.stage(scored, page_hash=f"hash-{reading.source}-{reading.page}",
-                                 file_index=index))
+        seqs.append(
+            writer.stage(
+                scored, page_hash=f"hash-{reading.source}-{reading.page}", file_index=index
+            )
+        )
     return writer, seqs
 
 
@@ -213,8 +215,9 @@ def test_same_page_hash_twice_in_one_batch_is_stored_once(store):
     keys = key_set()
     writer = store.begin_batch(template="t")
     for index, source in enumerate(("a.tif", "copy/a.tif")):
-        writer.stage(score_sheet(make_reading(source=source), keys), page_hash="same",
-                     file_index=index)
+        writer.stage(
+            score_sheet(make_reading(source=source), keys), page_hash="same", file_index=index
+        )
     writer.commit(keys=keys)
     assert [r["source"] for r in store.result_records()] == ["a.tif"]
 
@@ -243,8 +246,11 @@ def test_keys_are_stored_once_by_content(store):
 
 
 def test_reconciliation_entries_are_kept_per_batch(store):
-    entry = ReconciliationEntry(kind="absent", nomor_peserta="4-12-01-02-001-009-0",
-                                detail="on the attendance list, no sheet scanned")
+    entry = ReconciliationEntry(
+        kind="absent",
+        nomor_peserta="4-12-01-02-001-009-0",
+        detail="on the attendance list, no sheet scanned",
+    )
     batch = _store_batch(store, [make_reading()], reconciliation=[entry])
     assert store.reconciliation(batch) == [entry]
 
@@ -254,9 +260,12 @@ def test_rescore_adds_a_score_row_and_keeps_the_history(store):
     corrected = AnswerKeySet.from_keys([make_key("A", cancelled=[40])])
     (stored,) = store.stored_sheets()
     assert stored.score == Decimal("7.50")
-    store.record_rescore(template="t", keys=corrected,
-                         rescored=[(stored.page_id, score_sheet(stored.reading, corrected))],
-                         summary=lambda: {"rescored": 1})
+    store.record_rescore(
+        template="t",
+        keys=corrected,
+        rescored=[(stored.page_id, score_sheet(stored.reading, corrected))],
+        summary=lambda: {"rescored": 1},
+    )
     (record,) = store.result_records()
     assert record["correct"] == 31 and record["score"] == Decimal("7.75")
     assert store.count("scores") == 2 and store.count("pages") == 1

@@ -18,7 +18,9 @@ from ljun.template import (
     parse_template,
 )
 
-TEMPLATE_FILE = Path(__file__).resolve().parent.parent / "templates/answer_sheets/ljun-teori-kejuruan.json"
+TEMPLATE_FILE = (
+    Path(__file__).resolve().parent.parent / "templates/answer_sheets/ljun-teori-kejuruan.json"
+)
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +112,9 @@ def test_bad_template_is_refused_with_path_and_fix(tmp_path, document, spoil, wo
         assert word in message, message
 
 
-@pytest.mark.parametrize("spoil, words", BAD_TEMPLATES[:4], ids=[f.__name__ for f, _ in BAD_TEMPLATES[:4]])
+@pytest.mark.parametrize(
+    "spoil, words", BAD_TEMPLATES[:4], ids=[f.__name__ for f, _ in BAD_TEMPLATES[:4]]
+)
 def test_cli_bad_template_gives_one_message_and_exit_2(tmp_path, document, run_cli, spoil, words):
     doc = copy.deepcopy(document)
     spoil(doc)
@@ -176,7 +180,12 @@ def test_geometry_json_contract(run_cli):
     assert result.exit_code == 0
     doc = json.loads(result.stdout)
     assert set(doc) == {"template", "dpi", "width", "height", "bubbles"}
-    assert (doc["template"], doc["dpi"], doc["width"], doc["height"]) == ("ljun-teori-kejuruan", 150, 1240, 1754)
+    assert (doc["template"], doc["dpi"], doc["width"], doc["height"]) == (
+        "ljun-teori-kejuruan",
+        150,
+        1240,
+        1754,
+    )
     assert len(doc["bubbles"]) == 963
     assert set(doc["bubbles"][0]) == {"field", "item", "option", "x", "y", "r"}
     answers = [b for b in doc["bubbles"] if b["field"] == "answers"]
@@ -234,8 +243,13 @@ def test_a_second_design_is_only_a_new_json_file(tmp_path, document):
     answers = _field(doc, "answers")
     answers["bubble_diameter_mm"] = 4.0
     answers["blocks"] = [
-        {"first_item": 1 + 10 * c, "items": 10, "origin_mm": [24 + 36 * c, 198],
-         "item_step_mm": [0, 6], "option_step_mm": [5, 0]}
+        {
+            "first_item": 1 + 10 * c,
+            "items": 10,
+            "origin_mm": [24 + 36 * c, 198],
+            "item_step_mm": [0, 6],
+            "option_step_mm": [5, 0],
+        }
         for c in range(5)
     ]
     sheet = load_template(_write(tmp_path, doc))

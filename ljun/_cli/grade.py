@@ -12,7 +12,6 @@ import click
 from ..grade import (
     GradingReport,
     TheorySheet,
-    grade as grade_participants,
     grades_csv_text,
     load_rules,
     read_praktik_csv,
@@ -21,6 +20,9 @@ from ..grade import (
     write_grades_csv,
     write_grades_xlsx,
     write_problems_csv,
+)
+from ..grade import (
+    grade as grade_participants,
 )
 
 __all__ = ["COMMANDS", "grade"]
@@ -41,32 +43,74 @@ def _digits(length: int) -> Any:
 
 
 @click.command()
-@click.option("--db", "db", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Theory results from the results store (SQLite), latest reading per sheet.")
-@click.option("--results", "results", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Theory results as `ljun score` exports them: FILE.jsonl or FILE.csv.")
-@click.option("--praktik", "praktik", required=True,
-              type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Practical scores CSV: nomor_peserta,nama,kode_kompetensi,nilai_praktik.")
-@click.option("--rapor", "rapor", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Report-card CSV (long format): nomor_peserta,semester,sk,nilai.")
-@click.option("--out", "outs", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Write FILE.csv (one row per participant) or FILE.xlsx (summary, a sheet "
-                   "per competency, problems); repeat for both.  Default: CSV on stdout.")
-@click.option("--problems", "problems_out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write the problems (held back, missing data) to FILE.csv.")
-@click.option("--rules", "rules_name", default=None, metavar="FILE",
-              help="Grading rules JSON, or the name of a bundled rule set "
-                   "[default: ukk-2011-2012].")
-@click.option("--province", default=None, metavar="NN", callback=_digits(2),
-              help="Province number (2 digits) of every certificate number, instead of "
-                   "digits 4-5 of the nomor peserta.")
-@click.option("--district", default=None, metavar="NNN", callback=_digits(3),
-              help="District (kabupaten/kota) number (3 digits) of every certificate number, "
-                   "instead of digits 6-7 of the nomor peserta zero-padded.")
-@click.option("--comma", is_flag=True,
-              help="Write CSV scores with the Indonesian decimal comma (7,50); such cells are "
-                   "quoted.  XLSX cells are numbers either way.")
+@click.option(
+    "--db",
+    "db",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Theory results from the results store (SQLite), latest reading per sheet.",
+)
+@click.option(
+    "--results",
+    "results",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Theory results as `ljun score` exports them: FILE.jsonl or FILE.csv.",
+)
+@click.option(
+    "--praktik",
+    "praktik",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Practical scores CSV: nomor_peserta,nama,kode_kompetensi,nilai_praktik.",
+)
+@click.option(
+    "--rapor",
+    "rapor",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Report-card CSV (long format): nomor_peserta,semester,sk,nilai.",
+)
+@click.option(
+    "--out",
+    "outs",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write FILE.csv (one row per participant) or FILE.xlsx (summary, a sheet "
+    "per competency, problems); repeat for both.  Default: CSV on stdout.",
+)
+@click.option(
+    "--problems",
+    "problems_out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the problems (held back, missing data) to FILE.csv.",
+)
+@click.option(
+    "--rules",
+    "rules_name",
+    default=None,
+    metavar="FILE",
+    help="Grading rules JSON, or the name of a bundled rule set [default: ukk-2011-2012].",
+)
+@click.option(
+    "--province",
+    default=None,
+    metavar="NN",
+    callback=_digits(2),
+    help="Province number (2 digits) of every certificate number, instead of "
+    "digits 4-5 of the nomor peserta.",
+)
+@click.option(
+    "--district",
+    default=None,
+    metavar="NNN",
+    callback=_digits(3),
+    help="District (kabupaten/kota) number (3 digits) of every certificate number, "
+    "instead of digits 6-7 of the nomor peserta zero-padded.",
+)
+@click.option(
+    "--comma",
+    is_flag=True,
+    help="Write CSV scores with the Indonesian decimal comma (7,50); such cells are "
+    "quoted.  XLSX cells are numbers either way.",
+)
 def grade(
     db: Path | None,
     results: Path | None,

@@ -24,7 +24,11 @@ class _DpiType(click.ParamType):
         try:
             return int(value)
         except ValueError:
-            self.fail(f"{value!r} is not a resolution; give a number such as 200, or {MIXED!r}", param, ctx)
+            self.fail(
+                f"{value!r} is not a resolution; give a number such as 200, or {MIXED!r}",
+                param,
+                ctx,
+            )
 
 
 @click.group()
@@ -37,31 +41,97 @@ def samples() -> None:
 
 
 @samples.command()
-@click.option("--template", "template_name", default=DEFAULT_TEMPLATE, show_default=True, metavar="TEMPLATE",
-              help="Template JSON file or id of a bundled template.")
-@click.option("--count", type=click.IntRange(1, None), required=True, help="Number of students' sheets.")
-@click.option("--seed", type=click.IntRange(0, None), default=1, show_default=True,
-              help="The same seed (and ljun version) gives the same sheets.")
-@click.option("--level", type=click.Choice(LEVEL_NAMES), default="moderate", show_default=True,
-              help="easy: clean grey, small skew; moderate: an office batch; hard: the worst case.")
-@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Output folder (created; must be empty unless --force).")
-@click.option("--dpi", type=_DpiType(), default="200", show_default=True,
-              help="Scan resolution (100-600), or 'mixed' (envelopes cycle 200, 300, 150).")
-@click.option("--bits", type=click.Choice(["8", "1", MIXED]), default="8", show_default=True,
-              help="8-bit grey, 1-bit black and white, or 'mixed' (envelopes cycle 1, 1, 1, 8).")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="tiff", show_default=True,
-              help="Scan files: multi-page TIFF or PDF per envelope, single PNG/JPEG pages, or "
-                   "'mixed' (envelopes cycle PDF, TIFF, PNG/JPEG folder, TIFF).")
-@click.option("--pages-per-file", type=click.IntRange(0, None), default=0, show_default=True,
-              help="Split an envelope's TIFF/PDF batch into files of at most this many pages (0: one file).")
-@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Processes generating envelopes in parallel.")
-@click.option("--special-pages/--no-special-pages", default=None,
-              help="Put blank and non-LJUN pages into batches (default: at moderate and hard).")
-@click.option("--force", is_flag=True, help="Write into a non-empty folder, replacing a previous set.")
-def make(template_name: str, count: int, seed: int, level: str, out: Path, dpi: int | str, bits: str,
-         fmt: str, pages_per_file: int, workers: int, special_pages: bool | None, force: bool) -> None:
+@click.option(
+    "--template",
+    "template_name",
+    default=DEFAULT_TEMPLATE,
+    show_default=True,
+    metavar="TEMPLATE",
+    help="Template JSON file or id of a bundled template.",
+)
+@click.option(
+    "--count", type=click.IntRange(1, None), required=True, help="Number of students' sheets."
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(0, None),
+    default=1,
+    show_default=True,
+    help="The same seed (and ljun version) gives the same sheets.",
+)
+@click.option(
+    "--level",
+    type=click.Choice(LEVEL_NAMES),
+    default="moderate",
+    show_default=True,
+    help="easy: clean grey, small skew; moderate: an office batch; hard: the worst case.",
+)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Output folder (created; must be empty unless --force).",
+)
+@click.option(
+    "--dpi",
+    type=_DpiType(),
+    default="200",
+    show_default=True,
+    help="Scan resolution (100-600), or 'mixed' (envelopes cycle 200, 300, 150).",
+)
+@click.option(
+    "--bits",
+    type=click.Choice(["8", "1", MIXED]),
+    default="8",
+    show_default=True,
+    help="8-bit grey, 1-bit black and white, or 'mixed' (envelopes cycle 1, 1, 1, 8).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="tiff",
+    show_default=True,
+    help="Scan files: multi-page TIFF or PDF per envelope, single PNG/JPEG pages, or "
+    "'mixed' (envelopes cycle PDF, TIFF, PNG/JPEG folder, TIFF).",
+)
+@click.option(
+    "--pages-per-file",
+    type=click.IntRange(0, None),
+    default=0,
+    show_default=True,
+    help="Split an envelope's TIFF/PDF batch into files of at most this many pages (0: one file).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Processes generating envelopes in parallel.",
+)
+@click.option(
+    "--special-pages/--no-special-pages",
+    default=None,
+    help="Put blank and non-LJUN pages into batches (default: at moderate and hard).",
+)
+@click.option(
+    "--force", is_flag=True, help="Write into a non-empty folder, replacing a previous set."
+)
+def make(
+    template_name: str,
+    count: int,
+    seed: int,
+    level: str,
+    out: Path,
+    dpi: int | str,
+    bits: str,
+    fmt: str,
+    pages_per_file: int,
+    workers: int,
+    special_pages: bool | None,
+    force: bool,
+) -> None:
     """Write a sample set: scans, truth.jsonl, answer keys, attendance lists, practical scores.
 
     One multi-page file per sealed envelope (a room of at most 20, sorted by
@@ -73,7 +143,13 @@ def make(template_name: str, count: int, seed: int, level: str, out: Path, dpi: 
       ljun samples make --count 200 --seed 1 --level moderate --out /tmp/sets/moderate --workers 2
     """
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
     template = load_template(template_name)
     n_bits: int | str = bits if bits == MIXED else int(bits)
@@ -81,14 +157,29 @@ def make(template_name: str, count: int, seed: int, level: str, out: Path, dpi: 
     started = time.perf_counter()
     console = Console(stderr=True)
     with Progress(
-        TextColumn("generating"), BarColumn(), MofNCompleteColumn(), TextColumn("pages"), TimeRemainingColumn(),
-        console=console, transient=True,
+        TextColumn("generating"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("pages"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
     ) as progress:
         bar = progress.add_task("pages", total=total)
         result = make_samples(
-            template, out, count=count, seed=seed, level=level, dpi=dpi, bits=n_bits, fmt=fmt,
-            pages_per_file=pages_per_file, workers=workers, include_special_pages=special_pages,
-            overwrite=force, on_page=lambda n: progress.advance(bar, n),
+            template,
+            out,
+            count=count,
+            seed=seed,
+            level=level,
+            dpi=dpi,
+            bits=n_bits,
+            fmt=fmt,
+            pages_per_file=pages_per_file,
+            workers=workers,
+            include_special_pages=special_pages,
+            overwrite=force,
+            on_page=lambda n: progress.advance(bar, n),
         )
     elapsed = time.perf_counter() - started
     click.echo(

@@ -31,8 +31,10 @@ from ..batch import (
     FileResult,
     default_workers,
     load_attendance,
-    rescore as rescore_store,
     run_batch,
+)
+from ..batch import (
+    rescore as rescore_store,
 )
 from ..calibration import load_calibration
 from ..export import EXPORT_FORMATS, export_records
@@ -79,30 +81,63 @@ def _console() -> Console:
 
 
 @click.command()
-@click.argument("scans", nargs=-1, required=True,
-                type=click.Path(exists=True, path_type=Path))
-@click.option("--key", "key_files", multiple=True, required=True, metavar="FILE",
-              type=click.Path(dir_okay=False, path_type=Path), help=_KEY_HELP)
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help=_OUT_HELP)
-@click.option("--db", type=click.Path(dir_okay=False, path_type=Path),
-              default=Path(DEFAULT_STORE), show_default=False, help=_DB_HELP)
-@click.option("--workers", type=click.IntRange(min=1), default=None,
-              help="Worker processes reading files in parallel. Default: one per core "
-                   f"({default_workers()} here); 1 reads in this process.")
-@click.option("--template", "template_name", default=DEFAULT_TEMPLATE, show_default=True,
-              help="Template of the sheets: a template JSON file or a bundled template id.")
-@click.option("--calibration", "calibration_file", default=None,
-              type=click.Path(dir_okay=False, path_type=Path),
-              help="Calibration JSON of the reading thresholds. Default: calibration/default.json.")
-@click.option("--attendance", "attendance_files", multiple=True, metavar="LIST.csv|FOLDER",
-              type=click.Path(exists=True, path_type=Path),
-              help="Attendance list CSV with a nomor_peserta column, or a folder of them "
-                   "(every *.csv in it); repeat for more. Absent participants and sheets "
-                   "not on any list are reported.")
+@click.argument("scans", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--key",
+    "key_files",
+    multiple=True,
+    required=True,
+    metavar="FILE",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help=_KEY_HELP,
+)
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help=_OUT_HELP
+)
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path(DEFAULT_STORE),
+    show_default=False,
+    help=_DB_HELP,
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes reading files in parallel. Default: one per core "
+    f"({default_workers()} here); 1 reads in this process.",
+)
+@click.option(
+    "--template",
+    "template_name",
+    default=DEFAULT_TEMPLATE,
+    show_default=True,
+    help="Template of the sheets: a template JSON file or a bundled template id.",
+)
+@click.option(
+    "--calibration",
+    "calibration_file",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Calibration JSON of the reading thresholds. Default: calibration/default.json.",
+)
+@click.option(
+    "--attendance",
+    "attendance_files",
+    multiple=True,
+    metavar="LIST.csv|FOLDER",
+    type=click.Path(exists=True, path_type=Path),
+    help="Attendance list CSV with a nomor_peserta column, or a folder of them "
+    "(every *.csv in it); repeat for more. Absent participants and sheets "
+    "not on any list are reported.",
+)
 @click.option("--comma", is_flag=True, help=_COMMA_HELP)
-@click.option("--progress/--no-progress", default=None,
-              help="Show the progress bar. Default: when stderr is a terminal.")
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Show the progress bar. Default: when stderr is a terminal.",
+)
 def score(
     scans: tuple[Path, ...],
     key_files: tuple[Path, ...],
@@ -155,15 +190,22 @@ def score(
     with open_store(db) as store:
         with _BatchProgress(err_console, enabled=show_progress) as bar:
             result = run_batch(
-                scans, keys=keys, store=store, template=template, calibration=calibration,
-                workers=worker_count, attendance=attendance, arguments=arguments,
-                on_files=bar.start, on_file_done=bar.file_done, on_pages=bar.pages_done,
+                scans,
+                keys=keys,
+                store=store,
+                template=template,
+                calibration=calibration,
+                workers=worker_count,
+                attendance=attendance,
+                arguments=arguments,
+                on_files=bar.start,
+                on_file_done=bar.file_done,
+                on_pages=bar.pages_done,
             )
         # Export before printing: a closed stdout (`| head`) must not cost the file.
         written = None
         if out is not None:
-            written = export_records(store.result_records(batch=result.batch_id), out,
-                                     comma=comma)
+            written = export_records(store.result_records(batch=result.batch_id), out, comma=comma)
         _print_batch_summary(result, keys, db=db, comma=comma)
         if written is not None:
             click.echo(f"wrote {written} records to {out}")
@@ -203,18 +245,17 @@ class _BatchProgress:
     def file_done(self, result: FileResult) -> None:
         for page, error in result.errors:
             self._progress.console.print(
-                f"warning: {result.source} page {page}: reader error: {error}", markup=False)
+                f"warning: {result.source} page {page}: reader error: {error}", markup=False
+            )
         self._progress.update(self._task, advance=1)
 
     def pages_done(self, pages: int) -> None:
         self._sheets += pages
         elapsed = max(time.perf_counter() - self._started, 1e-9)
-        self._progress.update(self._task, sheets=self._sheets,
-                              rate=f"{self._sheets / elapsed:.1f}")
+        self._progress.update(self._task, sheets=self._sheets, rate=f"{self._sheets / elapsed:.1f}")
 
 
-def _print_batch_summary(result: BatchResult, keys: AnswerKeySet, *, db: Path,
-                         comma: bool) -> None:
+def _print_batch_summary(result: BatchResult, keys: AnswerKeySet, *, db: Path, comma: bool) -> None:
     summary = result.summary
     console = _console()
     overview = Table(title=f"Batch {result.batch_id} — stored in {db}", show_header=False)
@@ -242,26 +283,34 @@ def _print_batch_summary(result: BatchResult, keys: AnswerKeySet, *, db: Path,
     reconciliation = Table(title="Reconciliation", show_header=False)
     reconciliation.add_column("what")
     reconciliation.add_column("count", justify="right")
-    reconciliation.add_row("same nomor peserta on 2+ sheets", str(summary["duplicate_nomor_peserta"]))
+    reconciliation.add_row(
+        "same nomor peserta on 2+ sheets", str(summary["duplicate_nomor_peserta"])
+    )
     reconciliation.add_row("same barcode on 2+ sheets", str(summary["duplicate_barcode"]))
     if summary["attendance_listed"] is not None:
         reconciliation.add_row("on the attendance lists", str(summary["attendance_listed"]))
         reconciliation.add_row("absent (marked on the list, no sheet)", str(summary["absent"]))
-        reconciliation.add_row("listed, but no sheet read with that nomor",
-                               str(summary["missing_sheet"]))
+        reconciliation.add_row(
+            "listed, but no sheet read with that nomor", str(summary["missing_sheet"])
+        )
         reconciliation.add_row("sheets not on any list", str(summary["not_on_attendance"]))
-        reconciliation.add_row("sheets of participants marked absent",
-                               str(summary["marked_absent"]))
-    reconciliation.add_row("sheets with an unread nomor peserta",
-                           str(summary["unread_nomor_peserta"]))
+        reconciliation.add_row(
+            "sheets of participants marked absent", str(summary["marked_absent"])
+        )
+    reconciliation.add_row(
+        "sheets with an unread nomor peserta", str(summary["unread_nomor_peserta"])
+    )
     console.print(reconciliation)
 
     for kind, label in (("missing_sheet", "no sheet read for"), ("absent", "absent")):
         numbers = [e.nomor_peserta for e in result.reconciliation if e.kind == kind]
         if numbers:
             shown = ", ".join(numbers[:_MAX_ABSENT_LINES])
-            more = (f" and {len(numbers) - _MAX_ABSENT_LINES} more"
-                    if len(numbers) > _MAX_ABSENT_LINES else "")
+            more = (
+                f" and {len(numbers) - _MAX_ABSENT_LINES} more"
+                if len(numbers) > _MAX_ABSENT_LINES
+                else ""
+            )
             console.print(f"{label}: {shown}{more}")
 
     _print_files(console, result)
@@ -270,16 +319,21 @@ def _print_batch_summary(result: BatchResult, keys: AnswerKeySet, *, db: Path,
         console.print(f"no key given for: {', '.join(PAKET_NAMES[p] for p in missing)}")
 
 
-def _print_paket_table(console: Console, pakets: Mapping[str, Mapping[str, Any]], *,
-                       comma: bool) -> None:
+def _print_paket_table(
+    console: Console, pakets: Mapping[str, Mapping[str, Any]], *, comma: bool
+) -> None:
     table = Table(title="By paket")
     table.add_column("paket")
     table.add_column("sheets", justify="right")
     table.add_column("scored", justify="right")
     table.add_column("mean score", justify="right")
     for paket, entry in pakets.items():
-        table.add_row(PAKET_NAMES.get(paket, "unread paket"), str(entry["sheets"]),
-                      str(entry["scored"]), _score_text(entry["mean"], comma))
+        table.add_row(
+            PAKET_NAMES.get(paket, "unread paket"),
+            str(entry["sheets"]),
+            str(entry["scored"]),
+            _score_text(entry["mean"], comma),
+        )
     console.print(table)
 
 
@@ -308,21 +362,37 @@ def _print_files(console: Console, result: BatchResult) -> None:
         for name in ("file", "pages", "scored", "review", "failed"):
             table.add_column(name, justify="left" if name == "file" else "right")
         for source, c in counts:
-            table.add_row(source, str(c["pages"]), str(c["scored"]), str(c["review"]),
-                          str(c["failed"]))
+            table.add_row(
+                source, str(c["pages"]), str(c["scored"]), str(c["review"]), str(c["failed"])
+            )
         console.print(table)
     if note:
         console.print(note)
 
 
 @click.command()
-@click.option("--db", type=click.Path(dir_okay=False, path_type=Path),
-              default=Path(DEFAULT_STORE), help=_DB_HELP)
-@click.option("--key", "key_files", multiple=True, required=True, metavar="FILE",
-              type=click.Path(dir_okay=False, path_type=Path), help=_KEY_HELP)
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Afterwards write every sheet's current result to this file "
-                   f"({', '.join(EXPORT_FORMATS)}).")
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path(DEFAULT_STORE),
+    help=_DB_HELP,
+)
+@click.option(
+    "--key",
+    "key_files",
+    multiple=True,
+    required=True,
+    metavar="FILE",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help=_KEY_HELP,
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Afterwards write every sheet's current result to this file "
+    f"({', '.join(EXPORT_FORMATS)}).",
+)
 @click.option("--comma", is_flag=True, help=_COMMA_HELP)
 def rescore(db: Path, key_files: tuple[Path, ...], out: Path | None, comma: bool) -> int:
     """Score the stored sheets again with corrected keys, without rescanning.
@@ -344,8 +414,9 @@ def rescore(db: Path, key_files: tuple[Path, ...], out: Path | None, comma: bool
             keys.check_items(answer_rows, template="the stored sheets")
         last = store.last_batch(kind="score")
         template_id = last.template if last else ""
-        result = rescore_store(store, keys, template=template_id,
-                               arguments={"keys": [str(p) for p in key_files]})
+        result = rescore_store(
+            store, keys, template=template_id, arguments={"keys": [str(p) for p in key_files]}
+        )
         console = _console()
         table = Table(title=f"Rescore {result.batch_id} — {db}", show_header=False)
         table.add_column("what")
@@ -362,15 +433,29 @@ def rescore(db: Path, key_files: tuple[Path, ...], out: Path | None, comma: bool
 
 
 @click.command()
-@click.option("--db", type=click.Path(dir_okay=False, path_type=Path),
-              default=Path(DEFAULT_STORE), help=_DB_HELP)
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help=_OUT_HELP.replace("Also write", "Write"))
-@click.option("--batch", "batch_id", type=click.IntRange(min=1), default=None,
-              help="Only the sheets of this batch (see the batch number `ljun score` prints). "
-                   "Default: every sheet in the store.")
-@click.option("--comma", is_flag=True, help="Write scores with the Indonesian decimal comma "
-                                            "(7,50) in CSV.")
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path(DEFAULT_STORE),
+    help=_DB_HELP,
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help=_OUT_HELP.replace("Also write", "Write"),
+)
+@click.option(
+    "--batch",
+    "batch_id",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Only the sheets of this batch (see the batch number `ljun score` prints). "
+    "Default: every sheet in the store.",
+)
+@click.option(
+    "--comma", is_flag=True, help="Write scores with the Indonesian decimal comma (7,50) in CSV."
+)
 def export(db: Path, out: Path, batch_id: int | None, comma: bool) -> int:
     """Write the current result of stored sheets to CSV, JSONL or XLSX.
 
@@ -389,4 +474,3 @@ def export(db: Path, out: Path, batch_id: int | None, comma: bool) -> int:
 
 
 COMMANDS = [score, rescore, export]
-

@@ -30,12 +30,26 @@ def template() -> None:
 
 @template.command()
 @click.argument("template_name", metavar="TEMPLATE")
-@click.option("--dpi", type=click.IntRange(50, 1200), default=200, show_default=True,
-              help="Resolution of PNG/TIFF output (PDF is vector and ignores it).")
-@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help=f"Output file; the suffix picks the format: {', '.join(RENDER_FORMATS)}.")
-@click.option("--barcode", default=None, metavar="TEXT",
-              help="Print TEXT as a Code 128 barcode in the sheet's barcode area.")
+@click.option(
+    "--dpi",
+    type=click.IntRange(50, 1200),
+    default=200,
+    show_default=True,
+    help="Resolution of PNG/TIFF output (PDF is vector and ignores it).",
+)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help=f"Output file; the suffix picks the format: {', '.join(RENDER_FORMATS)}.",
+)
+@click.option(
+    "--barcode",
+    default=None,
+    metavar="TEXT",
+    help="Print TEXT as a Code 128 barcode in the sheet's barcode area.",
+)
 def render(template_name: str, dpi: int, out: Path, barcode: str | None) -> None:
     """Write a printable blank sheet: vector PDF, or PNG/TIFF at --dpi.
 
@@ -54,8 +68,13 @@ render.help = f"{render.help}\n\n{TEMPLATE_HELP}"
 
 @template.command()
 @click.argument("template_name", metavar="TEMPLATE")
-@click.option("--dpi", type=click.IntRange(50, 1200), default=200, show_default=True,
-              help="Resolution the pixel coordinates are given at.")
+@click.option(
+    "--dpi",
+    type=click.IntRange(50, 1200),
+    default=200,
+    show_default=True,
+    help="Resolution the pixel coordinates are given at.",
+)
 def geometry(template_name: str, dpi: int) -> None:
     """Print the pixel position of every bubble as JSON on stdout.
 
@@ -96,6 +115,3 @@ def check(template_name: str) -> int:
 
 
 COMMANDS = [template]
-
-
-

@@ -66,7 +66,9 @@ def practical_decision(praktik: Decimal, rules: GradingRules | None = None) -> t
     )
 
 
-def nilai_rapor(semesters: Sequence[Sequence[Decimal]], rules: GradingRules | None = None) -> Decimal:
+def nilai_rapor(
+    semesters: Sequence[Sequence[Decimal]], rules: GradingRules | None = None
+) -> Decimal:
     """Nilai Rapor: mean of the semester means, each rounded first (VIII.1, Lampiran 3).
 
     Parameters
@@ -151,8 +153,11 @@ def certificate_number(
         fit in 4 digits.
     """
     r = rules_or_default(rules)
-    parts = (("province", province, PROVINCE_DIGITS), ("district", district, DISTRICT_DIGITS),
-             ("competency code", kode, KODE_DIGITS))
+    parts = (
+        ("province", province, PROVINCE_DIGITS),
+        ("district", district, DISTRICT_DIGITS),
+        ("competency code", kode, KODE_DIGITS),
+    )
     for what, value, digits in parts:
         if not re.fullmatch(rf"[0-9]{{{digits}}}", value):
             raise CertificateNumberError(

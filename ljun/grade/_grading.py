@@ -189,14 +189,18 @@ def grade(
         On a malformed override or a sequence beyond 9999.
     """
     r = rules_or_default(rules)
-    names = dict(competencies) if competencies is not None else {
-        c.kode: c.nama for c in load_competencies()
-    }
+    names = (
+        dict(competencies)
+        if competencies is not None
+        else {c.kode: c.nama for c in load_competencies()}
+    )
     _check_override(province, PROVINCE_DIGITS, "province")
     _check_override(district, DISTRICT_DIGITS, "district")
 
-    sheets = [item if isinstance(item, TheorySheet) else _sheet_of(item, index, r)
-              for index, item in enumerate(theory, start=1)]
+    sheets = [
+        item if isinstance(item, TheorySheet) else _sheet_of(item, index, r)
+        for index, item in enumerate(theory, start=1)
+    ]
     by_practical = _unique(practical, "practical scores")
     cards = _unique(report_cards, "report cards") if report_cards is not None else None
 
@@ -206,12 +210,16 @@ def grade(
         if sheet.valid_nomor:
             sheets_of[sheet.nomor_peserta].append(sheet)
         else:
-            problems.append(Problem(
-                ProblemKind.UNREADABLE_NOMOR_PESERTA, sheet.nomor_peserta,
-                f"theory sheet {sheet.where}: nomor peserta {sheet.nomor_peserta!r} cannot be "
-                "read; correct it in review",
-                sheet.kode_kompetensi, sheet.nama,
-            ))
+            problems.append(
+                Problem(
+                    ProblemKind.UNREADABLE_NOMOR_PESERTA,
+                    sheet.nomor_peserta,
+                    f"theory sheet {sheet.where}: nomor peserta {sheet.nomor_peserta!r} cannot be "
+                    "read; correct it in review",
+                    sheet.kode_kompetensi,
+                    sheet.nama,
+                )
+            )
 
     certificates = _certificate_numbers(by_practical.values(), names, r, province, district)
     grades: list[Grade] = []
@@ -224,19 +232,21 @@ def grade(
         assert sheet.nilai_teori is not None  # _hold_backs checked it
         lulus, alasan = practical_decision(score.nilai_praktik, r)
         card = cards.get(nomor) if cards is not None else None
-        grades.append(Grade(
-            nomor_peserta=nomor,
-            nama=score.nama or sheet.nama,
-            kode_kompetensi=score.kode_kompetensi,
-            kompetensi_keahlian=names[score.kode_kompetensi],
-            nilai_teori=sheet.nilai_teori,
-            nilai_praktik=score.nilai_praktik,
-            nilai_ukk=nilai_ukk(sheet.nilai_teori, score.nilai_praktik, r),
-            lulus=lulus,
-            alasan=alasan,
-            nomor_sertifikat=certificates.get(nomor, "") if lulus else "",
-            school=school_grade(card, r) if card is not None else None,
-        ))
+        grades.append(
+            Grade(
+                nomor_peserta=nomor,
+                nama=score.nama or sheet.nama,
+                kode_kompetensi=score.kode_kompetensi,
+                kompetensi_keahlian=names[score.kode_kompetensi],
+                nilai_teori=sheet.nilai_teori,
+                nilai_praktik=score.nilai_praktik,
+                nilai_ukk=nilai_ukk(sheet.nilai_teori, score.nilai_praktik, r),
+                lulus=lulus,
+                alasan=alasan,
+                nomor_sertifikat=certificates.get(nomor, "") if lulus else "",
+                school=school_grade(card, r) if card is not None else None,
+            )
+        )
 
     if cards is not None:
         problems.extend(_report_card_problems(cards, grades, set(by_practical) | set(sheets_of)))
@@ -251,9 +261,7 @@ def _sheet_of(record: Mapping[str, Any], index: int, rules: GradingRules) -> The
     except ScoresFileError as exc:
         where = record.get("source", "") if isinstance(record, Mapping) else ""
         page = record.get("page", "") if isinstance(record, Mapping) else ""
-        raise ScoresFileError(
-            f"theory result record {index} ({where} p.{page}): {exc}"
-        ) from None
+        raise ScoresFileError(f"theory result record {index} ({where} p.{page}): {exc}") from None
 
 
 def _check_override(value: str | None, digits: int, what: str) -> None:
@@ -280,40 +288,67 @@ def _hold_backs(
     kode = score.kode_kompetensi if score is not None else sheets[0].kode_kompetensi
     found: list[tuple[ProblemKind, str]] = []
     if score is None:
-        found.append((ProblemKind.NO_PRACTICAL_SCORE,
-                      f"theory sheet {sheets[0].where} has no practical score; add the "
-                      "participant to the practical-scores file"))
+        found.append(
+            (
+                ProblemKind.NO_PRACTICAL_SCORE,
+                f"theory sheet {sheets[0].where} has no practical score; add the "
+                "participant to the practical-scores file",
+            )
+        )
     elif kode not in names:
-        found.append((ProblemKind.UNKNOWN_COMPETENCY,
-                      f"practical scores line {score.line}: kode kompetensi {kode} is not in "
-                      "the competency list (Lampiran 2); correct the code"))
+        found.append(
+            (
+                ProblemKind.UNKNOWN_COMPETENCY,
+                f"practical scores line {score.line}: kode kompetensi {kode} is not in "
+                "the competency list (Lampiran 2); correct the code",
+            )
+        )
     if not sheets:
-        found.append((ProblemKind.NO_THEORY_SHEET,
-                      "no theory sheet was scored for this participant; find and scan the LJUN"))
+        found.append(
+            (
+                ProblemKind.NO_THEORY_SHEET,
+                "no theory sheet was scored for this participant; find and scan the LJUN",
+            )
+        )
     elif len(sheets) > 1:
-        found.append((ProblemKind.DUPLICATE_THEORY_SHEET,
-                      f"{len(sheets)} theory sheets carry this nomor peserta "
-                      f"({', '.join(s.where for s in sheets)}); correct the wrong one in review"))
+        found.append(
+            (
+                ProblemKind.DUPLICATE_THEORY_SHEET,
+                f"{len(sheets)} theory sheets carry this nomor peserta "
+                f"({', '.join(s.where for s in sheets)}); correct the wrong one in review",
+            )
+        )
     else:
         (sheet,) = sheets
         if score is None and sheet.kode_kompetensi not in names:
-            found.append((ProblemKind.UNKNOWN_COMPETENCY,
-                          f"theory sheet {sheet.where}: kode kompetensi "
-                          f"{sheet.kode_kompetensi!r} is not in the competency list (Lampiran 2)"))
+            found.append(
+                (
+                    ProblemKind.UNKNOWN_COMPETENCY,
+                    f"theory sheet {sheet.where}: kode kompetensi "
+                    f"{sheet.kode_kompetensi!r} is not in the competency list (Lampiran 2)",
+                )
+            )
         if sheet.review:
             flags = f" ({', '.join(sheet.flags)})" if sheet.flags else ""
-            found.append((ProblemKind.THEORY_UNDER_REVIEW,
-                          f"theory sheet {sheet.where} is still under review{flags}; "
-                          "finish the review, then grade again"))
+            found.append(
+                (
+                    ProblemKind.THEORY_UNDER_REVIEW,
+                    f"theory sheet {sheet.where} is still under review{flags}; "
+                    "finish the review, then grade again",
+                )
+            )
         if sheet.nilai_teori is None:
-            found.append((ProblemKind.NO_THEORY_SCORE,
-                          f"theory sheet {sheet.where} has no score"))
+            found.append((ProblemKind.NO_THEORY_SCORE, f"theory sheet {sheet.where} has no score"))
         if score is not None and sheet.kode_kompetensi != score.kode_kompetensi:
-            found.append((ProblemKind.COMPETENCY_MISMATCH,
-                          f"theory sheet {sheet.where} reads kode kompetensi "
-                          f"{sheet.kode_kompetensi!r} but the practical scores (line "
-                          f"{score.line}) say {score.kode_kompetensi}; the theory score may "
-                          "come from the wrong answer key: correct the sheet or the file"))
+            found.append(
+                (
+                    ProblemKind.COMPETENCY_MISMATCH,
+                    f"theory sheet {sheet.where} reads kode kompetensi "
+                    f"{sheet.kode_kompetensi!r} but the practical scores (line "
+                    f"{score.line}) say {score.kode_kompetensi}; the theory score may "
+                    "come from the wrong answer key: correct the sheet or the file",
+                )
+            )
     return [Problem(kind, nomor, detail, kode, nama) for kind, detail in found]
 
 
@@ -329,9 +364,11 @@ def _certificate_numbers(
     for score in scores:
         if score.kode_kompetensi in names and score.nilai_praktik >= rules.praktik_pass_mark:
             nomor = NomorPeserta(score.nomor_peserta)
-            key = (province or nomor.certificate_province,
-                   district or nomor.certificate_district,
-                   score.kode_kompetensi)
+            key = (
+                province or nomor.certificate_province,
+                district or nomor.certificate_district,
+                score.kode_kompetensi,
+            )
             groups[key].append(score.nomor_peserta)
     numbers: dict[str, str] = {}
     for (prov, dist, kode), members in groups.items():
@@ -344,16 +381,25 @@ def _report_card_problems(
     cards: Mapping[str, ReportCard], grades: Sequence[Grade], known: set[str]
 ) -> list[Problem]:
     problems = [
-        Problem(ProblemKind.NO_REPORT_CARD, g.nomor_peserta,
-                "no report-card data; Nilai Rapor and Nilai Sekolah are left empty",
-                g.kode_kompetensi, g.nama)
-        for g in grades if g.nomor_peserta not in cards
+        Problem(
+            ProblemKind.NO_REPORT_CARD,
+            g.nomor_peserta,
+            "no report-card data; Nilai Rapor and Nilai Sekolah are left empty",
+            g.kode_kompetensi,
+            g.nama,
+        )
+        for g in grades
+        if g.nomor_peserta not in cards
     ]
     problems += [
-        Problem(ProblemKind.REPORT_CARD_WITHOUT_PARTICIPANT, nomor,
-                f"report cards line {card.line}: nomor peserta has neither a theory sheet "
-                "nor a practical score; check the number")
-        for nomor, card in cards.items() if nomor not in known
+        Problem(
+            ProblemKind.REPORT_CARD_WITHOUT_PARTICIPANT,
+            nomor,
+            f"report cards line {card.line}: nomor peserta has neither a theory sheet "
+            "nor a practical score; check the number",
+        )
+        for nomor, card in cards.items()
+        if nomor not in known
     ]
     return problems
 
@@ -382,14 +428,21 @@ def _summarise(
     rows = []
     for (prov, dist, school, kode), members in sorted(groups.items()):
         done = [graded[n] for n in members if n in graded]
-        rows.append(SchoolSummary(
-            provinsi=prov, kabupaten_kota=dist, sekolah=school, kode_kompetensi=kode,
-            kompetensi_keahlian=names.get(kode, ""),
-            peserta=len(members), dinilai=len(done),
-            lulus=sum(g.lulus for g in done), tidak_lulus=sum(not g.lulus for g in done),
-            ditahan=sum(n in held for n in members),
-            rata_teori=mean([g.nilai_teori for g in done]),
-            rata_praktik=mean([g.nilai_praktik for g in done]),
-            rata_ukk=mean([g.nilai_ukk for g in done]),
-        ))
+        rows.append(
+            SchoolSummary(
+                provinsi=prov,
+                kabupaten_kota=dist,
+                sekolah=school,
+                kode_kompetensi=kode,
+                kompetensi_keahlian=names.get(kode, ""),
+                peserta=len(members),
+                dinilai=len(done),
+                lulus=sum(g.lulus for g in done),
+                tidak_lulus=sum(not g.lulus for g in done),
+                ditahan=sum(n in held for n in members),
+                rata_teori=mean([g.nilai_teori for g in done]),
+                rata_praktik=mean([g.nilai_praktik for g in done]),
+                rata_ukk=mean([g.nilai_ukk for g in done]),
+            )
+        )
     return tuple(rows)

@@ -191,9 +191,7 @@ def _read_text(path: str | Path, what: str) -> str:
         raise ScoresFileError(f"{what} {path}: cannot be read: {exc.strerror or exc}") from None
 
 
-def _csv_rows(
-    text: str, columns: Sequence[str], name: str
-) -> Iterable[tuple[int, dict[str, str]]]:
+def _csv_rows(text: str, columns: Sequence[str], name: str) -> Iterable[tuple[int, dict[str, str]]]:
     """Yield (line, row) of a CSV that has at least the given columns.
 
     ``row`` maps every header name to its stripped cell; a row with the wrong
@@ -208,8 +206,9 @@ def _csv_rows(
     try:
         header = [cell.strip().lower() for cell in next(reader)]
     except StopIteration:
-        raise ScoresFileError(f"{name}: the file is empty; it needs the header "
-                              f"{','.join(columns)}") from None
+        raise ScoresFileError(
+            f"{name}: the file is empty; it needs the header {','.join(columns)}"
+        ) from None
     missing = [c for c in columns if c not in header]
     if missing:
         raise ScoresFileError(
@@ -222,11 +221,15 @@ def _csv_rows(
                 continue
             if len(row) != len(header):
                 # The usual cause: an unquoted decimal comma splitting a score in two.
-                hint = (' (quote a score with a decimal comma: "7,50")'
-                        if len(row) > len(header) and delimiter == "," else "")
-                yield reader.line_num, {
-                    "": f"{len(row)} fields, the header has {len(header)}{hint}"
-                }
+                hint = (
+                    ' (quote a score with a decimal comma: "7,50")'
+                    if len(row) > len(header) and delimiter == ","
+                    else ""
+                )
+                yield (
+                    reader.line_num,
+                    {"": f"{len(row)} fields, the header has {len(header)}{hint}"},
+                )
                 continue
             yield reader.line_num, {h: cell.strip() for h, cell in zip(header, row)}
     except csv.Error as exc:
@@ -238,9 +241,7 @@ def _raise_bad_lines(name: str, bad: list[tuple[int, str]]) -> None:
         return
     shown = "; ".join(f"line {line}: {message}" for line, message in bad[:_LINES_SHOWN])
     more = f"; and {len(bad) - _LINES_SHOWN} more bad line(s)" if len(bad) > _LINES_SHOWN else ""
-    raise ScoresFileError(
-        f"{name}: {len(bad)} bad line(s), nothing imported: {shown}{more}"
-    )
+    raise ScoresFileError(f"{name}: {len(bad)} bad line(s), nothing imported: {shown}{more}")
 
 
 def _score_cell(text: str, column: str, rules: GradingRules) -> Decimal:
@@ -300,7 +301,9 @@ def parse_praktik_csv(
     return tuple(scores)
 
 
-def read_praktik_csv(path: str | Path, rules: GradingRules | None = None) -> tuple[PracticalScore, ...]:
+def read_praktik_csv(
+    path: str | Path, rules: GradingRules | None = None
+) -> tuple[PracticalScore, ...]:
     """Read a practical-scores CSV file; see :func:`parse_praktik_csv`."""
     return parse_praktik_csv(_read_text(path, "practical scores"), name=str(path), rules=rules)
 
@@ -387,7 +390,9 @@ def read_rapor_csv(path: str | Path, rules: GradingRules | None = None) -> tuple
     return parse_rapor_csv(_read_text(path, "report cards"), name=str(path), rules=rules)
 
 
-def read_theory_file(path: str | Path, rules: GradingRules | None = None) -> tuple[TheorySheet, ...]:
+def read_theory_file(
+    path: str | Path, rules: GradingRules | None = None
+) -> tuple[TheorySheet, ...]:
     """Read theory result records as ``ljun score`` exports them, all or nothing.
 
     ``.jsonl``: one JSON object per line.  ``.csv``: the same keys as columns,
@@ -402,7 +407,9 @@ def read_theory_file(path: str | Path, rules: GradingRules | None = None) -> tup
     name = str(path)
     suffix = Path(path).suffix.lower()
     if suffix not in (".jsonl", ".csv"):
-        raise ScoresFileError(f"theory results {name}: give a .jsonl or .csv file of result records")
+        raise ScoresFileError(
+            f"theory results {name}: give a .jsonl or .csv file of result records"
+        )
     text = _read_text(path, "theory results")
     records: Iterable[tuple[int, Any]]
     if suffix == ".jsonl":

@@ -15,11 +15,18 @@ from .._io import atomic_write
 from ..numbers import format_score
 from ._grading import GradingReport
 
-
 #: Columns of the grade list, one row per graded participant.
 GRADE_COLUMNS: tuple[str, ...] = (
-    "nomor_peserta", "nama", "kode_kompetensi", "kompetensi_keahlian", "nilai_teori",
-    "nilai_praktik", "nilai_ukk", "lulus", "alasan", "nomor_sertifikat",
+    "nomor_peserta",
+    "nama",
+    "kode_kompetensi",
+    "kompetensi_keahlian",
+    "nilai_teori",
+    "nilai_praktik",
+    "nilai_ukk",
+    "lulus",
+    "alasan",
+    "nomor_sertifikat",
 )
 
 #: Columns added to the grade list when report-card data is given.
@@ -27,14 +34,29 @@ SCHOOL_GRADE_COLUMNS: tuple[str, ...] = ("nilai_rapor", "nilai_ujian_sekolah", "
 
 #: Columns of the summary per school and competency.
 SUMMARY_COLUMNS: tuple[str, ...] = (
-    "provinsi", "kabupaten_kota", "sekolah", "kode_kompetensi", "kompetensi_keahlian",
-    "peserta", "dinilai", "lulus", "tidak_lulus", "ditahan", "rata_teori", "rata_praktik",
+    "provinsi",
+    "kabupaten_kota",
+    "sekolah",
+    "kode_kompetensi",
+    "kompetensi_keahlian",
+    "peserta",
+    "dinilai",
+    "lulus",
+    "tidak_lulus",
+    "ditahan",
+    "rata_teori",
+    "rata_praktik",
     "rata_ukk",
 )
 
 #: Columns of the problem list.
 PROBLEM_COLUMNS: tuple[str, ...] = (
-    "nomor_peserta", "nama", "kode_kompetensi", "masalah", "ditahan", "keterangan",
+    "nomor_peserta",
+    "nama",
+    "kode_kompetensi",
+    "masalah",
+    "ditahan",
+    "keterangan",
 )
 
 # A cell is text, a whole number, an exact decimal, or empty.
@@ -49,10 +71,15 @@ def grade_rows(report: GradingReport) -> list[dict[str, Cell]]:
     rows = []
     for g in report.grades:
         row: dict[str, Any] = {
-            "nomor_peserta": g.nomor_peserta, "nama": g.nama,
-            "kode_kompetensi": g.kode_kompetensi, "kompetensi_keahlian": g.kompetensi_keahlian,
-            "nilai_teori": g.nilai_teori, "nilai_praktik": g.nilai_praktik,
-            "nilai_ukk": g.nilai_ukk, "lulus": g.lulus, "alasan": g.alasan,
+            "nomor_peserta": g.nomor_peserta,
+            "nama": g.nama,
+            "kode_kompetensi": g.kode_kompetensi,
+            "kompetensi_keahlian": g.kompetensi_keahlian,
+            "nilai_teori": g.nilai_teori,
+            "nilai_praktik": g.nilai_praktik,
+            "nilai_ukk": g.nilai_ukk,
+            "lulus": g.lulus,
+            "alasan": g.alasan,
             "nomor_sertifikat": g.nomor_sertifikat,
         }
         if report.with_school_grades:
@@ -71,8 +98,14 @@ def summary_rows(report: GradingReport) -> list[dict[str, Cell]]:
 def problem_rows(report: GradingReport) -> list[dict[str, Cell]]:
     """One row per problem: :data:`PROBLEM_COLUMNS` (``ditahan`` is a bool)."""
     return [
-        {"nomor_peserta": p.nomor_peserta, "nama": p.nama, "kode_kompetensi": p.kode_kompetensi,
-         "masalah": str(p.kind), "ditahan": p.held_back, "keterangan": p.detail}
+        {
+            "nomor_peserta": p.nomor_peserta,
+            "nama": p.nama,
+            "kode_kompetensi": p.kode_kompetensi,
+            "masalah": str(p.kind),
+            "ditahan": p.held_back,
+            "keterangan": p.detail,
+        }
         for p in report.problems
     ]
 
@@ -167,8 +200,13 @@ def write_grades_xlsx(report: GradingReport, path: str | Path) -> None:
     _fill_sheet(workbook.create_sheet(PROBLEMS_SHEET), PROBLEM_COLUMNS, problem_rows(report))
     rules = workbook.create_sheet(RULES_SHEET)
     r = report.rules
-    for row in (("aturan", r.name), ("versi", r.version), ("judul", r.title),
-                ("sumber", r.source), ("berkas", r.path)):
+    for row in (
+        ("aturan", r.name),
+        ("versi", r.version),
+        ("judul", r.title),
+        ("sumber", r.source),
+        ("berkas", r.path),
+    ):
         rules.append(row)
     with atomic_write(path, "wb") as stream:
         workbook.save(stream)

@@ -15,7 +15,6 @@ from .._jsondoc import COMMON_FIXES, packaged_validator, read_json, schema_probl
 from ..errors import LjunError
 from ..numbers import round_half_up
 
-
 #: The rule set used when none is given (the bundled 2011/2012 rules).
 DEFAULT_RULES = "ukk-2011-2012"
 
@@ -138,7 +137,9 @@ def load_rules(name: str | Path | None = None) -> GradingRules:
 @functools.lru_cache(maxsize=8)
 def _load_rules_file(path: str, mtime_ns: int, shown: str) -> GradingRules:
     # Decimal, never float: 0.30 must stay 0.30.
-    document = read_json(path, what="rules", error=GradingRulesError, shown=shown, parse_float=Decimal)
+    document = read_json(
+        path, what="rules", error=GradingRulesError, shown=shown, parse_float=Decimal
+    )
     return parse_rules(document, source=shown)
 
 

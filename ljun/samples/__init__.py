@@ -25,7 +25,14 @@ PNG/JPEG, ``truth.jsonl``, answer keys, attendance lists, practical scores).
 from __future__ import annotations
 
 from ._errors import SamplesError
-from ._generate import MIXED, GeneratedSheet, generate_sheets, make_sheet, plan_sheets, planned_pages
+from ._generate import (
+    MIXED,
+    GeneratedSheet,
+    generate_sheets,
+    make_sheet,
+    plan_sheets,
+    planned_pages,
+)
 from ._levels import LEVEL_NAMES, LEVELS, Level, MarkRates, get_level
 from ._pencil import Mark
 from ._scanner import scan_page

@@ -23,7 +23,9 @@ SHOW_THROUGH = (0.02, 0.06)
 PT_PER_INCH = 72.0
 
 
-def blank_page(template: Template, dpi: float, rng: np.random.Generator, printed: np.ndarray) -> np.ndarray:
+def blank_page(
+    template: Template, dpi: float, rng: np.random.Generator, printed: np.ndarray
+) -> np.ndarray:
     """A blank page, sometimes with faint show-through of a printed sheet behind it.
 
     ``printed`` is the blank LJUN at ``dpi`` (uint8), mirrored for the show-through.
@@ -53,13 +55,35 @@ def other_page(
     draw = ImageDraw.Draw(canvas)
     form = "daftar_hadir" if rng.random() < 0.6 else "berita_acara"
     left, y = 20 * mm, 20 * mm
-    title = "DAFTAR HADIR PESERTA UJIAN TEORI KEJURUAN" if form == "daftar_hadir" else "BERITA ACARA PELAKSANAAN UJIAN TEORI KEJURUAN"
-    draw.text((width / 2, y), title, fill=0, font=_font(12, dpi), anchor="ms", stroke_width=1, stroke_fill=0)
+    title = (
+        "DAFTAR HADIR PESERTA UJIAN TEORI KEJURUAN"
+        if form == "daftar_hadir"
+        else "BERITA ACARA PELAKSANAAN UJIAN TEORI KEJURUAN"
+    )
+    draw.text(
+        (width / 2, y),
+        title,
+        fill=0,
+        font=_font(12, dpi),
+        anchor="ms",
+        stroke_width=1,
+        stroke_fill=0,
+    )
     y += 8 * mm
-    draw.text((width / 2, y), "SEKOLAH MENENGAH KEJURUAN  TAHUN PELAJARAN 2011/2012", fill=0, font=_font(9, dpi), anchor="ms")
+    draw.text(
+        (width / 2, y),
+        "SEKOLAH MENENGAH KEJURUAN  TAHUN PELAJARAN 2011/2012",
+        fill=0,
+        font=_font(9, dpi),
+        anchor="ms",
+    )
     y += 12 * mm
     small = _font(8, dpi)
-    for label, value in (("Sekolah", envelope.school), ("Ruang", str(envelope.room)), ("Mata ujian", "Teori Kejuruan")):
+    for label, value in (
+        ("Sekolah", envelope.school),
+        ("Ruang", str(envelope.room)),
+        ("Mata ujian", "Teori Kejuruan"),
+    ):
         draw.text((left, y), f"{label}", fill=0, font=small)
         draw.text((left + 35 * mm, y), f": {value}", fill=0, font=small)
         y += 6 * mm
@@ -70,7 +94,11 @@ def other_page(
         row_h = 7.5 * mm
         rows = envelope.participants
         for r in range(len(rows) + 1):
-            draw.line([(cols[0], y + r * row_h), (cols[-1], y + r * row_h)], fill=0, width=max(1, int(0.25 * mm)))
+            draw.line(
+                [(cols[0], y + r * row_h), (cols[-1], y + r * row_h)],
+                fill=0,
+                width=max(1, int(0.25 * mm)),
+            )
         bottom = y + (len(rows) + 1) * row_h
         for x in cols:
             draw.line([(x, y), (x, bottom)], fill=0, width=max(1, int(0.25 * mm)))
@@ -79,7 +107,13 @@ def other_page(
         for k, p in enumerate(rows):
             yy = y + (k + 1.5) * row_h
             draw.text((cols[0] + 1.5 * mm, yy), str(k + 1), fill=0, font=small, anchor="lm")
-            draw.text((cols[1] + 1.5 * mm, yy), format_nomor_peserta(p.nomor_peserta), fill=0, font=small, anchor="lm")
+            draw.text(
+                (cols[1] + 1.5 * mm, yy),
+                format_nomor_peserta(p.nomor_peserta),
+                fill=0,
+                font=small,
+                anchor="lm",
+            )
             draw.text((cols[2] + 1.5 * mm, yy), p.nama.title(), fill=0, font=small, anchor="lm")
         page = np.asarray(canvas, dtype=np.float32) / 255.0
         # Signatures of those present, in pencil or pen.
@@ -91,7 +125,9 @@ def other_page(
             t = np.linspace(0, 1, 40)
             xs = cols[3] + 4 * mm + rng.uniform(0, 20) * mm + 25 * mm * t
             ys = yy + 2 * mm * np.sin(2 * np.pi * rng.uniform(2, 5) * t + rng.uniform(0, 6))
-            draw_stroke_path(page, np.stack([xs, ys], 1), width_px=style.width_px, darkness=0.7, rng=rng, dpi=dpi)
+            draw_stroke_path(
+                page, np.stack([xs, ys], 1), width_px=style.width_px, darkness=0.7, rng=rng, dpi=dpi
+            )
     else:
         lines = [
             f"Pada hari ini telah dilaksanakan Ujian Teori Kejuruan di ruang {envelope.room}.",

@@ -105,7 +105,9 @@ def check_options(count: int, seed: int, dpi: int | str, bits: int | str) -> Non
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise SamplesError(f"seed must be a whole number, 0 or more, not {seed!r}")
     if dpi != MIXED and not (
-        isinstance(dpi, (int, np.integer)) and not isinstance(dpi, bool) and DPI_RANGE[0] <= dpi <= DPI_RANGE[1]
+        isinstance(dpi, (int, np.integer))
+        and not isinstance(dpi, bool)
+        and DPI_RANGE[0] <= dpi <= DPI_RANGE[1]
     ):
         raise SamplesError(f"dpi must be {DPI_RANGE[0]}–{DPI_RANGE[1]} or {MIXED!r}, not {dpi!r}")
     if bits not in (8, 1, MIXED):
@@ -206,7 +208,9 @@ def generate_sheets(
     if include_special_pages is None:
         include_special_pages = lvl.blank_page_probability > 0 or lvl.other_page_probability > 0
     for envelope in plan_envelopes(seed, count, lvl, special_pages=include_special_pages):
-        yield from envelope_pages(template, envelope, seed=seed, level=lvl, dpi=dpi, bits=bits, keep_drawn=keep_drawn)
+        yield from envelope_pages(
+            template, envelope, seed=seed, level=lvl, dpi=dpi, bits=bits, keep_drawn=keep_drawn
+        )
 
 
 def envelope_pages(
@@ -227,12 +231,34 @@ def envelope_pages(
     n_special = 0
     for j, participant in enumerate(envelope.present):
         for kind in specials.get(j, ()):
-            yield _special_page(template, envelope, kind, n_special, seed=seed, level=level, dpi=e_dpi, bits=e_bits, keep_drawn=keep_drawn)
+            yield _special_page(
+                template,
+                envelope,
+                kind,
+                n_special,
+                seed=seed,
+                level=level,
+                dpi=e_dpi,
+                bits=e_bits,
+                keep_drawn=keep_drawn,
+            )
             n_special += 1
         plan = plan_sheet(seed, envelope.first_sheet + j, envelope, participant, level)
-        yield make_sheet(template, plan, seed=seed, level=level, dpi=e_dpi, bits=e_bits, keep_drawn=keep_drawn)
+        yield make_sheet(
+            template, plan, seed=seed, level=level, dpi=e_dpi, bits=e_bits, keep_drawn=keep_drawn
+        )
     for kind in specials.get(envelope.n_sheets, ()):
-        yield _special_page(template, envelope, kind, n_special, seed=seed, level=level, dpi=e_dpi, bits=e_bits, keep_drawn=keep_drawn)
+        yield _special_page(
+            template,
+            envelope,
+            kind,
+            n_special,
+            seed=seed,
+            level=level,
+            dpi=e_dpi,
+            bits=e_bits,
+            keep_drawn=keep_drawn,
+        )
         n_special += 1
 
 
@@ -250,7 +276,9 @@ def make_sheet(
     page, marks, extras = draw_sheet(template, plan, dpi=dpi, level=level, seed=seed)
     geometry = template.geometry(dpi)
     rng = rng_for(seed, STREAM_SCANNER, plan.index)
-    image, scan = scan_page(page, dpi=dpi, bits=bits, level=level, rng=rng, reference_points=geometry.fiducials)
+    image, scan = scan_page(
+        page, dpi=dpi, bits=bits, level=level, rng=rng, reference_points=geometry.fiducials
+    )
     scan["fiducials_px"] = scan.pop("reference_points")
     scan.update(
         level=level.name,

@@ -137,7 +137,9 @@ LEVELS: dict[str, Level] = {
         blank_answers_mean=0.3,
         multi_mark_mean=0.05,
         erased_to_blank=0.0,
-        answer_marks=MarkRates(overfill=0.05, light=0.01, partial=0.01, tick=0.0, dot=0.0, residue=0.01),
+        answer_marks=MarkRates(
+            overfill=0.05, light=0.01, partial=0.01, tick=0.0, dot=0.0, residue=0.01
+        ),
         identity_marks=_CAREFUL,
         fill_darkness=(0.72, 0.85),
         light_darkness=(0.45, 0.6),
@@ -176,8 +178,12 @@ LEVELS: dict[str, Level] = {
         blank_answers_mean=0.6,
         multi_mark_mean=0.15,
         erased_to_blank=0.1,
-        answer_marks=MarkRates(overfill=0.10, light=0.04, partial=0.03, tick=0.0, dot=0.0, residue=0.03),
-        identity_marks=MarkRates(overfill=0.06, light=0.01, partial=0.01, tick=0.0, dot=0.0, residue=0.01),
+        answer_marks=MarkRates(
+            overfill=0.10, light=0.04, partial=0.03, tick=0.0, dot=0.0, residue=0.03
+        ),
+        identity_marks=MarkRates(
+            overfill=0.06, light=0.01, partial=0.01, tick=0.0, dot=0.0, residue=0.01
+        ),
         fill_darkness=(0.65, 0.85),
         light_darkness=(0.40, 0.55),
         residue_darkness=(0.08, 0.20),
@@ -212,8 +218,12 @@ LEVELS: dict[str, Level] = {
         blank_answers_mean=1.0,
         multi_mark_mean=0.3,
         erased_to_blank=0.2,
-        answer_marks=MarkRates(overfill=0.15, light=0.08, partial=0.06, tick=0.015, dot=0.015, residue=0.06),
-        identity_marks=MarkRates(overfill=0.10, light=0.03, partial=0.03, tick=0.0, dot=0.0, residue=0.03),
+        answer_marks=MarkRates(
+            overfill=0.15, light=0.08, partial=0.06, tick=0.015, dot=0.015, residue=0.06
+        ),
+        identity_marks=MarkRates(
+            overfill=0.10, light=0.03, partial=0.03, tick=0.0, dot=0.0, residue=0.03
+        ),
         fill_darkness=(0.55, 0.85),
         light_darkness=(0.35, 0.50),
         residue_darkness=(0.10, 0.25),
@@ -262,6 +272,4 @@ def get_level(name: str | Level) -> Level:
     except KeyError:
         from ._errors import SamplesError
 
-        raise SamplesError(
-            f"unknown level {name!r}; use one of {', '.join(LEVEL_NAMES)}"
-        ) from None
+        raise SamplesError(f"unknown level {name!r}; use one of {', '.join(LEVEL_NAMES)}") from None

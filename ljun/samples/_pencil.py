@@ -169,7 +169,13 @@ def _streaked(tooth: np.ndarray, angle: float, width_px: float) -> np.ndarray:
     kernel = np.zeros((length, length), np.float32)
     c = (length - 1) / 2
     dx, dy = math.cos(angle) * c, math.sin(angle) * c
-    cv2.line(kernel, (int(round(c - dx)), int(round(c - dy))), (int(round(c + dx)), int(round(c + dy))), 1.0, 1)
+    cv2.line(
+        kernel,
+        (int(round(c - dx)), int(round(c - dy))),
+        (int(round(c + dx)), int(round(c + dy))),
+        1.0,
+        1,
+    )
     kernel /= kernel.sum()
     streaked = cv2.filter2D(tooth, -1, kernel, borderType=cv2.BORDER_REFLECT)
     # Filtering averages the grain away: restore its contrast around 0.5.
@@ -267,9 +273,12 @@ def draw_fill(
     u = xs * np.float32(math.cos(angle)) + ys * np.float32(math.sin(angle))
     period = max(1.0, style.width_px * style.spacing)
     wobble = np.float32(STROKE_WOBBLE * period) * np.sin(
-        u * np.float32(2 * np.pi / (radius_px * STROKE_WOBBLE_WAVELENGTH)) + np.float32(rng.uniform(0, 2 * np.pi))
+        u * np.float32(2 * np.pi / (radius_px * STROKE_WOBBLE_WAVELENGTH))
+        + np.float32(rng.uniform(0, 2 * np.pi))
     )
-    hatch = 1.0 - style.hatch_depth * 0.5 * (1.0 + np.cos((v + wobble) * np.float32(2 * np.pi / period)))
+    hatch = 1.0 - style.hatch_depth * 0.5 * (
+        1.0 + np.cos((v + wobble) * np.float32(2 * np.pi / period))
+    )
     # Pressure drifts across the mark.
     gx, gy = rng.normal(0.0, PRESSURE_DRIFT / 2, 2)
     pressure = 1.0 + (xs * np.float32(gx) + ys * np.float32(gy)) / np.float32(max(r_fill, 1.0))
@@ -284,7 +293,9 @@ def draw_fill(
         streaks = (1.0 - ERASER_STREAK_DEPTH) + ERASER_STREAK_DEPTH * np.sin(
             w * np.float32(2 * np.pi / period_px) + np.float32(rng.uniform(0, 2 * np.pi))
         )
-        layer = cv2.GaussianBlur((layer * streaks).astype(np.float32), (0, 0), max(0.8, radius_px * ERASER_SMEAR))
+        layer = cv2.GaussianBlur(
+            (layer * streaks).astype(np.float32), (0, 0), max(0.8, radius_px * ERASER_SMEAR)
+        )
     composite(page, (sy, sx), layer)
     core = rho < r_fill * CORE_FRACTION
     return float(layer[core].mean()) if core.any() else float(layer.max(initial=0.0))
@@ -310,7 +321,9 @@ def draw_tick(
     else:
         pts = np.array([[-0.7 * r, 0.6 * r], [0.7 * r, -0.6 * r]], dtype=np.float64)
     pts += rng.normal(0.0, 0.08 * r, pts.shape)
-    draw_stroke_path(page, pts + (cx, cy), width_px=style.width_px, darkness=darkness, rng=rng, dpi=dpi)
+    draw_stroke_path(
+        page, pts + (cx, cy), width_px=style.width_px, darkness=darkness, rng=rng, dpi=dpi
+    )
     return darkness
 
 

@@ -64,10 +64,16 @@ def pose_homography(
     flip = np.diag([-1.0, -1.0, 1.0]) if upside_down else np.eye(3)
     a = math.radians(skew_deg)
     rotate = np.array(
-        [[scale * math.cos(a), -scale * math.sin(a), 0], [scale * math.sin(a), scale * math.cos(a), 0], [0, 0, 1]]
+        [
+            [scale * math.cos(a), -scale * math.sin(a), 0],
+            [scale * math.sin(a), scale * math.cos(a), 0],
+            [0, 0, 1],
+        ]
     )
     similarity = rotate @ flip @ centre
-    corners = np.array([[-0.5, -0.5], [width - 0.5, -0.5], [width - 0.5, height - 0.5], [-0.5, height - 0.5]])
+    corners = np.array(
+        [[-0.5, -0.5], [width - 0.5, -0.5], [width - 0.5, height - 0.5], [-0.5, height - 0.5]]
+    )
     moved = _apply(similarity, corners)
     perspective = cv2.getPerspectiveTransform(
         moved.astype(np.float32), (moved + corner_shift).astype(np.float32)
@@ -118,15 +124,32 @@ def scan_page(
     upside_down = bool(rng.random() < level.upside_down_probability)
     diagonal = math.hypot(width, height)
     corner_shift = rng.uniform(-1.0, 1.0, (4, 2)) * level.perspective_max * diagonal
-    pose = pose_homography(width, height, skew_deg=skew, scale=scale, upside_down=upside_down, corner_shift=corner_shift)
-    corners = _apply(pose, np.array([[-0.5, -0.5], [width - 0.5, -0.5], [width - 0.5, height - 0.5], [-0.5, height - 0.5]]))
+    pose = pose_homography(
+        width,
+        height,
+        skew_deg=skew,
+        scale=scale,
+        upside_down=upside_down,
+        corner_shift=corner_shift,
+    )
+    corners = _apply(
+        pose,
+        np.array(
+            [[-0.5, -0.5], [width - 0.5, -0.5], [width - 0.5, height - 0.5], [-0.5, height - 0.5]]
+        ),
+    )
     margins = rng.uniform(*level.margin_mm, 4) * px_per_mm  # left, top, right, bottom
     lo = corners.min(axis=0) - margins[:2]
     hi = corners.max(axis=0) + margins[2:]
     out_w, out_h = (int(math.ceil(v)) for v in hi - lo)
     to_canvas = np.array([[1, 0, -lo[0]], [0, 1, -lo[1]], [0, 0, 1]], dtype=np.float64)
     homography = to_canvas @ pose
-    page_corners = _apply(homography, np.array([[-0.5, -0.5], [width - 0.5, -0.5], [width - 0.5, height - 0.5], [-0.5, height - 0.5]]))
+    page_corners = _apply(
+        homography,
+        np.array(
+            [[-0.5, -0.5], [width - 0.5, -0.5], [width - 0.5, height - 0.5], [-0.5, height - 0.5]]
+        ),
+    )
     centre = _apply(homography, np.array([[(width - 1) / 2, (height - 1) / 2]]))[0]
     shift = centre - ((out_w - 1) / 2, (out_h - 1) / 2)
 
@@ -136,23 +159,39 @@ def scan_page(
     background = float(rng.uniform(*(DARK_BACKGROUND if dark_bg else level.background_tone)))
     # Warp in 0..1 reflectance with the paper tone; the background fills the rest.
     scanned = cv2.warpPerspective(
-        page, homography, (out_w, out_h), flags=cv2.INTER_LINEAR,
-        borderMode=cv2.BORDER_CONSTANT, borderValue=background / tone,
+        page,
+        homography,
+        (out_w, out_h),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=background / tone,
     )
     scanned *= np.float32(tone)
     # The page edge casts a thin shadow on the backing.
     shadow = max(1, int(round(EDGE_SHADOW_MM * px_per_mm)))
     cv2.polylines(
-        scanned, [np.round(page_corners * 16).astype(np.int32)], True,
-        float(background * (1 - EDGE_SHADOW)), shadow, cv2.LINE_AA, 4,
+        scanned,
+        [np.round(page_corners * 16).astype(np.int32)],
+        True,
+        float(background * (1 - EDGE_SHADOW)),
+        shadow,
+        cv2.LINE_AA,
+        4,
     )
     # Dust on the glass.
     n_dust = int(rng.poisson(level.dust_mean))
     for _ in range(n_dust):
         x, y = rng.uniform(0, out_w), rng.uniform(0, out_h)
         r = rng.uniform(*DUST_RADIUS_MM) * px_per_mm
-        cv2.circle(scanned, (int(x * 16), int(y * 16)), max(1, int(r * 16)),
-                   float(rng.uniform(0.05, 1 - DUST_DARKNESS[0]) * tone), -1, cv2.LINE_AA, 4)
+        cv2.circle(
+            scanned,
+            (int(x * 16), int(y * 16)),
+            max(1, int(r * 16)),
+            float(rng.uniform(0.05, 1 - DUST_DARKNESS[0]) * tone),
+            -1,
+            cv2.LINE_AA,
+            4,
+        )
     # Lamp fall-off: a smooth field across the bed.
     cells = rng.uniform(-1.0, 1.0, ILLUMINATION_CELLS).astype(np.float32)
     field = cv2.resize(cells, (out_w, out_h), interpolation=cv2.INTER_CUBIC)
@@ -172,7 +211,9 @@ def scan_page(
     if rng.random() < level.white_clip_probability and bits == 8:
         # Background removal: the white point sits a little below the paper,
         # so paper and its noise clip to 255 and marks keep their contrast.
-        white_point = float(255.0 * tone * (1.0 - level.illumination_variation) - WHITE_CLIP_NOISE_SIGMAS * noise)
+        white_point = float(
+            255.0 * tone * (1.0 - level.illumination_variation) - WHITE_CLIP_NOISE_SIGMAS * noise
+        )
         scanned = scanned * np.float32(255.0 / white_point)
     gamma = float(rng.uniform(*level.gamma))
     jpeg_quality = None
@@ -222,5 +263,8 @@ def scan_page(
         "bilevel_threshold": None if threshold is None else round(threshold, 2),
     }
     if reference_points is not None:
-        scan["reference_points"] = [[round(float(x), 2), round(float(y), 2)] for x, y in _apply(homography, np.asarray(reference_points, dtype=np.float64))]
+        scan["reference_points"] = [
+            [round(float(x), 2), round(float(y), 2)]
+            for x, y in _apply(homography, np.asarray(reference_points, dtype=np.float64))
+        ]
     return image, scan

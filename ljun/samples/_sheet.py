@@ -170,18 +170,64 @@ def draw_sheet(
             if fld.kind == "answers" and not options and rng.random() < level.erased_to_blank:
                 # Answered, then erased completely: only residue stays.
                 j = int(rng.integers(len(fld.options)))
-                marks.append(_draw_one(page, geometry, indices[j], fld.name, item, fld.options[j], "residue", level, style, rng, dpi))
+                marks.append(
+                    _draw_one(
+                        page,
+                        geometry,
+                        indices[j],
+                        fld.name,
+                        item,
+                        fld.options[j],
+                        "residue",
+                        level,
+                        style,
+                        rng,
+                        dpi,
+                    )
+                )
                 continue
-            kinds = ["multi"] * len(options) if len(options) > 1 else [_pick_kind(rng, rates) for _ in options]
+            kinds = (
+                ["multi"] * len(options)
+                if len(options) > 1
+                else [_pick_kind(rng, rates) for _ in options]
+            )
             if kinds and kinds[0] == "residue":
                 # A changed answer: the old choice rubbed out, then the new one.
                 others = [j for j, o in enumerate(fld.options) if o not in options]
                 j = int(rng.choice(others))
-                marks.append(_draw_one(page, geometry, indices[j], fld.name, item, fld.options[j], "residue", level, style, rng, dpi))
+                marks.append(
+                    _draw_one(
+                        page,
+                        geometry,
+                        indices[j],
+                        fld.name,
+                        item,
+                        fld.options[j],
+                        "residue",
+                        level,
+                        style,
+                        rng,
+                        dpi,
+                    )
+                )
                 kinds[0] = "fill"
             for option, kind in zip(options, kinds):
                 j = fld.options.index(option)
-                marks.append(_draw_one(page, geometry, indices[j], fld.name, item, option, kind, level, style, rng, dpi))
+                marks.append(
+                    _draw_one(
+                        page,
+                        geometry,
+                        indices[j],
+                        fld.name,
+                        item,
+                        option,
+                        kind,
+                        level,
+                        style,
+                        rng,
+                        dpi,
+                    )
+                )
         if fld.write_in and rng.random() < level.write_in_probability:
             _write_in(page, template, fld, wanted[fld.name], style, rng, dpi)
     _signature(page, template, style, rng, dpi)
@@ -194,9 +240,13 @@ def draw_sheet(
         y = rng.uniform(PAGE_INSET_MM * 3, template.height_mm - PAGE_INSET_MM)
         cx, cy = mm_to_px(np.array([x, y]), dpi)
         draw_smudge(
-            page, float(cx), float(cy),
+            page,
+            float(cx),
+            float(cy),
             sigma_px=rng.uniform(*SMUDGE_SIGMA_MM) * px_per_mm,
-            darkness=rng.uniform(*level.smudge_darkness), rng=rng, dpi=dpi,
+            darkness=rng.uniform(*level.smudge_darkness),
+            rng=rng,
+            dpi=dpi,
         )
     extras = {"stray_lines": n_stray, "smudges": n_smudge}
     return page, tuple(marks), extras
@@ -207,29 +257,84 @@ def _draw_one(page, geometry, index, field, item, option, kind, level, style, rn
     r = float(geometry.radii[index])
     common = dict(style=style, rng=rng, dpi=dpi)
     if kind == "light":
-        d = draw_fill(page, cx, cy, r, darkness=rng.uniform(*level.light_darkness),
-                      fill_radius=rng.uniform(*FILL_RADIUS), grain=GRAIN_LIGHT, **common)
+        d = draw_fill(
+            page,
+            cx,
+            cy,
+            r,
+            darkness=rng.uniform(*level.light_darkness),
+            fill_radius=rng.uniform(*FILL_RADIUS),
+            grain=GRAIN_LIGHT,
+            **common,
+        )
     elif kind == "overfill":
-        d = draw_fill(page, cx, cy, r, darkness=rng.uniform(*level.fill_darkness),
-                      fill_radius=rng.uniform(*OVERFILL_RADIUS), centre_offset=OVERFILL_OFFSET, **common)
+        d = draw_fill(
+            page,
+            cx,
+            cy,
+            r,
+            darkness=rng.uniform(*level.fill_darkness),
+            fill_radius=rng.uniform(*OVERFILL_RADIUS),
+            centre_offset=OVERFILL_OFFSET,
+            **common,
+        )
     elif kind == "partial":
         if rng.random() < 0.5:
-            d = draw_fill(page, cx, cy, r, darkness=rng.uniform(*level.fill_darkness),
-                          fill_radius=rng.uniform(*FILL_RADIUS), chord=rng.uniform(*PARTIAL_CHORD), **common)
+            d = draw_fill(
+                page,
+                cx,
+                cy,
+                r,
+                darkness=rng.uniform(*level.fill_darkness),
+                fill_radius=rng.uniform(*FILL_RADIUS),
+                chord=rng.uniform(*PARTIAL_CHORD),
+                **common,
+            )
         else:
-            d = draw_fill(page, cx, cy, r, darkness=rng.uniform(*level.fill_darkness),
-                          fill_radius=rng.uniform(*PARTIAL_SMALL_RADIUS), **common)
+            d = draw_fill(
+                page,
+                cx,
+                cy,
+                r,
+                darkness=rng.uniform(*level.fill_darkness),
+                fill_radius=rng.uniform(*PARTIAL_SMALL_RADIUS),
+                **common,
+            )
     elif kind == "tick":
         d = draw_tick(page, cx, cy, r, darkness=rng.uniform(*level.fill_darkness), **common)
     elif kind == "dot":
-        d = draw_fill(page, cx, cy, r, darkness=rng.uniform(*level.fill_darkness),
-                      fill_radius=rng.uniform(*DOT_RADIUS), centre_offset=0.1, **common)
+        d = draw_fill(
+            page,
+            cx,
+            cy,
+            r,
+            darkness=rng.uniform(*level.fill_darkness),
+            fill_radius=rng.uniform(*DOT_RADIUS),
+            centre_offset=0.1,
+            **common,
+        )
     elif kind == "residue":
-        d = draw_fill(page, cx, cy, r, darkness=rng.uniform(*level.residue_darkness),
-                      fill_radius=rng.uniform(*FILL_RADIUS), grain=GRAIN_LIGHT, erased=True, **common)
+        d = draw_fill(
+            page,
+            cx,
+            cy,
+            r,
+            darkness=rng.uniform(*level.residue_darkness),
+            fill_radius=rng.uniform(*FILL_RADIUS),
+            grain=GRAIN_LIGHT,
+            erased=True,
+            **common,
+        )
     else:  # fill, multi
-        d = draw_fill(page, cx, cy, r, darkness=rng.uniform(*level.fill_darkness),
-                      fill_radius=rng.uniform(*FILL_RADIUS), **common)
+        d = draw_fill(
+            page,
+            cx,
+            cy,
+            r,
+            darkness=rng.uniform(*level.fill_darkness),
+            fill_radius=rng.uniform(*FILL_RADIUS),
+            **common,
+        )
     return Mark(field, int(item), option, kind, d)
 
 
@@ -245,9 +350,15 @@ def _write_in(page, template, fld, wanted, style, rng, dpi) -> None:
             continue
         bx, by = mm_to_px(row[0] - WRITE_IN_OFFSET_STEPS * step, dpi)
         draw_glyph(
-            page, options[0], float(bx), float(by),
+            page,
+            options[0],
+            float(bx),
+            float(by),
             height_px=WRITE_IN_SIZE_MM * px_per_mm * rng.uniform(*GLYPH_HEIGHT),
-            darkness=darkness, style=style, rng=rng, dpi=dpi,
+            darkness=darkness,
+            style=style,
+            rng=rng,
+            dpi=dpi,
         )
 
 
@@ -264,10 +375,14 @@ def _signature(page, template, style, rng, dpi) -> None:
     mid = (top + box.y_mm + box.height_mm) / 2
     amp = (box.y_mm + box.height_mm - top) * 0.35
     loops = rng.uniform(3, 7)
-    y = mid + amp * np.sin(2 * np.pi * loops * t + rng.uniform(0, 2 * np.pi)) * (0.5 + 0.5 * np.cos(np.pi * t))
+    y = mid + amp * np.sin(2 * np.pi * loops * t + rng.uniform(0, 2 * np.pi)) * (
+        0.5 + 0.5 * np.cos(np.pi * t)
+    )
     x = x + 1.2 * np.cos(2 * np.pi * loops * t)
     pts = np.stack([mm_to_px(x, dpi), mm_to_px(y, dpi)], axis=1)
-    draw_stroke_path(page, pts, width_px=style.width_px * 0.8, darkness=rng.uniform(0.5, 0.8), rng=rng, dpi=dpi)
+    draw_stroke_path(
+        page, pts, width_px=style.width_px * 0.8, darkness=rng.uniform(0.5, 0.8), rng=rng, dpi=dpi
+    )
 
 
 def _stray_line(page, template, style, rng, dpi) -> None:
@@ -281,10 +396,17 @@ def _stray_line(page, template, style, rng, dpi) -> None:
     p2 = p0 + length * np.array([math.cos(angle), math.sin(angle)])
     p1 = (p0 + p2) / 2 + bend * np.array([-math.sin(angle), math.cos(angle)])
     curve = (1 - t) ** 2 * p0 + 2 * (1 - t) * t * p1 + t**2 * p2
-    curve = np.clip(curve, PAGE_INSET_MM, [template.width_mm - PAGE_INSET_MM, template.height_mm - PAGE_INSET_MM])
+    curve = np.clip(
+        curve,
+        PAGE_INSET_MM,
+        [template.width_mm - PAGE_INSET_MM, template.height_mm - PAGE_INSET_MM],
+    )
     px = mm_to_px(curve, dpi)
     draw_stroke_path(
-        page, px,
+        page,
+        px,
         width_px=rng.uniform(*STRAY_WIDTH_MM) * dpi / MM_PER_INCH,
-        darkness=rng.uniform(*STRAY_DARKNESS), rng=rng, dpi=dpi,
+        darkness=rng.uniform(*STRAY_DARKNESS),
+        rng=rng,
+        dpi=dpi,
     )

@@ -18,9 +18,8 @@ are appended to the TIFF/PDF one at a time.
 
 from __future__ import annotations
 
-import datetime
-
 import csv
+import datetime
 import io
 import json
 import multiprocessing
@@ -54,13 +53,22 @@ FORMATS: tuple[str, ...] = ("tiff", "pdf", "png", "jpeg", "mixed")
 MIXED_FORMATS: tuple[str, ...] = ("pdf", "tiff", "images", "tiff")
 
 #: Creation date written into generated PDFs: fixed, so output depends only on the seed.
-PDF_DATE = time.gmtime(datetime.datetime(2012, 4, 16, tzinfo=datetime.timezone.utc).timestamp())
+PDF_DATE = time.gmtime(datetime.datetime(2012, 4, 16, tzinfo=datetime.UTC).timestamp())
 
 TRUTH_FILE = "truth.jsonl"
 PRAKTIK_FILE = "praktik.csv"
 MANIFEST_FILE = "samples.json"
 ATTENDANCE_DIR = "daftar_hadir"
-ATTENDANCE_COLUMNS = ("no", "nomor_peserta", "nama", "tanggal_lahir", "kode_kompetensi", "paket", "ruang", "hadir")
+ATTENDANCE_COLUMNS = (
+    "no",
+    "nomor_peserta",
+    "nama",
+    "tanggal_lahir",
+    "kode_kompetensi",
+    "paket",
+    "ruang",
+    "hadir",
+)
 PRAKTIK_COLUMNS = ("nomor_peserta", "nama", "kode_kompetensi", "nilai_praktik")
 
 # Quality of JPEG files and of the JPEG inside PDF pages of grey scans
@@ -143,8 +151,14 @@ def make_samples(
     check_options(count, seed, dpi, bits)
     if fmt not in FORMATS:
         raise SamplesError(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}")
-    if isinstance(pages_per_file, bool) or not isinstance(pages_per_file, int) or pages_per_file < 0:
-        raise SamplesError(f"pages per file must be 0 (one file per envelope) or more, not {pages_per_file!r}")
+    if (
+        isinstance(pages_per_file, bool)
+        or not isinstance(pages_per_file, int)
+        or pages_per_file < 0
+    ):
+        raise SamplesError(
+            f"pages per file must be 0 (one file per envelope) or more, not {pages_per_file!r}"
+        )
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise SamplesError(f"workers must be 1 or more, not {workers!r}")
     out = Path(out_dir)
@@ -152,7 +166,16 @@ def make_samples(
     if include_special_pages is None:
         include_special_pages = lvl.blank_page_probability > 0 or lvl.other_page_probability > 0
     envelopes = plan_envelopes(seed, count, lvl, special_pages=include_special_pages)
-    task = dict(template=template, out_dir=str(out), seed=seed, level=lvl, dpi=dpi, bits=bits, fmt=fmt, pages_per_file=pages_per_file)
+    task = dict(
+        template=template,
+        out_dir=str(out),
+        seed=seed,
+        level=lvl,
+        dpi=dpi,
+        bits=bits,
+        fmt=fmt,
+        pages_per_file=pages_per_file,
+    )
     results = _run(envelopes, task, workers, on_page)
 
     truth_lines = [line for envelope_result in results for line in envelope_result["truth"]]
@@ -218,7 +241,9 @@ def _prepare(out: Path, overwrite: bool) -> None:
                 path = (out / name).resolve()
                 if out.resolve() in path.parents and path.is_file():
                     path.unlink()
-            for sub in sorted({(out / n).parent for n in previous}, key=lambda p: len(p.parts), reverse=True):
+            for sub in sorted(
+                {(out / n).parent for n in previous}, key=lambda p: len(p.parts), reverse=True
+            ):
                 if sub != out and sub.is_dir() and not any(sub.iterdir()):
                     sub.rmdir()
     out.mkdir(parents=True, exist_ok=True)
@@ -226,22 +251,28 @@ def _prepare(out: Path, overwrite: bool) -> None:
 
 # --------------------------------------------------------------------------- workers
 
-_PROGRESS: "multiprocessing.queues.Queue[int] | None" = None
+_PROGRESS: multiprocessing.queues.Queue[int] | None = None
 
 
-def _init_worker(progress: "multiprocessing.queues.Queue[int]") -> None:
+def _init_worker(progress: multiprocessing.queues.Queue[int]) -> None:
     global _PROGRESS
     _PROGRESS = progress
 
 
-def _run(envelopes: list[Envelope], task: dict, workers: int, on_page: Callable[[int], None] | None) -> list[dict]:
+def _run(
+    envelopes: list[Envelope], task: dict, workers: int, on_page: Callable[[int], None] | None
+) -> list[dict]:
     if workers == 1 or len(envelopes) <= 1:
         return [_write_envelope(e, task, on_page) for e in envelopes]
     context = multiprocessing.get_context("spawn")
     progress = context.Queue()
     results: dict[int, dict] = {}
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker, initargs=(progress,)) as pool:
-        futures: dict[Future, int] = {pool.submit(_write_envelope, e, task): e.index for e in envelopes}
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=_init_worker, initargs=(progress,)
+    ) as pool:
+        futures: dict[Future, int] = {
+            pool.submit(_write_envelope, e, task): e.index for e in envelopes
+        }
         pending = set(futures)
         reported: dict[int, int] = {}
         finished: set[int] = set()
@@ -261,7 +292,7 @@ def _run(envelopes: list[Envelope], task: dict, workers: int, on_page: Callable[
 
 
 def _drain(
-    progress: "multiprocessing.queues.Queue[int]",
+    progress: multiprocessing.queues.Queue[int],
     on_page: Callable[[int], None] | None,
     reported: dict[int, int],
     finished: set[int],
@@ -288,13 +319,20 @@ def _report(envelope: int, on_page: Callable[[int], None] | None) -> None:
 # --------------------------------------------------------------------------- one envelope
 
 
-def _write_envelope(envelope: Envelope, task: dict, on_page: Callable[[int], None] | None = None) -> dict:
+def _write_envelope(
+    envelope: Envelope, task: dict, on_page: Callable[[int], None] | None = None
+) -> dict:
     """Generate one envelope's pages, write its scan files; return truth lines and file names."""
     out = Path(task["out_dir"])
     fmt = envelope_format(envelope.index, task["fmt"])
     per_file = task["pages_per_file"]
     pages = envelope_pages(
-        task["template"], envelope, seed=task["seed"], level=task["level"], dpi=task["dpi"], bits=task["bits"]
+        task["template"],
+        envelope,
+        seed=task["seed"],
+        level=task["level"],
+        dpi=task["dpi"],
+        bits=task["bits"],
     )
     truth: list[dict] = []
     files: list[str] = []
@@ -348,7 +386,9 @@ class _BatchWriter:
         self.pages = 0
         self._tmp = path.with_name(f".{path.name}.part")
         self._handle = open(self._tmp, "w+b") if fmt == "tiff" else None
-        self._tiff = TiffImagePlugin.AppendingTiffWriter(self._handle, new=True) if self._handle else None
+        self._tiff = (
+            TiffImagePlugin.AppendingTiffWriter(self._handle, new=True) if self._handle else None
+        )
 
     def add(self, sheet: GeneratedSheet) -> None:
         image = _pil(sheet)
@@ -362,8 +402,15 @@ class _BatchWriter:
             # JPEG inside the PDF, as scanners write them; 1-bit pages CCITT G4.
             options = {} if image.mode == "1" else {"quality": JPEG_FILE_QUALITY}
             # A fixed date keeps the file the same byte for byte for a given seed.
-            image.save(self._tmp, format="PDF", resolution=float(sheet.dpi), append=self.pages > 0,
-                       creationDate=PDF_DATE, modDate=PDF_DATE, **options)
+            image.save(
+                self._tmp,
+                format="PDF",
+                resolution=float(sheet.dpi),
+                append=self.pages > 0,
+                creationDate=PDF_DATE,
+                modDate=PDF_DATE,
+                **options,
+            )
         self.pages += 1
 
     def close(self) -> None:
@@ -398,10 +445,18 @@ def _write_attendance(out: Path, envelopes: list[Envelope]) -> list[str]:
             writer.writerow(ATTENDANCE_COLUMNS)
             for k, p in enumerate(envelope.participants, start=1):
                 dob = p.tanggal_lahir
-                writer.writerow([
-                    k, format_nomor_peserta(p.nomor_peserta), p.nama, f"{dob[:2]}-{dob[2:4]}-{dob[4:]}",
-                    p.kode_kompetensi, p.paket, envelope.room, "ya" if p.present else "tidak",
-                ])
+                writer.writerow(
+                    [
+                        k,
+                        format_nomor_peserta(p.nomor_peserta),
+                        p.nama,
+                        f"{dob[:2]}-{dob[2:4]}-{dob[4:]}",
+                        p.kode_kompetensi,
+                        p.paket,
+                        envelope.room,
+                        "ya" if p.present else "tidak",
+                    ]
+                )
         names.append(name)
     return names
 
@@ -411,11 +466,18 @@ def _write_praktik(out: Path, envelopes: list[Envelope]) -> str:
     for envelope in envelopes:
         for p in envelope.participants:
             # A Susulan participant is on two lists; the practical score is one.
-            seen.setdefault(p.nomor_peserta, (format_nomor_peserta(p.nomor_peserta), p.nama, p.kode_kompetensi, format_score(p.nilai_praktik, comma=True)))
+            seen.setdefault(
+                p.nomor_peserta,
+                (
+                    format_nomor_peserta(p.nomor_peserta),
+                    p.nama,
+                    p.kode_kompetensi,
+                    format_score(p.nilai_praktik, comma=True),
+                ),
+            )
     with atomic_write(out / PRAKTIK_FILE, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(PRAKTIK_COLUMNS)
         for key in sorted(seen):
             writer.writerow(seen[key])
     return PRAKTIK_FILE
-
