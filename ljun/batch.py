@@ -752,7 +752,9 @@ def run_batch(
         )
     if on_files is not None:
         on_files(len(files))
-    writer = store.begin_batch(kind="score", template=template.id, arguments=arguments)
+    writer = store.begin_batch(
+        kind="score", template=template.id, arguments=arguments, calibration=calibration.identity
+    )
     try:
         sheets: list[SheetSummary] = []
         seen_pages: dict[str, tuple[str, int]] = {}

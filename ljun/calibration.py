@@ -30,6 +30,8 @@ True
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import os
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -189,6 +191,18 @@ class Calibration:
     read: ReadCalibration
     decode: DecodeCalibration
     source: str = ""
+    digest: str = ""
+
+    @property
+    def identity(self) -> str:
+        """What the store records per sheet: the file's name and its content hash.
+
+        >>> identity = load_calibration().identity
+        >>> identity.startswith("default@"), len(identity)
+        (True, 20)
+        """
+        name = Path(self.source).stem if self.source else "calibration"
+        return f"{name}@{self.digest[:12]}"
 
 
 def _number(minimum: float, maximum: float, exclusive_min: bool = False) -> dict[str, Any]:
@@ -370,7 +384,10 @@ def parse_calibration(document: Any, *, source: str = "<calibration>") -> Calibr
     problems = [f"{text} (fix: reorder the band edges)" for ok, text in order if not ok]
     if problems:
         raise CalibrationError(_message(source, problems))
-    return Calibration(register=register, read=read, decode=decode, source=source)
+    digest = hashlib.sha256(
+        json.dumps(document, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    ).hexdigest()
+    return Calibration(register=register, read=read, decode=decode, source=source, digest=digest)
 
 
 def _build(cls: type, section: dict[str, Any]) -> Any:

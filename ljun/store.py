@@ -53,6 +53,7 @@ from typing import Any
 
 import numpy as np
 
+from ._migrations import SCHEMA_VERSION, migrate
 from .errors import StoreError
 from .keys import AnswerKey, AnswerKeySet, parse_answer_key
 from .records import RESULT_KEYS, SheetReading
@@ -69,9 +70,6 @@ __all__ = [
     "open_store",
 ]
 
-#: Version of the table layout; ``PRAGMA user_version`` of every store file.
-SCHEMA_VERSION = 1
-
 #: File name of the store when a command is given no ``--db``.
 DEFAULT_STORE = "ljun.sqlite"
 
@@ -79,113 +77,56 @@ DEFAULT_STORE = "ljun.sqlite"
 # giving up: long enough for a large batch's final copy.
 _BUSY_TIMEOUT_S = 60.0
 
-_SCHEMA = """
-CREATE TABLE batches (
-    id INTEGER PRIMARY KEY,
-    kind TEXT NOT NULL CHECK (kind IN ('score', 'rescore')),
-    status TEXT NOT NULL CHECK (status IN ('running', 'complete', 'failed')),
-    started_at TEXT NOT NULL,
-    finished_at TEXT,
-    template TEXT NOT NULL,
-    arguments TEXT NOT NULL DEFAULT '{}',
-    summary TEXT NOT NULL DEFAULT '{}'
-);
-CREATE TABLE answer_keys (
-    hash TEXT PRIMARY KEY,
-    paket TEXT NOT NULL,
-    kode_kompetensi TEXT,
-    items INTEGER NOT NULL,
-    document TEXT NOT NULL,
-    first_source TEXT NOT NULL,
-    added_at TEXT NOT NULL
-);
-CREATE TABLE batch_keys (
-    batch_id INTEGER NOT NULL REFERENCES batches(id),
-    key_hash TEXT NOT NULL REFERENCES answer_keys(hash),
-    source TEXT NOT NULL,
-    PRIMARY KEY (batch_id, key_hash)
-);
-CREATE TABLE pages (
-    id INTEGER PRIMARY KEY,
-    page_hash TEXT NOT NULL UNIQUE,
-    source TEXT NOT NULL,
-    page INTEGER NOT NULL,
-    batch_id INTEGER NOT NULL REFERENCES batches(id),
-    ordinal INTEGER NOT NULL
-);
-CREATE INDEX pages_batch ON pages(batch_id, ordinal);
-CREATE TABLE readings (
-    page_id INTEGER PRIMARY KEY REFERENCES pages(id),
-    batch_id INTEGER NOT NULL REFERENCES batches(id),
-    template TEXT NOT NULL,
-    nomor_peserta TEXT NOT NULL,
-    nama TEXT NOT NULL,
-    tanggal_lahir TEXT NOT NULL,
-    kode_kompetensi TEXT NOT NULL,
-    paket TEXT NOT NULL,
-    barcode TEXT NOT NULL,
-    answers TEXT NOT NULL,
-    flags TEXT NOT NULL,
-    review INTEGER NOT NULL,
-    failure TEXT,
-    batch_flags TEXT NOT NULL,
-    darkness BLOB NOT NULL,
-    confidence BLOB NOT NULL
-);
-CREATE TABLE scores (
-    id INTEGER PRIMARY KEY,
-    page_id INTEGER NOT NULL REFERENCES pages(id),
-    batch_id INTEGER NOT NULL REFERENCES batches(id),
-    key_hash TEXT REFERENCES answer_keys(hash),
-    correct INTEGER,
-    score TEXT,
-    flags TEXT NOT NULL,
-    review INTEGER NOT NULL
-);
-CREATE INDEX scores_page ON scores(page_id, id);
-CREATE TABLE reconciliation (
-    id INTEGER PRIMARY KEY,
-    batch_id INTEGER NOT NULL REFERENCES batches(id),
-    kind TEXT NOT NULL,
-    source TEXT NOT NULL DEFAULT '',
-    page INTEGER NOT NULL DEFAULT 0,
-    nomor_peserta TEXT NOT NULL DEFAULT '',
-    barcode TEXT NOT NULL DEFAULT '',
-    detail TEXT NOT NULL DEFAULT ''
-);
-CREATE INDEX reconciliation_batch ON reconciliation(batch_id, kind);
-"""
-
-# Staging of one batch: a TEMP table lives in the connection's own temporary
-# database, so filling it neither blocks other writers nor touches the store.
-_STAGING = """
-CREATE TEMP TABLE IF NOT EXISTS staged (
-    seq INTEGER PRIMARY KEY,
-    file_index INTEGER NOT NULL,
-    page_hash TEXT NOT NULL,
-    source TEXT NOT NULL,
-    page INTEGER NOT NULL,
-    template TEXT NOT NULL,
-    nomor_peserta TEXT NOT NULL,
-    nama TEXT NOT NULL,
-    tanggal_lahir TEXT NOT NULL,
-    kode_kompetensi TEXT NOT NULL,
-    paket TEXT NOT NULL,
-    barcode TEXT NOT NULL,
-    answers TEXT NOT NULL,
-    reading_flags TEXT NOT NULL,
-    reading_review INTEGER NOT NULL,
-    failure TEXT,
-    batch_flags TEXT NOT NULL,
-    darkness BLOB NOT NULL,
-    confidence BLOB NOT NULL,
-    key_hash TEXT,
-    correct INTEGER,
-    score TEXT,
-    flags TEXT NOT NULL,
-    review INTEGER NOT NULL
+# The columns of a reading, in one place: the ``readings`` table (its layout
+# comes from ljun._migrations) and the staging table of a batch are both made
+# of them, and a batch's commit copies them from one to the other.
+_READING_COLUMNS: tuple[str, ...] = (
+    "template",
+    "nomor_peserta",
+    "nama",
+    "tanggal_lahir",
+    "kode_kompetensi",
+    "paket",
+    "barcode",
+    "answers",
+    "flags",
+    "review",
+    "failure",
+    "batch_flags",
+    "darkness",
+    "confidence",
+    "calibration",
 )
-"""
+
+# The score columns a batch stages beside each reading (table ``scores``).
+_SCORE_COLUMNS: tuple[str, ...] = ("key_hash", "correct", "score", "flags", "review")
+
+
+def _staging_table(db: sqlite3.Connection) -> str:
+    """``CREATE TEMP TABLE staged``: placement, every reading column, every score column.
+
+    Staging lives in the connection's own temporary database, so filling it
+    neither blocks other writers nor touches the store.  Reading columns are
+    prefixed ``r_`` and score columns ``s_`` (both tables have ``flags`` and
+    ``review``); their types are those of the store's tables.
+    """
+    types = {
+        table: {
+            row[1]: f"{row[2]} {'NOT NULL' if row[3] else ''}".strip()
+            for row in db.execute(f"PRAGMA table_info({table})")
+        }
+        for table in ("readings", "scores")
+    }
+    columns = [
+        "seq INTEGER PRIMARY KEY",
+        "file_index INTEGER NOT NULL",
+        "page_hash TEXT NOT NULL",
+        "source TEXT NOT NULL",
+        "page INTEGER NOT NULL",
+    ]
+    columns += [f"r_{name} {types['readings'][name]}" for name in _READING_COLUMNS]
+    columns += [f"s_{name} {types['scores'][name]}" for name in _SCORE_COLUMNS]
+    return f"CREATE TEMP TABLE IF NOT EXISTS staged ({', '.join(columns)})"
 
 
 def _now() -> str:
@@ -280,10 +221,13 @@ class ResultsStore:
         kind: str = "score",
         template: str,
         arguments: Mapping[str, Any] | None = None,
+        calibration: str = "",
     ) -> BatchWriter:
         """Record a new batch as ``running`` and return its writer.
 
-        Nothing of the batch is visible in the store until
+        ``calibration`` names the calibration that reads the batch's sheets
+        (:attr:`ljun.calibration.Calibration.identity`); every reading of the
+        batch records it.  Nothing of the batch is visible in the store until
         :meth:`BatchWriter.commit`.
         """
         with self._transaction():
@@ -294,8 +238,8 @@ class ResultsStore:
             )
         batch_id = int(cursor.lastrowid or 0)
         self._db.execute("DROP TABLE IF EXISTS temp.staged")
-        self._db.execute(_STAGING)
-        return BatchWriter(self, batch_id)
+        self._db.execute(_staging_table(self._db))
+        return BatchWriter(self, batch_id, calibration=calibration)
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self._db, self.path)
@@ -553,8 +497,9 @@ class BatchWriter:
     nothing of the batch is in the store; :meth:`abort` marks it failed.
     """
 
-    def __init__(self, store: ResultsStore, batch_id: int) -> None:
+    def __init__(self, store: ResultsStore, batch_id: int, *, calibration: str = "") -> None:
         self._store = store
+        self._calibration = calibration
         self._db = store._db
         self.batch_id = batch_id
         self.finished = False
@@ -579,32 +524,38 @@ class BatchWriter:
         self, scored: ScoredSheet, page_hash: str, file_index: int
     ) -> sqlite3.Cursor:
         reading = scored.reading
+        values = {
+            "template": reading.template,
+            "nomor_peserta": reading.nomor_peserta,
+            "nama": reading.nama,
+            "tanggal_lahir": reading.tanggal_lahir,
+            "kode_kompetensi": reading.kode_kompetensi,
+            "paket": reading.paket,
+            "barcode": reading.barcode,
+            "answers": _json_list(reading.answers),
+            "flags": _json_list(reading.flags),
+            "review": int(reading.review),
+            "failure": reading.failure,
+            "batch_flags": "[]",
+            "darkness": _blob(reading.darkness),
+            "confidence": _blob(reading.confidence),
+            "calibration": self._calibration,
+        }
+        columns = ["file_index", "page_hash", "source", "page"]
+        columns += [f"r_{name}" for name in _READING_COLUMNS]
+        columns += [f"s_{name}" for name in _SCORE_COLUMNS]
+        row = (
+            file_index,
+            page_hash,
+            reading.source,
+            reading.page,
+            *(values[name] for name in _READING_COLUMNS),
+            *_score_columns(scored),
+        )
         return self._db.execute(
-            "INSERT INTO temp.staged (file_index, page_hash, source, page, template, "
-            "nomor_peserta, nama, tanggal_lahir, kode_kompetensi, paket, barcode, answers, "
-            "reading_flags, reading_review, failure, batch_flags, darkness, confidence, "
-            "key_hash, correct, score, flags, review) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '[]', ?, ?, ?, ?, ?, ?, ?)",
-            (
-                file_index,
-                page_hash,
-                reading.source,
-                reading.page,
-                reading.template,
-                reading.nomor_peserta,
-                reading.nama,
-                reading.tanggal_lahir,
-                reading.kode_kompetensi,
-                reading.paket,
-                reading.barcode,
-                _json_list(reading.answers),
-                _json_list(reading.flags),
-                int(reading.review),
-                reading.failure,
-                _blob(reading.darkness),
-                _blob(reading.confidence),
-                *_score_columns(scored),
-            ),
+            f"INSERT INTO temp.staged ({', '.join(columns)}) "
+            f"VALUES ({', '.join('?' * len(columns))})",
+            row,
         )
 
     def flag(self, seq: int, flags: Sequence[str]) -> None:
@@ -612,12 +563,12 @@ class BatchWriter:
         if not flags:
             return
         row = self._db.execute(
-            "SELECT flags, batch_flags FROM temp.staged WHERE seq = ?", (seq,)
+            "SELECT s_flags, r_batch_flags FROM temp.staged WHERE seq = ?", (seq,)
         ).fetchone()
         if row is None:
             raise StoreError(f"results store {self._store.path}: no staged sheet {seq}")
         self._db.execute(
-            "UPDATE temp.staged SET flags = ?, batch_flags = ?, review = 1 WHERE seq = ?",
+            "UPDATE temp.staged SET s_flags = ?, r_batch_flags = ?, s_review = 1 WHERE seq = ?",
             (
                 _json_list(add_flags(json.loads(row[0]), *flags)),
                 _json_list(add_flags(json.loads(row[1]), *flags)),
@@ -678,22 +629,20 @@ class BatchWriter:
                     "ordinal = excluded.ordinal",
                     (batch,),
                 )
-                db.execute(
-                    "INSERT OR REPLACE INTO readings (page_id, batch_id, template, "
-                    "nomor_peserta, nama, tanggal_lahir, kode_kompetensi, paket, barcode, "
-                    "answers, flags, review, failure, batch_flags, darkness, confidence) "
-                    "SELECT p.id, ?, s.template, s.nomor_peserta, s.nama, s.tanggal_lahir, "
-                    "s.kode_kompetensi, s.paket, s.barcode, s.answers, s.reading_flags, "
-                    "s.reading_review, s.failure, s.batch_flags, s.darkness, s.confidence "
+                staged = (
                     "FROM temp.staged s JOIN temp.ordered o ON o.seq = s.seq "
-                    "JOIN pages p ON p.page_hash = s.page_hash",
+                    "JOIN pages p ON p.page_hash = s.page_hash"
+                )
+                db.execute(
+                    f"INSERT OR REPLACE INTO readings (page_id, batch_id, "
+                    f"{', '.join(_READING_COLUMNS)}) SELECT p.id, ?, "
+                    f"{', '.join(f's.r_{name}' for name in _READING_COLUMNS)} {staged}",
                     (batch,),
                 )
                 db.execute(
-                    "INSERT INTO scores (page_id, batch_id, key_hash, correct, score, flags, "
-                    "review) SELECT p.id, ?, s.key_hash, s.correct, s.score, s.flags, s.review "
-                    "FROM temp.staged s JOIN temp.ordered o ON o.seq = s.seq "
-                    "JOIN pages p ON p.page_hash = s.page_hash ORDER BY o.ordinal",
+                    f"INSERT INTO scores (page_id, batch_id, {', '.join(_SCORE_COLUMNS)}) "
+                    f"SELECT p.id, ?, {', '.join(f's.s_{name}' for name in _SCORE_COLUMNS)} "
+                    f"{staged} ORDER BY o.ordinal",
                     (batch,),
                 )
                 db.executemany(
@@ -788,39 +737,15 @@ def open_store(path: str | os.PathLike[str], *, create: bool = True) -> ResultsS
 
 
 def _prepare(connection: sqlite3.Connection, name: str) -> None:
-    if _schema_version(connection, name) == 0:
-        if name != ":memory:":
-            connection.execute("PRAGMA journal_mode = WAL")
-        connection.execute("BEGIN IMMEDIATE")
-        try:
-            # Checked again under the write lock: another process may have
-            # created the store in the meantime.
-            if _schema_version(connection, name) == 0:
-                for statement in _SCHEMA.split(";"):
-                    if statement.strip():
-                        connection.execute(statement)
-                connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
-        connection.execute("COMMIT")
-    connection.execute("PRAGMA foreign_keys = ON")
-
-
-def _schema_version(connection: sqlite3.Connection, name: str) -> int:
-    version = int(connection.execute("PRAGMA user_version").fetchone()[0])
-    if version > SCHEMA_VERSION:
+    tables = {
+        row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+    }
+    if tables and "batches" not in tables:
         raise StoreError(
-            f"results store {name}: schema version {version} was written by a newer ljun "
-            f"(this one reads up to {SCHEMA_VERSION}); upgrade ljun"
+            f"results store {name}: an SQLite file with other tables, not an ljun store "
+            "(fix: give --db a new file name)"
         )
-    if version == 0:
-        tables = connection.execute(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
-        ).fetchone()[0]
-        if tables:
-            raise StoreError(
-                f"results store {name}: an SQLite file with other tables, not an ljun store "
-                "(fix: give --db a new file name)"
-            )
-    return version
+    if name != ":memory:" and not tables:
+        connection.execute("PRAGMA journal_mode = WAL")
+    migrate(connection, name)
+    connection.execute("PRAGMA foreign_keys = ON")

@@ -1,0 +1,253 @@
+"""Schema migrations of the results store: numbered steps, each in one transaction.
+
+The store's layout is the list :data:`MIGRATIONS`, applied in order.  A step
+is never edited once it has landed: a change of layout is a new step at the
+end.  Each store file records the steps it has (table ``schema_migrations``)
+and their count in ``PRAGMA user_version``, so
+
+- a new file gets every step, one transaction each;
+- an older file gets the steps it lacks, one transaction each, the first
+  time a newer ljun opens it (a crash between two steps leaves a file that is
+  consistent at the earlier step, and the next open goes on from there);
+- a file with a step this ljun does not know was written by a newer ljun,
+  and is refused rather than misread.
+
+Files written before this module existed have ``user_version = 1`` and no
+``schema_migrations`` table: they hold exactly step 1.
+
+Steps run with foreign keys off (SQLite cannot change that inside a
+transaction), so a step may rebuild a table as SQLite's documentation
+describes (create ``new_X``, copy, drop ``X``, rename).  A step's SQL is split
+into statements with :func:`sqlite3.complete_statement`, so triggers (whose
+bodies hold ``;``) are allowed.
+
+Where a feature adds tables, it adds a step here and documents the tables in
+``docs/ARCHITECTURE.md``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from .errors import StoreError
+
+__all__ = ["Migration", "MIGRATIONS", "SCHEMA_VERSION", "migrate", "applied_migrations"]
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One step of the store's layout.
+
+    Attributes
+    ----------
+    name : str
+        Unique and stable, ``NNNN_what`` (``0002_calibration_per_sheet``).
+    sql : str
+        The statements of the step, run in one transaction.
+    """
+
+    name: str
+    sql: str
+
+
+_INITIAL = """
+CREATE TABLE batches (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('score', 'rescore')),
+    status TEXT NOT NULL CHECK (status IN ('running', 'complete', 'failed')),
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    template TEXT NOT NULL,
+    arguments TEXT NOT NULL DEFAULT '{}',
+    summary TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE answer_keys (
+    hash TEXT PRIMARY KEY,
+    paket TEXT NOT NULL,
+    kode_kompetensi TEXT,
+    items INTEGER NOT NULL,
+    document TEXT NOT NULL,
+    first_source TEXT NOT NULL,
+    added_at TEXT NOT NULL
+);
+CREATE TABLE batch_keys (
+    batch_id INTEGER NOT NULL REFERENCES batches(id),
+    key_hash TEXT NOT NULL REFERENCES answer_keys(hash),
+    source TEXT NOT NULL,
+    PRIMARY KEY (batch_id, key_hash)
+);
+CREATE TABLE pages (
+    id INTEGER PRIMARY KEY,
+    page_hash TEXT NOT NULL UNIQUE,
+    source TEXT NOT NULL,
+    page INTEGER NOT NULL,
+    batch_id INTEGER NOT NULL REFERENCES batches(id),
+    ordinal INTEGER NOT NULL
+);
+CREATE INDEX pages_batch ON pages(batch_id, ordinal);
+CREATE TABLE readings (
+    page_id INTEGER PRIMARY KEY REFERENCES pages(id),
+    batch_id INTEGER NOT NULL REFERENCES batches(id),
+    template TEXT NOT NULL,
+    nomor_peserta TEXT NOT NULL,
+    nama TEXT NOT NULL,
+    tanggal_lahir TEXT NOT NULL,
+    kode_kompetensi TEXT NOT NULL,
+    paket TEXT NOT NULL,
+    barcode TEXT NOT NULL,
+    answers TEXT NOT NULL,
+    flags TEXT NOT NULL,
+    review INTEGER NOT NULL,
+    failure TEXT,
+    batch_flags TEXT NOT NULL,
+    darkness BLOB NOT NULL,
+    confidence BLOB NOT NULL
+);
+CREATE TABLE scores (
+    id INTEGER PRIMARY KEY,
+    page_id INTEGER NOT NULL REFERENCES pages(id),
+    batch_id INTEGER NOT NULL REFERENCES batches(id),
+    key_hash TEXT REFERENCES answer_keys(hash),
+    correct INTEGER,
+    score TEXT,
+    flags TEXT NOT NULL,
+    review INTEGER NOT NULL
+);
+CREATE INDEX scores_page ON scores(page_id, id);
+CREATE TABLE reconciliation (
+    id INTEGER PRIMARY KEY,
+    batch_id INTEGER NOT NULL REFERENCES batches(id),
+    kind TEXT NOT NULL,
+    source TEXT NOT NULL DEFAULT '',
+    page INTEGER NOT NULL DEFAULT 0,
+    nomor_peserta TEXT NOT NULL DEFAULT '',
+    barcode TEXT NOT NULL DEFAULT '',
+    detail TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX reconciliation_batch ON reconciliation(batch_id, kind);
+"""
+
+# Batches of new kinds (the watcher's, review decisions) and the status
+# ``interrupted`` (a run killed before it finished, found by the next run);
+# the kind is checked in code (ljun.vocabulary.BatchKind), not by SQLite.
+# Each reading records the calibration that read it (name and content hash).
+_BATCH_KINDS_AND_CALIBRATION = """
+CREATE TABLE new_batches (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('running', 'complete', 'failed', 'interrupted')),
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    template TEXT NOT NULL,
+    arguments TEXT NOT NULL DEFAULT '{}',
+    summary TEXT NOT NULL DEFAULT '{}'
+);
+INSERT INTO new_batches SELECT id, kind, status, started_at, finished_at, template, arguments,
+    summary FROM batches;
+DROP TABLE batches;
+ALTER TABLE new_batches RENAME TO batches;
+ALTER TABLE readings ADD COLUMN calibration TEXT NOT NULL DEFAULT '';
+CREATE INDEX readings_nomor ON readings(nomor_peserta);
+CREATE INDEX readings_barcode ON readings(barcode);
+"""
+
+#: Every step of the layout, oldest first.  Append only.
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration("0001_initial", _INITIAL),
+    Migration("0002_batch_kinds_and_calibration", _BATCH_KINDS_AND_CALIBRATION),
+)
+
+#: The layout this ljun writes: ``PRAGMA user_version`` of an up-to-date store.
+SCHEMA_VERSION = len(MIGRATIONS)
+
+_LEDGER = (
+    "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+)
+
+
+def _statements(sql: str) -> Iterator[str]:
+    pending = ""
+    for line in sql.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            if pending.strip().strip(";").strip():
+                yield pending
+            pending = ""
+    if pending.strip():
+        raise ValueError(f"incomplete SQL statement in a migration: {pending.strip()[:60]}")
+
+
+def applied_migrations(connection: sqlite3.Connection) -> list[str]:
+    """Names of the steps a store file holds, in the order applied."""
+    version = int(connection.execute("PRAGMA user_version").fetchone()[0])
+    has_ledger = connection.execute(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+    ).fetchone()[0]
+    if not has_ledger:
+        # Stores from before the ledger: version 1 is exactly the first step.
+        names = [m.name for m in MIGRATIONS[:version]]
+        return names + [f"step {n}" for n in range(len(names) + 1, version + 1)]
+    return [
+        row[0] for row in connection.execute("SELECT name FROM schema_migrations ORDER BY rowid")
+    ]
+
+
+def migrate(connection: sqlite3.Connection, name: str) -> list[str]:
+    """Bring the store file open on ``connection`` up to :data:`SCHEMA_VERSION`.
+
+    ``connection`` must be in autocommit mode (``isolation_level=None``) and
+    outside a transaction.  Returns the names of the steps applied now.
+
+    Raises
+    ------
+    StoreError
+        When the file holds a step this ljun does not know (a newer ljun wrote
+        it), or a step fails (the file stays at the step before).
+    """
+    known = [m.name for m in MIGRATIONS]
+    done_now: list[str] = []
+    if applied_migrations(connection) == known:
+        return done_now  # up to date: no write lock needed
+    for migration in MIGRATIONS:
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            # Read under the write lock: another process may be migrating too.
+            applied = applied_migrations(connection)
+            version = int(connection.execute("PRAGMA user_version").fetchone()[0])
+            unknown = [step for step in applied if step not in known]
+            if unknown or max(version, len(applied)) > len(known):
+                raise StoreError(
+                    f"results store {name}: schema version {max(version, len(applied))} "
+                    f"({', '.join(unknown) or 'more steps'}) was written by a newer ljun "
+                    f"(this one reads up to {SCHEMA_VERSION}); upgrade ljun"
+                )
+            if migration.name in applied:
+                connection.execute("ROLLBACK")
+                continue
+            for statement in _statements(migration.sql):
+                connection.execute(statement)
+            connection.execute(_LEDGER)
+            stamp = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+            for step in applied + [migration.name]:
+                connection.execute(
+                    "INSERT OR IGNORE INTO schema_migrations (name, applied_at) VALUES (?, ?)",
+                    (step, stamp),
+                )
+            connection.execute(f"PRAGMA user_version = {len(applied) + 1}")
+        except sqlite3.Error as exc:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            raise StoreError(
+                f"results store {name}: step {migration.name} of the layout failed ({exc}); "
+                f"the file stays at the step before it"
+            ) from exc
+        except BaseException:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
+        done_now.append(migration.name)
+    return done_now
