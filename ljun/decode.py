@@ -41,6 +41,7 @@ from .read import BubbleDarkness, decide_items, mark_evidence
 from .register import Registration
 from .render import BARCODE_TEXT_MM
 from .template import BubbleGeometry, Template
+from .vocabulary import BLANK, MULTI, UNREAD, Flag
 
 __all__ = [
     "NOMOR_PESERTA_DIGITS",
@@ -60,9 +61,6 @@ __all__ = [
 
 #: Sheet barcodes: ``LJUN-<paket>-<serial of 6 digits>``.
 BARCODE_PATTERN = re.compile(r"LJUN-(?P<paket>[ABS])-(?P<serial>[0-9]{6})")
-
-# Character of an unreadable identity column.
-UNREADABLE = "?"
 
 # The barcode crop is sampled at no less than this many pixels per mm, so
 # that a 0.26 mm Code 128 module spans at least 2.5 pixels whatever the scan
@@ -170,10 +168,10 @@ def decode_marks(
 
 def _answers(decision, options: tuple[str, ...]) -> tuple[tuple[str, ...], list[str]]:
     letters = np.array(options, dtype=object)[decision.choice]
-    answers = np.where(decision.count == 1, letters, np.where(decision.count == 0, "", "*"))
-    flags = [f"answer_unsure:{i + 1}" for i in np.flatnonzero(decision.unsure)]
+    answers = np.where(decision.count == 1, letters, np.where(decision.count == 0, BLANK, MULTI))
+    flags = [Flag.ANSWER_UNSURE.at(i + 1) for i in np.flatnonzero(decision.unsure)]
     flags += [
-        f"answer_multi:{i + 1}" for i in np.flatnonzero((decision.count > 1) & ~decision.unsure)
+        Flag.ANSWER_MULTI.at(i + 1) for i in np.flatnonzero((decision.count > 1) & ~decision.unsure)
     ]
     return tuple(str(a) for a in answers), flags
 
@@ -184,28 +182,28 @@ def _choice(name: str, decision, options: tuple[str, ...]) -> tuple[str, list[st
     if count == 1:
         value = options[int(decision.choice[0])]
     elif count == 0:
-        value = ""
-        flags.append(f"no_{name}")
+        value = BLANK
+        flags.append(f"no_{name}")  # no_paket: the only choice field
     else:
-        value = UNREADABLE
-        flags.append(f"multi_mark:{name}:1")
+        value = UNREAD
+        flags.append(Flag.MULTI_MARK.at(name, 1))
     if decision.unsure[0]:
-        flags.append(f"unsure:{name}:1")
+        flags.append(Flag.UNSURE.at(name, 1))
     return value, flags
 
 
 def _columns(name: str, kind: str, decision, options: tuple[str, ...]) -> tuple[str, list[str]]:
     """One character per column: the mark, blank, or ``?``."""
     chars = np.array(options, dtype=object)[decision.choice]
-    blank = " " if kind == "letters" else UNREADABLE
-    text = np.where(decision.count == 1, chars, np.where(decision.count == 0, blank, UNREADABLE))
-    flags = [f"multi_mark:{name}:{c + 1}" for c in np.flatnonzero(decision.count > 1)]
-    flags += [f"unsure:{name}:{c + 1}" for c in np.flatnonzero(decision.unsure)]
+    blank = " " if kind == "letters" else UNREAD
+    text = np.where(decision.count == 1, chars, np.where(decision.count == 0, blank, UNREAD))
+    flags = [Flag.MULTI_MARK.at(name, c + 1) for c in np.flatnonzero(decision.count > 1)]
+    flags += [Flag.UNSURE.at(name, c + 1) for c in np.flatnonzero(decision.unsure)]
     value = "".join(str(t) for t in text)
     if kind == "letters":
         value = value.rstrip(" ")
         if not value:
-            flags.append(f"blank:{name}")
+            flags.append(Flag.BLANK.at(name))
     return value, flags
 
 
@@ -214,13 +212,13 @@ def _validate(fields: dict[str, str], rules: DecodeCalibration) -> list[str]:
     if "nomor_peserta" in fields and not valid_nomor_peserta(
         fields["nomor_peserta"], rules.nomor_peserta_check
     ):
-        flags.append("invalid:nomor_peserta")
+        flags.append(Flag.INVALID.at("nomor_peserta"))
     if "tanggal_lahir" in fields and not valid_tanggal_lahir(
         format_tanggal_lahir(fields["tanggal_lahir"])
     ):
-        flags.append("invalid:tanggal_lahir")
+        flags.append(Flag.INVALID.at("tanggal_lahir"))
     if "kode_kompetensi" in fields and not valid_kode_kompetensi(fields["kode_kompetensi"]):
-        flags.append("invalid:kode_kompetensi")
+        flags.append(Flag.INVALID.at("kode_kompetensi"))
     return flags
 
 

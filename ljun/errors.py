@@ -17,6 +17,8 @@ __all__ = [
     "InputFileError",
     "ScoresFileError",
     "StoreError",
+    "BatchError",
+    "AttendanceError",
 ]
 
 
@@ -53,3 +55,11 @@ class ScoresFileError(LjunError, ValueError):
 
 class StoreError(LjunError, RuntimeError):
     """The results store cannot be opened or written."""
+
+
+class BatchError(LjunError, RuntimeError):
+    """A batch could not be run (a worker process died, no file to read ...)."""
+
+
+class AttendanceError(LjunError, ValueError):
+    """An attendance list CSV is malformed; the message names the file and line."""

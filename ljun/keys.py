@@ -46,6 +46,7 @@ import jsonschema
 from ._jsondoc import COMMON_FIXES, json_path, packaged_validator, read_json, schema_problems
 from .errors import AnswerKeyError
 from .kompetensi import competency_codes
+from .vocabulary import PAKETS
 
 __all__ = [
     "PAKETS",
@@ -59,8 +60,8 @@ __all__ = [
     "load_answer_keys",
 ]
 
-#: The paket codes a sheet and a key can carry: A, B and S (Susulan, the make-up sitting).
-PAKETS: tuple[str, ...] = ("A", "B", "S")
+# The paket codes a sheet and a key can carry (ljun.vocabulary.PAKETS) are
+# re-exported here, where keys are chosen by paket.
 
 #: Names of the pakets for people.
 PAKET_NAMES: dict[str, str] = {"A": "Paket A", "B": "Paket B", "S": "Paket Susulan"}

@@ -52,6 +52,7 @@ import numpy as np
 
 from .errors import LjunError
 from .records import Page, PageFailure
+from .vocabulary import FailureReason
 
 __all__ = [
     "SCAN_SUFFIXES",
@@ -220,7 +221,10 @@ def iter_file_pages(
         return
     except OSError as exc:
         yield PageFailure(
-            source, 0, "unreadable_file", f"{source}: cannot be opened: {exc.strerror or exc}"
+            source,
+            0,
+            FailureReason.UNREADABLE_FILE,
+            f"{source}: cannot be opened: {exc.strerror or exc}",
         )
         return
     if not head:
@@ -252,7 +256,9 @@ def _tiff_pages(source: str, max_pixels: int) -> Iterator[Page | PageFailure]:
     try:
         tif = tifffile.TiffFile(source)
     except _DECODE_ERRORS as exc:
-        yield PageFailure(source, 0, "truncated", f"{source}: not a readable TIFF: {exc}")
+        yield PageFailure(
+            source, 0, FailureReason.TRUNCATED, f"{source}: not a readable TIFF: {exc}"
+        )
         return
     with tif:
         # Keep no page objects: a 10,000-page batch file must not grow memory.
@@ -261,11 +267,13 @@ def _tiff_pages(source: str, max_pixels: int) -> Iterator[Page | PageFailure]:
             n_pages = len(tif.pages)
         except _DECODE_ERRORS as exc:
             yield PageFailure(
-                source, 0, "truncated", f"{source}: the page directory is broken: {exc}"
+                source, 0, FailureReason.TRUNCATED, f"{source}: the page directory is broken: {exc}"
             )
             return
         if n_pages == 0:
-            yield PageFailure(source, 0, "truncated", f"{source}: the TIFF has no readable page")
+            yield PageFailure(
+                source, 0, FailureReason.TRUNCATED, f"{source}: the TIFF has no readable page"
+            )
             return
         for index in range(n_pages):
             number = index + 1
@@ -276,7 +284,7 @@ def _tiff_pages(source: str, max_pixels: int) -> Iterator[Page | PageFailure]:
                 yield PageFailure(
                     source,
                     number,
-                    "truncated",
+                    FailureReason.TRUNCATED,
                     f"{source} page {number}: broken page directory: {exc}",
                 )
                 return
@@ -351,11 +359,16 @@ def _pillow_pages(source: str, max_pixels: int) -> Iterator[Page | PageFailure]:
     except Image.DecompressionBombError as exc:
         # Pillow refuses, from the header, anything over twice its own limit.
         yield PageFailure(
-            source, 1, "too_large", f"{source}: {exc} Scan answer sheets at 150-300 dpi."
+            source,
+            1,
+            FailureReason.TOO_LARGE,
+            f"{source}: {exc} Scan answer sheets at 150-300 dpi.",
         )
         return
     except _DECODE_ERRORS as exc:
-        yield PageFailure(source, 0, "truncated", f"{source}: not a readable image: {exc}")
+        yield PageFailure(
+            source, 0, FailureReason.TRUNCATED, f"{source}: not a readable image: {exc}"
+        )
         return
     with image:
         try:
@@ -433,7 +446,7 @@ def _pdf_pages(source: str, max_pixels: int) -> Iterator[Page | PageFailure]:
             yield PageFailure(
                 source,
                 0,
-                "encrypted_pdf",
+                FailureReason.ENCRYPTED_PDF,
                 f"{source}: the PDF is password-protected; export the scan without a password",
             )
         else:
@@ -523,7 +536,7 @@ def _check_size(where: str, width: int, height: int, max_pixels: int) -> None:
         )
     if width * height > max_pixels:
         raise PageLoadError(
-            "too_large",
+            FailureReason.TOO_LARGE,
             f"{where}: {width} x {height} pixels is more than the {max_pixels:,} allowed; "
             "scan answer sheets at 150-300 dpi",
         )

@@ -14,46 +14,11 @@ every feature of the kernel.
 
 Flags
 -----
-Short machine words, ``word`` or ``word:detail``; a sheet goes to review
-when it carries any flag that is not informational.
+The flag words and failure reasons are the closed vocabulary of
+:mod:`ljun.vocabulary`, which says what each means; a sheet goes to review
+when it carries any flag that is not informational
+(:func:`ljun.vocabulary.needs_review`).
 
-Failures (no reading at all; ``failure`` is set):
-
-``no_fiducials``            some corner marks found, but not all four where the template has them
-``blank_page``              the page has (almost) no ink
-``wrong_template``          no corner mark at all on a printed page, or corner
-                            marks whose bubble rings and box lines are not where
-                            this template has them
-``residual_too_high``       the corner marks do not fit one sheet (warped, torn)
-loader reasons              ``truncated``, ``too_large``, ``encrypted_pdf`` ...
-                            (see :mod:`ljun.load`)
-
-Review (the sheet was read, a person must look):
-
-``answer_unsure:<item>``        a question's decision is near a boundary
-                                (faint mark, residue close to the mark, smudge)
-``unsure:<field>:<column>``     the same for an identity column (``paket``: column 1)
-``multi_mark:<field>:<column>`` two or more marks in an identity column (read ``?``)
-``no_paket``                    no paket bubble marked
-``blank:nama``                  no letter marked in the name grid
-``invalid:nomor_peserta``       not 14 digits, or the check digit fails (if enabled)
-``invalid:tanggal_lahir``       not a real date DD-MM-YY
-``invalid:kode_kompetensi``     not a code of the guide's Lampiran 2 list
-``invalid:barcode``             a barcode was read but it is not ``LJUN-<paket>-<6 digits>``
-``barcode_paket_mismatch``      the barcode's paket differs from the bubbled paket
-``unreadable:barcode``          the barcode area holds bars that do not decode
-``registration_unsure``         the fit is usable but worse than usual: corner-mark
-                                residual above its review limit, or the bubble rings
-                                not found (the form was recognised by its box lines only)
-
-Informational (kept on the record, no review on their own):
-
-``rotated``                     the sheet was fed upside down (or sideways) and read so
-``answer_multi:<item>``         a question clearly has two or more marks (answer ``*``)
-``no_barcode``                  the barcode area is empty (a sheet printed without one)
-
->>> needs_review(("rotated", "answer_multi:3")), needs_review(("answer_unsure:12",))
-(False, True)
 """
 
 from __future__ import annotations
@@ -64,34 +29,16 @@ from .calibration import Calibration
 from .decode import barcode_paket, decode_barcode, decode_marks
 from .read import BubbleDarkness, measure_darkness, sampling_pattern
 from .records import Page, PageFailure, SheetReading
-from .register import REFERENCE_DPI, Registration, register
+from .register import REFERENCE_DPI, Registration, RegistrationFailure, register
 from .template import Template
+from .vocabulary import PAKETS, Flag, needs_review
 
 __all__ = [
-    "INFO_FLAGS",
-    "REGISTRATION_FAILURES",
     "SheetAnalysis",
     "read_sheet",
     "analyse_sheet",
     "reading_from_failure",
-    "needs_review",
 ]
-
-#: Flag words (the part before ``:``) that do not send a sheet to review.
-INFO_FLAGS: frozenset[str] = frozenset({"rotated", "answer_multi", "no_barcode"})
-
-#: Failure reasons of registration (``SheetReading.failure``).
-REGISTRATION_FAILURES: tuple[str, ...] = (
-    "no_fiducials",
-    "blank_page",
-    "wrong_template",
-    "residual_too_high",
-)
-
-
-def needs_review(flags: tuple[str, ...] | list[str]) -> bool:
-    """True when any flag is not informational (see the module docstring)."""
-    return any(flag.split(":", 1)[0] not in INFO_FLAGS for flag in flags)
 
 
 @dataclass(frozen=True, eq=False)
@@ -130,7 +77,7 @@ def analyse_sheet(page: Page, template: Template, calibration: Calibration) -> S
     pattern = sampling_pattern(template, REFERENCE_DPI)
     geometry = pattern.geometry
     registration = register(page.image, template, calibration, dpi=page.dpi)
-    if not registration:
+    if isinstance(registration, RegistrationFailure):
         reason = registration.reason
         reading = SheetReading(
             source=page.source,
@@ -146,13 +93,13 @@ def analyse_sheet(page: Page, template: Template, calibration: Calibration) -> S
     marks = decode_marks(bubbles, geometry, template, calibration)
     flags = list(marks.flags)
     if registration.orientation != 0:
-        flags.append("rotated")
+        flags.append(Flag.ROTATED)
     reg_cal = calibration.register
     if (
         registration.residual_mm > reg_cal.residual_review_mm
         or registration.ring_match < reg_cal.form_match_review
     ):
-        flags.append("registration_unsure")
+        flags.append(Flag.REGISTRATION_UNSURE)
 
     barcode_text = ""
     if template.barcode is not None:
@@ -161,15 +108,13 @@ def analyse_sheet(page: Page, template: Template, calibration: Calibration) -> S
         if barcode.text:
             named = barcode_paket(barcode.text)
             if named is None:
-                flags.append("invalid:barcode")
-            elif (
-                marks.fields.get("paket", "") in ("A", "B", "S") and named != marks.fields["paket"]
-            ):
-                flags.append("barcode_paket_mismatch")
+                flags.append(Flag.INVALID.at("barcode"))
+            elif marks.fields.get("paket", "") in PAKETS and named != marks.fields["paket"]:
+                flags.append(Flag.BARCODE_PAKET_MISMATCH)
         elif barcode.has_ink:
-            flags.append("unreadable:barcode")
+            flags.append(Flag.UNREADABLE.at("barcode"))
         else:
-            flags.append("no_barcode")
+            flags.append(Flag.NO_BARCODE)
 
     fields = marks.fields
     reading = SheetReading(

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .vocabulary import FailureReason
+
 __all__ = ["Page", "PageFailure", "SheetReading", "RESULT_KEYS", "IDENTITY_FIELDS"]
 
 #: Keys of one result record, in the order CSV columns are written (DESIGN.md §3).
@@ -68,14 +70,14 @@ class Page:
 class PageFailure:
     """A page (or whole file) that could not be loaded.
 
-    ``reason`` is a short machine word (``unreadable_file``, ``truncated``,
-    ``too_large``, ``encrypted_pdf`` ...); ``detail`` is one sentence for people.
+    ``reason`` is one of :data:`ljun.vocabulary.LOAD_FAILURES`; ``detail`` is
+    one sentence for people.
     ``page`` is 1-based, or 0 when the file could not be opened at all.
     """
 
     source: str
     page: int
-    reason: str
+    reason: FailureReason
     detail: str
 
 
@@ -105,4 +107,4 @@ class SheetReading:
     review: bool = False
     darkness: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
     confidence: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
-    failure: str | None = None
+    failure: FailureReason | None = None

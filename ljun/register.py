@@ -9,9 +9,9 @@ and the printed bubble rings must be found where it predicts them (the *form
 match*).  The page itself is never warped; the reading kernel maps its sample
 points through :attr:`Registration.homography`.
 
-A page that cannot be registered gives a falsy :class:`RegistrationFailure`
-with one of the reasons of :data:`FAILURE_REASONS`; no exception stops the
-batch.
+A page that cannot be registered gives a :class:`RegistrationFailure` (told
+apart with ``isinstance``) with one of the reasons of
+:data:`ljun.vocabulary.REGISTRATION_FAILURES`; no exception stops the batch.
 
 Steps
 -----
@@ -39,23 +39,15 @@ import numpy as np
 
 from .calibration import Calibration, RegisterCalibration
 from .template import MM_PER_INCH, BubbleGeometry, Template, mm_to_px
+from .vocabulary import FailureReason
 
 __all__ = [
-    "FAILURE_REASONS",
     "Registration",
     "RegistrationFailure",
     "register",
     "map_points",
     "estimate_paper_level",
 ]
-
-#: Reasons a page cannot be registered (``RegistrationFailure.reason``).
-FAILURE_REASONS: tuple[str, ...] = (
-    "no_fiducials",
-    "blank_page",
-    "wrong_template",
-    "residual_too_high",
-)
 
 # A4 page area in square inches, to guess a scan's dpi from its size when the
 # file records none (the scan is assumed to be about one page).
@@ -164,22 +156,17 @@ class Registration:
     worst_field_match: float = 1.0
     fiducials: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
 
-    def __bool__(self) -> bool:
-        return True
-
 
 @dataclass(frozen=True)
 class RegistrationFailure:
-    """A page that could not be registered; falsy.
+    """A page that could not be registered.
 
-    ``reason`` is one of :data:`FAILURE_REASONS`; ``detail`` one sentence.
+    ``reason`` is one of :data:`ljun.vocabulary.REGISTRATION_FAILURES`;
+    ``detail`` one sentence.
     """
 
-    reason: str
+    reason: FailureReason
     detail: str
-
-    def __bool__(self) -> bool:
-        return False
 
 
 def map_points(homography: np.ndarray, points: np.ndarray) -> np.ndarray:
@@ -268,7 +255,7 @@ def register(
     Returns
     -------
     Registration or RegistrationFailure
-        A failure (falsy) has reason ``blank_page``, ``no_fiducials``,
+        A failure has reason ``blank_page``, ``no_fiducials``,
         ``wrong_template`` or ``residual_too_high``.
     """
     cal = calibration.register if isinstance(calibration, Calibration) else calibration
@@ -281,7 +268,8 @@ def register(
     image = np.asarray(image)
     if image.ndim != 2 or image.dtype != np.uint8 or min(image.shape) < 16:
         return RegistrationFailure(
-            "no_fiducials", f"not a gray page image (shape {image.shape}, {image.dtype})"
+            FailureReason.NO_FIDUCIALS,
+            f"not a gray page image (shape {image.shape}, {image.dtype})",
         )
 
     # 1. Search copy.
@@ -314,20 +302,24 @@ def register(
         if len(candidates) < len(tpl_fid):
             if ink_fraction < cal.blank_page_ink_max:
                 return RegistrationFailure(
-                    "blank_page", f"almost no ink on the page ({ink_fraction:.4%} of its area)"
+                    FailureReason.BLANK_PAGE,
+                    f"almost no ink on the page ({ink_fraction:.4%} of its area)",
                 )
             if len(candidates) == 0:
                 # Printed matter but nothing like a corner mark: another form or document.
                 return RegistrationFailure(
-                    "wrong_template", "the page has no corner marks: it is not this answer sheet"
+                    FailureReason.WRONG_TEMPLATE,
+                    "the page has no corner marks: it is not this answer sheet",
                 )
             return RegistrationFailure(
-                "no_fiducials", f"{len(candidates)} of the {len(tpl_fid)} corner marks found"
+                FailureReason.NO_FIDUCIALS,
+                f"{len(candidates)} of the {len(tpl_fid)} corner marks found",
             )
         choice = _match_layout(candidates / factor, tpl_fid)
         if choice is None:
             return RegistrationFailure(
-                "no_fiducials", "no set of marks is laid out like the template's corner marks"
+                FailureReason.NO_FIDUCIALS,
+                "no set of marks is laid out like the template's corner marks",
             )
     candidates_full = candidates / factor
     chosen, shifts, scale_est = choice
@@ -336,7 +328,7 @@ def register(
     expected_sides = float(np.mean(tpl_sizes)) * scale_est
     if np.any(np.abs(chosen_sides / expected_sides - 1.0) > cal.fiducial_size_tolerance + 0.2):
         return RegistrationFailure(
-            "no_fiducials", "the corner marks found are not the size the template gives"
+            FailureReason.NO_FIDUCIALS, "the corner marks found are not the size the template gives"
         )
 
     # 3. Refine at full resolution.
@@ -345,7 +337,8 @@ def register(
         measured = _refine_fiducial(image, candidates_full[k], expected_sides, paper)
         if measured is None:
             return RegistrationFailure(
-                "no_fiducials", "a corner mark could not be measured (cut by the edge of the scan?)"
+                FailureReason.NO_FIDUCIALS,
+                "a corner mark could not be measured (cut by the edge of the scan?)",
             )
         refined.append(measured)
     centres = np.array([m[0] for m in refined])
@@ -380,19 +373,19 @@ def register(
     reg = max(results, key=lambda r: r.form_match)
     if reg.residual_mm > cal.residual_max_mm:
         return RegistrationFailure(
-            "residual_too_high",
+            FailureReason.RESIDUAL_TOO_HIGH,
             f"corner marks are {reg.residual_mm:.2f} mm off the fitted sheet "
             f"(limit {cal.residual_max_mm} mm): the page is warped or damaged",
         )
     if reg.form_match < cal.form_match_min:
         return RegistrationFailure(
-            "wrong_template",
+            FailureReason.WRONG_TEMPLATE,
             f"only {reg.form_match:.0%} of the printed form of template {geometry.template!r} "
             "is where the corner marks put it",
         )
     if reg.ring_match >= cal.form_match_min and reg.worst_field_match < cal.form_match_min:
         return RegistrationFailure(
-            "residual_too_high",
+            FailureReason.RESIDUAL_TOO_HIGH,
             f"the bubble rings are where the corner marks put them on most of the sheet but "
             f"only {reg.worst_field_match:.0%} in one field: the page is warped, folded or torn",
         )

@@ -41,10 +41,11 @@ from decimal import Decimal
 from typing import Any
 
 from .decode import barcode_paket
-from .keys import PAKETS, AnswerKey, AnswerKeySet
+from .keys import AnswerKey, AnswerKeySet
 from .kompetensi import competency_codes
 from .numbers import SCORE_MAX, round_half_up
 from .records import SheetReading
+from .vocabulary import PAKETS, UNREAD, Flag
 
 __all__ = [
     "ScoredSheet",
@@ -54,13 +55,6 @@ __all__ = [
     "with_flags",
     "add_flags",
 ]
-
-# Marks in a reading's answers that never match a key letter.
-BLANK = ""
-MULTIPLE = "*"
-
-# Identity text for a column that could not be read (DESIGN.md §3).
-UNREADABLE = "?"
 
 
 @dataclass(frozen=True, eq=False)
@@ -203,22 +197,22 @@ def score_sheet(reading: SheetReading, keys: AnswerKeySet) -> ScoredSheet:
     printed_paket = barcode_paket(reading.barcode)
     if paket is None and printed_paket is not None:
         paket = printed_paket
-        flags = add_flags(flags, "paket_from_barcode")
+        flags = add_flags(flags, Flag.PAKET_FROM_BARCODE)
         review = True
     elif paket is not None and printed_paket is not None and printed_paket != paket:
-        flags = add_flags(flags, "barcode_paket_mismatch")
+        flags = add_flags(flags, Flag.BARCODE_PAKET_MISMATCH)
         review = True
 
     kode = reading.kode_kompetensi
-    if kode and UNREADABLE not in kode and kode not in competency_codes():
-        flags = add_flags(flags, "invalid:kode_kompetensi")
+    if kode and UNREAD not in kode and kode not in competency_codes():
+        flags = add_flags(flags, Flag.INVALID.at("kode_kompetensi"))
         review = True
 
     if paket is None:
-        reason = "multi_mark:paket:1" if reading.paket == UNREADABLE else "no_paket"
+        reason = Flag.MULTI_MARK.at("paket", 1) if reading.paket == UNREAD else Flag.NO_PAKET
         return ScoredSheet(reading, None, None, None, add_flags(flags, reason), True)
-    key = keys.select(paket, kode if UNREADABLE not in kode else "")
+    key = keys.select(paket, kode if UNREAD not in kode else "")
     if key is None:
-        return ScoredSheet(reading, None, None, None, add_flags(flags, f"no_key:{paket}"), True)
+        return ScoredSheet(reading, None, None, None, add_flags(flags, Flag.NO_KEY.at(paket)), True)
     correct = count_correct(reading.answers, key)
     return ScoredSheet(reading, key, correct, score_value(correct, key.items), flags, review)

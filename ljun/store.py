@@ -58,6 +58,7 @@ from .errors import StoreError
 from .keys import AnswerKey, AnswerKeySet, parse_answer_key
 from .records import RESULT_KEYS, SheetReading
 from .score import ScoredSheet, add_flags
+from .vocabulary import FailureReason
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -66,12 +67,16 @@ __all__ = [
     "BatchWriter",
     "BatchInfo",
     "StoredSheet",
+    "StoredIdentity",
     "ReconciliationEntry",
     "open_store",
 ]
 
 #: File name of the store when a command is given no ``--db``.
 DEFAULT_STORE = "ljun.sqlite"
+
+# Values per ``IN (...)`` query, well below SQLite's parameter limit.
+_QUERY_CHUNK = 500
 
 # How long a writer waits for another writer (e.g. the review page) before
 # giving up: long enough for a large batch's final copy.
@@ -171,6 +176,18 @@ class ReconciliationEntry:
     nomor_peserta: str = ""
     barcode: str = ""
     detail: str = ""
+
+
+@dataclass(frozen=True)
+class StoredIdentity:
+    """Who a stored sheet says it is, and where it came from (for reconciliation)."""
+
+    page_id: int
+    batch_id: int
+    source: str
+    page: int
+    nomor_peserta: str
+    barcode: str
 
 
 @dataclass(frozen=True, eq=False)
@@ -326,7 +343,7 @@ class ResultsStore:
                 answers=tuple(json.loads(answers)),
                 flags=tuple(json.loads(flags)),
                 review=bool(review),
-                failure=failure,
+                failure=None if failure is None else FailureReason(failure),
                 darkness=np.frombuffer(darkness, dtype=np.float32),
                 confidence=np.frombuffer(confidence, dtype=np.float32),
             )
@@ -339,6 +356,37 @@ class ResultsStore:
                 tuple(json.loads(score_flags)),
                 bool(score_review),
             )
+
+    def identities_matching(
+        self,
+        *,
+        nomor_peserta: Iterable[str] = (),
+        barcodes: Iterable[str] = (),
+        exclude_page_hashes: Iterable[str] = (),
+    ) -> list[StoredIdentity]:
+        """Stored sheets whose latest reading has one of these nomor peserta or barcodes.
+
+        Pages whose hash is in ``exclude_page_hashes`` (the batch's own
+        pages, about to be replaced) are left out.  Ordered by batch and
+        place in the batch.
+        """
+        found: dict[int, StoredIdentity] = {}
+        excluded = set(exclude_page_hashes)
+        for column, values in (("nomor_peserta", nomor_peserta), ("barcode", barcodes)):
+            wanted = sorted(set(values))
+            # SQLite limits the number of parameters of one statement.
+            for start in range(0, len(wanted), _QUERY_CHUNK):
+                chunk = wanted[start : start + _QUERY_CHUNK]
+                rows = self._db.execute(
+                    "SELECT p.id, p.batch_id, p.source, p.page, r.nomor_peserta, r.barcode, "
+                    f"p.page_hash FROM readings r JOIN pages p ON p.id = r.page_id "
+                    f"WHERE r.{column} IN ({', '.join('?' * len(chunk))})",
+                    chunk,
+                )
+                for row in rows:
+                    if row[6] not in excluded:
+                        found[row[0]] = StoredIdentity(*row[:6])
+        return sorted(found.values(), key=lambda s: (s.batch_id, s.page_id))
 
     def batches(self) -> list[BatchInfo]:
         """Every batch, oldest first."""
@@ -500,6 +548,7 @@ class BatchWriter:
     def __init__(self, store: ResultsStore, batch_id: int, *, calibration: str = "") -> None:
         self._store = store
         self._calibration = calibration
+        self._stored_flags: dict[int, list[str]] = {}
         self._db = store._db
         self.batch_id = batch_id
         self.finished = False
@@ -576,6 +625,44 @@ class BatchWriter:
             ),
         )
 
+    def flag_stored(self, page_id: int, flags: Sequence[str]) -> None:
+        """Add reconciliation ``flags`` to a sheet an earlier batch stored; applied at commit.
+
+        At :meth:`commit` the sheet gets a new score row (its latest score,
+        the flags added, in review) and the flags join its ``batch_flags``,
+        so a later rescore keeps them.
+        """
+        self._stored_flags.setdefault(page_id, []).extend(flags)
+
+    def _apply_stored_flags(self, db: sqlite3.Connection) -> None:
+        for page_id, flags in self._stored_flags.items():
+            latest = db.execute(
+                "SELECT key_hash, correct, score, flags FROM scores WHERE page_id = ? "
+                "ORDER BY id DESC LIMIT 1",
+                (page_id,),
+            ).fetchone()
+            batch_flags = db.execute(
+                "SELECT batch_flags FROM readings WHERE page_id = ?", (page_id,)
+            ).fetchone()
+            if latest is None or batch_flags is None:
+                continue
+            db.execute(
+                "INSERT INTO scores (page_id, batch_id, key_hash, correct, score, flags, review) "
+                "VALUES (?, ?, ?, ?, ?, ?, 1)",
+                (
+                    page_id,
+                    self.batch_id,
+                    latest[0],
+                    latest[1],
+                    latest[2],
+                    _json_list(add_flags(json.loads(latest[3]), *flags)),
+                ),
+            )
+            db.execute(
+                "UPDATE readings SET batch_flags = ? WHERE page_id = ?",
+                (_json_list(add_flags(json.loads(batch_flags[0]), *flags)), page_id),
+            )
+
     def _insert_keys(self, keys: AnswerKeySet) -> None:
         for key in keys:
             self._db.execute(
@@ -645,6 +732,7 @@ class BatchWriter:
                     f"{staged} ORDER BY o.ordinal",
                     (batch,),
                 )
+                self._apply_stored_flags(db)
                 db.executemany(
                     "INSERT INTO reconciliation (batch_id, kind, source, page, nomor_peserta, "
                     "barcode, detail) VALUES (?, ?, ?, ?, ?, ?, ?)",

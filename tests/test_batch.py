@@ -10,13 +10,13 @@ import pytest
 import tifffile
 from _score_helpers import key_set, make_key, make_reading, nomor
 
-import ljun.batch
+import ljun.batch._executor
+import ljun.batch._reading
 from ljun.batch import (
     Attendance,
     AttendanceError,
     BatchError,
     SheetSummary,
-    flag_reason,
     image_hash,
     load_attendance,
     page_hash,
@@ -30,6 +30,7 @@ from ljun.keys import AnswerKeySet, load_answer_keys
 from ljun.nomor import normalise_nomor_peserta
 from ljun.records import PageFailure, SheetReading
 from ljun.store import open_store
+from ljun.vocabulary import flag_reason
 
 # --------------------------------------------------------------------------- a fake reader
 #
@@ -70,7 +71,7 @@ def _fake_reading_from_failure(failure: PageFailure, template) -> SheetReading:
 @pytest.fixture
 def fake_pipeline(monkeypatch):
     monkeypatch.setattr(
-        ljun.batch, "_pipeline", lambda: (_fake_read_sheet, _fake_reading_from_failure)
+        ljun.batch._reading, "_pipeline", lambda: (_fake_read_sheet, _fake_reading_from_failure)
     )
 
 
@@ -193,7 +194,7 @@ def test_loader_bug_skips_the_rest_of_the_file_only(
 ):
     _scan_file(tmp_path / "a.tif", [1, 2, 3])
     _scan_file(tmp_path / "b.tif", [4])
-    real_iter = ljun.batch.iter_file_pages
+    real_iter = ljun.batch._reading.iter_file_pages
 
     def breaking(path):
         for item in real_iter(path):
@@ -201,7 +202,7 @@ def test_loader_bug_skips_the_rest_of_the_file_only(
             if str(path).endswith("a.tif"):
                 raise MemoryError("decoder ran out")
 
-    monkeypatch.setattr(ljun.batch, "iter_file_pages", breaking)
+    monkeypatch.setattr(ljun.batch._reading, "iter_file_pages", breaking)
     result = _run([tmp_path / "a.tif", tmp_path / "b.tif"], store, ljun_template, calibration)
     records = list(store.result_records())
     assert [(r["page"], r["flags"]) for r in records] == [(1, []), (2, ["reader_error"]), (1, [])]
@@ -216,14 +217,14 @@ def test_interrupted_batch_stores_nothing(
     _run([tmp_path / "first.tif"], store, ljun_template, calibration)
     _scan_file(tmp_path / "a.tif", [2, 3])
     _scan_file(tmp_path / "b.tif", [4])
-    real_read_file = ljun.batch.read_file
+    real_read_file = ljun.batch._reading.read_file
 
     def interrupted(path, **kwargs):
         if str(path).endswith("b.tif"):
             raise KeyboardInterrupt
         return real_read_file(path, **kwargs)
 
-    monkeypatch.setattr(ljun.batch, "read_file", interrupted)
+    monkeypatch.setattr(ljun.batch._executor, "read_file", interrupted)
     with pytest.raises(KeyboardInterrupt):
         _run([tmp_path / "a.tif", tmp_path / "b.tif"], store, ljun_template, calibration)
     assert [r["source"] for r in store.result_records()] == [str(tmp_path / "first.tif")]
@@ -322,7 +323,9 @@ def test_rescore_keeps_sheets_of_other_pakets(
     def read_b(page, template, calibration):
         return make_reading(source=page.source, page=page.page, paket="B", correct=20)
 
-    monkeypatch.setattr(ljun.batch, "_pipeline", lambda: (read_b, _fake_reading_from_failure))
+    monkeypatch.setattr(
+        ljun.batch._reading, "_pipeline", lambda: (read_b, _fake_reading_from_failure)
+    )
     _scan_file(tmp_path / "env.tif", [1])
     _run([tmp_path / "env.tif"], store, ljun_template, calibration)
     result = rescore(store, AnswerKeySet.from_keys([make_key("A", cancelled=[1])]))

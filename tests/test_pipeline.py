@@ -8,8 +8,9 @@ import pytest
 from _reading_helpers import Scan, SheetSpec, ljun_template, random_spec, synthetic_sheet
 
 from ljun.calibration import load_calibration
-from ljun.pipeline import INFO_FLAGS, analyse_sheet, needs_review, read_sheet, reading_from_failure
+from ljun.pipeline import analyse_sheet, read_sheet, reading_from_failure
 from ljun.records import Page, PageFailure, SheetReading
+from ljun.vocabulary import INFO_FLAGS, needs_review
 
 CAL = load_calibration()
 RECORD_FIELDS = (

@@ -35,7 +35,7 @@ from ljun.read import (
     measure_darkness,
     sampling_pattern,
 )
-from ljun.register import REFERENCE_DPI, register
+from ljun.register import REFERENCE_DPI, Registration, register
 
 CAL = load_calibration()
 READ = CAL.read
@@ -50,10 +50,11 @@ def _index(name: str, item: int, option: str) -> int:
     )
 
 
-def _evidence(page: np.ndarray, scan: Scan = Scan()) -> np.ndarray:
+def _evidence(page: np.ndarray, scan: Scan | None = None) -> np.ndarray:
+    scan = scan if scan is not None else Scan()
     image = scan_page(page, scan)
     registration = register(image, ljun_template(), CAL, dpi=scan.dpi)
-    assert registration
+    assert isinstance(registration, Registration)
     bubbles = measure_darkness(image, registration, sampling_pattern(ljun_template()))
     return mark_evidence(bubbles, READ)
 

@@ -1,0 +1,223 @@
+"""Reconciliation: duplicates and attendance mismatches, within a batch and across the store.
+
+- the same nomor peserta on two or more sheets: each gets
+  ``duplicate_nomor_peserta`` and goes to review, whether the other sheet is in
+  this batch or was stored by an earlier one (a folder watcher scores a few
+  files at a time); the same for the barcode (``duplicate_barcode``);
+- with attendance lists (:mod:`ljun.batch._attendance`): participants the list
+  marks absent (``absent``) or present but without a sheet (``missing_sheet``),
+  sheets whose nomor peserta is on no list (flag ``not_on_attendance``) or
+  marked absent (flag ``marked_absent``);
+- pages counted per file (``file_pages`` entries).
+
+Flagged sheets keep their score and go to review: a person decides.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from ..score import ScoredSheet
+from ..store import ReconciliationEntry, StoredIdentity
+from ..vocabulary import UNREAD, Flag, ReconciliationKind
+from ._attendance import Attendance
+
+__all__ = ["SheetSummary", "Reconciliation", "reconcile", "file_entries", "complete_identity"]
+
+
+@dataclass(frozen=True)
+class SheetSummary:
+    """What reconciliation and the summary need of one scored sheet (kept in memory).
+
+    ``seq`` is the sheet's staging number in the store's batch writer.
+    """
+
+    seq: int
+    file_index: int
+    source: str
+    page: int
+    nomor_peserta: str
+    barcode: str
+    paket: str
+    score: Decimal | None
+    flags: tuple[str, ...]
+    review: bool
+    failed: bool
+
+    @classmethod
+    def of(cls, scored: ScoredSheet, *, seq: int, file_index: int) -> SheetSummary:
+        reading = scored.reading
+        return cls(
+            seq,
+            file_index,
+            reading.source,
+            reading.page,
+            reading.nomor_peserta,
+            reading.barcode,
+            scored.key.paket if scored.key else reading.paket,
+            scored.score,
+            scored.flags,
+            scored.review,
+            reading.failure is not None,
+        )
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    """What :func:`reconcile` found.
+
+    Attributes
+    ----------
+    flags : mapping of int to tuple of str
+        Flags to add, by sheet ``seq``; such sheets go to review.
+    entries : tuple of ReconciliationEntry
+        Findings to store and show (duplicates, absent, not on the list).
+    absent : tuple of str
+        Participants on the attendance lists without a sheet (marked absent
+        or not), sorted.
+    earlier_flags : mapping of int to tuple of str
+        Flags to add to sheets stored by earlier batches, by their
+        ``page_id``: the other half of a duplicate across batches.
+    """
+
+    flags: Mapping[int, tuple[str, ...]]
+    entries: tuple[ReconciliationEntry, ...]
+    absent: tuple[str, ...] = ()
+    earlier_flags: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
+
+
+def complete_identity(identity: str) -> bool:
+    """True for an identity read in full (no ``?``): only those can be matched."""
+    return bool(identity) and UNREAD not in identity
+
+
+def reconcile(
+    sheets: Sequence[SheetSummary],
+    attendance: Attendance | None = None,
+    earlier: Sequence[StoredIdentity] = (),
+) -> Reconciliation:
+    """Find duplicates and attendance mismatches among a batch's sheets.
+
+    Parameters
+    ----------
+    sheets : sequence of SheetSummary
+        The batch's sheets in file-and-page order.
+    attendance : Attendance, optional
+        The attendance lists; ``None`` when none was given.
+    earlier : sequence of StoredIdentity, optional
+        Sheets already in the store, from other files, that share a nomor
+        peserta or barcode with this batch
+        (:meth:`ljun.store.ResultsStore.identities_matching`).
+
+    Returns
+    -------
+    Reconciliation
+        Flags: ``duplicate_nomor_peserta``, ``duplicate_barcode``,
+        ``not_on_attendance`` (nomor on no list), ``marked_absent`` (a sheet
+        of someone the list marks absent).  Entries: those, plus ``absent``
+        (marked absent, no sheet) and ``missing_sheet`` (listed and not
+        marked absent, but no sheet with that nomor).  Only fully read
+        identities take part: a nomor peserta with ``?`` is already in
+        review and cannot be matched.
+    """
+    flags: defaultdict[int, list[str]] = defaultdict(list)
+    earlier_flags: defaultdict[int, list[str]] = defaultdict(list)
+    entries: list[ReconciliationEntry] = []
+
+    def add(kind: Flag, sheet: SheetSummary | StoredIdentity, detail: str) -> None:
+        if isinstance(sheet, SheetSummary):
+            flags[sheet.seq].append(kind)
+        else:
+            earlier_flags[sheet.page_id].append(kind)
+        entries.append(
+            ReconciliationEntry(
+                kind=kind,
+                source=sheet.source,
+                page=sheet.page,
+                nomor_peserta=sheet.nomor_peserta,
+                barcode=sheet.barcode,
+                detail=detail,
+            )
+        )
+
+    def where(sheet: SheetSummary | StoredIdentity) -> str:
+        if isinstance(sheet, SheetSummary):
+            return f"{sheet.source} page {sheet.page}"
+        return f"{sheet.source} page {sheet.page} (batch {sheet.batch_id})"
+
+    for attribute, flag in (
+        ("nomor_peserta", Flag.DUPLICATE_NOMOR_PESERTA),
+        ("barcode", Flag.DUPLICATE_BARCODE),
+    ):
+        groups: defaultdict[str, list[SheetSummary | StoredIdentity]] = defaultdict(list)
+        for sheet in [*sheets, *earlier]:
+            value = getattr(sheet, attribute)
+            if complete_identity(value):
+                groups[value].append(sheet)
+        for group in groups.values():
+            if len(group) > 1 and any(isinstance(s, SheetSummary) for s in group):
+                for sheet in group:
+                    others = "; ".join(where(o) for o in group if o is not sheet)
+                    add(flag, sheet, f"also on {others}")
+    absent: tuple[str, ...] = ()
+    if attendance is not None:
+        for sheet in sheets:
+            if not complete_identity(sheet.nomor_peserta):
+                continue
+            if sheet.nomor_peserta not in attendance.listed:
+                add(Flag.NOT_ON_ATTENDANCE, sheet, "nomor peserta on no attendance list")
+            elif sheet.nomor_peserta in attendance.marked_absent:
+                add(Flag.MARKED_ABSENT, sheet, "the attendance list marks this participant absent")
+        scanned = {sheet.nomor_peserta for sheet in sheets}
+        absent = tuple(sorted(attendance.listed - scanned))
+        for number in absent:
+            if number in attendance.marked_absent:
+                entries.append(
+                    ReconciliationEntry(
+                        kind=ReconciliationKind.ABSENT,
+                        nomor_peserta=number,
+                        detail="marked absent on the attendance list, no sheet",
+                    )
+                )
+            else:
+                entries.append(
+                    ReconciliationEntry(
+                        kind=ReconciliationKind.MISSING_SHEET,
+                        nomor_peserta=number,
+                        detail="on the attendance list, no sheet read with this nomor peserta",
+                    )
+                )
+    return Reconciliation(
+        {seq: tuple(f) for seq, f in flags.items()},
+        tuple(entries),
+        absent,
+        {page_id: tuple(f) for page_id, f in earlier_flags.items()},
+    )
+
+
+def file_entries(sheets: Sequence[SheetSummary]) -> list[ReconciliationEntry]:
+    """One ``file_pages`` entry per file: its pages, scored, in review, failed."""
+    per_file: dict[int, list[SheetSummary]] = defaultdict(list)
+    for sheet in sheets:
+        per_file[sheet.file_index].append(sheet)
+    entries = []
+    for index in sorted(per_file):
+        group = per_file[index]
+        counts = {
+            "pages": len(group),
+            "scored": sum(s.score is not None for s in group),
+            "review": sum(s.review for s in group),
+            "failed": sum(s.failed for s in group),
+        }
+        entries.append(
+            ReconciliationEntry(
+                kind=ReconciliationKind.FILE_PAGES,
+                source=group[0].source,
+                detail=json.dumps(counts),
+            )
+        )
+    return entries
