@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 from decimal import Decimal
 
@@ -259,6 +260,67 @@ def test_duplicates_are_flagged_and_sent_to_review(
     assert result.summary["duplicate_barcode"] == 2
     stored = {e.kind for e in store.reconciliation(result.batch_id)}
     assert {"duplicate_nomor_peserta", "duplicate_barcode", "file_pages"} <= stored
+
+
+def test_a_participant_scanned_in_an_earlier_batch_is_a_duplicate_in_both(
+    tmp_path, fake_pipeline, store, ljun_template, calibration
+):
+    _scan_file(tmp_path / "env1.tif", [1, 2])
+    first = _run([tmp_path / "env1.tif"], store, ljun_template, calibration)
+    assert first.summary["review"] == 0
+    _scan_file(tmp_path / "env2.tif", [2, 3])  # participant 2 again, in a later batch
+    second = _run([tmp_path / "env2.tif"], store, ljun_template, calibration)
+    records = {(r["source"].rsplit("/", 1)[-1], r["page"]): r for r in store.result_records()}
+    for place in (("env1.tif", 2), ("env2.tif", 1)):
+        assert records[place]["review"], place
+        assert "duplicate_nomor_peserta" in records[place]["flags"]
+        assert records[place]["score"] is not None
+    assert not records[("env1.tif", 1)]["review"] and not records[("env2.tif", 2)]["review"]
+    assert second.summary["duplicates_in_store"] == 1
+    (entry,) = [
+        e
+        for e in store.reconciliation(second.batch_id)
+        if e.kind == "duplicate_nomor_peserta" and e.source.endswith("env2.tif")
+    ]
+    assert entry.detail == f"also on {tmp_path / 'env1.tif'} page 2 (batch {first.batch_id})"
+    # A rescore keeps the flag the later batch gave the earlier sheet.
+    rescore(store, key_set())
+    records = {(r["source"].rsplit("/", 1)[-1], r["page"]): r for r in store.result_records()}
+    assert "duplicate_nomor_peserta" in records[("env1.tif", 2)]["flags"]
+
+
+def test_rerunning_the_same_file_is_not_a_duplicate_of_itself(
+    tmp_path, fake_pipeline, store, ljun_template, calibration
+):
+    _scan_file(tmp_path / "env1.tif", [1, 2])
+    _run([tmp_path / "env1.tif"], store, ljun_template, calibration)
+    again = _run([tmp_path / "env1.tif"], store, ljun_template, calibration)
+    assert again.summary["review"] == 0 and again.summary["duplicates_in_store"] == 0
+    assert store.count("pages") == 2
+
+
+def test_an_injected_executor_reads_the_files(
+    tmp_path, fake_pipeline, store, ljun_template, calibration
+):
+    for index in range(4):
+        _scan_file(tmp_path / f"env{index}.tif", [3 * index + 1, 3 * index + 2])
+    pages_seen = []
+    with concurrent.futures.ThreadPoolExecutor(max_workers=3) as executor:
+        result = _run(
+            [tmp_path],
+            store,
+            ljun_template,
+            calibration,
+            executor=executor,
+            on_pages=pages_seen.append,
+        )
+        # The caller's executor stays the caller's: still open after the batch.
+        assert executor.submit(int, "42").result() == 42
+    records = list(store.result_records(batch=result.batch_id))
+    assert [(r["source"].rsplit("/", 1)[-1], r["page"]) for r in records] == [
+        (f"env{i}.tif", p) for i in range(4) for p in (1, 2)
+    ]
+    assert sum(pages_seen) == 8
 
 
 def test_attendance_reconciliation(tmp_path, fake_pipeline, store, ljun_template, calibration):
