@@ -30,6 +30,7 @@ True
 from __future__ import annotations
 
 import functools
+import importlib.resources
 import hashlib
 import json
 import os
@@ -59,8 +60,15 @@ __all__ = [
 #: The ``format`` value of a calibration file this version reads.
 CALIBRATION_FORMAT = "ljun-calibration/1"
 
-#: The default calibration, relative to the repository root.
+#: The calibration used when none is named.
+DEFAULT_CALIBRATION_NAME = "default"
+
+#: The default calibration in the repository (the source people edit).
 DEFAULT_CALIBRATION = Path("calibration") / "default.json"
+
+#: Where the bundled calibrations are inside the installed package (a copy of
+#: the repository's ``calibration/``).
+BUNDLED_CALIBRATIONS = Path(str(importlib.resources.files("ljun") / "data" / "calibration"))
 
 #: Check-digit rules known for the nomor peserta.
 NOMOR_PESERTA_CHECKS = ("none", "luhn")
@@ -280,35 +288,36 @@ def _validator() -> jsonschema.Draft202012Validator:
 
 
 def resolve_calibration_path(path: str | os.PathLike[str] | None = None) -> Path:
-    """The calibration file to use: ``path``, or the repository's default.
+    """The calibration file to use: ``path``, a bundled calibration by name, or the default.
 
-    The default ``calibration/default.json`` is looked for in the current
-    folder and in the ljun source tree (like templates).
+    ``path`` is a calibration JSON file (relative to the current folder, or
+    absolute), or the name of one shipped inside the package (``default``,
+    or any ``calibration/NAME.json`` of the repository); ``None`` is the
+    bundled ``default``.
 
     Raises
     ------
     CalibrationError
-        When the file does not exist.
+        When there is no such file or bundled calibration.
     """
-    if path is not None:
-        candidate = Path(path)
-        if candidate.is_file():
-            return candidate
-        raise CalibrationError(
-            f"calibration file {candidate} not found; give the path of a calibration JSON file"
-        )
-    for root in (Path.cwd(), Path(__file__).resolve().parent.parent):
-        candidate = root / DEFAULT_CALIBRATION
-        if candidate.is_file():
-            return candidate
+    if path is None:
+        path = DEFAULT_CALIBRATION_NAME
+    candidate = Path(path)
+    if candidate.is_file():
+        return candidate
+    if candidate.suffix == "" and candidate.parent == Path("."):
+        bundled = BUNDLED_CALIBRATIONS / f"{candidate.name}.json"
+        if bundled.is_file():
+            return bundled
+    names = ", ".join(sorted(p.stem for p in BUNDLED_CALIBRATIONS.glob("*.json")))
     raise CalibrationError(
-        f"the default calibration {DEFAULT_CALIBRATION} was found neither in the current "
-        "folder nor beside the ljun sources; pass a calibration file explicitly"
+        f"calibration {str(path)!r} not found; give the path of a calibration JSON file "
+        f"or the name of a bundled one ({names})"
     )
 
 
 def load_calibration(path: str | os.PathLike[str] | None = None) -> Calibration:
-    """Load and validate a calibration file (default ``calibration/default.json``).
+    """Load and validate a calibration file, or a bundled one by name (default ``default``).
 
     Raises
     ------

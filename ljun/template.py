@@ -18,6 +18,7 @@ Pixel convention: a pixel's centre is at integer coordinates, so the point at
 from __future__ import annotations
 
 import functools
+import importlib.resources
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +54,10 @@ DEFAULT_TEMPLATE = "ljun-teori-kejuruan"
 
 #: Folder of the bundled templates, relative to the repository root.
 TEMPLATES_DIR = Path("templates") / "answer_sheets"
+
+#: Where the bundled templates are inside the installed package (a copy of
+#: :data:`TEMPLATES_DIR` of the repository, which is the source people edit).
+BUNDLED_TEMPLATES = Path(str(importlib.resources.files("ljun") / "data" / "templates"))
 
 # Two bubbles closer than this (edge to edge) cannot be told apart by a pencil
 # mark that overfills its ring; 0.3 mm is about one pencil line width.
@@ -347,24 +352,28 @@ _TEMPLATE_FIXES = {
 }
 
 
+def bundled_template_ids() -> list[str]:
+    """Ids of the templates shipped inside the ljun package, sorted."""
+    return sorted(p.stem for p in BUNDLED_TEMPLATES.glob("*.json"))
+
+
 def resolve_template_path(name: str | Path) -> Path:
     """Find a template by path, or by id among the bundled templates.
 
-    ``name`` may be a path to a JSON file or a template id such as
-    ``ljun-teori-kejuruan``, looked up in ``templates/answer_sheets/`` of the
-    current folder and of the ljun source tree.
+    ``name`` is a path to a JSON file (relative to the current folder, or
+    absolute), or the id of a template shipped inside the package, such as
+    ``ljun-teori-kejuruan`` (whatever the current folder is).
     """
     path = Path(name)
     if path.is_file():
         return path
     if path.suffix == "" and path.parent == Path("."):
-        for root in (Path.cwd(), Path(__file__).resolve().parent.parent):
-            candidate = root / TEMPLATES_DIR / f"{name}.json"
-            if candidate.is_file():
-                return candidate
+        candidate = BUNDLED_TEMPLATES / f"{name}.json"
+        if candidate.is_file():
+            return candidate
     raise TemplateError(
         f"template {str(name)!r} not found: give the path of a template JSON file "
-        f"or the id of one in {TEMPLATES_DIR}/"
+        f"or the id of a bundled one ({', '.join(bundled_template_ids())})"
     )
 
 

@@ -133,9 +133,28 @@ def test_not_json_names_line_and_column(tmp_path):
         load_template(path)
 
 
-def test_unknown_template_id_says_where_it_looked():
-    with pytest.raises(TemplateError, match="templates/answer_sheets"):
+def test_unknown_template_id_names_the_bundled_ones():
+    with pytest.raises(TemplateError, match=r"no-such-sheet.*bundled one \(ljun-teori-kejuruan"):
         load_template("no-such-sheet")
+
+
+def test_a_template_id_is_found_whatever_the_current_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert load_template("ljun-teori-kejuruan").id == "ljun-teori-kejuruan"
+
+
+def test_bundled_templates_and_calibrations_are_the_repository_sources(repo_root):
+    from ljun.calibration import BUNDLED_CALIBRATIONS
+    from ljun.template import BUNDLED_TEMPLATES
+
+    for bundled, source in (
+        (BUNDLED_TEMPLATES, repo_root / "templates" / "answer_sheets"),
+        (BUNDLED_CALIBRATIONS, repo_root / "calibration"),
+    ):
+        names = sorted(p.name for p in source.glob("*.json"))
+        assert names and names == sorted(p.name for p in bundled.glob("*.json"))
+        for name in names:
+            assert (bundled / name).read_bytes() == (source / name).read_bytes()
 
 
 def test_check_command_lists_problems_and_fails(tmp_path, document, run_cli):
@@ -275,3 +294,14 @@ def test_geometry_prints_one_bubble_per_line(run_cli):
     lines = run_cli("template", "geometry", "ljun-teori-kejuruan").stdout.splitlines()
     assert len(lines) == 2 + 963 + 1
     assert lines[2].startswith('  {"field": "nama", "item": 1, "option": "A"')
+
+
+def test_a_calibration_is_found_by_name_whatever_the_current_folder(tmp_path, monkeypatch):
+    from ljun.calibration import load_calibration
+    from ljun.errors import CalibrationError
+
+    monkeypatch.chdir(tmp_path)
+    assert load_calibration("default") == load_calibration()
+    assert load_calibration().identity.startswith("default@")
+    with pytest.raises(CalibrationError, match=r"'scanner-x' not found.*bundled one \(default"):
+        load_calibration("scanner-x")

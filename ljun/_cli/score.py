@@ -119,8 +119,9 @@ def _console() -> Console:
     "--calibration",
     "calibration_file",
     default=None,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Calibration JSON of the reading thresholds. Default: calibration/default.json.",
+    metavar="NAME|FILE",
+    help="Reading thresholds: the name of a bundled calibration (default: 'default') "
+    "or a calibration JSON file, as `ljun calibrate` writes.",
 )
 @click.option(
     "--attendance",
@@ -145,7 +146,7 @@ def score(
     db: Path,
     workers: int | None,
     template_name: str,
-    calibration_file: Path | None,
+    calibration_file: str | None,
     attendance_files: tuple[Path, ...],
     comma: bool,
     progress: bool | None,
