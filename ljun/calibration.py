@@ -30,8 +30,8 @@ True
 from __future__ import annotations
 
 import functools
-import importlib.resources
 import hashlib
+import importlib.resources
 import json
 import os
 from dataclasses import dataclass, fields
@@ -400,7 +400,7 @@ def parse_calibration(document: Any, *, source: str = "<calibration>") -> Calibr
 
 
 def _build(cls: type, section: dict[str, Any]) -> Any:
-    convert = {"float": float, "int": int}
+    convert: dict[object, Any] = {"float": float, "int": int}
     return cls(**{f.name: convert.get(f.type, lambda v: v)(section[f.name]) for f in fields(cls)})
 
 

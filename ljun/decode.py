@@ -224,9 +224,8 @@ def _validate(fields: dict[str, str], rules: DecodeCalibration) -> list[str]:
 
 def _display(fields: dict[str, str]) -> dict[str, str]:
     out = dict(fields)
-    if "nomor_peserta" in out:
-        if len(out["nomor_peserta"]) == NOMOR_PESERTA_DIGITS:
-            out["nomor_peserta"] = format_nomor_peserta(out["nomor_peserta"])
+    if len(out.get("nomor_peserta", "")) == NOMOR_PESERTA_DIGITS:
+        out["nomor_peserta"] = format_nomor_peserta(out["nomor_peserta"])
     if "tanggal_lahir" in out:
         out["tanggal_lahir"] = format_tanggal_lahir(out["tanggal_lahir"])
     return out

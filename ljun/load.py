@@ -128,7 +128,7 @@ class PageLoadError(LjunError, ValueError):
     ``reason`` is the failure's machine word (see the module docstring).
     """
 
-    def __init__(self, reason: str, detail: str) -> None:
+    def __init__(self, reason: FailureReason, detail: str) -> None:
         super().__init__(detail)
         self.reason = reason
         self.detail = detail
@@ -217,7 +217,7 @@ def iter_file_pages(
         with open(path, "rb") as handle:
             head = handle.read(16)
     except FileNotFoundError:
-        yield PageFailure(source, 0, "not_found", f"{source}: no such file")
+        yield PageFailure(source, 0, FailureReason.NOT_FOUND, f"{source}: no such file")
         return
     except OSError as exc:
         yield PageFailure(
@@ -228,7 +228,9 @@ def iter_file_pages(
         )
         return
     if not head:
-        yield PageFailure(source, 0, "empty_file", f"{source}: the file is empty (0 bytes)")
+        yield PageFailure(
+            source, 0, FailureReason.EMPTY_FILE, f"{source}: the file is empty (0 bytes)"
+        )
         return
     if head.startswith(_MAGIC_TIFF):
         reader = _tiff_pages
@@ -240,7 +242,7 @@ def iter_file_pages(
         yield PageFailure(
             source,
             0,
-            "unsupported_format",
+            FailureReason.UNSUPPORTED_FORMAT,
             f"{source}: not a TIFF, PDF, PNG or JPEG image (judged by its first bytes)",
         )
         return
@@ -298,13 +300,15 @@ def _tiff_page(tiff_page, source: str, number: int, max_pixels: int) -> Page:
     where = f"{source} page {number}"
     shape = tuple(int(s) for s in tiff_page.shape)
     if len(shape) < 2:
-        raise PageLoadError("unsupported_image", f"{where}: not a 2-D image (shape {shape})")
+        raise PageLoadError(
+            FailureReason.UNSUPPORTED_IMAGE, f"{where}: not a 2-D image (shape {shape})"
+        )
     height, width = (shape[0], shape[1]) if len(shape) == 2 or shape[-1] <= 4 else shape[-2:]
     _check_size(where, width, height, max_pixels)
     photometric = int(tiff_page.photometric)
     if photometric not in (_MINISWHITE, _MINISBLACK, _RGB, _PALETTE, _YCBCR):
         raise PageLoadError(
-            "unsupported_image",
+            FailureReason.UNSUPPORTED_IMAGE,
             f"{where}: photometric interpretation {photometric} (e.g. CMYK) is not supported; "
             "scan in gray or RGB",
         )
@@ -312,12 +316,14 @@ def _tiff_page(tiff_page, source: str, number: int, max_pixels: int) -> Page:
         pixels = tiff_page.asarray()
     except _DECODE_ERRORS as exc:
         raise PageLoadError(
-            "corrupt_image", f"{where}: pixel data cannot be decoded: {exc}"
+            FailureReason.CORRUPT_IMAGE, f"{where}: pixel data cannot be decoded: {exc}"
         ) from None
     if photometric == _PALETTE:
         colormap = tiff_page.colormap
         if colormap is None:
-            raise PageLoadError("unsupported_image", f"{where}: palette image without a colour map")
+            raise PageLoadError(
+                FailureReason.UNSUPPORTED_IMAGE, f"{where}: palette image without a colour map"
+            )
         # TIFF colour maps are 16-bit per channel; keep the top byte.
         rgb = (np.asarray(colormap)[:, np.asarray(pixels)] >> 8).astype(np.uint8)
         pixels = np.moveaxis(rgb, 0, -1)
@@ -383,7 +389,10 @@ def _pillow_pages(source: str, max_pixels: int) -> Iterator[Page | PageFailure]:
             return
         except _DECODE_ERRORS as exc:
             yield PageFailure(
-                source, 1, "corrupt_image", f"{source}: pixel data cannot be decoded: {exc}"
+                source,
+                1,
+                FailureReason.CORRUPT_IMAGE,
+                f"{source}: pixel data cannot be decoded: {exc}",
             )
             return
         if image.mode in ("1", "L", "RGB", "RGBA", "I;16", "I;16B", "I", "F"):
@@ -424,7 +433,7 @@ def _pdf_pages(source: str, max_pixels: int) -> Iterator[Page | PageFailure]:
         PopplerNotInstalledError,
     )
 
-    pdf_errors = (
+    pdf_errors: tuple[type[Exception], ...] = (
         PDFPageCountError,
         PDFSyntaxError,
         PDFPopplerTimeoutError,
@@ -436,7 +445,7 @@ def _pdf_pages(source: str, max_pixels: int) -> Iterator[Page | PageFailure]:
         yield PageFailure(
             source,
             0,
-            "pdf_tool_missing",
+            FailureReason.PDF_TOOL_MISSING,
             f"{source}: reading PDF needs poppler-utils (pdfinfo, pdftoppm); install it",
         )
         return
@@ -451,16 +460,21 @@ def _pdf_pages(source: str, max_pixels: int) -> Iterator[Page | PageFailure]:
             )
         else:
             yield PageFailure(
-                source, 0, "corrupt_pdf", f"{source}: the PDF cannot be read: {_one_line(text)}"
+                source,
+                0,
+                FailureReason.CORRUPT_PDF,
+                f"{source}: the PDF cannot be read: {_one_line(text)}",
             )
         return
     try:
         n_pages = int(info["Pages"])
     except (KeyError, TypeError, ValueError):
-        yield PageFailure(source, 0, "corrupt_pdf", f"{source}: the PDF has no page count")
+        yield PageFailure(
+            source, 0, FailureReason.CORRUPT_PDF, f"{source}: the PDF has no page count"
+        )
         return
     if n_pages <= 0:
-        yield PageFailure(source, 0, "corrupt_pdf", f"{source}: the PDF has no pages")
+        yield PageFailure(source, 0, FailureReason.CORRUPT_PDF, f"{source}: the PDF has no pages")
         return
     try:
         # One more pdfinfo call lists every page's size (decompression-bomb guard).
@@ -493,13 +507,16 @@ def _pdf_pages(source: str, max_pixels: int) -> Iterator[Page | PageFailure]:
             yield PageFailure(
                 source,
                 number,
-                "corrupt_pdf",
+                FailureReason.CORRUPT_PDF,
                 f"{where}: cannot be rasterised: {_one_line(str(exc))}",
             )
             continue
         if len(images) != 1:
             yield PageFailure(
-                source, number, "corrupt_pdf", f"{where}: poppler returned no image for this page"
+                source,
+                number,
+                FailureReason.CORRUPT_PDF,
+                f"{where}: poppler returned no image for this page",
             )
             continue
         with images[0] as image:
@@ -532,7 +549,8 @@ def _one_line(text: str) -> str:
 def _check_size(where: str, width: int, height: int, max_pixels: int) -> None:
     if width <= 0 or height <= 0:
         raise PageLoadError(
-            "corrupt_image", f"{where}: the header gives an empty image ({width} x {height})"
+            FailureReason.CORRUPT_IMAGE,
+            f"{where}: the header gives an empty image ({width} x {height})",
         )
     if width * height > max_pixels:
         raise PageLoadError(
@@ -578,8 +596,11 @@ def to_gray(pixels: np.ndarray, *, where: str = "image") -> np.ndarray:
             array = cv2.cvtColor(np.ascontiguousarray(array[:, :, :3]), cv2.COLOR_RGB2GRAY)
         else:
             raise PageLoadError(
-                "unsupported_image", f"{where}: {channels} colour channels are not supported"
+                FailureReason.UNSUPPORTED_IMAGE,
+                f"{where}: {channels} colour channels are not supported",
             )
     if array.ndim != 2:
-        raise PageLoadError("unsupported_image", f"{where}: not a 2-D image (shape {array.shape})")
+        raise PageLoadError(
+            FailureReason.UNSUPPORTED_IMAGE, f"{where}: not a 2-D image (shape {array.shape})"
+        )
     return np.ascontiguousarray(array, dtype=np.uint8)

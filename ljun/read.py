@@ -375,7 +375,7 @@ def _first_clean(centres, radii, unit, count, ink, shape, dpi) -> np.ndarray:
     clean = ink[y, x] == 0
     chosen = np.empty((len(centres), count, 2))
     for i in range(len(centres)):
-        good = list(np.flatnonzero(clean[i])) or list(range(len(unit)))
+        good = [int(g) for g in np.flatnonzero(clean[i])] or list(range(len(unit)))
         chosen[i] = candidates[i, (good * count)[:count]]
     return chosen
 
@@ -639,7 +639,7 @@ def decide_items(
     if inside is not None:
         confidence = np.where(inside, confidence, 0.0)
     confidence = confidence.astype(np.float32)
-    unsure = (confidence < 1.0).any(axis=1)
+    unsure = np.asarray((confidence < 1.0).any(axis=1))
     count = marked.sum(axis=1)
     choice = np.argmax(d, axis=1)
     return ItemDecision(

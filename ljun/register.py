@@ -348,10 +348,23 @@ def register(
     # Paper beside the corner marks, at full resolution.
     paper_full = float(np.median([m[4] for m in refined]))
 
-    # Orientation: of the two correspondences a rectangle allows (s and s+180°),
-    # keep the one that puts the template's ring on the blob with a hole.
     ring = np.array([shape == "ring" for shape in geometry.fiducial_shapes])
     lightness = (hole - ink) / max(paper_full - ink, 1.0)
+    results = [
+        _fit(geometry, centres[order], corners[order], cal, paper_full, ink, image, box_points)
+        for order in _orders_to_try(shifts, lightness, ring)
+    ]
+    # Without a clear ring, the printed bubble rings decide the orientation.
+    reg = max(results, key=lambda r: r.form_match)
+    return _accepted(reg, cal, geometry)
+
+
+def _orders_to_try(
+    shifts: list[np.ndarray], lightness: np.ndarray, ring: np.ndarray
+) -> list[np.ndarray]:
+    """Orientation: of the correspondences a rectangle allows (s and s+180°),
+    the one that puts the template's ring on the blob with a hole, or all of
+    them when no ring is clear (the form match then decides)."""
     best = None
     for order in shifts:
         # order[j] = index (into `chosen`) of the blob matched to template fiducial j
@@ -361,16 +374,13 @@ def register(
             best = (agree, order)
     assert best is not None
     ring_ok = not ring.any() or best[0] == len(ring)
-    candidates_orders = [best[1]] if ring_ok else list(shifts)
+    return [best[1]] if ring_ok else list(shifts)
 
-    results = []
-    for order in candidates_orders:
-        reg = _fit(
-            geometry, centres[order], corners[order], cal, paper_full, ink, image, box_points
-        )
-        results.append(reg)
-    # Without a clear ring, the printed bubble rings decide the orientation.
-    reg = max(results, key=lambda r: r.form_match)
+
+def _accepted(
+    reg: Registration, cal: RegisterCalibration, geometry: BubbleGeometry
+) -> Registration | RegistrationFailure:
+    """``reg``, or the failure its residual or form match says it is."""
     if reg.residual_mm > cal.residual_max_mm:
         return RegistrationFailure(
             FailureReason.RESIDUAL_TOO_HIGH,
@@ -573,7 +583,7 @@ def _fit(
     if len(tpl) > 4:
         refined, _ = cv2.findHomography(tpl, centres.astype(np.float32), 0)
         if refined is not None:
-            homography = refined
+            homography = refined.astype(np.float64)
     # Predicted corners of every fiducial (axis-aligned squares in the template).
     half = geometry.fiducial_sizes[:, None] / 2.0
     offsets = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]], dtype=np.float64)

@@ -193,7 +193,7 @@ def score_sheet(reading: SheetReading, keys: AnswerKeySet) -> ScoredSheet:
     if reading.failure is not None:
         return ScoredSheet(reading, None, None, None, add_flags(flags, reading.failure), True)
 
-    paket = reading.paket if reading.paket in PAKETS else None
+    paket: str | None = reading.paket if reading.paket in PAKETS else None
     printed_paket = barcode_paket(reading.barcode)
     if paket is None and printed_paket is not None:
         paket = printed_paket

@@ -22,7 +22,7 @@ import importlib.resources
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -64,13 +64,20 @@ BUNDLED_TEMPLATES = Path(str(importlib.resources.files("ljun") / "data" / "templ
 MIN_BUBBLE_GAP_MM = 0.3
 
 
+@overload
+def mm_to_px(mm: float, dpi: float) -> float: ...
+@overload
+def mm_to_px(mm: np.ndarray, dpi: float) -> np.ndarray: ...
 def mm_to_px(mm: float | np.ndarray, dpi: float) -> float | np.ndarray:
     """Convert a paper coordinate in millimetres to a pixel coordinate.
+
+    A number gives a number, an array an array of the same shape.
 
     >>> round(float(mm_to_px(25.4, 200)), 2)
     199.5
     """
-    return np.asarray(mm, dtype=np.float64) * (dpi / MM_PER_INCH) - 0.5
+    pixels = np.asarray(mm, dtype=np.float64) * (dpi / MM_PER_INCH) - 0.5
+    return float(pixels) if np.ndim(mm) == 0 else pixels
 
 
 @dataclass(frozen=True)
@@ -486,28 +493,7 @@ def check_template(template: Template) -> list[str]:
         problems.append(f"field {name!r} is defined {names.count(name)} times; keep one")
 
     for k, fld in enumerate(template.fields):
-        where = f"$.fields[{k}] ({fld.name})"
-        if fld.option_texts and len(fld.option_texts) != len(fld.options):
-            problems.append(
-                f"{where}: {len(fld.option_texts)} option_texts for {len(fld.options)} "
-                "options; give one text per option"
-            )
-        if len(set(fld.options)) != len(fld.options):
-            problems.append(f"{where}: options repeat; each option label must be unique")
-        item_numbers, _ = fld.bubbles_mm()
-        if len(np.unique(item_numbers)) != len(item_numbers):
-            problems.append(f"{where}: blocks give the same item number twice; fix first_item")
-        elif not np.array_equal(item_numbers, np.arange(1, len(item_numbers) + 1)):
-            problems.append(
-                f"{where}: items must run 1..{len(item_numbers)} without gaps; fix first_item"
-            )
-        if fld.kind == "choice" and fld.n_items != 1:
-            problems.append(f"{where}: a choice field has exactly one item, not {fld.n_items}")
-        if (fld.name == "answers") != (fld.kind == "answers"):
-            problems.append(
-                f"{where}: field 'answers' must be of kind 'answers' and only it; "
-                "identity grids are 'digits', 'letters' or 'choice'"
-            )
+        problems += _check_field(f"$.fields[{k}] ({fld.name})", fld)
 
     # One geometry at 1 px = 1 mm-ish is enough for distances; use mm directly.
     centres, radii, labels = _bubbles_mm(template)
@@ -554,6 +540,33 @@ def check_template(template: Template) -> list[str]:
         if inside.any():
             i = int(np.flatnonzero(inside)[0])
             problems.append(f"$.barcode: the barcode area covers bubble {labels[i]}; move it")
+    return problems
+
+
+def _check_field(where: str, fld: Field) -> list[str]:
+    """The structural problems of one field (options, item numbers, kind)."""
+    problems: list[str] = []
+    if fld.option_texts and len(fld.option_texts) != len(fld.options):
+        problems.append(
+            f"{where}: {len(fld.option_texts)} option_texts for {len(fld.options)} "
+            "options; give one text per option"
+        )
+    if len(set(fld.options)) != len(fld.options):
+        problems.append(f"{where}: options repeat; each option label must be unique")
+    item_numbers, _ = fld.bubbles_mm()
+    if len(np.unique(item_numbers)) != len(item_numbers):
+        problems.append(f"{where}: blocks give the same item number twice; fix first_item")
+    elif not np.array_equal(item_numbers, np.arange(1, len(item_numbers) + 1)):
+        problems.append(
+            f"{where}: items must run 1..{len(item_numbers)} without gaps; fix first_item"
+        )
+    if fld.kind == "choice" and fld.n_items != 1:
+        problems.append(f"{where}: a choice field has exactly one item, not {fld.n_items}")
+    if (fld.name == "answers") != (fld.kind == "answers"):
+        problems.append(
+            f"{where}: field 'answers' must be of kind 'answers' and only it; "
+            "identity grids are 'digits', 'letters' or 'choice'"
+        )
     return problems
 
 

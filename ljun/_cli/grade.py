@@ -179,9 +179,12 @@ def grade(
     if problems_out is not None and problems_out.suffix.lower() != ".csv":
         raise click.BadParameter(f"{problems_out}: give a .csv file", param_hint="--problems")
     rules = load_rules(rules_name)
-    theory: Sequence[Mapping[str, Any] | TheorySheet] = (
-        read_theory_file(results, rules) if results is not None else _store_records(db)
-    )
+    theory: Sequence[Mapping[str, Any] | TheorySheet]
+    if results is not None:
+        theory = read_theory_file(results, rules)
+    else:
+        assert db is not None  # exactly one of the two, checked above
+        theory = _store_records(db)
     practical = read_praktik_csv(praktik, rules)
     cards = read_rapor_csv(rapor, rules) if rapor is not None else None
     report = grade_participants(
@@ -201,7 +204,7 @@ def grade(
     _print_summary(report)
 
 
-def _store_records(db: Path | None) -> list[dict[str, Any]]:
+def _store_records(db: Path) -> list[dict[str, Any]]:
     """Result records of the results store at ``db`` (latest reading per sheet)."""
     from .. import store  # imported here: only --db needs the store
 

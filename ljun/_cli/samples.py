@@ -18,7 +18,7 @@ class _DpiType(click.ParamType):
 
     name = "DPI"
 
-    def convert(self, value, param, ctx):  # type: ignore[no-untyped-def]
+    def convert(self, value, param, ctx):
         if isinstance(value, int) or value == MIXED:
             return value
         try:

@@ -106,33 +106,53 @@ def iter_file_results(
             if on_file_done is not None:
                 on_file_done(result)
             yield result
-        return
-
-    page_ticks: Any = None
-    if executor is None:
-        # forkserver: workers start from a clean process, not a fork of one
-        # that may already run threads (progress display, OpenCV).
-        context = multiprocessing.get_context("forkserver")
-        page_ticks = context.Queue()
-        pool: concurrent.futures.Executor = concurrent.futures.ProcessPoolExecutor(
-            max_workers=min(workers, len(files)),
-            mp_context=context,
-            initializer=_init_worker,
-            initargs=(template, calibration, page_ticks),
+    elif executor is None:
+        yield from _read_in_local_processes(
+            files, template, calibration, workers, on_file_done, on_pages
         )
     else:
-        pool = executor
+        futures = {
+            executor.submit(
+                read_file, str(path), file_index=index, template=template, calibration=calibration
+            ): index
+            for index, path in enumerate(files)
+        }
 
-    def submit(path: str, index: int) -> concurrent.futures.Future[FileResult]:
-        if executor is None:
-            return pool.submit(_read_file_in_worker, path, index)
-        return pool.submit(
-            read_file, path, file_index=index, template=template, calibration=calibration
-        )
+        def done(result: FileResult) -> None:
+            if on_pages is not None:
+                on_pages(len(result.readings))
+            if on_file_done is not None:
+                on_file_done(result)
+
+        try:
+            yield from _in_file_order(files, futures, on_done=done)
+        finally:
+            for future in futures:
+                future.cancel()
+
+
+def _read_in_local_processes(
+    files: Sequence[str | os.PathLike[str]],
+    template: Template,
+    calibration: Calibration,
+    workers: int,
+    on_file_done: Callable[[FileResult], None] | None,
+    on_pages: Callable[[int], None] | None,
+) -> Iterator[FileResult]:
+    # forkserver: workers start from a clean process, not a fork of one
+    # that may already run threads (progress display, OpenCV).
+    context = multiprocessing.get_context("forkserver")
+    page_ticks: Any = context.Queue()
+    pool = concurrent.futures.ProcessPoolExecutor(
+        max_workers=min(workers, len(files)),
+        mp_context=context,
+        initializer=_init_worker,
+        initargs=(template, calibration, page_ticks),
+    )
 
     def report_pages() -> None:
         pages = 0
-        while page_ticks is not None:
+        while True:
             try:
                 pages += page_ticks.get_nowait()
             except queue.Empty:
@@ -140,38 +160,46 @@ def iter_file_results(
         if pages and on_pages is not None:
             on_pages(pages)
 
-    futures: dict[concurrent.futures.Future[FileResult], int] = {}
     try:
-        futures = {submit(str(path), index): index for index, path in enumerate(files)}
-        pending = set(futures)
-        waiting: dict[int, FileResult] = {}
-        next_index = 0
-        while pending:
-            done, pending = concurrent.futures.wait(
-                pending, timeout=_PROGRESS_POLL_S, return_when=concurrent.futures.FIRST_COMPLETED
-            )
-            report_pages()
-            for future in sorted(done, key=futures.__getitem__):
-                try:
-                    result = future.result()
-                except concurrent.futures.BrokenExecutor as exc:
-                    raise BatchError(
-                        f"a worker process died while reading {files[futures[future]]} ({exc}); "
-                        "run again with --workers 1 to see the page that kills it"
-                    ) from None
-                if executor is not None and on_pages is not None:
-                    on_pages(len(result.readings))
-                if on_file_done is not None:
-                    on_file_done(result)
-                waiting[result.file_index] = result
-            while next_index in waiting:
-                yield waiting.pop(next_index)
-                next_index += 1
+        futures = {
+            pool.submit(_read_file_in_worker, str(path), index): index
+            for index, path in enumerate(files)
+        }
+        yield from _in_file_order(
+            files, futures, on_done=on_file_done or (lambda result: None), on_wake=report_pages
+        )
     finally:
-        if executor is None:
-            pool.shutdown(wait=True, cancel_futures=True)
-            report_pages()
-            page_ticks.close()
-        else:
-            for future in futures:
-                future.cancel()
+        pool.shutdown(wait=True, cancel_futures=True)
+        report_pages()
+        page_ticks.close()
+
+
+def _in_file_order(
+    files: Sequence[str | os.PathLike[str]],
+    futures: dict[concurrent.futures.Future[FileResult], int],
+    *,
+    on_done: Callable[[FileResult], None],
+    on_wake: Callable[[], None] = lambda: None,
+) -> Iterator[FileResult]:
+    """Yield the futures' results in file order; ``on_done`` in completion order."""
+    pending = set(futures)
+    waiting: dict[int, FileResult] = {}
+    next_index = 0
+    while pending:
+        done, pending = concurrent.futures.wait(
+            pending, timeout=_PROGRESS_POLL_S, return_when=concurrent.futures.FIRST_COMPLETED
+        )
+        on_wake()
+        for future in sorted(done, key=futures.__getitem__):
+            try:
+                result = future.result()
+            except concurrent.futures.BrokenExecutor as exc:
+                raise BatchError(
+                    f"a worker process died while reading {files[futures[future]]} ({exc}); "
+                    "run again with --workers 1 to see the page that kills it"
+                ) from None
+            on_done(result)
+            waiting[result.file_index] = result
+        while next_index in waiting:
+            yield waiting.pop(next_index)
+            next_index += 1

@@ -124,16 +124,32 @@ def reconcile(
         identities take part: a nomor peserta with ``?`` is already in
         review and cannot be matched.
     """
-    flags: defaultdict[int, list[str]] = defaultdict(list)
-    earlier_flags: defaultdict[int, list[str]] = defaultdict(list)
-    entries: list[ReconciliationEntry] = []
+    findings = _Findings()
+    _find_duplicates(findings, sheets, earlier)
+    absent: tuple[str, ...] = ()
+    if attendance is not None:
+        absent = _check_attendance(findings, sheets, attendance)
+    return Reconciliation(
+        {seq: tuple(f) for seq, f in findings.flags.items()},
+        tuple(findings.entries),
+        absent,
+        {page_id: tuple(f) for page_id, f in findings.earlier_flags.items()},
+    )
 
-    def add(kind: Flag, sheet: SheetSummary | StoredIdentity, detail: str) -> None:
+
+@dataclass
+class _Findings:
+    flags: defaultdict[int, list[str]] = field(default_factory=lambda: defaultdict(list))
+    earlier_flags: defaultdict[int, list[str]] = field(default_factory=lambda: defaultdict(list))
+    entries: list[ReconciliationEntry] = field(default_factory=list)
+
+    def add(self, kind: Flag, sheet: SheetSummary | StoredIdentity, detail: str) -> None:
+        """Flag ``sheet`` (of this batch or an earlier one) and record the finding."""
         if isinstance(sheet, SheetSummary):
-            flags[sheet.seq].append(kind)
+            self.flags[sheet.seq].append(kind)
         else:
-            earlier_flags[sheet.page_id].append(kind)
-        entries.append(
+            self.earlier_flags[sheet.page_id].append(kind)
+        self.entries.append(
             ReconciliationEntry(
                 kind=kind,
                 source=sheet.source,
@@ -144,59 +160,61 @@ def reconcile(
             )
         )
 
-    def where(sheet: SheetSummary | StoredIdentity) -> str:
-        if isinstance(sheet, SheetSummary):
-            return f"{sheet.source} page {sheet.page}"
-        return f"{sheet.source} page {sheet.page} (batch {sheet.batch_id})"
 
+def _where(sheet: SheetSummary | StoredIdentity) -> str:
+    if isinstance(sheet, SheetSummary):
+        return f"{sheet.source} page {sheet.page}"
+    return f"{sheet.source} page {sheet.page} (batch {sheet.batch_id})"
+
+
+def _find_duplicates(
+    findings: _Findings, sheets: Sequence[SheetSummary], earlier: Sequence[StoredIdentity]
+) -> None:
+    candidates: list[SheetSummary | StoredIdentity] = [*sheets, *earlier]
     for attribute, flag in (
         ("nomor_peserta", Flag.DUPLICATE_NOMOR_PESERTA),
         ("barcode", Flag.DUPLICATE_BARCODE),
     ):
         groups: defaultdict[str, list[SheetSummary | StoredIdentity]] = defaultdict(list)
-        for sheet in [*sheets, *earlier]:
+        for sheet in candidates:
             value = getattr(sheet, attribute)
             if complete_identity(value):
                 groups[value].append(sheet)
         for group in groups.values():
+            # Earlier sheets only matter beside a sheet of this batch.
             if len(group) > 1 and any(isinstance(s, SheetSummary) for s in group):
                 for sheet in group:
-                    others = "; ".join(where(o) for o in group if o is not sheet)
-                    add(flag, sheet, f"also on {others}")
-    absent: tuple[str, ...] = ()
-    if attendance is not None:
-        for sheet in sheets:
-            if not complete_identity(sheet.nomor_peserta):
-                continue
-            if sheet.nomor_peserta not in attendance.listed:
-                add(Flag.NOT_ON_ATTENDANCE, sheet, "nomor peserta on no attendance list")
-            elif sheet.nomor_peserta in attendance.marked_absent:
-                add(Flag.MARKED_ABSENT, sheet, "the attendance list marks this participant absent")
-        scanned = {sheet.nomor_peserta for sheet in sheets}
-        absent = tuple(sorted(attendance.listed - scanned))
-        for number in absent:
-            if number in attendance.marked_absent:
-                entries.append(
-                    ReconciliationEntry(
-                        kind=ReconciliationKind.ABSENT,
-                        nomor_peserta=number,
-                        detail="marked absent on the attendance list, no sheet",
-                    )
-                )
-            else:
-                entries.append(
-                    ReconciliationEntry(
-                        kind=ReconciliationKind.MISSING_SHEET,
-                        nomor_peserta=number,
-                        detail="on the attendance list, no sheet read with this nomor peserta",
-                    )
-                )
-    return Reconciliation(
-        {seq: tuple(f) for seq, f in flags.items()},
-        tuple(entries),
-        absent,
-        {page_id: tuple(f) for page_id, f in earlier_flags.items()},
-    )
+                    others = "; ".join(_where(o) for o in group if o is not sheet)
+                    findings.add(flag, sheet, f"also on {others}")
+
+
+def _check_attendance(
+    findings: _Findings, sheets: Sequence[SheetSummary], attendance: Attendance
+) -> tuple[str, ...]:
+    for sheet in sheets:
+        if not complete_identity(sheet.nomor_peserta):
+            continue
+        if sheet.nomor_peserta not in attendance.listed:
+            findings.add(Flag.NOT_ON_ATTENDANCE, sheet, "nomor peserta on no attendance list")
+        elif sheet.nomor_peserta in attendance.marked_absent:
+            findings.add(
+                Flag.MARKED_ABSENT, sheet, "the attendance list marks this participant absent"
+            )
+    scanned = {sheet.nomor_peserta for sheet in sheets}
+    absent = tuple(sorted(attendance.listed - scanned))
+    for number in absent:
+        if number in attendance.marked_absent:
+            kind, detail = (
+                ReconciliationKind.ABSENT,
+                "marked absent on the attendance list, no sheet",
+            )
+        else:
+            kind, detail = (
+                ReconciliationKind.MISSING_SHEET,
+                "on the attendance list, no sheet read with this nomor peserta",
+            )
+        findings.entries.append(ReconciliationEntry(kind=kind, nomor_peserta=number, detail=detail))
+    return absent
 
 
 def file_entries(sheets: Sequence[SheetSummary]) -> list[ReconciliationEntry]:

@@ -363,10 +363,10 @@ def _certificate_numbers(
     groups: dict[tuple[str, str, str], list[str]] = defaultdict(list)
     for score in scores:
         if score.kode_kompetensi in names and score.nilai_praktik >= rules.praktik_pass_mark:
-            nomor = NomorPeserta(score.nomor_peserta)
+            parsed = NomorPeserta(score.nomor_peserta)
             key = (
-                province or nomor.certificate_province,
-                district or nomor.certificate_district,
+                province or parsed.certificate_province,
+                district or parsed.certificate_district,
                 score.kode_kompetensi,
             )
             groups[key].append(score.nomor_peserta)

@@ -200,14 +200,14 @@ def write_grades_xlsx(report: GradingReport, path: str | Path) -> None:
     _fill_sheet(workbook.create_sheet(PROBLEMS_SHEET), PROBLEM_COLUMNS, problem_rows(report))
     rules = workbook.create_sheet(RULES_SHEET)
     r = report.rules
-    for row in (
+    for rule in (
         ("aturan", r.name),
         ("versi", r.version),
         ("judul", r.title),
         ("sumber", r.source),
         ("berkas", r.path),
     ):
-        rules.append(row)
+        rules.append(rule)
     with atomic_write(path, "wb") as stream:
         workbook.save(stream)
 

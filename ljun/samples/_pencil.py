@@ -142,7 +142,7 @@ def grain_texture(dpi: float) -> np.ndarray:
     rng = np.random.default_rng(GRAIN_SEED)
     noise = rng.standard_normal((GRAIN_TILE_PX, GRAIN_TILE_PX), dtype=np.float32)
     sigma = max(0.5, GRAIN_SIGMA_MM * dpi / MM_PER_INCH)
-    smooth = cv2.GaussianBlur(noise, (0, 0), sigma)
+    smooth = cv2.GaussianBlur(noise, (0, 0), sigma).astype(np.float32)
     smooth /= smooth.std() + 1e-6
     # Fine fibres plus the tooth: a little of the raw noise stays.
     tex = 0.8 * smooth + 0.35 * noise

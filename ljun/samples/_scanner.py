@@ -166,7 +166,7 @@ def scan_page(
         borderMode=cv2.BORDER_CONSTANT,
         borderValue=background / tone,
     )
-    scanned *= np.float32(tone)
+    scanned = scanned.astype(np.float32) * np.float32(tone)
     # The page edge casts a thin shadow on the backing.
     shadow = max(1, int(round(EDGE_SHADOW_MM * px_per_mm)))
     cv2.polylines(
@@ -238,7 +238,7 @@ def scan_page(
         if rng.random() < level.jpeg_probability:
             jpeg_quality = int(rng.integers(level.jpeg_quality[0], level.jpeg_quality[1] + 1))
             ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
-            image = cv2.imdecode(encoded, cv2.IMREAD_GRAYSCALE)
+            image = np.asarray(cv2.imdecode(encoded, cv2.IMREAD_GRAYSCALE))
     scan = {
         "dpi": dpi,
         "bits": bits,

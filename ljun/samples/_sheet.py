@@ -102,7 +102,7 @@ def intended_marks(template: Template, plan: SheetPlan) -> dict[str, list[tuple[
     for fld in template.fields:
         if fld.name in columns:
             text = columns[fld.name]
-            row = []
+            row: list[tuple[str, ...]] = []
             for i in range(fld.n_items):
                 ch = text[i] if i < len(text) else " "
                 row.append(() if ch == " " else (ch,))

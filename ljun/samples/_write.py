@@ -385,7 +385,8 @@ class _BatchWriter:
         self.fmt = fmt
         self.pages = 0
         self._tmp = path.with_name(f".{path.name}.part")
-        self._handle = open(self._tmp, "w+b") if fmt == "tiff" else None
+        # Held open across add() calls and closed in close(): no `with` block fits.
+        self._handle = open(self._tmp, "w+b") if fmt == "tiff" else None  # noqa: SIM115
         self._tiff = (
             TiffImagePlugin.AppendingTiffWriter(self._handle, new=True) if self._handle else None
         )
@@ -414,7 +415,7 @@ class _BatchWriter:
         self.pages += 1
 
     def close(self) -> None:
-        if self._tiff is not None:
+        if self._tiff is not None and self._handle is not None:
             self._tiff.close()
             self._handle.flush()
             os.fsync(self._handle.fileno())
