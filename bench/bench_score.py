@@ -1,4 +1,4 @@
-"""End-to-end benchmark of ``ljun score`` against DESIGN.md §4.
+"""End-to-end benchmark of ``ljun score`` against ARCHITECTURE.md §4.
 
 Measures, in one run on the same files:
 
@@ -40,7 +40,7 @@ import tifffile
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 
-# DESIGN.md §4 targets.
+# ARCHITECTURE.md §4 targets.
 TARGET_SHEETS_PER_S_PER_CORE = 50.0
 TARGET_RATIO_TO_DECODE = 2.0
 TARGET_RSS_MB = 300.0

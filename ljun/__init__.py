@@ -1,7 +1,7 @@
 """ljun: scanned LJUN answer sheets in, scores and competency grades out.
 
 The public surface is what ``__all__`` names; modules whose names start with
-``_`` are internal.  The data flow (DESIGN.md §2) is::
+``_`` are internal.  The data flow (ARCHITECTURE.md §2) is::
 
     load pages -> register -> read -> decode -> score -> store / review / export
                                                       -> grade

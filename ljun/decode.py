@@ -3,13 +3,13 @@
 Pure functions over the kernel's output (:mod:`ljun.read`):
 
 * :func:`decode_marks` turns every field's bubble darkness into the strings of
-  a result record (DESIGN.md §3) plus flags, and the per-bubble confidence;
+  a result record (ARCHITECTURE.md §3) plus flags, and the per-bubble confidence;
 * :func:`decode_barcode` reads the Code 128 in the template's barcode area
   through the homography (an upright crop, never a page warp) with pyzbar;
 * the validators (:func:`valid_nomor_peserta`, :func:`valid_tanggal_lahir`,
   :func:`valid_kode_kompetensi`, :func:`barcode_paket`) check what was read.
 
-Conventions (DESIGN.md §3): ``nomor_peserta`` ``X-XX-XX-XX-XXX-XXX-X``,
+Conventions (ARCHITECTURE.md §3): ``nomor_peserta`` ``X-XX-XX-XX-XXX-XXX-X``,
 ``tanggal_lahir`` ``DD-MM-YY``, ``?`` per unreadable column; ``nama``
 upper-case letters and spaces (a blank column is a space), trailing spaces
 stripped; ``paket`` ``A``/``B``/``S``, ``""`` unmarked, ``?`` multiply marked;

@@ -1,6 +1,6 @@
 """Exports of result records: CSV, JSONL and XLSX, each written atomically.
 
-CSV and JSONL carry exactly the keys of DESIGN.md §3
+CSV and JSONL carry exactly the keys of ARCHITECTURE.md §3
 (:data:`ljun.records.RESULT_KEYS`, in that order):
 
 - CSV: ``answers`` and ``flags`` are JSON lists (``["A","","*"]``),

@@ -1,6 +1,6 @@
 """Answer keys: one JSON file per paket (and optionally per kode kompetensi).
 
-The minimal form always works (DESIGN.md §3)::
+The minimal form always works (ARCHITECTURE.md §3)::
 
     {"paket": "A", "answers": ["B", "D", "A", ...]}
 
@@ -66,7 +66,7 @@ __all__ = [
 #: Names of the pakets for people.
 PAKET_NAMES: dict[str, str] = {"A": "Paket A", "B": "Paket B", "S": "Paket Susulan"}
 
-#: Conventional key file name of each paket (DESIGN.md §3).
+#: Conventional key file name of each paket (ARCHITECTURE.md §3).
 KEY_FILE_NAMES: dict[str, str] = {"A": "paketA.json", "B": "paketB.json", "S": "susulan.json"}
 
 # Spellings of ``"paket"`` accepted in a key file, and the code each stands for.

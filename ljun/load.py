@@ -1,6 +1,6 @@
 """Loading scanned pages: files and folders in, a stream of pages out.
 
-This is the input edge of the pipeline (DESIGN.md §2).  :func:`iter_pages`
+This is the input edge of the pipeline (ARCHITECTURE.md §2).  :func:`iter_pages`
 expands files and folders (folders recursively, sorted) and yields one
 :class:`~ljun.records.Page` per scanned page, or a
 :class:`~ljun.records.PageFailure` for a page or file that cannot be read, so
@@ -76,7 +76,7 @@ SCAN_SUFFIXES: tuple[str, ...] = (".tif", ".tiff", ".pdf", ".png", ".jpg", ".jpe
 DEFAULT_MAX_PIXELS = 72_000_000
 
 #: Resolution PDF pages are rasterised at (dots per inch).  200 dpi is the scan
-#: resolution DESIGN.md §4 is specified at; the bubble kernel is exact at it.
+#: resolution ARCHITECTURE.md §4 is specified at; the bubble kernel is exact at it.
 PDF_RENDER_DPI = 200
 
 # Seconds one pdfinfo/pdftoppm call may take before the page counts as corrupt

@@ -1,6 +1,6 @@
 """The nomor peserta (participant number): its parts, written forms and check digit.
 
-Format ``X-XX-XX-XX-XXX-XXX-X`` (DESIGN.md §1): level, year, province,
+Format ``X-XX-XX-XX-XXX-XXX-X`` (ARCHITECTURE.md §1): level, year, province,
 district, school, participant, check digit — 14 digits.  Result records write
 it hyphenated; practical-score lists and attendance lists may write it either
 way.  The guide gives no rule for the check digit; the generated samples use a

@@ -1,9 +1,9 @@
-"""The records that flow between the stages of the pipeline (DESIGN.md §2).
+"""The records that flow between the stages of the pipeline (ARCHITECTURE.md §2).
 
 These are the contracts between modules: loaders yield :class:`Page` (or
 :class:`PageFailure`), the reading pipeline turns a page into a
 :class:`SheetReading`, scoring turns a reading into a result record with the
-keys of :data:`RESULT_KEYS` (DESIGN.md §3).
+keys of :data:`RESULT_KEYS` (ARCHITECTURE.md §3).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from .vocabulary import FailureReason
 
 __all__ = ["Page", "PageFailure", "SheetReading", "RESULT_KEYS", "IDENTITY_FIELDS"]
 
-#: Keys of one result record, in the order CSV columns are written (DESIGN.md §3).
+#: Keys of one result record, in the order CSV columns are written (ARCHITECTURE.md §3).
 RESULT_KEYS: tuple[str, ...] = (
     "source",
     "page",

@@ -1,6 +1,6 @@
 """Scoring: a sheet reading and the batch's answer keys in, a scored sheet out.
 
-A pure stage (DESIGN.md §2): no I/O.  The key is chosen by the paket the
+A pure stage (ARCHITECTURE.md §2): no I/O.  The key is chosen by the paket the
 sheet reads (and its kode kompetensi where keys are per competency); the
 score is ``correct / items * 10`` rounded to 2 decimals half up with
 :mod:`decimal` (:func:`ljun.numbers.round_half_up`).  Blank (``""``) and
@@ -86,7 +86,7 @@ class ScoredSheet:
     review: bool
 
     def record(self) -> dict[str, Any]:
-        """The result record (DESIGN.md §3), keys in ``RESULT_KEYS`` order.
+        """The result record (ARCHITECTURE.md §3), keys in ``RESULT_KEYS`` order.
 
         ``answers`` and ``flags`` are lists, ``score`` a :class:`~decimal.Decimal`
         with 2 decimals (or ``None``), ``correct`` an int (or ``None``).

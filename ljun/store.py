@@ -264,7 +264,7 @@ class ResultsStore:
     # ----------------------------------------------------------------- reading
 
     def result_records(self, *, batch: int | None = None) -> Iterator[dict[str, Any]]:
-        """The latest result record of every sheet (DESIGN.md §3 keys, in order).
+        """The latest result record of every sheet (ARCHITECTURE.md §3 keys, in order).
 
         Parameters
         ----------

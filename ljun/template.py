@@ -240,7 +240,7 @@ class BubbleGeometry:
         return np.arange(s.start, s.stop).reshape(self.field_shapes[k])
 
     def to_json(self) -> dict[str, Any]:
-        """The ``ljun template geometry`` document (DESIGN.md §3)."""
+        """The ``ljun template geometry`` document (ARCHITECTURE.md §3)."""
         names = self.field_names
         return {
             "template": self.template,

@@ -77,7 +77,7 @@ def nomor(school: int = 12, participant: int = 1, province: int = 5, district: i
 
 
 def record(number: str, kode: str = AKUNTANSI, score: Any = "7.50", **extra: Any) -> dict[str, Any]:
-    """A result record with the keys of DESIGN.md §3."""
+    """A result record with the keys of ARCHITECTURE.md §3."""
     base = {
         "source": "batch1.tif",
         "page": 1,

@@ -1,6 +1,6 @@
 """Competency grades: theory + practical scores -> Nilai UKK, pass, certificate.
 
-This is the last stage of DESIGN.md §2 (section VII.B.3 of the exam guide: the
+This is the last stage of ARCHITECTURE.md §2 (section VII.B.3 of the exam guide: the
 province merges theory with practical scores).  Everything that makes a number
 is a pure function of its inputs and of a :class:`GradingRules` rule set; the
 readers of the input files and the writers of the outputs sit at the end of

@@ -158,7 +158,7 @@ def grade(
 
     Parameters
     ----------
-    theory : iterable of result records (mappings, DESIGN.md §3) or TheorySheet
+    theory : iterable of result records (mappings, ARCHITECTURE.md §3) or TheorySheet
         One per scanned theory sheet (latest reading per sheet).
     practical : iterable of PracticalScore
         One per participant, nomor peserta unique.

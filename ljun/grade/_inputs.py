@@ -57,7 +57,7 @@ class PracticalScore:
 
 @dataclass(frozen=True)
 class TheorySheet:
-    """What grading needs of one theory result record (DESIGN.md §3).
+    """What grading needs of one theory result record (ARCHITECTURE.md §3).
 
     ``nomor_peserta`` is normalised to 14 digits when it reads as a nomor
     peserta, else kept as read (with ``?``) and ``valid_nomor`` is false.
@@ -88,7 +88,7 @@ _FALSE_TEXTS = frozenset({"false", "0", "no"})
 def theory_sheet(record: Mapping[str, Any], rules: GradingRules | None = None) -> TheorySheet:
     """Check one result record and keep what grading needs.
 
-    ``record`` has the keys of DESIGN.md §3; ``nomor_peserta``,
+    ``record`` has the keys of ARCHITECTURE.md §3; ``nomor_peserta``,
     ``kode_kompetensi``, ``score`` and ``review`` are required.  ``score`` may
     be a Decimal, number or text (``"7.50"``, ``"7,50"``), or ``None`` / ``""``
     for a sheet that was not scored; ``review`` a bool or ``true``/``false``;

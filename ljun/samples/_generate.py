@@ -68,7 +68,7 @@ class GeneratedSheet:
     dpi : int
         Resolution of the scan.
     truth : dict
-        The result record the page must read as (DESIGN.md §3); ``source`` is
+        The result record the page must read as (ARCHITECTURE.md §3); ``source`` is
         ``""`` and ``page`` 0 in memory.
     kind : str
         ``ljun`` (a student's sheet), ``blank`` or ``other`` (a non-LJUN page).

@@ -3,7 +3,7 @@
 A level is how hard a generated sample set is to read: ``easy`` is a clean
 grey 200-dpi batch of careful students; ``moderate`` is a realistic office
 batch; ``hard`` is the worst a province office should still cope with (the
-accuracy targets of DESIGN.md §4: skew up to ±10°, shift, scale ±3 %,
+accuracy targets of ARCHITECTURE.md §4: skew up to ±10°, shift, scale ±3 %,
 upside-down pages, noise, blur, faint and partial marks, erasure residue,
 stray marks, 150–300 dpi, bilevel and grey).
 
@@ -170,7 +170,7 @@ LEVELS: dict[str, Level] = {
     ),
     # Ticks and dots are truly ambiguous (a reader must send them to review),
     # so only the hard level has them; moderate must be readable with < 1 %
-    # of sheets to review (DESIGN.md §4).
+    # of sheets to review (ARCHITECTURE.md §4).
     "moderate": Level(
         name="moderate",
         description="realistic office batch: ±5°, some upside down, noise, light and "

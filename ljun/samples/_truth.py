@@ -309,7 +309,7 @@ def answer_keys(seed: int) -> dict[str, dict]:
     -------
     dict
         ``{"A": {"paket": "A", "answers": [...40 letters]}, "B": ..., "S": ...}``
-        in the minimal answer-key JSON form (DESIGN.md §3).
+        in the minimal answer-key JSON form (ARCHITECTURE.md §3).
 
     >>> keys = answer_keys(1)
     >>> sorted(keys), len(keys["A"]["answers"]), keys["S"]["paket"]
@@ -507,7 +507,7 @@ def score_answers(answers: tuple[str, ...] | list[str], key: list[str]) -> tuple
 
 
 def sheet_truth(plan: SheetPlan, template_id: str, key: list[str]) -> dict:
-    """The result record (DESIGN.md §3) this sheet must read as.
+    """The result record (ARCHITECTURE.md §3) this sheet must read as.
 
     ``source`` is ``""`` and ``page`` 0 until the sheet is written to a file.
     ``score`` is a JSON number with 2 decimals of meaning (``7.25``).

@@ -5,7 +5,7 @@ Layout of ``out_dir`` (envelope ``k`` is ``amplop-00k``)::
     amplop-001.tif          one multi-page TIFF per envelope (8-bit LZW or 1-bit Group 4)
     amplop-002.pdf          ... or a PDF of image pages
     amplop-003/001.png      ... or single-page PNG/JPEG files in a folder
-    truth.jsonl             one result record per scanned page (DESIGN.md §3)
+    truth.jsonl             one result record per scanned page (ARCHITECTURE.md §3)
     paketA.json paketB.json susulan.json    answer keys
     daftar_hadir/amplop-001.csv             attendance list per envelope
     praktik.csv             practical scores of every participant
