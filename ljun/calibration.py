@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import importlib.resources
 import json
 import os
 from dataclasses import dataclass, fields
@@ -40,6 +39,7 @@ from typing import Any
 
 import jsonschema
 
+from ._bundled import bundled_folder, bundled_names, find_file_or_bundled
 from ._jsondoc import COMMON_FIXES, read_json, schema_problems
 from .errors import CalibrationError
 
@@ -68,7 +68,7 @@ DEFAULT_CALIBRATION = Path("calibration") / "default.json"
 
 #: Where the bundled calibrations are inside the installed package (a copy of
 #: the repository's ``calibration/``).
-BUNDLED_CALIBRATIONS = Path(str(importlib.resources.files("ljun") / "data" / "calibration"))
+BUNDLED_CALIBRATIONS = bundled_folder("calibration")
 
 #: Check-digit rules known for the nomor peserta.
 NOMOR_PESERTA_CHECKS = ("none", "luhn")
@@ -302,14 +302,10 @@ def resolve_calibration_path(path: str | os.PathLike[str] | None = None) -> Path
     """
     if path is None:
         path = DEFAULT_CALIBRATION_NAME
-    candidate = Path(path)
-    if candidate.is_file():
-        return candidate
-    if candidate.suffix == "" and candidate.parent == Path("."):
-        bundled = BUNDLED_CALIBRATIONS / f"{candidate.name}.json"
-        if bundled.is_file():
-            return bundled
-    names = ", ".join(sorted(p.stem for p in BUNDLED_CALIBRATIONS.glob("*.json")))
+    found = find_file_or_bundled(path, BUNDLED_CALIBRATIONS)
+    if found is not None:
+        return found
+    names = ", ".join(bundled_names(BUNDLED_CALIBRATIONS))
     raise CalibrationError(
         f"calibration {str(path)!r} not found; give the path of a calibration JSON file "
         f"or the name of a bundled one ({names})"

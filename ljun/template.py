@@ -18,7 +18,6 @@ Pixel convention: a pixel's centre is at integer coordinates, so the point at
 from __future__ import annotations
 
 import functools
-import importlib.resources
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +25,7 @@ from typing import Any, overload
 
 import numpy as np
 
+from ._bundled import bundled_folder, bundled_names, find_file_or_bundled
 from ._jsondoc import COMMON_FIXES, packaged_validator, read_json, schema_problems
 from .errors import TemplateError
 
@@ -57,7 +57,7 @@ TEMPLATES_DIR = Path("templates") / "answer_sheets"
 
 #: Where the bundled templates are inside the installed package (a copy of
 #: :data:`TEMPLATES_DIR` of the repository, which is the source people edit).
-BUNDLED_TEMPLATES = Path(str(importlib.resources.files("ljun") / "data" / "templates"))
+BUNDLED_TEMPLATES = bundled_folder("templates")
 
 # Two bubbles closer than this (edge to edge) cannot be told apart by a pencil
 # mark that overfills its ring; 0.3 mm is about one pencil line width.
@@ -361,7 +361,7 @@ _TEMPLATE_FIXES = {
 
 def bundled_template_ids() -> list[str]:
     """Ids of the templates shipped inside the ljun package, sorted."""
-    return sorted(p.stem for p in BUNDLED_TEMPLATES.glob("*.json"))
+    return bundled_names(BUNDLED_TEMPLATES)
 
 
 def resolve_template_path(name: str | Path) -> Path:
@@ -371,13 +371,9 @@ def resolve_template_path(name: str | Path) -> Path:
     absolute), or the id of a template shipped inside the package, such as
     ``ljun-teori-kejuruan`` (whatever the current folder is).
     """
-    path = Path(name)
-    if path.is_file():
-        return path
-    if path.suffix == "" and path.parent == Path("."):
-        candidate = BUNDLED_TEMPLATES / f"{name}.json"
-        if candidate.is_file():
-            return candidate
+    found = find_file_or_bundled(name, BUNDLED_TEMPLATES)
+    if found is not None:
+        return found
     raise TemplateError(
         f"template {str(name)!r} not found: give the path of a template JSON file "
         f"or the id of a bundled one ({', '.join(bundled_template_ids())})"

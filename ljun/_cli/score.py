@@ -64,6 +64,24 @@ _OUT_HELP = (
 _COMMA_HELP = "Write scores with the Indonesian decimal comma (7,50) in CSV and the summary."
 
 
+# Options the score, rescore and export commands share.
+_key_option = click.option(
+    "--key",
+    "key_files",
+    multiple=True,
+    required=True,
+    metavar="FILE",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help=_KEY_HELP,
+)
+_db_option = click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path(DEFAULT_STORE),
+    help=_DB_HELP,
+)
+
+
 def _check_out(out: Path | None) -> None:
     if out is not None and out.suffix.lower() not in EXPORT_FORMATS:
         raise click.BadParameter(
@@ -82,25 +100,11 @@ def _console() -> Console:
 
 @click.command()
 @click.argument("scans", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option(
-    "--key",
-    "key_files",
-    multiple=True,
-    required=True,
-    metavar="FILE",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help=_KEY_HELP,
-)
+@_key_option
 @click.option(
     "--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help=_OUT_HELP
 )
-@click.option(
-    "--db",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=Path(DEFAULT_STORE),
-    show_default=False,
-    help=_DB_HELP,
-)
+@_db_option
 @click.option(
     "--workers",
     type=click.IntRange(min=1),
@@ -372,21 +376,8 @@ def _print_files(console: Console, result: BatchResult) -> None:
 
 
 @click.command()
-@click.option(
-    "--db",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=Path(DEFAULT_STORE),
-    help=_DB_HELP,
-)
-@click.option(
-    "--key",
-    "key_files",
-    multiple=True,
-    required=True,
-    metavar="FILE",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help=_KEY_HELP,
-)
+@_db_option
+@_key_option
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -434,12 +425,7 @@ def rescore(db: Path, key_files: tuple[Path, ...], out: Path | None, comma: bool
 
 
 @click.command()
-@click.option(
-    "--db",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=Path(DEFAULT_STORE),
-    help=_DB_HELP,
-)
+@_db_option
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),

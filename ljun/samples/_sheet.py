@@ -158,6 +158,12 @@ def draw_sheet(
     px_per_mm = dpi / MM_PER_INCH
     style = PencilStyle.draw(rng, dpi)
     marks: list[Mark] = []
+
+    def draw(index: int, name: str, item: int, option: str, kind: str) -> None:
+        marks.append(
+            _draw_one(page, geometry, index, name, item, option, kind, level, style, rng, dpi)
+        )
+
     wanted = intended_marks(template, plan)
     for fld in template.fields:
         if fld.name not in wanted:
@@ -170,21 +176,7 @@ def draw_sheet(
             if fld.kind == "answers" and not options and rng.random() < level.erased_to_blank:
                 # Answered, then erased completely: only residue stays.
                 j = int(rng.integers(len(fld.options)))
-                marks.append(
-                    _draw_one(
-                        page,
-                        geometry,
-                        indices[j],
-                        fld.name,
-                        item,
-                        fld.options[j],
-                        "residue",
-                        level,
-                        style,
-                        rng,
-                        dpi,
-                    )
-                )
+                draw(int(indices[j]), fld.name, item, fld.options[j], "residue")
                 continue
             kinds = (
                 ["multi"] * len(options)
@@ -195,39 +187,11 @@ def draw_sheet(
                 # A changed answer: the old choice rubbed out, then the new one.
                 others = [j for j, o in enumerate(fld.options) if o not in options]
                 j = int(rng.choice(others))
-                marks.append(
-                    _draw_one(
-                        page,
-                        geometry,
-                        indices[j],
-                        fld.name,
-                        item,
-                        fld.options[j],
-                        "residue",
-                        level,
-                        style,
-                        rng,
-                        dpi,
-                    )
-                )
+                draw(int(indices[j]), fld.name, item, fld.options[j], "residue")
                 kinds[0] = "fill"
             for option, kind in zip(options, kinds):
                 j = fld.options.index(option)
-                marks.append(
-                    _draw_one(
-                        page,
-                        geometry,
-                        indices[j],
-                        fld.name,
-                        item,
-                        option,
-                        kind,
-                        level,
-                        style,
-                        rng,
-                        dpi,
-                    )
-                )
+                draw(int(indices[j]), fld.name, item, option, kind)
         if fld.write_in and rng.random() < level.write_in_probability:
             _write_in(page, template, fld, wanted[fld.name], style, rng, dpi)
     _signature(page, template, style, rng, dpi)
