@@ -6,6 +6,7 @@ this module only parses options, shows progress and prints summaries.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
@@ -143,6 +144,21 @@ def _console() -> Console:
     default=None,
     help="Show the progress bar. Default: when stderr is a terminal.",
 )
+@click.option(
+    "--dask",
+    "cluster",
+    metavar="local[:N]",
+    default=None,
+    help="Read the pages on a local Dask cluster of N worker processes (default: one per "
+    "core) instead of --workers. Needs pip install 'ljun[dask]'.",
+)
+@click.option(
+    "--scheduler",
+    metavar="tcp://HOST:8786",
+    default=None,
+    help="Read the pages on the Dask cluster of this scheduler; every worker must reach "
+    "the scan files under the same paths. The store stays on this machine.",
+)
 def score(
     scans: tuple[Path, ...],
     key_files: tuple[Path, ...],
@@ -154,6 +170,8 @@ def score(
     attendance_files: tuple[Path, ...],
     comma: bool,
     progress: bool | None,
+    cluster: str | None,
+    scheduler: str | None,
 ) -> int:
     """Read, score and store scanned LJUN sheets.
 
@@ -174,8 +192,16 @@ def score(
     Example:
       ljun score scans/ --key paketA.json --key paketB.json --key susulan.json \\
                  --out results.xlsx
+      ljun score /shared/scans --key paketA.json --scheduler tcp://10.0.0.5:8786
     """
     _check_out(out)
+    if cluster is not None and scheduler is not None:
+        raise click.UsageError("give --dask or --scheduler, not both")
+    if scheduler is not None and "://" not in scheduler:
+        raise click.BadParameter(
+            f"{scheduler!r} is not a scheduler address such as tcp://HOST:8786",
+            param_hint="--scheduler",
+        )
     template = load_template(template_name)
     keys = load_answer_keys(key_files)
     keys.check_items(template.field("answers").n_items, template=f"template {template.id}")
@@ -189,10 +215,17 @@ def score(
         "calibration": calibration.source,
         "attendance": [str(p) for p in attendance_files],
         "workers": worker_count,
+        "dask": cluster or scheduler,
     }
     err_console = Console(file=sys.stderr)
     show_progress = err_console.is_terminal if progress is None else progress
-    with open_store(db) as store:
+    with contextlib.ExitStack() as stack:
+        executor = None
+        if cluster is not None or scheduler is not None:
+            from .._dask import dask_executor
+
+            executor = stack.enter_context(dask_executor(cluster or scheduler or ""))
+        store = stack.enter_context(open_store(db))
         with _BatchProgress(err_console, enabled=show_progress) as bar:
             result = run_batch(
                 scans,
@@ -201,6 +234,7 @@ def score(
                 template=template,
                 calibration=calibration,
                 workers=worker_count,
+                executor=executor,
                 attendance=attendance,
                 arguments=arguments,
                 on_files=bar.start,
