@@ -206,9 +206,9 @@ def test_pass_depends_on_practical_alone() -> None:
     )
     by_nomor = {g.nomor_peserta: g for g in report.grades}
     high_theory, low_theory = by_nomor[nomor(participant=1)], by_nomor[nomor(participant=2)]
-    assert not high_theory.lulus and high_theory.nomor_sertifikat == ""
+    assert not high_theory.lulus_praktik and high_theory.nomor_sertifikat == ""
     assert high_theory.nilai_ukk == D("7.89")  # 3.00 + 4.893
-    assert low_theory.lulus and CERTIFICATE.match(low_theory.nomor_sertifikat)
+    assert low_theory.lulus_praktik and CERTIFICATE.match(low_theory.nomor_sertifikat)
 
 
 # --------------------------------------------------------------------------- rules
@@ -217,7 +217,8 @@ def test_pass_depends_on_practical_alone() -> None:
 def test_bundled_rules_are_the_2011_2012_guide() -> None:
     rules = load_rules()
     assert "ukk-2011-2012" in bundled_rule_sets()
-    assert (rules.name, rules.version) == ("ukk-2011-2012", 1)
+    assert (rules.name, rules.version) == ("ukk-2011-2012", 2)
+    assert rules.rapor_semesters == (1, 2, 3, 4, 5)
     assert (rules.teori_weight, rules.praktik_weight) == (D("0.30"), D("0.70"))
     assert (rules.rapor_weight, rules.ujian_sekolah_weight) == (D("0.40"), D("0.60"))
     assert rules.praktik_pass_mark == D("7.00")
@@ -250,7 +251,7 @@ def test_another_years_rules_are_data(tmp_path: Path) -> None:
     assert rules.name == "ukk-2099" and rules.praktik_pass_mark == D("6.5")
     report = grade([record(nomor())], [practical(nomor(), "6.50")], rules=rules)
     (result,) = report.grades
-    assert result.lulus and result.nomor_sertifikat == f"05.003.K.{AKUNTANSI}.0001"
+    assert result.lulus_praktik and result.nomor_sertifikat == f"05.003.K.{AKUNTANSI}.0001"
 
 
 @pytest.mark.parametrize(
@@ -504,12 +505,16 @@ def test_summary_per_school_and_competency() -> None:
     assert (
         school_a.peserta,
         school_a.dinilai,
-        school_a.lulus,
-        school_a.tidak_lulus,
+        school_a.lulus_praktik,
+        school_a.tidak_lulus_praktik,
         school_a.ditahan,
     ) == (3, 2, 1, 1, 1)
     assert school_a.rata_teori == D("7.00") and school_a.rata_praktik == D("6.63")  # 6.625 half up
-    assert (school_b.sekolah, school_b.kode_kompetensi, school_b.lulus) == ("002", PEMASARAN, 1)
+    assert (school_b.sekolah, school_b.kode_kompetensi, school_b.lulus_praktik) == (
+        "002",
+        PEMASARAN,
+        1,
+    )
 
 
 def test_grades_carry_competency_names_and_separate_scores() -> None:
