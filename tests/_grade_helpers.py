@@ -19,7 +19,9 @@ def write_store(path: Path, records: Iterable[Mapping[str, Any]] = ()) -> Path:
     """Store result records (DESIGN.md §3 keys) as one scored batch in a real store at ``path``.
 
     Each record becomes a sheet with that reading and score, as `ljun score`
-    would have stored it; with no records the store is just created.
+    would have stored it (a record with the source and page of a stored sheet
+    replaces its reading, as a rescan would); with no records the store is
+    just created.
     """
     with open_store(path) as store:
         writer = store.begin_batch(template="ljun-teori-kejuruan")
@@ -47,7 +49,9 @@ def write_store(path: Path, records: Iterable[Mapping[str, Any]] = ()) -> Path:
                 tuple(record["flags"]),
                 bool(record["review"]),
             )
-            writer.stage(scored, page_hash=f"sheet-{index}", file_index=index)
+            # The same source and page is the same sheet: storing it again replaces it.
+            page_hash = f"{record['source']}#{record['page']}"
+            writer.stage(scored, page_hash=page_hash, file_index=index)
         writer.commit(keys=AnswerKeySet.from_keys([]))
     return path
 

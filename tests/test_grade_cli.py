@@ -13,7 +13,6 @@ from typing import Any
 
 import openpyxl
 import pytest
-
 from _grade_helpers import write_store
 
 CERTIFICATE = re.compile(r"^\d{2}\.\d{3}\.A\.\d{4}\.\d{4}$")
@@ -426,3 +425,37 @@ def test_grade_from_a_file_that_is_not_a_store_exits_2(
     result = run_cli("grade", "--db", db, "--praktik", inputs["praktik"])
     assert result.exit_code == 2
     assert str(db) in result.stderr and result.stdout == ""
+
+
+def test_a_semester_6_row_is_reported_not_counted_and_lampiran_3_still_holds(
+    run_cli: Callable[..., Any], inputs: dict[str, Path], tmp_path: Path
+) -> None:
+    # One semester-6 row used to move Ani's Nilai Rapor from 7.91 (Lampiran 3) to 8.31.
+    inputs["rapor"].write_text(
+        RAPOR_CSV + '41205030120017,6,Praktik kerja industri,"9,50"\n', "utf-8"
+    )
+    out, problems = tmp_path / "nilai.csv", tmp_path / "masalah.csv"
+    result = run_cli(
+        "grade",
+        "--results",
+        inputs["results"],
+        "--praktik",
+        inputs["praktik"],
+        "--rapor",
+        inputs["rapor"],
+        "--out",
+        out,
+        "--problems",
+        problems,
+    )
+    assert result.exit_code == 0, result.stderr
+    ani = _read_csv(out)[0]
+    assert (ani["nilai_rapor"], ani["nilai_ujian_sekolah"], ani["nilai_sekolah"]) == (
+        "7.91",
+        "7.23",
+        "7.50",
+    )
+    (reported,) = [r for r in _read_csv(problems) if r["masalah"] == "rapor_semester_not_counted"]
+    assert reported["nomor_peserta"] == "41205030120017" and reported["ditahan"] == "false"
+    assert "line(s) 15: semester(s) 6 not counted" in reported["keterangan"]
+    assert "rapor_semester_not_counted: 1" in result.stderr
