@@ -174,7 +174,10 @@ def test_grade_writes_csv_and_xlsx(
         if r["lulus_praktik"] == "true"
     )
     # Dewi (held back, theory under review) passes the practical: her number is reserved.
-    assert "certificate numbers: 3 new in this run (recorded as grade run 2)" in result.stderr
+    assert (
+        "certificate numbers: 3 new in this run (recorded as grade run 2; 1 reserved for "
+        "participants held back), 0 kept as issued before"
+    ) in result.stderr
     assert "new 05.003.A.6018.0002  41205030120047" in result.stderr
 
     workbook = openpyxl.load_workbook(xlsx_out)

@@ -290,9 +290,14 @@ def _print_certificates(report: GradingReport, batch_id: int | None) -> None:
         return
     new = report.new_certificates
     kept = len(plan.numbers) - len(new)
-    recorded = f" (recorded as grade run {batch_id})" if batch_id is not None else ""
+    notes = [f"recorded as grade run {batch_id}"] if batch_id is not None else []
+    held_back = report.held_back
+    reserved = sum(c.nomor_peserta in held_back for c in new)
+    if reserved:
+        notes.append(f"{reserved} reserved for participants held back")
+    noted = f" ({'; '.join(notes)})" if notes else ""
     click.echo(
-        f"certificate numbers: {len(new)} new in this run{recorded}, {kept} kept as issued before",
+        f"certificate numbers: {len(new)} new in this run{noted}, {kept} kept as issued before",
         err=True,
     )
     for certificate in new[:NEW_NUMBERS_SHOWN]:
