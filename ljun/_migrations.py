@@ -155,9 +155,9 @@ CREATE INDEX readings_barcode ON readings(barcode);
 """
 
 # The certificate register (ljun.grade._registry): every certificate number
-# ever issued, never deleted and never reused (UNIQUE number, UNIQUE sequence
-# per group), at most one number in force per participant; a row changes only
-# once, when it is withdrawn.  certificate_events is the append-only audit of
+# ever issued (with the practical score it was issued for), never deleted and
+# never reused (UNIQUE number, UNIQUE sequence per group), at most one number
+# in force per participant; a row changes only once, when it is withdrawn.  certificate_events is the append-only audit of
 # every issue and withdrawal.
 _CERTIFICATES = """
 CREATE TABLE certificates (
@@ -168,6 +168,7 @@ CREATE TABLE certificates (
     kabupaten_kota TEXT NOT NULL,
     kode_kompetensi TEXT NOT NULL,
     sequence INTEGER NOT NULL CHECK (sequence >= 1),
+    nilai_praktik TEXT NOT NULL,
     issued_at TEXT NOT NULL,
     batch_id INTEGER NOT NULL REFERENCES batches(id),
     withdrawn_at TEXT,
@@ -190,6 +191,7 @@ WHEN old.withdrawn_at IS NOT NULL OR new.withdrawn_at IS NULL
     OR new.kabupaten_kota IS NOT old.kabupaten_kota
     OR new.kode_kompetensi IS NOT old.kode_kompetensi
     OR new.sequence IS NOT old.sequence
+    OR new.nilai_praktik IS NOT old.nilai_praktik
     OR new.issued_at IS NOT old.issued_at
     OR new.batch_id IS NOT old.batch_id
 BEGIN

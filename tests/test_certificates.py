@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ import pytest
 from _grade_helpers import read_csv, read_csv_text, write_store
 
 from ljun.grade import (
+    CertificateClaim,
     CertificateGroup,
     IssuedCertificate,
     PracticalScore,
@@ -264,14 +266,25 @@ def test_withdrawing_a_number_is_recorded_and_the_number_is_never_issued_again(
         n: c for n, c in first.numbers.items() if n != nomor(4)
     }
 
+    # A repeat practical exam (IV.C.6) passes at 7,20: a new pass, a new number.
+    scores[4] = "7,20"
+    fourth = graded(run_cli, store, write_praktik(tmp_path / "praktik.csv", scores))
+    assert fourth.numbers[nomor(4)] == "05.003.A.6018.0013" and fourth.new == {nomor(4)}
+    assert not register(store)["05.003.A.6018.0004"].active
+
     listed = run_cli("certificates", "list", "--db", store, "--events")
     assert listed.exit_code == 0, listed.stderr
     events = [
-        (e["peristiwa"], e["oleh"])
+        (e["peristiwa"], e["nomor_sertifikat"], e["oleh"])
         for e in read_csv_text(listed.stdout)
         if e["nomor_peserta"] == nomor(4)
     ]
-    assert events[0][0] == "issue" and events[1] == ("withdraw", "Siti Aminah")
+    assert [e[:2] for e in events] == [
+        ("issue", "05.003.A.6018.0004"),
+        ("withdraw", "05.003.A.6018.0004"),
+        ("issue", "05.003.A.6018.0013"),
+    ]
+    assert events[1][2] == "Siti Aminah"
 
 
 def test_withdrawing_what_is_not_in_force_exits_2(
@@ -340,12 +353,14 @@ def test_the_register_refuses_deletion_reuse_and_rewriting(
             "UPDATE certificates SET sequence = 99 WHERE sequence = 1",
             "DELETE FROM certificate_events",
             "UPDATE certificate_events SET actor = 'someone else'",
+            # A second number with the sequence of an existing one (number 1 reused).
             "INSERT INTO certificates (nomor_sertifikat, nomor_peserta, provinsi, "
-            "kabupaten_kota, kode_kompetensi, sequence, issued_at, batch_id) SELECT "
-            "'05.003.A.6018.9999', '41205030129997', provinsi, kabupaten_kota, "
-            "kode_kompetensi, sequence, issued_at, batch_id FROM certificates WHERE sequence = 1",
+            "kabupaten_kota, kode_kompetensi, sequence, nilai_praktik, issued_at, batch_id) "
+            "SELECT '05.003.A.6018.9999', '41205030129997', provinsi, kabupaten_kota, "
+            "kode_kompetensi, sequence, nilai_praktik, issued_at, batch_id FROM certificates "
+            "WHERE sequence = 1",
         ):
-            with pytest.raises(sqlite3.IntegrityError):
+            with pytest.raises(sqlite3.IntegrityError, match="UNIQUE|append-only|never|only"):
                 raw.execute(statement)
         raw.execute(
             "UPDATE certificates SET withdrawn_at = 'x', withdrawn_by = 'y' WHERE sequence = 1 "
@@ -366,11 +381,38 @@ def test_plan_gives_newcomers_numbers_after_the_highest_ever_issued() -> None:
         "05.003.A.6018.0007", nomor(9), group, 7, "2026-01-01", 1, "2026-02-01", "salah", "X"
     )
     kept = IssuedCertificate("05.003.A.6018.0002", nomor(4), group, 2, "2026-01-01", 1)
+    claim = CertificateClaim(group, Decimal("8.00"))
     plan = plan_certificates(
-        {nomor(1): group, nomor(4): group, nomor(11): group}, [withdrawn, kept], load_rules()
+        {nomor(1): claim, nomor(4): claim, nomor(11): claim}, [withdrawn, kept], load_rules()
     )
     assert [(c.nomor_peserta, c.sequence) for c in plan.new] == [(nomor(1), 8), (nomor(11), 9)]
     assert plan.numbers[nomor(4)] is kept and not plan.conflicts
+    assert plan.new[0].nilai_praktik == Decimal("8.00")
+
+
+def test_a_withdrawn_number_blocks_only_the_pass_it_was_issued_for() -> None:
+    group = CertificateGroup("05", "003", AKUNTANSI)
+    withdrawn = IssuedCertificate(
+        "05.003.A.6018.0001",
+        nomor(1),
+        group,
+        1,
+        "2026-01-01",
+        1,
+        "2026-02-01",
+        "salah",
+        "X",
+        Decimal("8.60"),
+    )
+    rules = load_rules()
+    same = plan_certificates(
+        {nomor(1): CertificateClaim(group, Decimal("8.60"))}, [withdrawn], rules
+    )
+    assert same.new == () and same.conflicts[nomor(1)].certificate is withdrawn
+    repeat = plan_certificates(
+        {nomor(1): CertificateClaim(group, Decimal("7.20"))}, [withdrawn], rules
+    )
+    assert [c.nomor_sertifikat for c in repeat.new] == ["05.003.A.6018.0002"]
 
 
 def test_grade_without_a_register_gives_no_numbers() -> None:

@@ -150,10 +150,11 @@ def withdraw(db: Path, nomor_peserta: str, reason: str, by: str) -> None:
     """Withdraw the certificate number of NOMOR_PESERTA (a pass that was an error).
 
     The number stays on record as withdrawn, with when, who and why, and is
-    never issued again, to anyone.  A later `ljun grade` does not give the
-    participant a new number in the same competency by itself: if the
-    practical file still shows a pass there, the participant is held back
-    until the file is corrected.  Correct the practical score too.
+    never issued again, to anyone.  A later `ljun grade` does not replace
+    it by itself: while the practical file still shows the score the number
+    was issued for, the participant is held back; correct the practical
+    score too.  A different passing score later (a repeat practical exam)
+    is a new pass and gets a new number.
 
     \b
     Example:

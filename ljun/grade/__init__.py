@@ -52,6 +52,7 @@ wrong).  Everyone else is held back with a :class:`Problem` that says why.
 from __future__ import annotations
 
 from ._certificates import (
+    CertificateClaim,
     CertificateConflict,
     CertificateGroup,
     CertificatePlan,
@@ -140,6 +141,7 @@ __all__ = [
     "counted_semesters",
     "certificate_number",
     "CertificateGroup",
+    "CertificateClaim",
     "IssuedCertificate",
     "CertificatePlan",
     "CertificateConflict",

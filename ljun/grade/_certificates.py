@@ -13,9 +13,14 @@ table, read and written by :mod:`ljun.grade._registry`).  The rules
   numbers included, so a number is never issued twice.  Newcomers of one run
   are numbered in nomor-peserta order, so a first run numbers each group
   1, 2, 3 ... in nomor-peserta order (Lampiran 1: "nomor urut peserta uji").
+- A withdrawn number (a pass that was an error) is not replaced by itself:
+  while the practical file still shows the very score it was issued for, the
+  participant gets no new number.  A different passing score (a repeat
+  practical exam, IV.C.6) is a new pass and gets a new number.
 - Nothing is changed silently: a held number the inputs no longer support
-  (no pass any more, another competency, a withdrawn number whose pass came
-  back) is reported as a :class:`CertificateConflict` for a person to settle.
+  (no pass any more, another competency, a withdrawn number whose pass is
+  still in the file) is reported as a :class:`CertificateConflict` for a
+  person to settle.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import enum
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 
 from ._formulas import certificate_number
 from ._rules import GradingRules
@@ -46,6 +52,17 @@ class CertificateGroup:
 
 
 @dataclass(frozen=True)
+class CertificateClaim:
+    """Why a participant should hold a number now: the group, and the practical pass.
+
+    ``nilai_praktik`` is the passing practical score the number is for.
+    """
+
+    group: CertificateGroup
+    nilai_praktik: Decimal
+
+
+@dataclass(frozen=True)
 class IssuedCertificate:
     """One certificate number of the register (or about to enter it).
 
@@ -64,6 +81,8 @@ class IssuedCertificate:
         The ``ljun grade`` run (store batch of kind ``grade``) that issued it.
     withdrawn_at, withdrawn_reason, withdrawn_by : str or None, str, str
         Set by ``ljun certificates withdraw``; a withdrawn number stays taken.
+    nilai_praktik : Decimal or None
+        The practical score the number was issued for.
     """
 
     nomor_sertifikat: str
@@ -75,6 +94,7 @@ class IssuedCertificate:
     withdrawn_at: str | None = None
     withdrawn_reason: str = ""
     withdrawn_by: str = ""
+    nilai_praktik: Decimal | None = None
 
     @property
     def active(self) -> bool:
@@ -96,7 +116,8 @@ class ConflictKind(enum.StrEnum):
     WITHOUT_CLAIM = "without_claim"
     #: The participant holds a number of another group (province, district, competency).
     OTHER_GROUP = "other_group"
-    #: The participant's number of this group was withdrawn, and the inputs give a pass again.
+    #: The participant's number of this group was withdrawn, and the inputs still give
+    #: the pass (the same practical score) it was issued for.
     WITHDRAWN = "withdrawn"
 
 
@@ -144,7 +165,7 @@ class CertificatePlan:
 
 
 def plan_certificates(
-    claims: Mapping[str, CertificateGroup],
+    claims: Mapping[str, CertificateClaim],
     register: Iterable[IssuedCertificate],
     rules: GradingRules,
 ) -> CertificatePlan:
@@ -152,8 +173,8 @@ def plan_certificates(
 
     Parameters
     ----------
-    claims : mapping of nomor peserta to CertificateGroup
-        Everyone who should hold a number now, and in which group.
+    claims : mapping of nomor peserta to CertificateClaim
+        Everyone who should hold a number now, in which group, for which score.
     register : iterable of IssuedCertificate
         Every number ever recorded, withdrawn ones included.
     rules : GradingRules
@@ -173,8 +194,9 @@ def plan_certificates(
     >>> from ljun.grade import load_rules
     >>> group = CertificateGroup("05", "003", "6018")
     >>> kept = IssuedCertificate("05.003.A.6018.0001", "41205030120027", group, 1)
+    >>> claim = CertificateClaim(group, Decimal("8.00"))
     >>> plan = plan_certificates(
-    ...     {"41205030120017": group, "41205030120027": group}, [kept], load_rules())
+    ...     {"41205030120017": claim, "41205030120027": claim}, [kept], load_rules())
     >>> [c.nomor_sertifikat for c in plan.new]
     ['05.003.A.6018.0002']
     >>> plan.numbers["41205030120027"].nomor_sertifikat
@@ -195,7 +217,8 @@ def plan_certificates(
     conflicts: dict[str, CertificateConflict] = {}
     new: list[IssuedCertificate] = []
     for nomor in sorted(claims):
-        group = claims[nomor]
+        claim = claims[nomor]
+        group = claim.group
         held = active.get(nomor)
         if held is not None:
             if held.group == group:
@@ -204,7 +227,7 @@ def plan_certificates(
                 conflicts[nomor] = CertificateConflict(ConflictKind.OTHER_GROUP, held, group)
             continue
         taken_back = withdrawn.get((nomor, group))
-        if taken_back is not None:
+        if taken_back is not None and taken_back.nilai_praktik in (None, claim.nilai_praktik):
             conflicts[nomor] = CertificateConflict(ConflictKind.WITHDRAWN, taken_back, group)
             continue
         last_sequence[group] += 1
@@ -212,7 +235,9 @@ def plan_certificates(
         number = certificate_number(
             group.provinsi, group.kabupaten_kota, group.kode_kompetensi, sequence, rules
         )
-        numbers[nomor] = IssuedCertificate(number, nomor, group, sequence)
+        numbers[nomor] = IssuedCertificate(
+            number, nomor, group, sequence, nilai_praktik=claim.nilai_praktik
+        )
         new.append(numbers[nomor])
     for nomor, held in active.items():
         if nomor not in claims:

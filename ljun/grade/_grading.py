@@ -20,6 +20,7 @@ from ..nomor import (
 )
 from ..numbers import format_score
 from ._certificates import (
+    CertificateClaim,
     CertificateConflict,
     CertificateGroup,
     CertificatePlan,
@@ -446,7 +447,7 @@ def _claims(
     rules: GradingRules,
     province: str | None,
     district: str | None,
-) -> tuple[dict[str, CertificateGroup], dict[str, str]]:
+) -> tuple[dict[str, CertificateClaim], dict[str, str]]:
     """Who should hold a certificate number now, in which group; and why the others not.
 
     A claim: a practical pass (X.4) with a competency code from the list that
@@ -455,7 +456,7 @@ def _claims(
     claim too, so their number is reserved and recorded.  The second mapping
     gives, for every other participant of the practical file, the reason.
     """
-    claims: dict[str, CertificateGroup] = {}
+    claims: dict[str, CertificateClaim] = {}
     reasons: dict[str, str] = {}
     for nomor, score in by_practical.items():
         kode = score.kode_kompetensi
@@ -476,11 +477,12 @@ def _claims(
             )
         else:
             parts = NomorPeserta(nomor)
-            claims[nomor] = CertificateGroup(
+            group = CertificateGroup(
                 province or parts.certificate_province,
                 district or parts.certificate_district,
                 kode,
             )
+            claims[nomor] = CertificateClaim(group, score.nilai_praktik)
     return claims, reasons
 
 
@@ -524,12 +526,14 @@ def _conflict_detail(conflict: CertificateConflict, score: PracticalScore, reaso
             "in the new group, otherwise correct the file"
         )
     if conflict.kind is ConflictKind.WITHDRAWN:
+        nilai = format_score(score.nilai_praktik, comma=True)
         return (
             f"certificate {number} was withdrawn on {(certificate.withdrawn_at or '')[:10]} by "
             f"{certificate.withdrawn_by} ({certificate.withdrawn_reason}), and the practical "
-            f"scores (line {score.line}) still give a pass in {certificate.group}; correct the "
-            "practical score: a withdrawn number is never issued again, and no new number is "
-            "issued in its place by itself"
+            f"scores (line {score.line}) still give the pass it was issued for (Nilai Praktik "
+            f"{nilai}); correct the practical score: a withdrawn number is never issued again, "
+            "and no new number replaces it until the file shows another score (a repeat "
+            "practical exam)"
         )
     return (
         f"certificate {number} ({certificate.issued_by_run}) is on record, but the practical "

@@ -17,7 +17,8 @@ import json
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from decimal import Decimal
 from typing import Any
 
 from ..errors import StoreError
@@ -28,7 +29,7 @@ GRADE_BATCH_KIND = "grade"
 
 _COLUMNS = (
     "nomor_sertifikat, nomor_peserta, provinsi, kabupaten_kota, kode_kompetensi, sequence, "
-    "issued_at, batch_id, withdrawn_at, withdrawn_reason, withdrawn_by"
+    "issued_at, batch_id, withdrawn_at, withdrawn_reason, withdrawn_by, nilai_praktik"
 )
 
 
@@ -69,6 +70,7 @@ def _certificate(row: Sequence[Any]) -> IssuedCertificate:
         withdrawn_at=row[8],
         withdrawn_reason=row[9] or "",
         withdrawn_by=row[10] or "",
+        nilai_praktik=Decimal(row[11]),
     )
 
 
@@ -171,10 +173,14 @@ class CertificateRegistry:
                 batch_id = int(cursor.lastrowid or 0)
                 for certificate in new:
                     group = certificate.group
+                    if certificate.nilai_praktik is None:
+                        raise ValueError(
+                            f"certificate {certificate.nomor_sertifikat}: no practical score"
+                        )
                     row = db.execute(
                         "INSERT INTO certificates (nomor_sertifikat, nomor_peserta, provinsi, "
-                        "kabupaten_kota, kode_kompetensi, sequence, issued_at, batch_id) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        "kabupaten_kota, kode_kompetensi, sequence, nilai_praktik, issued_at, "
+                        "batch_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (
                             certificate.nomor_sertifikat,
                             certificate.nomor_peserta,
@@ -182,6 +188,7 @@ class CertificateRegistry:
                             group.kabupaten_kota,
                             group.kode_kompetensi,
                             certificate.sequence,
+                            format(certificate.nilai_praktik, "f"),
                             now,
                             batch_id,
                         ),
@@ -196,12 +203,7 @@ class CertificateRegistry:
                 f"results store {self._path}: the certificate numbers could not be recorded, "
                 f"none was issued: {exc}"
             ) from exc
-        recorded = tuple(
-            IssuedCertificate(
-                c.nomor_sertifikat, c.nomor_peserta, c.group, c.sequence, now, batch_id
-            )
-            for c in new
-        )
+        recorded = tuple(replace(c, issued_at=now, batch_id=batch_id) for c in new)
         return batch_id, recorded
 
     def withdraw(self, nomor_peserta: str, *, reason: str, by: str) -> IssuedCertificate:
@@ -247,17 +249,11 @@ class CertificateRegistry:
                 f"results store {self._path}: the withdrawal could not be recorded, nothing "
                 f"changed: {exc}"
             ) from exc
-        withdrawn = _certificate(row[1:])
-        return IssuedCertificate(
-            withdrawn.nomor_sertifikat,
-            withdrawn.nomor_peserta,
-            withdrawn.group,
-            withdrawn.sequence,
-            withdrawn.issued_at,
-            withdrawn.batch_id,
-            now,
-            reason.strip(),
-            by.strip(),
+        return replace(
+            _certificate(row[1:]),
+            withdrawn_at=now,
+            withdrawn_reason=reason.strip(),
+            withdrawn_by=by.strip(),
         )
 
     def _nothing_to_withdraw(self, db: sqlite3.Connection, nomor_peserta: str) -> str:
