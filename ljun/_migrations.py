@@ -154,10 +154,74 @@ CREATE INDEX readings_nomor ON readings(nomor_peserta);
 CREATE INDEX readings_barcode ON readings(barcode);
 """
 
+# The certificate register (ljun.grade._registry): every certificate number
+# ever issued (with the practical score it was issued for), never deleted and
+# never reused (UNIQUE number, UNIQUE sequence per group), at most one number
+# in force per participant; a row changes only once, when it is withdrawn.  certificate_events is the append-only audit of
+# every issue and withdrawal.
+_CERTIFICATES = """
+CREATE TABLE certificates (
+    id INTEGER PRIMARY KEY,
+    nomor_sertifikat TEXT NOT NULL UNIQUE,
+    nomor_peserta TEXT NOT NULL,
+    provinsi TEXT NOT NULL,
+    kabupaten_kota TEXT NOT NULL,
+    kode_kompetensi TEXT NOT NULL,
+    sequence INTEGER NOT NULL CHECK (sequence >= 1),
+    nilai_praktik TEXT NOT NULL,
+    issued_at TEXT NOT NULL,
+    batch_id INTEGER NOT NULL REFERENCES batches(id),
+    withdrawn_at TEXT,
+    withdrawn_reason TEXT,
+    withdrawn_by TEXT,
+    UNIQUE (provinsi, kabupaten_kota, kode_kompetensi, sequence)
+);
+CREATE UNIQUE INDEX certificates_in_force ON certificates(nomor_peserta)
+    WHERE withdrawn_at IS NULL;
+CREATE TRIGGER certificates_never_deleted BEFORE DELETE ON certificates
+BEGIN
+    SELECT RAISE(ABORT, 'certificate numbers are never deleted; withdraw them');
+END;
+CREATE TRIGGER certificates_only_withdrawn BEFORE UPDATE ON certificates
+WHEN old.withdrawn_at IS NOT NULL OR new.withdrawn_at IS NULL
+    OR new.id IS NOT old.id
+    OR new.nomor_sertifikat IS NOT old.nomor_sertifikat
+    OR new.nomor_peserta IS NOT old.nomor_peserta
+    OR new.provinsi IS NOT old.provinsi
+    OR new.kabupaten_kota IS NOT old.kabupaten_kota
+    OR new.kode_kompetensi IS NOT old.kode_kompetensi
+    OR new.sequence IS NOT old.sequence
+    OR new.nilai_praktik IS NOT old.nilai_praktik
+    OR new.issued_at IS NOT old.issued_at
+    OR new.batch_id IS NOT old.batch_id
+BEGIN
+    SELECT RAISE(ABORT, 'an issued certificate number only changes by being withdrawn, once');
+END;
+CREATE TABLE certificate_events (
+    id INTEGER PRIMARY KEY,
+    certificate_id INTEGER NOT NULL REFERENCES certificates(id),
+    event TEXT NOT NULL CHECK (event IN ('issue', 'withdraw')),
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    reason TEXT NOT NULL DEFAULT '',
+    batch_id INTEGER REFERENCES batches(id)
+);
+CREATE INDEX certificate_events_certificate ON certificate_events(certificate_id, id);
+CREATE TRIGGER certificate_events_no_update BEFORE UPDATE ON certificate_events
+BEGIN
+    SELECT RAISE(ABORT, 'certificate_events is append-only');
+END;
+CREATE TRIGGER certificate_events_no_delete BEFORE DELETE ON certificate_events
+BEGIN
+    SELECT RAISE(ABORT, 'certificate_events is append-only');
+END;
+"""
+
 #: Every step of the layout, oldest first.  Append only.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("0001_initial", _INITIAL),
     Migration("0002_batch_kinds_and_calibration", _BATCH_KINDS_AND_CALIBRATION),
+    Migration("0003_certificates", _CERTIFICATES),
 )
 
 #: The layout this ljun writes: ``PRAGMA user_version`` of an up-to-date store.

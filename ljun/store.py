@@ -26,6 +26,12 @@ Tables (schema version :data:`SCHEMA_VERSION`, kept in ``PRAGMA user_version``):
 ``reconciliation``
     What batch reconciliation found: pages per file, duplicates, absent
     participants, sheets not on the attendance list.
+``certificates`` / ``certificate_events``
+    The certificate register (:attr:`ResultsStore.certificates`,
+    :mod:`ljun.grade._registry`): every certificate number ``ljun grade``
+    issued, with the ``grade`` batch that issued it; never deleted or
+    reused, changed only by a withdrawal.  The events are the append-only
+    audit of every issue and withdrawal.
 
 Writes are all-or-nothing per batch.  A batch row is committed first with
 status ``running``; its sheets are staged in a temporary table (on disk, so
@@ -49,7 +55,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -59,6 +65,9 @@ from .keys import AnswerKey, AnswerKeySet, parse_answer_key
 from .records import RESULT_KEYS, SheetReading
 from .score import ScoredSheet, add_flags
 from .vocabulary import FailureReason
+
+if TYPE_CHECKING:
+    from .grade._registry import CertificateRegistry
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -261,6 +270,13 @@ class ResultsStore:
     def _transaction(self) -> _Transaction:
         return _Transaction(self._db, self.path)
 
+    @property
+    def certificates(self) -> CertificateRegistry:
+        """The certificate register of this store (:mod:`ljun.grade._registry`)."""
+        from .grade._registry import CertificateRegistry  # grading's own tables
+
+        return CertificateRegistry(self._db, self.path, self._transaction)
+
     # ----------------------------------------------------------------- reading
 
     def result_records(self, *, batch: int | None = None) -> Iterator[dict[str, Any]]:
@@ -450,6 +466,8 @@ class ResultsStore:
             "readings",
             "scores",
             "reconciliation",
+            "certificates",
+            "certificate_events",
         }:
             raise ValueError(f"no table {table!r} in the results store")
         return int(self._db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])

@@ -150,6 +150,50 @@ def test_semester_means_are_rounded_before_the_rapor_mean() -> None:
     assert nilai_rapor(semesters) == D("7.51")
 
 
+# Lampiran 3 plus a semester-6 row (a 4-year programme's, or a typing slip).
+SEMESTER_6_CSV = LAMPIRAN_3_CSV + '4-12-05-03-012-001-7,6,Praktik kerja industri,"9,50"\n'
+
+
+def test_a_semester_6_row_is_reported_and_not_counted_under_the_default_rules() -> None:
+    (card,) = parse_rapor_csv(SEMESTER_6_CSV, name="rapor.csv")
+    assert card.lines_of(6) == (15,)
+    report = grade([record(nomor())], [practical(nomor())], report_cards=[card])
+    (result,) = report.grades
+    assert result.school is not None
+    assert [s for s, _ in result.school.semester_means] == [3, 4, 5]
+    assert (result.school.nilai_rapor, result.school.nilai_sekolah) == (D("7.91"), D("7.50"))
+    assert result.school.not_counted == (6,)
+    (problem,) = report.problems
+    assert problem.kind is ProblemKind.RAPOR_SEMESTER_NOT_COUNTED and not problem.held_back
+    assert "report cards line(s) 15: semester(s) 6 not counted" in problem.detail
+    assert "count semesters 1, 2, 3, 4, 5 (guide VIII.1)" in problem.detail
+    assert "mean of semester(s) 3, 4, 5" in problem.detail
+
+
+def test_a_longer_programme_counts_its_semesters_when_the_rules_say_so(tmp_path: Path) -> None:
+    rules = load_rules(_write_rules(tmp_path, rapor__semester=[1, 2, 3, 4, 5, 6, 7]))
+    assert rules.rapor_semesters == (1, 2, 3, 4, 5, 6, 7)
+    (card,) = parse_rapor_csv(SEMESTER_6_CSV, rules=rules)
+    report = grade([record(nomor())], [practical(nomor())], report_cards=[card], rules=rules)
+    (result,) = report.grades
+    assert result.school is not None and not report.problems
+    # (7.94 + 7.53 + 8.27 + 9.50) / 4 = 8.31; 0.4 x 8.31 + 0.6 x 7.23 = 7.662 -> 7.66
+    assert (result.school.nilai_rapor, result.school.nilai_sekolah) == (D("8.31"), D("7.66"))
+
+
+def test_a_report_card_with_no_counted_semester_leaves_the_school_grade_empty() -> None:
+    text = (
+        "nomor_peserta,semester,sk,nilai\n"
+        "41205030120017,7,SK satu,8.00\n"
+        "41205030120017,US,SK dua,7.00\n"
+    )
+    report = grade([record(nomor())], [practical(nomor())], report_cards=parse_rapor_csv(text))
+    assert report.grades[0].school is None
+    (problem,) = report.problems
+    assert problem.kind is ProblemKind.RAPOR_SEMESTER_NOT_COUNTED
+    assert "no semester counts, so Nilai Rapor and Nilai Sekolah are left empty" in problem.detail
+
+
 # --------------------------------------------------------------------------- formulas
 
 
@@ -206,9 +250,9 @@ def test_pass_depends_on_practical_alone() -> None:
     )
     by_nomor = {g.nomor_peserta: g for g in report.grades}
     high_theory, low_theory = by_nomor[nomor(participant=1)], by_nomor[nomor(participant=2)]
-    assert not high_theory.lulus and high_theory.nomor_sertifikat == ""
+    assert not high_theory.lulus_praktik and high_theory.nomor_sertifikat == ""
     assert high_theory.nilai_ukk == D("7.89")  # 3.00 + 4.893
-    assert low_theory.lulus and CERTIFICATE.match(low_theory.nomor_sertifikat)
+    assert low_theory.lulus_praktik and CERTIFICATE.match(low_theory.nomor_sertifikat)
 
 
 # --------------------------------------------------------------------------- rules
@@ -217,7 +261,8 @@ def test_pass_depends_on_practical_alone() -> None:
 def test_bundled_rules_are_the_2011_2012_guide() -> None:
     rules = load_rules()
     assert "ukk-2011-2012" in bundled_rule_sets()
-    assert (rules.name, rules.version) == ("ukk-2011-2012", 1)
+    assert (rules.name, rules.version) == ("ukk-2011-2012", 2)
+    assert rules.rapor_semesters == (1, 2, 3, 4, 5)
     assert (rules.teori_weight, rules.praktik_weight) == (D("0.30"), D("0.70"))
     assert (rules.rapor_weight, rules.ujian_sekolah_weight) == (D("0.40"), D("0.60"))
     assert rules.praktik_pass_mark == D("7.00")
@@ -250,7 +295,7 @@ def test_another_years_rules_are_data(tmp_path: Path) -> None:
     assert rules.name == "ukk-2099" and rules.praktik_pass_mark == D("6.5")
     report = grade([record(nomor())], [practical(nomor(), "6.50")], rules=rules)
     (result,) = report.grades
-    assert result.lulus and result.nomor_sertifikat == f"05.003.K.{AKUNTANSI}.0001"
+    assert result.lulus_praktik and result.nomor_sertifikat == f"05.003.K.{AKUNTANSI}.0001"
 
 
 @pytest.mark.parametrize(
@@ -269,6 +314,8 @@ def test_another_years_rules_are_data(tmp_path: Path) -> None:
         ({"rounding": "half_even"}, r"\$\.rounding: .*use one of the listed values"),
         ({"lulus__praktik_min": 11}, r"\$\.lulus\.praktik_min: 11 is off the scale"),
         ({"weights": 1}, r"remove the key or correct its spelling"),
+        ({"rapor__semester": [5, 9]}, r"\$\.rapor\.semester\[1\]: 9 is greater than the maximum"),
+        ({"rapor__semester": []}, r"\$\.rapor\.semester: .*"),
     ],
 )
 def test_malformed_rules_are_refused_precisely(
@@ -504,12 +551,16 @@ def test_summary_per_school_and_competency() -> None:
     assert (
         school_a.peserta,
         school_a.dinilai,
-        school_a.lulus,
-        school_a.tidak_lulus,
+        school_a.lulus_praktik,
+        school_a.tidak_lulus_praktik,
         school_a.ditahan,
     ) == (3, 2, 1, 1, 1)
     assert school_a.rata_teori == D("7.00") and school_a.rata_praktik == D("6.63")  # 6.625 half up
-    assert (school_b.sekolah, school_b.kode_kompetensi, school_b.lulus) == ("002", PEMASARAN, 1)
+    assert (school_b.sekolah, school_b.kode_kompetensi, school_b.lulus_praktik) == (
+        "002",
+        PEMASARAN,
+        1,
+    )
 
 
 def test_grades_carry_competency_names_and_separate_scores() -> None:

@@ -6,8 +6,6 @@ import csv
 import io
 import json
 import re
-import sys
-import types
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
@@ -15,8 +13,7 @@ from typing import Any
 
 import openpyxl
 import pytest
-
-import ljun
+from _grade_helpers import write_store
 
 CERTIFICATE = re.compile(r"^\d{2}\.\d{3}\.A\.\d{4}\.\d{4}$")
 
@@ -92,7 +89,9 @@ def inputs(tmp_path: Path) -> dict[str, Path]:
     praktik.write_text(PRAKTIK_CSV, "utf-8")
     rapor = tmp_path / "rapor.csv"
     rapor.write_text(RAPOR_CSV, "utf-8")
-    return {"results": results, "praktik": praktik, "rapor": rapor}
+    # A real results store without sheets: with --results, it keeps the certificate register.
+    store = write_store(tmp_path / "ljun.sqlite")
+    return {"results": results, "praktik": praktik, "rapor": rapor, "db": store}
 
 
 def _read_csv(path: Path) -> list[dict[str, str]]:
@@ -126,6 +125,8 @@ def test_grade_writes_csv_and_xlsx(
         "grade",
         "--results",
         inputs["results"],
+        "--db",
+        inputs["db"],
         "--praktik",
         inputs["praktik"],
         "--rapor",
@@ -149,22 +150,35 @@ def test_grade_writes_csv_and_xlsx(
         "nilai_teori": "7.50",
         "nilai_praktik": "8.25",
         "nilai_ukk": "8.03",
-        "lulus": "true",
+        "lulus_praktik": "true",
         "alasan": "",
         "nomor_sertifikat": "05.003.A.6018.0001",
+        "sertifikat_baru": "true",
         "nilai_rapor": "7.91",
         "nilai_ujian_sekolah": "7.23",
         "nilai_sekolah": "7.50",
     }
     budi = rows["41205030120027"]
-    assert (budi["lulus"], budi["nomor_sertifikat"], budi["nilai_ukk"]) == ("false", "", "7.59")
+    assert (budi["lulus_praktik"], budi["nomor_sertifikat"], budi["nilai_ukk"]) == (
+        "false",
+        "",
+        "7.59",
+    )
     assert "6,99" in budi["alasan"] and budi["nilai_sekolah"] == ""
     citra = rows["41205030120037"]
     assert citra["nilai_ukk"] == "6.88"  # 6.875 half up
     assert citra["nomor_sertifikat"] == "05.003.A.6054.0001"
     assert all(
-        CERTIFICATE.match(r["nomor_sertifikat"]) for r in rows.values() if r["lulus"] == "true"
+        CERTIFICATE.match(r["nomor_sertifikat"])
+        for r in rows.values()
+        if r["lulus_praktik"] == "true"
     )
+    # Dewi (held back, theory under review) passes the practical: her number is reserved.
+    assert (
+        "certificate numbers: 3 new in this run (recorded as grade run 2; 1 reserved for "
+        "participants held back), 0 kept as issued before"
+    ) in result.stderr
+    assert "new 05.003.A.6018.0002  41205030120047" in result.stderr
 
     workbook = openpyxl.load_workbook(xlsx_out)
     assert workbook.sheetnames == [
@@ -182,7 +196,7 @@ def test_grade_writes_csv_and_xlsx(
     assert first["nilai_ukk"] == pytest.approx(8.03) and first["nilai_sekolah"] == pytest.approx(
         7.50
     )
-    assert first["lulus"] == "ya" and first["nomor_sertifikat"] == "05.003.A.6018.0001"
+    assert first["lulus_praktik"] == "ya" and first["nomor_sertifikat"] == "05.003.A.6018.0001"
     assert workbook["6018 Akuntansi"]["G2"].number_format == "0.00"
     assert len(akuntansi) == 3  # header + Ani + Budi
 
@@ -192,17 +206,20 @@ def test_grade_writes_csv_and_xlsx(
         for row in r[1:]
     ]
     akun = next(s for s in summary if s["kode_kompetensi"] == "6018")
-    assert (akun["sekolah"], akun["peserta"], akun["dinilai"], akun["lulus"], akun["ditahan"]) == (
-        "012",
-        4,
-        2,
-        1,
-        2,
-    )
-    problems = list(workbook["Masalah"].iter_rows(values_only=True))
-    kinds = {(row[0], row[3]) for row in problems[1:]}
-    assert ("41205030120047", "theory_under_review") in kinds
-    assert (NO_PRACTICAL, "no_practical_score") in kinds
+    assert (
+        akun["sekolah"],
+        akun["peserta"],
+        akun["dinilai"],
+        akun["lulus_praktik"],
+        akun["tidak_lulus_praktik"],
+        akun["ditahan"],
+    ) == ("012", 4, 2, 1, 1, 2)
+    sheet = list(workbook["Masalah"].iter_rows(values_only=True))
+    problems = [dict(zip(sheet[0], row)) for row in sheet[1:]]
+    kinds = {(p["nomor_peserta"], p["masalah"]): p for p in problems}
+    dewi = kinds[("41205030120047", "theory_under_review")]
+    assert dewi["ditahan"] == "ya" and dewi["nomor_sertifikat"] == "05.003.A.6018.0002"
+    assert kinds[(NO_PRACTICAL, "no_practical_score")]["nomor_sertifikat"] is None
     rules = dict(workbook["Aturan"].iter_rows(values_only=True))
     assert rules["aturan"] == "ukk-2011-2012"
     assert not list(tmp_path.glob(".*.tmp"))  # atomic writes leave nothing behind
@@ -260,6 +277,8 @@ def test_grade_from_results_csv_with_overrides_and_problems_file(
         "grade",
         "--results",
         results,
+        "--db",
+        inputs["db"],
         "--praktik",
         inputs["praktik"],
         "--out",
@@ -303,7 +322,7 @@ def test_grade_with_rules_file(
     )
     assert result.exit_code == 0, result.stderr
     assert "ukk-test v2" in result.stderr
-    assert all(r["lulus"] == "true" for r in _read_csv(out))
+    assert all(r["lulus_praktik"] == "true" for r in _read_csv(out))
 
 
 def test_malformed_praktik_line_fails_with_line_number_and_writes_nothing(
@@ -344,8 +363,8 @@ def test_existing_output_is_kept_when_grading_fails(
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        ((), "exactly one of --db"),
-        (("--db", "PRAKTIK", "--results", "RESULTS"), "exactly one of --db"),
+        ((), "give --db FILE.sqlite (the results store) or --results FILE"),
+        (("--db", "PRAKTIK", "--results", "RESULTS"), "not an ljun results store"),
         (("--results", "RESULTS", "--out", "nilai.pdf"), "the suffix picks the format"),
         (("--results", "RESULTS", "--province", "5"), "'5' is not 2 digits"),
         (("--results", "RESULTS", "--district", "74"), "'74' is not 3 digits"),
@@ -363,50 +382,36 @@ def test_bad_arguments_exit_2(
 
 
 def test_grade_from_the_results_store(
-    run_cli: Callable[..., Any],
-    inputs: dict[str, Path],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    run_cli: Callable[..., Any], inputs: dict[str, Path], tmp_path: Path
 ) -> None:
-    db = tmp_path / "ljun.sqlite"
-    db.write_bytes(b"")
-    opened: list[Path] = []
-
-    class FakeStore:
-        closed = False
-
-        def result_records(self) -> list[dict[str, Any]]:
-            return _records()
-
-        def __enter__(self) -> FakeStore:
-            return self
-
-        def __exit__(self, *exc_info: object) -> None:
-            FakeStore.closed = True
-
-    def open_store(path: Path) -> FakeStore:
-        opened.append(Path(path))
-        return FakeStore()
-
-    fake = types.SimpleNamespace(open_store=open_store)
-    # Both, so the fake wins even after the real ljun.store was imported.
-    monkeypatch.setitem(sys.modules, "ljun.store", fake)
-    monkeypatch.setattr(ljun, "store", fake, raising=False)
+    db = write_store(tmp_path / "hasil.sqlite", _records())
     out = tmp_path / "nilai.csv"
     result = run_cli("grade", "--db", db, "--praktik", inputs["praktik"], "--out", out)
     assert result.exit_code == 0, result.stderr
-    assert opened == [db] and FakeStore.closed
-    assert len(_read_csv(out)) == 3
+    rows = {r["nomor_peserta"]: r for r in _read_csv(out)}
+    assert list(rows) == ["41205030120017", "41205030120027", "41205030120037"]
+    assert rows["41205030120017"]["nilai_teori"] == "7.50"
+    assert rows["41205030120017"]["nomor_sertifikat"] == "05.003.A.6018.0001"
+
+
+def test_grade_without_a_store_writes_no_certificate_numbers(
+    run_cli: Callable[..., Any], inputs: dict[str, Path], tmp_path: Path
+) -> None:
+    out = tmp_path / "nilai.csv"
+    result = run_cli(
+        "grade", "--results", inputs["results"], "--praktik", inputs["praktik"], "--out", out
+    )
+    assert result.exit_code == 0, result.stderr
+    rows = _read_csv(out)
+    assert [r["lulus_praktik"] for r in rows] == ["true", "false", "true"]
+    assert {r["nomor_sertifikat"] for r in rows} == {""}
+    assert "certificate numbers: none written" in result.stderr and "--db" in result.stderr
 
 
 def test_grade_from_an_empty_real_store_holds_everyone_back(
     run_cli: Callable[..., Any], inputs: dict[str, Path], tmp_path: Path
 ) -> None:
-    from ljun.store import open_store
-
-    db = tmp_path / "ljun.sqlite"
-    with open_store(db):
-        pass
+    db = write_store(tmp_path / "kosong.sqlite")
     problems = tmp_path / "masalah.csv"
     result = run_cli("grade", "--db", db, "--praktik", inputs["praktik"], "--problems", problems)
     assert result.exit_code == 0, result.stderr
@@ -423,3 +428,37 @@ def test_grade_from_a_file_that_is_not_a_store_exits_2(
     result = run_cli("grade", "--db", db, "--praktik", inputs["praktik"])
     assert result.exit_code == 2
     assert str(db) in result.stderr and result.stdout == ""
+
+
+def test_a_semester_6_row_is_reported_not_counted_and_lampiran_3_still_holds(
+    run_cli: Callable[..., Any], inputs: dict[str, Path], tmp_path: Path
+) -> None:
+    # One semester-6 row used to move Ani's Nilai Rapor from 7.91 (Lampiran 3) to 8.31.
+    inputs["rapor"].write_text(
+        RAPOR_CSV + '41205030120017,6,Praktik kerja industri,"9,50"\n', "utf-8"
+    )
+    out, problems = tmp_path / "nilai.csv", tmp_path / "masalah.csv"
+    result = run_cli(
+        "grade",
+        "--results",
+        inputs["results"],
+        "--praktik",
+        inputs["praktik"],
+        "--rapor",
+        inputs["rapor"],
+        "--out",
+        out,
+        "--problems",
+        problems,
+    )
+    assert result.exit_code == 0, result.stderr
+    ani = _read_csv(out)[0]
+    assert (ani["nilai_rapor"], ani["nilai_ujian_sekolah"], ani["nilai_sekolah"]) == (
+        "7.91",
+        "7.23",
+        "7.50",
+    )
+    (reported,) = [r for r in _read_csv(problems) if r["masalah"] == "rapor_semester_not_counted"]
+    assert reported["nomor_peserta"] == "41205030120017" and reported["ditahan"] == "false"
+    assert "line(s) 15: semester(s) 6 not counted" in reported["keterangan"]
+    assert "rapor_semester_not_counted: 1" in result.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -11,6 +12,7 @@ import click
 
 from ..grade import (
     GradingReport,
+    IssuedCertificate,
     TheorySheet,
     grades_csv_text,
     load_rules,
@@ -30,6 +32,10 @@ __all__ = ["COMMANDS", "grade"]
 #: Output suffixes and what they hold.
 OUTPUT_FORMATS = (".csv", ".xlsx")
 
+#: New certificate numbers listed one per line on stderr; the rest are counted
+#: (the grade list marks every one in ``sertifikat_baru``).
+NEW_NUMBERS_SHOWN = 20
+
 
 def _digits(length: int) -> Any:
     """A click callback accepting ``None`` or exactly ``length`` digits."""
@@ -47,13 +53,15 @@ def _digits(length: int) -> Any:
     "--db",
     "db",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Theory results from the results store (SQLite), latest reading per sheet.",
+    help="The results store (SQLite): theory results (latest reading per sheet), and "
+    "the certificate register, which records every number issued.",
 )
 @click.option(
     "--results",
     "results",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Theory results as `ljun score` exports them: FILE.jsonl or FILE.csv.",
+    help="Theory results as `ljun score` exports them: FILE.jsonl or FILE.csv "
+    "(instead of the store's; with --db the store still keeps the certificate numbers).",
 )
 @click.option(
     "--praktik",
@@ -130,8 +138,10 @@ def grade(
     reason when not), and a certificate number for a pass; with --rapor also
     Nilai Rapor (mean of the semester means), Nilai Ujian Sekolah and Nilai
     Sekolah = 40 % Rapor + 60 % Ujian Sekolah.  Every mean is rounded to 2
-    decimals half up, exactly as the guide's Lampiran 3.  The theory results
-    come from exactly one of --db and --results.
+    decimals half up, exactly as the guide's Lampiran 3.  lulus_praktik is the
+    practical pass, which decides the certificate; the exam pass also depends
+    on the national exam, decided centrally (IX.2).  The theory results come
+    from the store (--db) or from --results.
 
     \b
     Practical scores (--praktik), one row per participant:
@@ -147,16 +157,24 @@ def grade(
       41205030120017,3,Mengelola kartu piutang,"7,55"
       41205030120017,US,Menyajikan laporan harga pokok produk,"7,35"
     semester is 1-8, or US for the school exam (ujian sekolah); every
-    participant needs semester rows and US rows.
+    participant needs semester rows and US rows.  Nilai Rapor counts
+    semesters 1-5 (VIII.1) unless the rules list others ("rapor":
+    {"semester": [...]}); rows of other semesters are listed as problems.
 
     A file with any bad line is refused whole, naming the file and the lines.
 
     \b
     Certificate number PP.DDD.A.KKKK.NNNN (Lampiran 1): PP province and DDD
     district from the nomor peserta (or --province/--district), A the
-    curriculum (KTSP), KKKK the competency code, NNNN the participant's place,
-    in order of nomor peserta, among the practical passes of that province,
-    district and competency.
+    curriculum (KTSP), KKKK the competency code, NNNN the participant's
+    number in that province, district and competency.  Numbers are issued
+    only with --db: each is recorded in the store before any output shows
+    it, and never moves or is issued again.  A later run keeps every number
+    on record and gives a practical pass without one the next free number
+    of its group; the grade list marks them (sertifikat_baru) and the
+    summary lists them.  A practical pass held back gets its number too,
+    shown in the problems.  Withdraw a number with `ljun certificates
+    withdraw`.
 
     Participants without a theory sheet or practical score, with an unknown
     or mismatched competency code, a duplicated sheet or a sheet still under
@@ -165,11 +183,13 @@ def grade(
 
     \b
     Example:
-      ljun grade --results hasil.jsonl --praktik praktik.csv --rapor rapor.csv \\
-                 --out nilai.xlsx --out nilai.csv --comma
+      ljun grade --db ljun.sqlite --praktik praktik.csv --rapor rapor.csv \\
+                 --out nilai.xlsx --out nilai.csv --comma --problems masalah.csv
     """
-    if (db is None) == (results is None):
-        raise click.UsageError("give exactly one of --db FILE.sqlite and --results FILE")
+    if db is None and results is None:
+        raise click.UsageError(
+            "give --db FILE.sqlite (the results store) or --results FILE (theory results)"
+        )
     for out in outs:
         if out.suffix.lower() not in OUTPUT_FORMATS:
             raise click.BadParameter(
@@ -179,17 +199,50 @@ def grade(
     if problems_out is not None and problems_out.suffix.lower() != ".csv":
         raise click.BadParameter(f"{problems_out}: give a .csv file", param_hint="--problems")
     rules = load_rules(rules_name)
-    theory: Sequence[Mapping[str, Any] | TheorySheet]
-    if results is not None:
-        theory = read_theory_file(results, rules)
-    else:
-        assert db is not None  # exactly one of the two, checked above
-        theory = _store_records(db)
+    theory_file = read_theory_file(results, rules) if results is not None else None
     practical = read_praktik_csv(praktik, rules)
     cards = read_rapor_csv(rapor, rules) if rapor is not None else None
-    report = grade_participants(
-        theory, practical, rules=rules, report_cards=cards, province=province, district=district
-    )
+
+    def grade_with(
+        theory: Sequence[Mapping[str, Any] | TheorySheet],
+        register: Sequence[IssuedCertificate] | None,
+    ) -> GradingReport:
+        return grade_participants(
+            theory,
+            practical,
+            rules=rules,
+            report_cards=cards,
+            province=province,
+            district=district,
+            register=register,
+        )
+
+    batch_id: int | None = None
+    if db is None:
+        assert theory_file is not None  # checked above: one of them is given
+        report = grade_with(theory_file, None)
+    else:
+        from .. import store  # imported here: only --db needs the store
+
+        arguments = {
+            "db": str(db),
+            "results": str(results) if results is not None else None,
+            "praktik": str(praktik),
+            "rapor": str(rapor) if rapor is not None else None,
+            "rules": rules.label,
+            "province": province,
+            "district": district,
+        }
+        with store.open_store(db, create=False) as opened:
+            theory = theory_file if theory_file is not None else list(opened.result_records())
+            made: list[GradingReport] = []
+
+            def propose(register: tuple[IssuedCertificate, ...]) -> tuple[IssuedCertificate, ...]:
+                made.append(grade_with(theory, register))
+                return made[-1].new_certificates
+
+            batch_id, _ = opened.certificates.issue(propose, actor=_login(), arguments=arguments)
+        report = made[-1]
     for out in outs:
         if out.suffix.lower() == ".xlsx":
             write_grades_xlsx(report, out)
@@ -202,19 +255,20 @@ def grade(
     if not outs:
         click.echo(grades_csv_text(report, comma=comma), nl=False)
     _print_summary(report)
+    _print_certificates(report, batch_id)
 
 
-def _store_records(db: Path) -> list[dict[str, Any]]:
-    """Result records of the results store at ``db`` (latest reading per sheet)."""
-    from .. import store  # imported here: only --db needs the store
-
-    with store.open_store(db) as opened:
-        return list(opened.result_records())
+def _login() -> str:
+    """The login running ljun, recorded as who issued certificate numbers."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name in the environment or passwd
+        return "unknown"
 
 
 def _print_summary(report: GradingReport) -> None:
     graded = len(report.grades)
-    passed = sum(g.lulus for g in report.grades)
+    passed = sum(g.lulus_praktik for g in report.grades)
     click.echo(
         f"rules {report.rules.label}: {graded} graded, {passed} passed the practical, "
         f"{graded - passed} did not, {len(report.held_back)} held back",
@@ -222,6 +276,38 @@ def _print_summary(report: GradingReport) -> None:
     )
     for kind, count in sorted(Counter(str(p.kind) for p in report.problems).items()):
         click.echo(f"  {kind}: {count}", err=True)
+
+
+def _print_certificates(report: GradingReport, batch_id: int | None) -> None:
+    """Which certificate numbers this run issued, and how many it kept."""
+    plan = report.certificates
+    if plan is None:
+        click.echo(
+            "certificate numbers: none written; they are issued only into a results store, "
+            "which records each so it never moves (give --db STORE, with --results too)",
+            err=True,
+        )
+        return
+    new = report.new_certificates
+    kept = len(plan.numbers) - len(new)
+    notes = [f"recorded as grade run {batch_id}"] if batch_id is not None else []
+    held_back = report.held_back
+    reserved = sum(c.nomor_peserta in held_back for c in new)
+    if reserved:
+        notes.append(f"{reserved} reserved for participants held back")
+    noted = f" ({'; '.join(notes)})" if notes else ""
+    click.echo(
+        f"certificate numbers: {len(new)} new in this run{noted}, {kept} kept as issued before",
+        err=True,
+    )
+    for certificate in new[:NEW_NUMBERS_SHOWN]:
+        click.echo(f"  new {certificate.nomor_sertifikat}  {certificate.nomor_peserta}", err=True)
+    if len(new) > NEW_NUMBERS_SHOWN:
+        click.echo(
+            f"  ... and {len(new) - NEW_NUMBERS_SHOWN} more new (column sertifikat_baru of the "
+            "grade list, nomor_sertifikat of the problems)",
+            err=True,
+        )
 
 
 COMMANDS = [grade]

@@ -11,13 +11,18 @@ Formulas (rule set ``ukk-2011-2012``; every intermediate mean rounded to
 
 - Nilai UKK = 30 % Nilai Teori + 70 % Nilai Praktik (VIII.4); theory and
   practical are reported separately too (VIII.5).
-- Pass (``lulus``): Nilai Praktik ≥ 7.00 (IX.2).  This is the competency
-  exam's own requirement; the other conditions of the national exam are
-  decided centrally.  A participant who does not pass gets the reason.
+- Practical pass (``lulus_praktik``): Nilai Praktik ≥ 7.00 (IX.2).  This is
+  the competency exam's own requirement and alone decides the certificate
+  (X.4); whether the participant passes the exam also depends on the
+  national exam rules, decided centrally.  A participant whose practical
+  does not pass gets the reason.
 - Nilai Rapor = mean of the semester means, each semester mean (mean of that
-  semester's SK scores) rounded first; Nilai Ujian Sekolah = mean of the SK
-  scores examined by the school; Nilai Sekolah = 40 % Nilai Rapor + 60 %
-  Nilai Ujian Sekolah (VIII.1–3, Lampiran 3).
+  semester's SK scores) rounded first, over semesters 1 to 5 (VIII.1; a
+  longer programme lists its semesters in the rules, ``rapor.semester``);
+  report-card rows of other semesters are reported, never counted.  Nilai
+  Ujian Sekolah = mean of the SK scores examined by the school; Nilai
+  Sekolah = 40 % Nilai Rapor + 60 % Nilai Ujian Sekolah (VIII.1–3,
+  Lampiran 3).
 
 Certificate numbers (X.4, Lampiran 1) — ``PP.DDD.A.KKKK.NNNN``:
 
@@ -28,13 +33,14 @@ Certificate numbers (X.4, Lampiran 1) — ``PP.DDD.A.KKKK.NNNN``:
   zero-padded to 3 (``05`` -> ``005``), unless overridden (``district=``).
 - ``A``: the curriculum letter of the rule set (A = KTSP).
 - ``KKKK``: the participant's competency code (Lampiran 2).
-- ``NNNN``: sequence of the participant within (province, district,
-  competency), 1-based, in order of nomor peserta.  The sequence is taken
-  over **every participant of the practical-scores file who passes the
-  practical with a valid competency code**, whether or not the theory part can
-  be graded yet: a participant held back (theory sheet under review, missing,
-  duplicated) keeps a reserved number, so numbers already issued never shift
-  when the held-back participant is graded in a later run.
+- ``NNNN``: the participant's number within (province, district,
+  competency).  Numbers come from a register (``register=``, the store's
+  ``certificates`` table): a number on record never moves; every practical
+  pass with a competency code from the list that no theory sheet disputes,
+  held back or not, gets one if it has none — the next free number of the
+  group, in nomor-peserta order among the newcomers — so a first run numbers
+  each group 1, 2, 3 ... in nomor-peserta order.  A number is never issued
+  twice, withdrawn ones included.  See :mod:`ljun.grade._certificates`.
 
 Reconciliation: a participant is graded only when there is exactly one theory
 sheet, not under review, with a score, a practical score, a competency code
@@ -45,11 +51,21 @@ wrong).  Everyone else is held back with a :class:`Problem` that says why.
 
 from __future__ import annotations
 
+from ._certificates import (
+    CertificateClaim,
+    CertificateConflict,
+    CertificateGroup,
+    CertificatePlan,
+    ConflictKind,
+    IssuedCertificate,
+    plan_certificates,
+)
 from ._formulas import (
     CertificateNumberError,
     ReportCard,
     SchoolGrade,
     certificate_number,
+    counted_semesters,
     mean_half_up,
     nilai_rapor,
     nilai_sekolah,
@@ -90,7 +106,14 @@ from ._outputs import (
     write_grades_xlsx,
     write_problems_csv,
 )
+from ._registry import (
+    GRADE_BATCH_KIND,
+    CertificateEvent,
+    CertificateRegistry,
+    CertificateWithdrawalError,
+)
 from ._rules import (
+    DEFAULT_RAPOR_SEMESTERS,
     DEFAULT_RULES,
     GradingRules,
     GradingRulesError,
@@ -101,6 +124,7 @@ from ._rules import (
 
 __all__ = [
     "DEFAULT_RULES",
+    "DEFAULT_RAPOR_SEMESTERS",
     "GradingRules",
     "GradingRulesError",
     "CertificateNumberError",
@@ -114,7 +138,19 @@ __all__ = [
     "nilai_sekolah",
     "SchoolGrade",
     "school_grade",
+    "counted_semesters",
     "certificate_number",
+    "CertificateGroup",
+    "CertificateClaim",
+    "IssuedCertificate",
+    "CertificatePlan",
+    "CertificateConflict",
+    "ConflictKind",
+    "plan_certificates",
+    "CertificateRegistry",
+    "CertificateEvent",
+    "CertificateWithdrawalError",
+    "GRADE_BATCH_KIND",
     "PracticalScore",
     "ReportCard",
     "TheorySheet",

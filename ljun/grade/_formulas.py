@@ -94,48 +94,98 @@ def nilai_sekolah(
 
 @dataclass(frozen=True)
 class ReportCard:
-    """One participant's report-card data (Lampiran 3).
+    """One participant's report-card data (Lampiran 3), every semester as given.
 
     Attributes
     ----------
     nomor_peserta : str
         14 digits.
     semesters : tuple of (int, tuple of Decimal)
-        SK scores per semester, by semester number.
+        SK scores per semester, by semester number; which of them count is
+        the rule set's (:attr:`GradingRules.rapor_semesters`).
     ujian_sekolah : tuple of Decimal
         SK scores of the school exam.
     line : int
         First line of the participant in the rapor CSV (0 when not from a file).
+    semester_lines : tuple of (int, tuple of int)
+        The rapor CSV lines of each semester, by semester number (empty when
+        not from a file).
     """
 
     nomor_peserta: str
     semesters: tuple[tuple[int, tuple[Decimal, ...]], ...]
     ujian_sekolah: tuple[Decimal, ...]
     line: int = 0
+    semester_lines: tuple[tuple[int, tuple[int, ...]], ...] = ()
+
+    def lines_of(self, semester: int) -> tuple[int, ...]:
+        """The rapor CSV lines of ``semester`` (empty when not from a file)."""
+        return dict(self.semester_lines).get(semester, ())
 
 
 @dataclass(frozen=True)
 class SchoolGrade:
-    """The school part of a participant's grade (Lampiran 3)."""
+    """The school part of a participant's grade (Lampiran 3).
+
+    ``semester_means`` are those of the counted semesters;
+    ``not_counted`` the semesters the report card gives that the rule set
+    does not count (VIII.1: 1 to 5 unless the rules say otherwise).
+    """
 
     semester_means: tuple[tuple[int, Decimal], ...]
     nilai_rapor: Decimal
     nilai_ujian_sekolah: Decimal
     nilai_sekolah: Decimal
+    not_counted: tuple[int, ...] = ()
+
+
+def counted_semesters(
+    card: ReportCard, rules: GradingRules | None = None
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The semesters of ``card`` that count for Nilai Rapor, and those that do not.
+
+    >>> card = ReportCard("41205030120078", ((3, (Decimal("7.55"),)), (6, (Decimal("9.00"),))),
+    ...                   (Decimal("7.35"),))
+    >>> counted_semesters(card)
+    ((3,), (6,))
+    """
+    counted = rules_or_default(rules).rapor_semesters
+    given = [semester for semester, _ in card.semesters]
+    return (
+        tuple(s for s in given if s in counted),
+        tuple(s for s in given if s not in counted),
+    )
 
 
 def school_grade(card: ReportCard, rules: GradingRules | None = None) -> SchoolGrade:
     """Semester means, Nilai Rapor, Nilai Ujian Sekolah and Nilai Sekolah of a report card.
 
+    Only the semesters of the rule set count (VIII.1: semesters 1 to 5);
+    the others are listed in :attr:`SchoolGrade.not_counted`.
+
     >>> card = ReportCard("41205030120078", ((3, (Decimal("7.55"), Decimal("7.12"))),),
     ...                   (Decimal("7.35"), Decimal("7.11")))
     >>> school_grade(card).nilai_sekolah
     Decimal('7.27')
+
+    Raises
+    ------
+    ValueError
+        When no semester of the card counts (see :func:`counted_semesters`).
     """
-    means = tuple((semester, mean_half_up(scores, rules)) for semester, scores in card.semesters)
+    counted, not_counted = counted_semesters(card, rules)
+    if not counted:
+        raise ValueError(
+            f"report card of {card.nomor_peserta}: no semester that counts for Nilai Rapor"
+        )
+    means = tuple(
+        (semester, mean_half_up(scores, rules))
+        for semester, scores in card.semesters
+        if semester in counted
+    )
     rapor = mean_half_up([mean for _, mean in means], rules)
     ujian = mean_half_up(card.ujian_sekolah, rules)
-    return SchoolGrade(means, rapor, ujian, nilai_sekolah(rapor, ujian, rules))
+    return SchoolGrade(means, rapor, ujian, nilai_sekolah(rapor, ujian, rules), not_counted)
 
 
 def certificate_number(

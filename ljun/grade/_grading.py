@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import re
 from collections import defaultdict
@@ -17,11 +18,21 @@ from ..nomor import (
     PROVINCE_DIGITS,
     NomorPeserta,
 )
+from ..numbers import format_score
+from ._certificates import (
+    CertificateClaim,
+    CertificateConflict,
+    CertificateGroup,
+    CertificatePlan,
+    ConflictKind,
+    IssuedCertificate,
+    plan_certificates,
+)
 from ._formulas import (
     CertificateNumberError,
     ReportCard,
     SchoolGrade,
-    certificate_number,
+    counted_semesters,
     mean_half_up,
     nilai_ukk,
     practical_decision,
@@ -44,13 +55,33 @@ class ProblemKind(enum.StrEnum):
     UNREADABLE_NOMOR_PESERTA = "unreadable_nomor_peserta"
     NO_REPORT_CARD = "no_report_card"
     REPORT_CARD_WITHOUT_PARTICIPANT = "report_card_without_participant"
+    #: Report-card rows of a semester the rule set does not count (VIII.1).
+    RAPOR_SEMESTER_NOT_COUNTED = "rapor_semester_not_counted"
+    #: A number is on record, and the practical file no longer gives a certificate.
+    CERTIFICATE_WITHOUT_PASS = "certificate_without_pass"
+    #: A number is on record in another province, district or competency.
+    CERTIFICATE_OTHER_GROUP = "certificate_other_group"
+    #: The participant's number was withdrawn, and the practical file gives a pass again.
+    CERTIFICATE_WITHDRAWN = "certificate_withdrawn"
 
 
 # Problems that keep a participant from being graded.
 _HOLDING_BACK = frozenset(ProblemKind) - {
     ProblemKind.NO_REPORT_CARD,
     ProblemKind.REPORT_CARD_WITHOUT_PARTICIPANT,
+    ProblemKind.RAPOR_SEMESTER_NOT_COUNTED,
+    ProblemKind.CERTIFICATE_WITHOUT_PASS,
 }
+
+# How a certificate conflict is reported.
+_CONFLICT_PROBLEM = {
+    ConflictKind.WITHOUT_CLAIM: ProblemKind.CERTIFICATE_WITHOUT_PASS,
+    ConflictKind.OTHER_GROUP: ProblemKind.CERTIFICATE_OTHER_GROUP,
+    ConflictKind.WITHDRAWN: ProblemKind.CERTIFICATE_WITHDRAWN,
+}
+
+# How the withdraw command reads, for problem messages.
+_WITHDRAW_COMMAND = "ljun certificates withdraw --db STORE {nomor} --reason TEXT --by NAME"
 
 
 @dataclass(frozen=True)
@@ -66,6 +97,9 @@ class Problem:
         One sentence: what is wrong and where (file and line, sheet and page).
     kode_kompetensi, nama : str
         As known, for sorting and reading.
+    nomor_sertifikat : str
+        The certificate number on record for the participant (reserved for a
+        practical pass held back, or in conflict), ``""`` when none.
     """
 
     kind: ProblemKind
@@ -73,6 +107,7 @@ class Problem:
     detail: str
     kode_kompetensi: str = ""
     nama: str = ""
+    nomor_sertifikat: str = ""
 
     @property
     def held_back(self) -> bool:
@@ -84,10 +119,16 @@ class Problem:
 class Grade:
     """One participant's competency grade.
 
-    Scores are Decimals with the rule set's decimals.  ``lulus`` is the
-    practical pass (IX.2); ``alasan`` says why not, ``""`` on a pass;
-    ``nomor_sertifikat`` is ``""`` without a pass.  ``school`` is the report-card
-    part, ``None`` when no report-card data was given for the participant.
+    Scores are Decimals with the rule set's decimals.  ``lulus_praktik`` is
+    the practical pass (Nilai Praktik >= 7.00, IX.2), which alone decides the
+    certificate (X.4); whether the participant passes the exam also depends on
+    the national exam rules, decided centrally (IX.2), and is not here.
+    ``alasan`` says why the practical did not pass, ``""`` on a pass.
+    ``nomor_sertifikat`` is the participant's certificate number, ``""``
+    without a pass or without a certificate register; ``sertifikat_baru``
+    tells whether this run issued it.  ``school`` is the report-card part,
+    ``None`` when no report-card data was given for the participant (or none
+    of its semesters counts).
     """
 
     nomor_peserta: str
@@ -97,10 +138,11 @@ class Grade:
     nilai_teori: Decimal
     nilai_praktik: Decimal
     nilai_ukk: Decimal
-    lulus: bool
+    lulus_praktik: bool
     alasan: str
     nomor_sertifikat: str
     school: SchoolGrade | None = None
+    sertifikat_baru: bool = False
 
 
 @dataclass(frozen=True)
@@ -109,8 +151,10 @@ class SchoolSummary:
 
     ``provinsi``/``kabupaten_kota`` are as in certificate numbers derived from
     the nomor peserta (2 and 3 digits), ``sekolah`` is digits 8–10.
-    ``peserta`` counts every participant known from either source; the means
-    are over the graded participants, ``None`` when none was graded.
+    ``peserta`` counts every participant known from either source;
+    ``lulus_praktik``/``tidak_lulus_praktik`` count graded participants by
+    the practical pass; the means are over the graded participants, ``None``
+    when none was graded.
     """
 
     provinsi: str
@@ -120,8 +164,8 @@ class SchoolSummary:
     kompetensi_keahlian: str
     peserta: int
     dinilai: int
-    lulus: int
-    tidak_lulus: int
+    lulus_praktik: int
+    tidak_lulus_praktik: int
     ditahan: int
     rata_teori: Decimal | None
     rata_praktik: Decimal | None
@@ -130,13 +174,23 @@ class SchoolSummary:
 
 @dataclass(frozen=True)
 class GradingReport:
-    """Everything :func:`grade` makes: grades, problems, summary, and the rules used."""
+    """Everything :func:`grade` makes: grades, problems, summary, and the rules used.
+
+    ``certificates`` is the certificate plan (numbers kept, new, in
+    conflict), ``None`` when grading had no certificate register.
+    """
 
     rules: GradingRules
     grades: tuple[Grade, ...]
     problems: tuple[Problem, ...]
     summary: tuple[SchoolSummary, ...]
     with_school_grades: bool = False
+    certificates: CertificatePlan | None = None
+
+    @property
+    def new_certificates(self) -> tuple[IssuedCertificate, ...]:
+        """The numbers this run adds to the register (empty without one)."""
+        return self.certificates.new if self.certificates is not None else ()
 
     @property
     def held_back(self) -> frozenset[str]:
@@ -153,6 +207,7 @@ def grade(
     competencies: Mapping[str, str] | None = None,
     province: str | None = None,
     district: str | None = None,
+    register: Iterable[IssuedCertificate] | None = (),
 ) -> GradingReport:
     """Merge theory with practical scores into competency grades.
 
@@ -173,6 +228,13 @@ def grade(
         Override the province (2 digits) and district (3 digits) of every
         certificate number; by default both come from each nomor peserta (see
         the module docstring).
+    register : iterable of IssuedCertificate, or None
+        Every certificate number recorded so far (the store's register,
+        withdrawn numbers included); default none, as for a first run.  Its
+        numbers are kept; practical passes without a number get the next free
+        one (:func:`~ljun.grade._certificates.plan_certificates`), listed in
+        :attr:`GradingReport.new_certificates` for the caller to record.
+        ``None``: no register, so no certificate numbers at all.
 
     Returns
     -------
@@ -221,17 +283,27 @@ def grade(
                 )
             )
 
-    certificates = _certificate_numbers(by_practical.values(), names, r, province, district)
+    claims, unclaimed = _claims(by_practical, sheets_of, names, r, province, district)
+    plan = plan_certificates(claims, register, r) if register is not None else None
+    certificate_problems = (
+        _certificate_problems(plan, by_practical, unclaimed) if plan is not None else {}
+    )
+    new_numbers = plan.new_by_nomor if plan is not None else frozenset()
     grades: list[Grade] = []
     for nomor in sorted(set(by_practical) | set(sheets_of)):
         held = _hold_backs(nomor, by_practical.get(nomor), sheets_of.get(nomor, []), names)
-        if held:
+        conflict = certificate_problems.pop(nomor, None)
+        if conflict is not None:
+            held.append(conflict)
+        if any(p.held_back for p in held):
             problems.extend(held)
             continue
+        problems.extend(held)
         score, (sheet,) = by_practical[nomor], sheets_of[nomor]
         assert sheet.nilai_teori is not None  # _hold_backs checked it
         lulus, alasan = practical_decision(score.nilai_praktik, r)
         card = cards.get(nomor) if cards is not None else None
+        certificate = plan.numbers.get(nomor) if plan is not None and lulus else None
         grades.append(
             Grade(
                 nomor_peserta=nomor,
@@ -241,18 +313,34 @@ def grade(
                 nilai_teori=sheet.nilai_teori,
                 nilai_praktik=score.nilai_praktik,
                 nilai_ukk=nilai_ukk(sheet.nilai_teori, score.nilai_praktik, r),
-                lulus=lulus,
+                lulus_praktik=lulus,
                 alasan=alasan,
-                nomor_sertifikat=certificates.get(nomor, "") if lulus else "",
-                school=school_grade(card, r) if card is not None else None,
+                nomor_sertifikat=certificate.nomor_sertifikat if certificate else "",
+                school=_school_grade(card, r),
+                sertifikat_baru=certificate is not None and nomor in new_numbers,
             )
         )
-
     if cards is not None:
         problems.extend(_report_card_problems(cards, grades, set(by_practical) | set(sheets_of)))
+        problems.extend(_semester_problems(cards, r))
+    if plan is not None:
+        problems = [_with_certificate(p, plan) for p in problems]
     problems.sort(key=lambda p: (p.nomor_peserta, p.kind))
     summary = _summarise(by_practical, sheets_of, grades, problems, names, r)
-    return GradingReport(r, tuple(grades), tuple(problems), summary, cards is not None)
+    return GradingReport(r, tuple(grades), tuple(problems), summary, cards is not None, plan)
+
+
+def _school_grade(card: ReportCard | None, rules: GradingRules) -> SchoolGrade | None:
+    if card is None or not counted_semesters(card, rules)[0]:
+        return None
+    return school_grade(card, rules)
+
+
+def _with_certificate(problem: Problem, plan: CertificatePlan) -> Problem:
+    held = plan.held(problem.nomor_peserta)
+    if held is None or problem.nomor_sertifikat:
+        return problem
+    return dataclasses.replace(problem, nomor_sertifikat=held.nomor_sertifikat)
 
 
 def _sheet_of(record: Mapping[str, Any], index: int, rules: GradingRules) -> TheorySheet:
@@ -352,29 +440,134 @@ def _hold_backs(
     return [Problem(kind, nomor, detail, kode, nama) for kind, detail in found]
 
 
-def _certificate_numbers(
-    scores: Iterable[PracticalScore],
+def _claims(
+    by_practical: Mapping[str, PracticalScore],
+    sheets_of: Mapping[str, list[TheorySheet]],
     names: Mapping[str, str],
     rules: GradingRules,
     province: str | None,
     district: str | None,
-) -> dict[str, str]:
-    """Certificate number of every practical pass with a valid code (see module doc)."""
-    groups: dict[tuple[str, str, str], list[str]] = defaultdict(list)
-    for score in scores:
-        if score.kode_kompetensi in names and score.nilai_praktik >= rules.praktik_pass_mark:
-            parsed = NomorPeserta(score.nomor_peserta)
-            key = (
-                province or parsed.certificate_province,
-                district or parsed.certificate_district,
-                score.kode_kompetensi,
+) -> tuple[dict[str, CertificateClaim], dict[str, str]]:
+    """Who should hold a certificate number now, in which group; and why the others not.
+
+    A claim: a practical pass (X.4) with a competency code from the list that
+    no theory sheet of the participant disputes (a number in a competency
+    that may be wrong would have to be withdrawn).  Held-back participants
+    claim too, so their number is reserved and recorded.  The second mapping
+    gives, for every other participant of the practical file, the reason.
+    """
+    claims: dict[str, CertificateClaim] = {}
+    reasons: dict[str, str] = {}
+    for nomor, score in by_practical.items():
+        kode = score.kode_kompetensi
+        disputed = sorted(
+            {s.kode_kompetensi for s in sheets_of.get(nomor, []) if s.kode_kompetensi != kode}
+        )
+        if kode not in names:
+            reasons[nomor] = f"kode kompetensi {kode} is not in the competency list (Lampiran 2)"
+        elif score.nilai_praktik < rules.praktik_pass_mark:
+            reasons[nomor] = (
+                f"Nilai Praktik {format_score(score.nilai_praktik, comma=True)} is below the "
+                f"pass mark {format_score(rules.praktik_pass_mark, comma=True)}"
             )
-            groups[key].append(score.nomor_peserta)
-    numbers: dict[str, str] = {}
-    for (prov, dist, kode), members in groups.items():
-        for sequence, nomor in enumerate(sorted(members), start=1):
-            numbers[nomor] = certificate_number(prov, dist, kode, sequence, rules)
-    return numbers
+        elif disputed:
+            reasons[nomor] = (
+                f"the theory sheet reads kode kompetensi {', '.join(map(repr, disputed))}, "
+                f"the practical scores {kode}"
+            )
+        else:
+            parts = NomorPeserta(nomor)
+            group = CertificateGroup(
+                province or parts.certificate_province,
+                district or parts.certificate_district,
+                kode,
+            )
+            claims[nomor] = CertificateClaim(group, score.nilai_praktik)
+    return claims, reasons
+
+
+def _certificate_problems(
+    plan: CertificatePlan,
+    by_practical: Mapping[str, PracticalScore],
+    unclaimed: Mapping[str, str],
+) -> dict[str, Problem]:
+    """A problem per certificate conflict (see :class:`ConflictKind`), by nomor peserta.
+
+    A number on record for someone outside the practical file is not a
+    conflict here: that participant is reported as not graded, and the
+    problem list shows the number.
+    """
+    problems: dict[str, Problem] = {}
+    for nomor, conflict in plan.conflicts.items():
+        score = by_practical.get(nomor)
+        if score is None:
+            continue
+        problems[nomor] = Problem(
+            _CONFLICT_PROBLEM[conflict.kind],
+            nomor,
+            _conflict_detail(conflict, score, unclaimed.get(nomor, "")),
+            score.kode_kompetensi,
+            score.nama,
+            conflict.certificate.nomor_sertifikat,
+        )
+    return problems
+
+
+def _conflict_detail(conflict: CertificateConflict, score: PracticalScore, reason: str) -> str:
+    certificate = conflict.certificate
+    number = certificate.nomor_sertifikat
+    withdraw = _WITHDRAW_COMMAND.format(nomor=certificate.nomor_peserta)
+    if conflict.kind is ConflictKind.OTHER_GROUP:
+        return (
+            f"certificate {number} ({certificate.issued_by_run}) is on record for "
+            f"{certificate.group}, but the practical scores (line {score.line}) now put the "
+            f"participant in {conflict.claimed}; an issued number never changes: if the "
+            f"practical file is right, withdraw it ({withdraw}) and grade again for a number "
+            "in the new group, otherwise correct the file"
+        )
+    if conflict.kind is ConflictKind.WITHDRAWN:
+        nilai = format_score(score.nilai_praktik, comma=True)
+        return (
+            f"certificate {number} was withdrawn on {(certificate.withdrawn_at or '')[:10]} by "
+            f"{certificate.withdrawn_by} ({certificate.withdrawn_reason}), and the practical "
+            f"scores (line {score.line}) still give the pass it was issued for (Nilai Praktik "
+            f"{nilai}); correct the practical score: a withdrawn number is never issued again, "
+            "and no new number replaces it until the file shows another score (a repeat "
+            "practical exam)"
+        )
+    return (
+        f"certificate {number} ({certificate.issued_by_run}) is on record, but the practical "
+        f"scores (line {score.line}) give no certificate now: {reason}; if the pass was an "
+        f"error, withdraw the number ({withdraw}), otherwise correct the file; it is kept "
+        "until then"
+    )
+
+
+def _semester_problems(cards: Mapping[str, ReportCard], rules: GradingRules) -> list[Problem]:
+    """A problem per report card with rows of semesters the rules do not count."""
+    counted_text = ", ".join(map(str, rules.rapor_semesters))
+    problems = []
+    for nomor, card in cards.items():
+        counted, not_counted = counted_semesters(card, rules)
+        if not not_counted:
+            continue
+        lines = sorted(line for s in not_counted for line in card.lines_of(s))
+        where = f"report cards line(s) {', '.join(map(str, lines))}: " if lines else ""
+        outcome = (
+            f"Nilai Rapor is the mean of semester(s) {', '.join(map(str, counted))}"
+            if counted
+            else "no semester counts, so Nilai Rapor and Nilai Sekolah are left empty"
+        )
+        problems.append(
+            Problem(
+                ProblemKind.RAPOR_SEMESTER_NOT_COUNTED,
+                nomor,
+                f"{where}semester(s) {', '.join(map(str, not_counted))} not counted: rules "
+                f"{rules.label} count semesters {counted_text} (guide VIII.1); {outcome}. "
+                'A longer programme needs a rules file with "rapor": {"semester": [...]}',
+            )
+        )
+    return problems
 
 
 def _report_card_problems(
@@ -437,8 +630,8 @@ def _summarise(
                 kompetensi_keahlian=names.get(kode, ""),
                 peserta=len(members),
                 dinilai=len(done),
-                lulus=sum(g.lulus for g in done),
-                tidak_lulus=sum(not g.lulus for g in done),
+                lulus_praktik=sum(g.lulus_praktik for g in done),
+                tidak_lulus_praktik=sum(not g.lulus_praktik for g in done),
                 ditahan=sum(n in held for n in members),
                 rata_teori=mean([g.nilai_teori for g in done]),
                 rata_praktik=mean([g.nilai_praktik for g in done]),

@@ -22,7 +22,8 @@ from ..numbers import ScoreFormatError, parse_score
 from ._formulas import ReportCard
 from ._rules import GradingRules, rules_or_default
 
-#: Semesters a report card may list: 4-year SMK programmes have 8.
+#: Semesters a report card may list: 4-year SMK programmes have 8.  Which of
+#: them count for Nilai Rapor is the rule set's (``rapor.semester``, default 1-5).
 MAX_SEMESTER = 8
 
 #: Values of the rapor CSV ``semester`` column that mean the school exam.
@@ -314,9 +315,11 @@ def parse_rapor_csv(
     """Read a report-card CSV (long format), all or nothing.
 
     One row per SK score: ``nomor_peserta,semester,sk,nilai``.  ``semester``
-    is the semester number 1–8, or ``US`` (also ``ujian_sekolah``) for a score
-    of the school exam; ``sk`` names the standard competency (any text, unique
-    per participant and semester); ``nilai`` 0–10 as in the practical file.
+    is the semester number 1–8 (which of them count for Nilai Rapor is the
+    rule set's; the others are kept and reported by :func:`grade`), or
+    ``US`` (also ``ujian_sekolah``) for a score of the school exam; ``sk``
+    names the standard competency (any text, unique per participant and
+    semester); ``nilai`` 0–10 as in the practical file.
     Every participant needs at least one semester row and one ``US`` row.
 
     Raises
@@ -331,6 +334,7 @@ def parse_rapor_csv(
     semesters: dict[str, dict[int, list[Decimal]]] = defaultdict(lambda: defaultdict(list))
     school_exam: dict[str, list[Decimal]] = defaultdict(list)
     seen: dict[tuple[str, str, str], int] = {}
+    lines: dict[str, dict[int, list[int]]] = defaultdict(lambda: defaultdict(list))
     for line, row in _csv_rows(text, RAPOR_COLUMNS, name):
         if "" in row:
             bad.append((line, row[""]))
@@ -356,6 +360,7 @@ def parse_rapor_csv(
             school_exam[nomor].append(nilai)
         else:
             semesters[nomor][semester].append(nilai)
+            lines[nomor][semester].append(line)
     for nomor, line in first_line.items():
         if nomor not in semesters:
             bad.append((line, f"nomor peserta {nomor} has no semester scores"))
@@ -369,6 +374,7 @@ def parse_rapor_csv(
             tuple((s, tuple(scores)) for s, scores in sorted(semesters[nomor].items())),
             tuple(school_exam[nomor]),
             line,
+            tuple((s, tuple(at)) for s, at in sorted(lines[nomor].items())),
         )
         for nomor, line in first_line.items()
     )

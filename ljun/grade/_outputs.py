@@ -15,7 +15,10 @@ from .._io import atomic_write
 from ..numbers import format_score
 from ._grading import GradingReport
 
-#: Columns of the grade list, one row per graded participant.
+#: Columns of the grade list, one row per graded participant.  ``lulus_praktik``
+#: is the practical pass (IX.2: Nilai Praktik >= 7.00), which decides the
+#: certificate; the exam pass also depends on the national exam, decided
+#: centrally.  ``sertifikat_baru`` is true when this run issued the number.
 GRADE_COLUMNS: tuple[str, ...] = (
     "nomor_peserta",
     "nama",
@@ -24,9 +27,10 @@ GRADE_COLUMNS: tuple[str, ...] = (
     "nilai_teori",
     "nilai_praktik",
     "nilai_ukk",
-    "lulus",
+    "lulus_praktik",
     "alasan",
     "nomor_sertifikat",
+    "sertifikat_baru",
 )
 
 #: Columns added to the grade list when report-card data is given.
@@ -41,21 +45,23 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
     "kompetensi_keahlian",
     "peserta",
     "dinilai",
-    "lulus",
-    "tidak_lulus",
+    "lulus_praktik",
+    "tidak_lulus_praktik",
     "ditahan",
     "rata_teori",
     "rata_praktik",
     "rata_ukk",
 )
 
-#: Columns of the problem list.
+#: Columns of the problem list.  ``nomor_sertifikat`` is the number on record
+#: for the participant: reserved for a practical pass held back, or in conflict.
 PROBLEM_COLUMNS: tuple[str, ...] = (
     "nomor_peserta",
     "nama",
     "kode_kompetensi",
     "masalah",
     "ditahan",
+    "nomor_sertifikat",
     "keterangan",
 )
 
@@ -66,7 +72,8 @@ Cell = str | int | Decimal | None
 def grade_rows(report: GradingReport) -> list[dict[str, Cell]]:
     """One row per grade: :data:`GRADE_COLUMNS` (+ :data:`SCHOOL_GRADE_COLUMNS`).
 
-    Scores stay Decimals (``None`` when unknown); ``lulus`` is a bool.
+    Scores stay Decimals (``None`` when unknown); ``lulus_praktik`` and
+    ``sertifikat_baru`` are bools.
     """
     rows = []
     for g in report.grades:
@@ -78,9 +85,10 @@ def grade_rows(report: GradingReport) -> list[dict[str, Cell]]:
             "nilai_teori": g.nilai_teori,
             "nilai_praktik": g.nilai_praktik,
             "nilai_ukk": g.nilai_ukk,
-            "lulus": g.lulus,
+            "lulus_praktik": g.lulus_praktik,
             "alasan": g.alasan,
             "nomor_sertifikat": g.nomor_sertifikat,
+            "sertifikat_baru": g.sertifikat_baru,
         }
         if report.with_school_grades:
             row["nilai_rapor"] = g.school.nilai_rapor if g.school else None
@@ -104,6 +112,7 @@ def problem_rows(report: GradingReport) -> list[dict[str, Cell]]:
             "kode_kompetensi": p.kode_kompetensi,
             "masalah": str(p.kind),
             "ditahan": p.held_back,
+            "nomor_sertifikat": p.nomor_sertifikat,
             "keterangan": p.detail,
         }
         for p in report.problems
@@ -134,7 +143,7 @@ def _csv_text(columns: Sequence[str], rows: Iterable[Mapping[str, Cell]], comma:
 
 
 def grades_csv_text(report: GradingReport, *, comma: bool = False) -> str:
-    """The grade list as CSV text (``lulus`` as ``true``/``false``, scores with 2 decimals)."""
+    """The grade list as CSV text (bools as ``true``/``false``, scores with 2 decimals)."""
     return _csv_text(_grade_columns(report), grade_rows(report), comma)
 
 
@@ -183,7 +192,7 @@ def write_grades_xlsx(report: GradingReport, path: str | Path) -> None:
     competency (``"6018 Akuntansi"``: its grades), ``Masalah`` (problems) and
     ``Aturan`` (the rule set used).  Scores are number cells with format
     ``0.00`` (the spreadsheet shows them with the reader's decimal separator);
-    ``lulus``/``ditahan`` are ``ya``/``tidak``.
+    ``lulus_praktik``/``sertifikat_baru``/``ditahan`` are ``ya``/``tidak``.
     """
     from openpyxl import Workbook  # imported here: only this writer needs it
 
@@ -205,6 +214,7 @@ def write_grades_xlsx(report: GradingReport, path: str | Path) -> None:
         ("versi", r.version),
         ("judul", r.title),
         ("sumber", r.source),
+        ("semester rapor", ", ".join(map(str, r.rapor_semesters))),
         ("berkas", r.path),
     ):
         rules.append(rule)

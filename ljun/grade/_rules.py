@@ -18,6 +18,10 @@ from ..numbers import round_half_up
 #: The rule set used when none is given (the bundled 2011/2012 rules).
 DEFAULT_RULES = "ukk-2011-2012"
 
+#: Semesters whose means make Nilai Rapor when a rule set does not say (guide
+#: VIII.1: "nilai rata-rata semester 1, 2, 3, 4, dan 5").
+DEFAULT_RAPOR_SEMESTERS: tuple[int, ...] = (1, 2, 3, 4, 5)
+
 # Bundled rule sets, inside the ljun package.
 _RULES_DIR = "data/rules"
 _RULES_SCHEMA = "data/grading-rules.schema.json"
@@ -60,6 +64,11 @@ class GradingRules:
         Weights of Nilai Rapor and Ujian Sekolah in Nilai Sekolah (0.40, 0.60).
     kurikulum : str
         Curriculum letter of certificate numbers (``"A"`` = KTSP).
+    rapor_semesters : tuple of int
+        The semesters whose means make Nilai Rapor (``rapor.semester`` of the
+        file; default :data:`DEFAULT_RAPOR_SEMESTERS`, 1 to 5).  A longer
+        programme (4-year SMK, guide VI.A.5) names its semesters explicitly;
+        report-card rows of other semesters are reported, never counted.
     path : str
         Where the rules were loaded from.
     """
@@ -78,6 +87,7 @@ class GradingRules:
     rapor_weight: Decimal
     ujian_sekolah_weight: Decimal
     kurikulum: str
+    rapor_semesters: tuple[int, ...] = DEFAULT_RAPOR_SEMESTERS
     path: str = ""
 
     @property
@@ -187,6 +197,9 @@ def parse_rules(document: Any, *, source: str = "<rules>") -> GradingRules:
         rapor_weight=Decimal(document["nilai_sekolah"]["rapor"]),
         ujian_sekolah_weight=Decimal(document["nilai_sekolah"]["ujian_sekolah"]),
         kurikulum=document["sertifikat"]["kurikulum"],
+        rapor_semesters=tuple(
+            sorted(document.get("rapor", {}).get("semester", DEFAULT_RAPOR_SEMESTERS))
+        ),
         path=source,
     )
 
