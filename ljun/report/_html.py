@@ -137,8 +137,8 @@ def _table(
 def _plot(size: tuple[float, float], salt: str, label: str, draw: Callable[[Any], None]) -> str:
     """Draw on a new figure's axes and return it as an inline ``<svg>`` (no XML prologue).
 
-    ``salt`` must differ between the plots of one page: it keeps the SVG ids
-    (clip paths) unique within the page, and the same from run to run.
+    ``salt`` must differ between the plots of one page: it prefixes the SVG's
+    ids, so they are unique within the page and the same from run to run.
     """
     import matplotlib
     from matplotlib.figure import Figure
@@ -153,8 +153,12 @@ def _plot(size: tuple[float, float], salt: str, label: str, draw: Callable[[Any]
         draw(axes)
         figure.savefig(buffer, format="svg", metadata={"Date": None})
     text = buffer.getvalue()
-    start = text.index("<svg")
-    return f'<svg role="img" aria-label="{escape(label)}"' + text[start + len("<svg") :]
+    svg = text[text.index("<svg") + len("<svg") :]
+    # matplotlib numbers its elements (id="patch_1") afresh in every figure:
+    # prefix every id and every reference to one, so ids are unique in the page.
+    svg = svg.replace(' id="', f' id="{salt}-').replace("url(#", f"url(#{salt}-")
+    svg = svg.replace('href="#', f'href="#{salt}-')
+    return f'<svg role="img" aria-label="{escape(label)}"' + svg
 
 
 def histogram_svg(group: GroupReport, salt: str, *, comma: bool) -> str:

@@ -295,8 +295,9 @@ class ScoreSummary:
 def summarise_scores(scores: np.ndarray) -> ScoreSummary:
     """Count, mean, median, population sd, min and max of ``scores`` ((S,) float).
 
-    >>> summarise_scores(np.array([5.0, 7.5, 10.0]))
-    ScoreSummary(count=3, mean=7.5, median=7.5, sd=2.0412414523193148, minimum=5.0, maximum=10.0)
+    >>> summary = summarise_scores(np.array([5.0, 7.5, 10.0]))
+    >>> summary.count, summary.mean, summary.median, round(summary.sd, 4), summary.maximum
+    (3, 7.5, 7.5, 2.0412, 10.0)
     """
     values = np.asarray(scores, dtype=np.float64)
     if values.size == 0:
