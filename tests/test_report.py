@@ -268,3 +268,26 @@ def test_xlsx_has_the_tables(tmp_path):
     items = book["Items Paket A"]
     assert items.max_row == 41
     assert items["A18"].value == 17 and isinstance(items["D18"].value, float)
+
+
+@pytest.mark.parametrize(
+    "upper, rest_r, expected",
+    [
+        # Hard item, top group 34: B 16 is a plurality, not a majority; the key D
+        # does not go with high scores -> check (the planted error of the demo batch).
+        ((2, 16, 5, 6, 4, 1, 0), -0.04, "B"),
+        # The same counts with a key that discriminates: a strong distractor, not a key error.
+        ((2, 16, 5, 6, 4, 1, 0), 0.30, ""),
+        # Most of the top group on C: check, whatever r says.
+        ((0, 0, 5, 3, 1, 0, 0), 0.30, "C"),
+        # One sheet is not enough; the key chosen as often is not a check.
+        ((0, 0, 1, 0, 0, 0, 0), -0.5, ""),
+        ((0, 0, 3, 3, 0, 0, 0), -0.5, ""),
+        # No correlation (nobody right): a top group on one letter is a check.
+        ((0, 4, 0, 0, 0, 1, 0), float("nan"), "B"),
+    ],
+)
+def test_key_check_rule(upper, rest_r, expected):
+    from ljun.report._analysis import _top_choice
+
+    assert _top_choice(np.array(upper), frozenset("D"), rest_r) == expected

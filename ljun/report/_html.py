@@ -20,6 +20,7 @@ from typing import Any
 from .._io import atomic_write
 from ..numbers import round_half_up
 from ._analysis import (
+    HISTOGRAM_BIN_WIDTH,
     MIN_SHEETS_FOR_FLAGS,
     VERY_EASY_ABOVE,
     VERY_HARD_BELOW,
@@ -39,7 +40,7 @@ __all__ = ["render_html", "write_html", "format_number"]
 _PLOT_WIDTH = 5.0
 _HISTOGRAM_SIZE = (_PLOT_WIDTH, 2.6)
 _ITEM_MAP_SIZE = (_PLOT_WIDTH, 3.4)
-_ENVELOPE_ROW_INCHES = 0.3
+_ENVELOPE_ROW_INCHES = 0.2
 _ENVELOPE_MIN_INCHES = 1.6
 _FONT_POINTS = 9
 _LABEL_POINTS = 7
@@ -386,7 +387,8 @@ def _group_section(group: GroupReport, index: int, *, comma: bool) -> str:
     parts.append(f'<figure class="summary">{_group_summary(group, comma=comma)}</figure>')
     parts.append(
         f"<figure>{histogram_svg(group, f'hist-{index}', comma=comma)}"
-        "<figcaption>Scores, bins of 0.5 point; dashed: the mean.</figcaption></figure>"
+        f"<figcaption>Scores, bins of {format_number(HISTOGRAM_BIN_WIDTH, 1, comma=comma)} "
+        "point; dashed: the mean.</figcaption></figure>"
     )
     parts.append(
         f"<figure>{item_map_svg(group, f'items-{index}')}"
@@ -433,7 +435,7 @@ def _unit_rows(
 
 def _units_section(report: Report, *, comma: bool) -> str:
     common = ("sheets", "scored", "in review", "mean", "sd", "min", "max")
-    tail = ("not on list", "marked absent", "nomor also on another sheet", "also in")
+    tail = ("not on list", "marked absent", "on 2+ sheets", "also in")
     schools = _table(
         ("school (prov-dist-school)", *common, "listed, no sheet", *tail),
         _unit_rows(report.schools, comma=comma, school=True),
@@ -450,8 +452,8 @@ def _units_section(report: Report, *, comma: bool) -> str:
         "<p>A school is the province, district and school digits of the nomor peserta.</p>"
         f"{schools}</section>"
         '<section id="envelopes"><h2>Envelopes</h2>'
-        "<p>An envelope is a scan file. Sheets whose nomor peserta is also on another sheet "
-        "point to an envelope scanned twice.</p>"
+        "<p>An envelope is a scan file. <em>On 2+ sheets</em>: sheets whose nomor peserta is "
+        "also on another sheet, which points to an envelope scanned twice.</p>"
         f"{envelopes}<figure>{plot}<figcaption>Scores per envelope: box from the lower to the "
         "upper quartile, line at the median.</figcaption></figure></section>"
     )
