@@ -291,3 +291,11 @@ def test_key_check_rule(upper, rest_r, expected):
     from ljun.report._analysis import _top_choice
 
     assert _top_choice(np.array(upper), frozenset("D"), rest_r) == expected
+
+
+def test_many_envelopes_get_one_plot_of_their_means():
+    key = make_key("A")
+    sheets = _sheets(key, 90, source=lambda n: f"amplop-{n // 2:03d}.tif")
+    page = render_html(build_report(sheets, {key.content_hash: key}), title="t")
+    assert "each of the 45 envelopes; the 5 most unusual means are named" in page
+    assert page.count("<svg") == 3

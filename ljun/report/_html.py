@@ -42,6 +42,10 @@ _HISTOGRAM_SIZE = (_PLOT_WIDTH, 2.6)
 _ITEM_MAP_SIZE = (_PLOT_WIDTH, 3.4)
 _ENVELOPE_ROW_INCHES = 0.2
 _ENVELOPE_MIN_INCHES = 1.6
+# Envelopes shown as box plots at most (one row each); more get a scatter of
+# their means, naming this many of the most unusual.
+_MAX_BOX_PLOTS = 40
+_LABELLED_ENVELOPES = 5
 _FONT_POINTS = 9
 _LABEL_POINTS = 7
 # The item map's vertical axis starts here, lower only if an item's r is lower.
@@ -225,25 +229,69 @@ def item_map_svg(group: GroupReport, salt: str) -> str:
     return _plot(_ITEM_MAP_SIZE, salt, label, draw)
 
 
-def envelope_svg(envelopes: Sequence[UnitReport], salt: str) -> str:
-    """Scores per envelope (scan file) as horizontal box plots."""
+def envelope_svg(envelopes: Sequence[UnitReport], salt: str) -> tuple[str, str]:
+    """Scores per envelope (scan file), and the plot's caption.
+
+    Up to :data:`_MAX_BOX_PLOTS` envelopes: a box plot each.  More would not
+    fit a page: then each envelope's mean and sd in file order, the
+    :data:`_LABELLED_ENVELOPES` most unusual means named.
+    """
     shown = [u for u in envelopes if u.scores]
-    height = max(_ENVELOPE_MIN_INCHES, _ENVELOPE_ROW_INCHES * len(shown) + 0.8)
+    if len(shown) <= _MAX_BOX_PLOTS:
+        height = max(_ENVELOPE_MIN_INCHES, _ENVELOPE_ROW_INCHES * len(shown) + 0.8)
 
-    def draw(axes: Any) -> None:
-        if shown:
-            axes.boxplot(
-                [list(u.scores) for u in shown],
-                orientation="horizontal",
-                tick_labels=[os.path.basename(u.name) for u in shown],
-                widths=0.6,
+        def boxes(axes: Any) -> None:
+            if shown:
+                axes.boxplot(
+                    [list(u.scores) for u in shown],
+                    orientation="horizontal",
+                    tick_labels=[os.path.basename(u.name) for u in shown],
+                    widths=0.6,
+                )
+                axes.invert_yaxis()
+            axes.set_xlim(0, 10)
+            axes.set_xlabel("score (0–10)")
+            axes.tick_params(axis="y", labelsize=_LABEL_POINTS)
+
+        caption = (
+            "Scores per envelope: box from the lower to the upper quartile, line at the median."
+        )
+        return _plot((_PLOT_WIDTH, height), salt, "Scores per envelope", boxes), caption
+
+    means = [u.summary.mean for u in shown]
+    centre = sum(means) / len(means)
+    unusual = sorted(shown, key=lambda u: -abs(u.summary.mean - centre))[:_LABELLED_ENVELOPES]
+
+    position = {id(u): k for k, u in enumerate(shown, start=1)}
+
+    def scatter(axes: Any) -> None:
+        axes.errorbar(
+            list(position.values()),
+            means,
+            yerr=[u.summary.sd for u in shown],
+            fmt="o",
+            markersize=3,
+            color=_BAR_COLOUR,
+            ecolor=_BAND_COLOUR,
+        )
+        for unit in unusual:
+            axes.annotate(
+                os.path.basename(unit.name),
+                (position[id(unit)], unit.summary.mean),
+                fontsize=_LABEL_POINTS,
+                color=_FLAG_COLOUR,
+                xytext=(3, 2),
+                textcoords="offset points",
             )
-            axes.invert_yaxis()
-        axes.set_xlim(0, 10)
-        axes.set_xlabel("score (0–10)")
-        axes.tick_params(axis="y", labelsize=_LABEL_POINTS)
+        axes.set_ylim(0, 10)
+        axes.set_xlabel("envelope (in file order)")
+        axes.set_ylabel("mean score ± sd")
 
-    return _plot((_PLOT_WIDTH, height), salt, "Scores per envelope", draw)
+    caption = (
+        f"Mean score (± sd) of each of the {len(shown)} envelopes; the "
+        f"{len(unusual)} most unusual means are named."
+    )
+    return _plot(_HISTOGRAM_SIZE, salt, "Mean score per envelope", scatter), caption
 
 
 # --------------------------------------------------------------------------- sections
@@ -446,7 +494,7 @@ def _units_section(report: Report, *, comma: bool) -> str:
         _unit_rows(report.envelopes, comma=comma, school=False),
         text_columns=(0, 12),
     )
-    plot = envelope_svg(report.envelopes, "envelopes")
+    plot, caption = envelope_svg(report.envelopes, "envelopes")
     return (
         '<section id="schools"><h2>Schools</h2>'
         "<p>A school is the province, district and school digits of the nomor peserta.</p>"
@@ -454,8 +502,7 @@ def _units_section(report: Report, *, comma: bool) -> str:
         '<section id="envelopes"><h2>Envelopes</h2>'
         "<p>An envelope is a scan file. <em>On 2+ sheets</em>: sheets whose nomor peserta is "
         "also on another sheet, which points to an envelope scanned twice.</p>"
-        f"{envelopes}<figure>{plot}<figcaption>Scores per envelope: box from the lower to the "
-        "upper quartile, line at the median.</figcaption></figure></section>"
+        f"{envelopes}<figure>{plot}<figcaption>{escape(caption)}</figcaption></figure></section>"
     )
 
 
