@@ -299,3 +299,12 @@ def test_many_envelopes_get_one_plot_of_their_means():
     page = render_html(build_report(sheets, {key.content_hash: key}), title="t")
     assert "each of the 45 envelopes; the 5 most unusual means are named" in page
     assert page.count("<svg") == 3
+
+
+def test_two_keys_of_one_paket_are_told_apart_by_their_hash():
+    first = make_key("A")
+    second = _wrong_key(5)
+    sheets = _sheets(first, 12) + _rescored(_sheets(first, 12), second)
+    keys = {k.content_hash: k for k in (first, second)}
+    labels = {g.label for g in build_report(sheets, keys).groups}
+    assert labels == {f"Paket A (key {k.content_hash[:8]})" for k in (first, second)}

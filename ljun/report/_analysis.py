@@ -360,9 +360,9 @@ def analyse_group(label: str, key: AnswerKey, sheets: Sequence[ReportSheet]) -> 
     )
 
 
-def _group_labels(keys: Sequence[AnswerKey]) -> dict[str, str]:
+def _group_labels(keys: Mapping[str, AnswerKey]) -> dict[str, str]:
     """A label per key hash; keys with the same paket and kode get their hash's start."""
-    labels = {key.content_hash: key.describe() for key in keys}
+    labels = {content_hash: key.describe() for content_hash, key in keys.items()}
     seen = Counter(labels.values())
     return {
         h: label if seen[label] == 1 else f"{label} (key {h[:8]})" for h, label in labels.items()
@@ -484,9 +484,9 @@ def build_report(
     by_key: defaultdict[str, list[ReportSheet]] = defaultdict(list)
     for sheet in scored:
         by_key[sheet.key_hash or ""].append(sheet)
-    used = sorted((keys[h] for h in by_key), key=_group_order)
-    labels = _group_labels(used)
-    groups = tuple(analyse_group(labels[k.content_hash], k, by_key[k.content_hash]) for k in used)
+    used = sorted(by_key, key=lambda h: _group_order(keys[h]))
+    labels = _group_labels({h: keys[h] for h in used})
+    groups = tuple(analyse_group(labels[h], keys[h], by_key[h]) for h in used)
 
     unscored: Counter[str] = Counter()
     for sheet in chosen:

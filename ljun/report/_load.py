@@ -75,6 +75,7 @@ def load_report_input(
                 f"results store {store.path}: no batch {batch} (fix: `ljun score` prints the "
                 "batch number; leave out --batch to report on every sheet)"
             )
+    known_keys: dict[str, AnswerKey] = {}
     keys: dict[str, AnswerKey] = {}
     sheets = []
     wanted_paket = normalise_paket(paket) if paket else None
@@ -82,14 +83,16 @@ def load_report_input(
         sheet = _sheet(record)
         key = None
         if sheet.key_hash is not None:
-            key = keys.get(sheet.key_hash)
+            key = known_keys.get(sheet.key_hash)
             if key is None:
-                key = keys[sheet.key_hash] = store.answer_key(sheet.key_hash)
+                key = known_keys[sheet.key_hash] = store.answer_key(sheet.key_hash)
         if wanted_paket and (key.paket if key else sheet.paket) != wanted_paket:
             continue
         if kode_kompetensi and sheet.kode_kompetensi != kode_kompetensi:
             continue
         sheets.append(sheet)
+        if key is not None and sheet.key_hash is not None:
+            keys[sheet.key_hash] = key
     read_by = sorted({s.batch for s in sheets})
     return ReportInput(
         sheets=tuple(sheets),
