@@ -16,9 +16,14 @@ from rich.console import Console
 from .. import __version__
 from ..errors import StoreError
 from ..keys import PAKET_NAMES, normalise_paket
-from ..report import ItemFlag, build_report, item_flag_text, load_report_input
-from ..report._html import write_html
-from ..report._xlsx import write_xlsx
+from ..report import (
+    ItemFlag,
+    build_report,
+    item_flag_text,
+    load_report_input,
+    write_html,
+    write_xlsx,
+)
 from ..store import DEFAULT_STORE, open_store
 
 __all__ = ["COMMANDS", "report"]

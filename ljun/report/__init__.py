@@ -18,7 +18,9 @@ from ._analysis import (
     build_report,
     item_flag_text,
 )
+from ._html import render_html, write_html
 from ._load import ReportInput, load_report_input
+from ._xlsx import write_xlsx
 
 __all__ = [
     "AttendanceFindings",
@@ -32,4 +34,7 @@ __all__ = [
     "item_flag_text",
     "ReportInput",
     "load_report_input",
+    "render_html",
+    "write_html",
+    "write_xlsx",
 ]
