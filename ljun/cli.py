@@ -16,6 +16,7 @@ import click
 from . import __version__
 from ._cli import certificates as _certificates
 from ._cli import grade as _grade
+from ._cli import report as _report
 from ._cli import samples as _samples
 from ._cli import score as _score
 from ._cli import template as _template
@@ -40,7 +41,7 @@ def cli() -> None:
     """
 
 
-for _module in (_score, _samples, _template, _grade, _certificates):
+for _module in (_score, _samples, _template, _grade, _certificates, _report):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 

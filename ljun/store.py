@@ -312,6 +312,34 @@ class ResultsStore:
             record["review"] = bool(record["review"])
             yield record
 
+    def report_records(self, *, batches: Sequence[int] | None = None) -> Iterator[dict[str, Any]]:
+        """:meth:`result_records` plus ``batch`` and ``key_hash``, for reports.
+
+        ``batch`` is the batch that read the sheet last, ``key_hash`` the
+        key of its current score (``None`` when unscored).  ``batches``
+        limits the sheets to those the given batches read last.
+        """
+        where = ""
+        parameters: tuple[int, ...] = ()
+        if batches is not None:
+            where = f"WHERE p.batch_id IN ({', '.join('?' * len(batches))})"
+            parameters = tuple(batches)
+        cursor = self._db.execute(
+            "SELECT p.source, p.page, r.template, r.nomor_peserta, r.nama, r.tanggal_lahir, "
+            "r.kode_kompetensi, r.paket, r.barcode, r.answers, s.correct, s.score, s.flags, "
+            "s.review, p.batch_id, s.key_hash FROM pages p JOIN readings r ON r.page_id = p.id "
+            "JOIN scores s ON s.id = (SELECT max(id) FROM scores WHERE page_id = p.id) "
+            f"{where} ORDER BY p.batch_id, p.ordinal",
+            parameters,
+        )
+        for row in cursor:
+            record = dict(zip((*RESULT_KEYS, "batch", "key_hash"), row))
+            record["answers"] = json.loads(record["answers"])
+            record["flags"] = json.loads(record["flags"])
+            record["score"] = None if record["score"] is None else Decimal(record["score"])
+            record["review"] = bool(record["review"])
+            yield record
+
     def stored_sheets(self) -> Iterator[StoredSheet]:
         """Every stored page with its latest reading, in result order."""
         cursor = self._db.execute(
