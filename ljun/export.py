@@ -14,6 +14,12 @@ CSV and JSONL carry exactly the keys of DESIGN.md §3
   decimals, so a spreadsheet set to Indonesian shows ``7,50`` and can still
   sum them; ``comma`` does not change them.
 
+Every text cell from outside (names, file paths, reasons) is written as text:
+neutralised in CSV (a leading ``'`` before ``=``, ``+``, ``-``, ``@``, tab or
+carriage return, as OWASP recommends for "CSV injection") and typed as a
+string in XLSX, never a formula (:mod:`ljun._safe`); numbers stay numbers.
+JSONL is JSON, never read as formulas, and carries the text unchanged.
+
 Every writer consumes its records one at a time (memory stays flat) and
 writes through :func:`ljun._io.atomic_write`: a failure half-way leaves no
 partial file, and an existing file is replaced only when the new one is
@@ -31,7 +37,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from ._io import atomic_write
+from ._io import atomic_write, output_error
+from ._safe import csv_text, xlsx_text_cell
 from .errors import LjunError
 from .keys import PAKET_NAMES, PAKETS
 from .numbers import format_score, round_half_up
@@ -84,6 +91,8 @@ def csv_row(record: Mapping[str, Any], *, comma: bool = False) -> list[str]:
             cells.append("" if value is None else format_score(value, comma=comma))
         elif value is None:
             cells.append("")
+        elif isinstance(value, str):
+            cells.append(csv_text(value))  # names, file paths: never a formula
         else:
             cells.append(str(value))
     return cells
@@ -160,6 +169,13 @@ def write_xlsx(records: Iterable[Mapping[str, Any]], path: str | os.PathLike[str
         rows = _fill_workbook(workbook, records)
         with atomic_write(path, "wb") as handle:
             workbook.save(handle)
+    except OSError as exc:
+        _discard(workbook)
+        # openpyxl streams each sheet through a temporary file first: a full
+        # temporary folder fails here, before atomic_write could say so.
+        if isinstance(exc, LjunError):
+            raise
+        raise output_error(path, exc) from None
     except BaseException:
         _discard(workbook)
         raise
@@ -207,7 +223,7 @@ def _fill_workbook(workbook: Any, records: Iterable[Mapping[str, Any]]) -> int:
                 value = ", ".join(value)
             elif title == "score" and value is not None:
                 value = score_cell(sheet, Decimal(value))
-            row.append(value)
+            row.append(xlsx_text_cell(sheet, value) if isinstance(value, str) else value)
         sheet.append(row)
         counts[name] += 1
         review[name] += bool(record["review"])
