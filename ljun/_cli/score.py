@@ -26,6 +26,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from .._safe import printable
 from ..batch import (
     BatchResult,
     FileResult,
@@ -40,8 +41,9 @@ from ..calibration import load_calibration
 from ..export import EXPORT_FORMATS, export_records
 from ..keys import PAKET_NAMES, AnswerKeySet, load_answer_keys
 from ..numbers import format_score
-from ..store import DEFAULT_STORE, open_store
+from ..store import DEFAULT_STORE, ResultsStore, open_store
 from ..template import DEFAULT_TEMPLATE, load_template
+from ..vocabulary import LOAD_FAILURES, FailureReason
 
 __all__ = ["COMMANDS", "score", "rescore", "export"]
 
@@ -188,6 +190,7 @@ def score(
     err_console = Console(file=sys.stderr)
     show_progress = err_console.is_terminal if progress is None else progress
     with open_store(db) as store:
+        _report_interrupted(store)
         with _BatchProgress(err_console, enabled=show_progress) as bar:
             result = run_batch(
                 scans,
@@ -208,8 +211,19 @@ def score(
             written = export_records(store.result_records(batch=result.batch_id), out, comma=comma)
         _print_batch_summary(result, keys, db=db, comma=comma)
         if written is not None:
-            click.echo(f"wrote {written} records to {out}")
+            click.echo(f"wrote {written} records to {printable(out)}")
     return 0
+
+
+def _report_interrupted(store: ResultsStore) -> None:
+    """Mark batches a dead process left ``running`` as ``interrupted``, and say so."""
+    for batch in store.mark_interrupted():
+        click.echo(
+            f"warning: batch {batch.id} ({batch.kind}, started {batch.started_at}) was "
+            "interrupted: the process running it died before it finished; none of its "
+            "sheets were stored, so score those files again",
+            err=True,
+        )
 
 
 class _BatchProgress:
@@ -245,7 +259,19 @@ class _BatchProgress:
     def file_done(self, result: FileResult) -> None:
         for page, error in result.errors:
             self._progress.console.print(
-                f"warning: {result.source} page {page}: reader error: {error}", markup=False
+                f"warning: {printable(result.source)} page {page}: reader error: "
+                f"{printable(error)}",
+                markup=False,
+            )
+        damaged = [r.page for _, r in result.readings if r.failure == FailureReason.TRUNCATED]
+        if damaged:
+            loaded = sum(r.failure not in LOAD_FAILURES for _, r in result.readings)
+            self._progress.console.print(
+                f"warning: {printable(result.source)}: damaged file, {loaded} page(s) read; "
+                f"page(s) {', '.join(map(str, damaged))} and maybe later ones missing, sent "
+                "to review as 'truncated' (copy or scan the file again)",
+                markup=False,
+                soft_wrap=True,
             )
         self._progress.update(self._task, advance=1)
 
@@ -272,6 +298,13 @@ def _print_batch_summary(result: BatchResult, keys: AnswerKeySet, *, db: Path, c
         rows.append(("same page given twice (skipped)", summary["duplicate_pages"]))
     if summary["reader_errors"]:
         rows.append(("pages with a reader error", summary["reader_errors"]))
+    if summary["reasons"].get(FailureReason.TRUNCATED):
+        rows.append(
+            (
+                "damaged files: pages missing (truncated)",
+                summary["reasons"][FailureReason.TRUNCATED],
+            )
+        )
     rows.append(("sheets/s", summary["sheets_per_second"] or "-"))
     for label, value in rows:
         overview.add_row(label, str(value))
@@ -363,7 +396,11 @@ def _print_files(console: Console, result: BatchResult) -> None:
             table.add_column(name, justify="left" if name == "file" else "right")
         for source, c in counts:
             table.add_row(
-                source, str(c["pages"]), str(c["scored"]), str(c["review"]), str(c["failed"])
+                printable(source),
+                str(c["pages"]),
+                str(c["scored"]),
+                str(c["review"]),
+                str(c["failed"]),
             )
         console.print(table)
     if note:
@@ -409,6 +446,7 @@ def rescore(db: Path, key_files: tuple[Path, ...], out: Path | None, comma: bool
     _check_out(out)
     keys = load_answer_keys(key_files)
     with open_store(db, create=False) as store:
+        _report_interrupted(store)
         answer_rows = store.answer_rows()
         if answer_rows:
             keys.check_items(answer_rows, template="the stored sheets")
@@ -428,7 +466,7 @@ def rescore(db: Path, key_files: tuple[Path, ...], out: Path | None, comma: bool
         _print_paket_table(console, result.summary["pakets"], comma=comma)
         if out is not None:
             written = export_records(store.result_records(), out, comma=comma)
-            click.echo(f"wrote {written} records to {out}")
+            click.echo(f"wrote {written} records to {printable(out)}")
     return 0
 
 
@@ -469,7 +507,7 @@ def export(db: Path, out: Path, batch_id: int | None, comma: bool) -> int:
         if batch_id is not None:
             store.batch(batch_id)
         written = export_records(store.result_records(batch=batch_id), out, comma=comma)
-    click.echo(f"wrote {written} records to {out}")
+    click.echo(f"wrote {written} records to {printable(out)}")
     return 0
 
 
