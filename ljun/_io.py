@@ -136,7 +136,11 @@ def atomic_write(
     """
     target = Path(path)
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            # mkdir's own words ("File exists") would not say what is wrong.
+            raise OSError(errno.ENOTDIR, os.strerror(errno.ENOTDIR)) from None
         remove_stale_parts(target)
         fd, tmp_name = tempfile.mkstemp(
             prefix=_part_prefix(target), suffix=".part", dir=target.parent

@@ -35,7 +35,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from ._io import atomic_write, output_error
 from ._safe import csv_text, xlsx_text_cell
@@ -54,6 +54,7 @@ __all__ = [
     "write_xlsx",
     "export_records",
     "format_mean",
+    "save_workbook",
 ]
 
 #: Output suffixes and the format each selects.
@@ -168,7 +169,7 @@ def write_xlsx(records: Iterable[Mapping[str, Any]], path: str | os.PathLike[str
     try:
         rows = _fill_workbook(workbook, records)
         with atomic_write(path, "wb") as handle:
-            workbook.save(handle)
+            save_workbook(workbook, handle)
     except OSError as exc:
         _discard(workbook)
         # openpyxl streams each sheet through a temporary file first: a full
@@ -245,6 +246,27 @@ def _fill_workbook(workbook: Any, records: Iterable[Mapping[str, Any]]) -> int:
         summary_sheet.append([name, counts[name], scored[name], review[name], mean])
     summary_sheet.append(["Jumlah", rows, sum(scored.values()), sum(review.values()), None])
     return rows
+
+
+def save_workbook(workbook: Any, handle: IO[bytes]) -> None:
+    """``workbook.save(handle)``, leaving nothing behind when writing fails.
+
+    openpyxl leaves its zip archive open when a write fails (disk full); the
+    archive then tries to finish itself into the closed file when it is
+    collected and prints a stray traceback after the one-line error.  Here a
+    failed archive is detached from the file first: the file is discarded
+    anyway (:func:`~ljun._io.atomic_write`).
+    """
+    from zipfile import ZIP_DEFLATED, ZipFile
+
+    from openpyxl.writer.excel import ExcelWriter
+
+    archive = ZipFile(handle, "w", ZIP_DEFLATED, allowZip64=True)
+    try:
+        ExcelWriter(workbook, archive).save()  # closes the archive when done
+    except BaseException:
+        archive.fp = None  # ZipFile.close() then does nothing
+        raise
 
 
 def _discard(workbook: Any) -> None:

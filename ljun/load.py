@@ -569,9 +569,12 @@ _TIFF_ENTRY_BYTES = {_TIFF_CLASSIC: 12, _TIFF_BIG: 20}
 # Pages walked at most: far more than any scanner batch file, bounds a looping chain.
 _TIFF_MAX_PAGES = 100_000
 
-# A PDF ends with "%%EOF" within its last 1024 bytes (ISO 32000-1 §7.5.5; readers
-# accept trailing junk up to about that much).
+# A PDF ends with "%%EOF" (ISO 32000-1 §7.5.5), then at most an end of line.
+# Anything else after it (readers tolerate junk there) is taken as a sign of
+# damage: a file cut inside an incremental update still holds the %%EOF of the
+# revision before, a little way from its end.
 _PDF_TAIL_BYTES = 1024
+_PDF_TAIL_BLANKS = b" \t\r\n\x00\x0c"
 _PDF_EOF = b"%%EOF"
 # Page tree nodes (ISO 32000-1 §7.7.3.2): "/Type /Pages" with "/Count N"; the root
 # has no "/Parent".  The last root in the file is that of the newest revision.
@@ -695,7 +698,9 @@ def _pdf_structure(path: str) -> tuple[bool, int | None]:
         if size == 0:
             return False, None
         with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
-            ends = _PDF_EOF in data[max(0, size - _PDF_TAIL_BYTES) :]
+            ends = (
+                data[max(0, size - _PDF_TAIL_BYTES) :].rstrip(_PDF_TAIL_BLANKS).endswith(_PDF_EOF)
+            )
             count = None
             for node in _PDF_PAGES_NODE.finditer(data):
                 starts = list(
@@ -725,7 +730,7 @@ def pdf_truncation(source: str, pages_found: int, pages_read: list[int]) -> Page
         1-based numbers of the pages that were read.
 
     The file's own structure decides: a PDF that does not end with ``%%EOF``
-    was cut short, and a page tree root counting more pages than were found
+    (blanks aside) was cut short, and a page tree root counting more pages than were found
     means the reader fell back on an older, smaller revision of the file.
     """
     try:

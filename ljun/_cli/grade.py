@@ -14,7 +14,7 @@ import click
 
 from .._io import output_error, remove_stale_parts
 from .._safe import printable
-from ..errors import LjunError
+from ..errors import LjunError, OutputError
 from ..grade import (
     GradingReport,
     TheorySheet,
@@ -230,7 +230,11 @@ def write_together(writers: Sequence[tuple[Path, Callable[[Path], None]]]) -> li
             remove_stale_parts(out)
         for out, write in writers:
             part = out.with_name(f".{out.name}.{os.getpid()}.part")
-            write(part)
+            try:
+                write(part)
+            except OutputError as exc:
+                # Name the file the user asked for, not the staging file.
+                raise OutputError(str(exc).replace(str(part), str(out))) from None
             staged.append((part, out))
         stamp = time.time_ns()
         for part, _ in staged:

@@ -165,7 +165,7 @@ def score(
     Everything is stored in the results store (--db); re-running the same
     files updates their sheets instead of adding them again.  Exit code 0
     when every page was scored or sent to review, 2 on bad arguments or
-    unusable keys.
+    unusable keys, 74 when the store or --out cannot be written (disk full).
 
     \b
     Example:

@@ -13,6 +13,7 @@ from typing import Any
 
 from .._io import atomic_write
 from .._safe import csv_text, xlsx_text_cell
+from ..export import save_workbook
 from ..numbers import format_score
 from ._grading import GradingReport
 
@@ -210,7 +211,7 @@ def write_grades_xlsx(report: GradingReport, path: str | Path) -> None:
     ):
         rules.append([xlsx_text_cell(rules, v) if isinstance(v, str) else v for v in row])
     with atomic_write(path, "wb") as stream:
-        workbook.save(stream)
+        save_workbook(workbook, stream)  # no stray traceback on a full disk
 
 
 def _fill_sheet(sheet: Any, columns: Sequence[str], rows: Sequence[Mapping[str, Cell]]) -> None:
