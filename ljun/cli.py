@@ -78,7 +78,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except OSError as exc:
         # Not turned into an OutputError where it happened: still one line, not a traceback.
-        click.echo(f"ljun: error: {printable(output_error(exc.filename or '?', exc))}", err=True)
+        where = exc.filename or (
+            "standard output" if isinstance(exc, BrokenPipeError) else "a file (name unknown)"
+        )
+        click.echo(f"ljun: error: {printable(output_error(where, exc))}", err=True)
         return EXIT_IO
     return result if isinstance(result, int) else 0
 

@@ -24,6 +24,9 @@ Failures (no reading at all; ``failure`` is set):
 ``too_large``               an image too large to decode safely
 ``encrypted_pdf``           a PDF that needs a password
 ``reader_error``            a reader raised on the page (a bug, not bad content)
+``not_found``, ``empty_file``, ``unsupported_format``, ``corrupt_image``,
+``unsupported_image``, ``corrupt_pdf``, ``pdf_tool_missing``
+                            the loader's other reasons (:mod:`ljun.load`)
 
 Review (the sheet was read, a person must look):
 
@@ -119,6 +122,14 @@ class FailureReason(StrEnum):
     ENCRYPTED_PDF = "encrypted_pdf"
     # A reader raised on the page (a bug, not bad content; ljun.batch)
     READER_ERROR = "reader_error"
+    # Loading, the loader's other words (ljun.load): a store holding them must read back.
+    NOT_FOUND = "not_found"
+    EMPTY_FILE = "empty_file"
+    UNSUPPORTED_FORMAT = "unsupported_format"
+    CORRUPT_IMAGE = "corrupt_image"
+    UNSUPPORTED_IMAGE = "unsupported_image"
+    CORRUPT_PDF = "corrupt_pdf"
+    PDF_TOOL_MISSING = "pdf_tool_missing"
 
 
 #: Failure reasons of registration.
@@ -138,6 +149,13 @@ LOAD_FAILURES: frozenset[FailureReason] = frozenset(
         FailureReason.TRUNCATED,
         FailureReason.TOO_LARGE,
         FailureReason.ENCRYPTED_PDF,
+        FailureReason.NOT_FOUND,
+        FailureReason.EMPTY_FILE,
+        FailureReason.UNSUPPORTED_FORMAT,
+        FailureReason.CORRUPT_IMAGE,
+        FailureReason.UNSUPPORTED_IMAGE,
+        FailureReason.CORRUPT_PDF,
+        FailureReason.PDF_TOOL_MISSING,
     }
 )
 

@@ -183,3 +183,16 @@ def test_error_messages_escape_control_characters(run_cli, tmp_path):
     result = run_cli("score", tmp_path / "a.tif", "--key", key, "--db", tmp_path / "s.sqlite")
     assert result.exit_code == 2
     assert "\x1b" not in result.stderr and "kunci\\x1b[31m.json" in result.stderr
+
+
+def test_rescore_reads_back_every_load_failure(run_cli, tmp_path):
+    """Regression: rescore crashed (ValueError) on a store holding an 'empty_file' failure."""
+    from _hostile_helpers import KEYS
+
+    (tmp_path / "a.tif").write_bytes(b"")
+    (tmp_path / "b.txt.tif").write_text("not an image")
+    result, _ = _score(run_cli, tmp_path, "s", tmp_path / "a.tif", tmp_path / "b.txt.tif")
+    assert result.exit_code == 0, result.stderr
+    rescored = run_cli("rescore", "--db", tmp_path / "s.sqlite", "--key", KEYS[0])
+    assert rescored.exit_code == 0, rescored.stderr
+    assert "kept" in rescored.stdout

@@ -232,3 +232,66 @@ def test_part_file_of_a_killed_export_is_removed_next_time(tmp_path):
         assert not stale.exists()
         assert live.exists()  # a live writer's file is left alone
     assert sorted(p.name for p in tmp_path.iterdir()) == [live.name, "hasil.csv"]
+
+
+def _praktik(folder: Path) -> Path:
+    path = folder / "praktik.csv"
+    path.write_text(
+        "nomor_peserta,nama,kode_kompetensi,nilai_praktik\n41205030120017,Ani,6018,8.25\n"
+    )
+    return path
+
+
+@pytest.mark.parametrize("command", ["score", "rescore", "grade"])
+def test_every_command_reports_a_full_disk_in_one_line(command, tmp_path, run_cli, stored):
+    """Regression: --out on a full disk gave tracebacks (three for XLSX) in all three commands."""
+    from _hostile_helpers import KEYS, key_args
+
+    with _tiny_disk(tmp_path / "disk") as disk:
+        _fill(disk)
+        out = disk / "hasil.xlsx"
+        if command == "score":
+            args = ["score", tmp_path / "a.tif", *key_args(), "--db", stored, "--out", out]
+        elif command == "rescore":
+            args = ["rescore", "--db", stored, "--key", KEYS[0], "--out", out]
+        else:
+            args = ["grade", "--db", stored, "--praktik", _praktik(tmp_path), "--out", out]
+        result = run_cli(*args, *(["--no-progress"] if command == "score" else []))
+        assert result.exit_code == EXIT_IO
+        assert result.stderr.count("ljun: error:") == 1 and "Traceback" not in result.stderr
+        assert f"cannot write {out}: No space left on device" in result.stderr
+        assert sorted(p.name for p in disk.iterdir()) == ["filler"]
+
+
+def test_store_filling_up_during_a_batch_keeps_the_earlier_results(tmp_path, run_cli):
+    from _hostile_helpers import SAMPLE_TIFF, key_args
+
+    with _tiny_disk(tmp_path / "disk", "size=1m") as disk:
+        db = disk / "ljun.sqlite"
+        (tmp_path / "a.tif").write_bytes(b"")
+        first = run_cli("score", tmp_path / "a.tif", *key_args(), "--db", db, "--no-progress")
+        assert first.exit_code == 0, first.stderr
+        _fill(disk)
+        result = run_cli(
+            "score", SAMPLE_TIFF, *key_args(), "--db", db, "--workers", 1, "--no-progress"
+        )
+        assert result.exit_code == EXIT_IO, result.stderr
+        assert result.stderr.count("ljun: error:") == 1 and "Traceback" not in result.stderr
+        assert f"results store {db}: cannot be written" in result.stderr
+        (disk / "filler").unlink()
+        with open_store(db) as store:
+            assert store.count("pages") == 1  # the first batch, whole; nothing of the second
+
+
+def test_score_refuses_an_impossible_out_before_reading(tmp_path, run_cli):
+    from _hostile_helpers import key_args
+
+    (tmp_path / "berkas").write_text("a file")
+    (tmp_path / "a.tif").write_bytes(b"")
+    out = tmp_path / "berkas" / "sub" / "hasil.csv"
+    result = run_cli(
+        "score", tmp_path / "a.tif", *key_args(), "--db", tmp_path / "s.sqlite", "--out", out
+    )
+    assert result.exit_code == EXIT_IO
+    _one_clear_line(result.stderr, out, "Not a directory")
+    assert not (tmp_path / "s.sqlite").exists()  # nothing was read or stored

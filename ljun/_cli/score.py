@@ -6,7 +6,9 @@ this module only parses options, shows progress and prints summaries.
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import sys
 import time
 from collections.abc import Mapping
@@ -26,6 +28,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from .._io import output_error
 from .._safe import printable
 from ..batch import (
     BatchResult,
@@ -71,6 +74,13 @@ def _check_out(out: Path | None) -> None:
         raise click.BadParameter(
             f"{out}: the suffix must be one of {', '.join(EXPORT_FORMATS)}", param_hint="--out"
         )
+    if out is not None:
+        # Before a long batch, not after it: the nearest existing folder must be one.
+        folder = out.absolute().parent
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        if not folder.is_dir():
+            raise output_error(out, OSError(errno.ENOTDIR, os.strerror(errno.ENOTDIR)))
 
 
 def _score_text(value: Decimal | str | None, comma: bool) -> str:
