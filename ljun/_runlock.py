@@ -34,7 +34,7 @@ _GUARD = threading.Lock()
 
 def lock_path(store_path: str) -> str:
     """The lock file of the store at ``store_path``."""
-    return os.path.abspath(store_path) + LOCK_SUFFIX
+    return os.path.realpath(store_path) + LOCK_SUFFIX
 
 
 def _lock_file(store_path: str) -> tuple[int, set[int]]:
