@@ -78,6 +78,12 @@ def read_json(
             f"{what} {shown}: not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
             + (f" ({hint})" if hint else "")
         ) from None
+    except RecursionError:
+        # Python's JSON decoder recurses once per nesting level.
+        raise error(
+            f"{what} {shown}: nested too deeply (lists or objects inside each "
+            "other thousands of levels deep)" + (f" ({hint})" if hint else "")
+        ) from None
 
 
 @functools.cache

@@ -3,7 +3,10 @@
 Every command is a thin call into the library; the commands themselves live in
 ``ljun/_cli/<command>.py`` and are added to :data:`cli` here.  Library errors
 (:class:`~ljun.errors.LjunError`) become one clear line on stderr and exit
-code 2; usage errors get click's usage message and exit code 2.
+code 2; usage errors get click's usage message and exit code 2; a file that
+cannot be written (:class:`~ljun.errors.OutputError`: full disk, unwritable
+folder) exits with :data:`EXIT_IO` (74).  Control characters in messages are
+shown escaped (:func:`ljun._safe.printable`).
 """
 
 from __future__ import annotations
@@ -20,13 +23,19 @@ from ._cli import report as _report
 from ._cli import samples as _samples
 from ._cli import score as _score
 from ._cli import template as _template
-from .errors import LjunError
+from ._io import output_error
+from ._safe import printable
+from .errors import LjunError, OutputError
 from .load import quiet_tifffile
 
 __all__ = ["cli", "main"]
 
 #: Exit code for bad arguments, bad input files and library errors.
 EXIT_USAGE = 2
+
+#: Exit code when a file cannot be written (full disk, unwritable folder):
+#: ``EX_IOERR`` of sysexits.h.
+EXIT_IO = 74
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -63,9 +72,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except click.Abort:
         click.echo("ljun: aborted", err=True)
         return 130
+    except OutputError as exc:
+        click.echo(f"ljun: error: {printable(exc, keep_newlines=True)}", err=True)
+        return EXIT_IO
     except LjunError as exc:
-        click.echo(f"ljun: error: {exc}", err=True)
+        click.echo(f"ljun: error: {printable(exc, keep_newlines=True)}", err=True)
         return EXIT_USAGE
+    except OSError as exc:
+        # Not turned into an OutputError where it happened: still one line, not a traceback.
+        where = exc.filename or (
+            "standard output" if isinstance(exc, BrokenPipeError) else "a file (name unknown)"
+        )
+        click.echo(f"ljun: error: {printable(output_error(where, exc))}", err=True)
+        return EXIT_IO
     return result if isinstance(result, int) else 0
 
 

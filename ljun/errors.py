@@ -19,6 +19,8 @@ __all__ = [
     "StoreError",
     "BatchError",
     "AttendanceError",
+    "OutputError",
+    "StoreOutputError",
 ]
 
 
@@ -63,3 +65,16 @@ class BatchError(LjunError, RuntimeError):
 
 class AttendanceError(LjunError, ValueError):
     """An attendance list CSV is malformed; the message names the file and line."""
+
+
+class OutputError(LjunError, OSError):
+    """A file cannot be written: full disk, unwritable folder, read-only file system.
+
+    The message is one line naming the file and the cause; the CLI exits
+    with :data:`ljun.cli.EXIT_IO` (74, ``EX_IOERR`` of sysexits.h), not the
+    code for bad arguments.
+    """
+
+
+class StoreOutputError(StoreError, OutputError):
+    """The results store cannot be written (disk full, read-only): an :class:`OutputError`."""

@@ -14,6 +14,12 @@ CSV and JSONL carry exactly the keys of ARCHITECTURE.md §3
   decimals, so a spreadsheet set to Indonesian shows ``7,50`` and can still
   sum them; ``comma`` does not change them.
 
+Every text cell from outside (names, file paths, reasons) is written as text:
+neutralised in CSV (a leading ``'`` before ``=``, ``+``, ``-``, ``@``, tab or
+carriage return, as OWASP recommends for "CSV injection") and typed as a
+string in XLSX, never a formula (:mod:`ljun._safe`); numbers stay numbers.
+JSONL is JSON, never read as formulas, and carries the text unchanged.
+
 Every writer consumes its records one at a time (memory stays flat) and
 writes through :func:`ljun._io.atomic_write`: a failure half-way leaves no
 partial file, and an existing file is replaced only when the new one is
@@ -29,9 +35,10 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-from ._io import atomic_write
+from ._io import atomic_write, output_error
+from ._safe import csv_text, xlsx_text_cell
 from .errors import LjunError
 from .keys import PAKET_NAMES, PAKETS
 from .numbers import format_score, round_half_up
@@ -47,6 +54,7 @@ __all__ = [
     "write_xlsx",
     "export_records",
     "format_mean",
+    "save_workbook",
 ]
 
 #: Output suffixes and the format each selects.
@@ -84,6 +92,8 @@ def csv_row(record: Mapping[str, Any], *, comma: bool = False) -> list[str]:
             cells.append("" if value is None else format_score(value, comma=comma))
         elif value is None:
             cells.append("")
+        elif isinstance(value, str):
+            cells.append(csv_text(value))  # names, file paths: never a formula
         else:
             cells.append(str(value))
     return cells
@@ -159,7 +169,14 @@ def write_xlsx(records: Iterable[Mapping[str, Any]], path: str | os.PathLike[str
     try:
         rows = _fill_workbook(workbook, records)
         with atomic_write(path, "wb") as handle:
-            workbook.save(handle)
+            save_workbook(workbook, handle)
+    except OSError as exc:
+        _discard(workbook)
+        # openpyxl streams each sheet through a temporary file first: a full
+        # temporary folder fails here, before atomic_write could say so.
+        if isinstance(exc, LjunError):
+            raise
+        raise output_error(path, exc) from None
     except BaseException:
         _discard(workbook)
         raise
@@ -207,7 +224,7 @@ def _fill_workbook(workbook: Any, records: Iterable[Mapping[str, Any]]) -> int:
                 value = ", ".join(value)
             elif title == "score" and value is not None:
                 value = score_cell(sheet, Decimal(value))
-            row.append(value)
+            row.append(xlsx_text_cell(sheet, value) if isinstance(value, str) else value)
         sheet.append(row)
         counts[name] += 1
         review[name] += bool(record["review"])
@@ -229,6 +246,27 @@ def _fill_workbook(workbook: Any, records: Iterable[Mapping[str, Any]]) -> int:
         summary_sheet.append([name, counts[name], scored[name], review[name], mean])
     summary_sheet.append(["Jumlah", rows, sum(scored.values()), sum(review.values()), None])
     return rows
+
+
+def save_workbook(workbook: Any, handle: IO[bytes]) -> None:
+    """``workbook.save(handle)``, leaving nothing behind when writing fails.
+
+    openpyxl leaves its zip archive open when a write fails (disk full); the
+    archive then tries to finish itself into the closed file when it is
+    collected and prints a stray traceback after the one-line error.  Here a
+    failed archive is detached from the file first: the file is discarded
+    anyway (:func:`~ljun._io.atomic_write`).
+    """
+    from zipfile import ZIP_DEFLATED, ZipFile
+
+    from openpyxl.writer.excel import ExcelWriter
+
+    archive = ZipFile(handle, "w", ZIP_DEFLATED, allowZip64=True)
+    try:
+        ExcelWriter(workbook, archive).save()  # closes the archive when done
+    except BaseException:
+        archive.fp = None  # ZipFile.close() then does nothing
+        raise
 
 
 def _discard(workbook: Any) -> None:

@@ -154,6 +154,11 @@ def normalise_paket(text: str) -> str | None:
     return _PAKET_SPELLINGS.get(text)
 
 
+# Longest text a key error message quotes (a letter, a paket name); longer
+# texts may be a row of answers and are described instead.
+_MAX_QUOTED_TEXT = 8
+
+
 def _key_path(error: jsonschema.ValidationError) -> str:
     where = json_path(error.absolute_path)
     path = list(error.absolute_path)
@@ -163,12 +168,28 @@ def _key_path(error: jsonschema.ValidationError) -> str:
     return where
 
 
+def _key_value(value: Any) -> str:
+    """A value of a key document as an error message may show it: never a row of answers.
+
+    Keys are confidential: a list, an object or a long text is described, not quoted.
+    """
+    if isinstance(value, dict):
+        return f"an object with {len(value)} entries"
+    if isinstance(value, list):
+        return f"a list of {len(value)} entries"
+    if isinstance(value, str) and len(value) > _MAX_QUOTED_TEXT:
+        return f"a text of {len(value)} characters"
+    return repr(value)
+
+
 def _key_message(error: jsonschema.ValidationError) -> str:
+    shown = _key_value(error.instance)
     if str(error.validator) == "oneOf":
         # jsonschema's text for oneOf ("... is not valid under any of the given
         # schemas") does not say what an answer looks like; this does.
-        return f"{error.instance!r} is not an answer"
-    return error.message
+        return f"{shown} is not an answer"
+    # jsonschema quotes the whole value ("['B', 'D', ...] is too long"): describe it instead.
+    return error.message.replace(repr(error.instance), shown)
 
 
 def _raise_problems(source: str, problems: Sequence[str]) -> None:

@@ -21,7 +21,14 @@ Failure reasons (``PageFailure.reason``):
 ``unsupported_format``  not a TIFF, PDF, PNG or JPEG (judged by content)
 ``too_large``           the page has more pixels than ``max_pixels`` (checked
                         from the header, before decoding: decompression-bomb guard)
-``truncated``           the file ends early or its page directory is broken
+``truncated``           the file ends early or its page directory is broken.  A
+                        multi-page file whose page count cannot be trusted (a TIFF
+                        whose page chain breaks off, a PDF cut short or whose page
+                        tree counts more pages than could be read) gets, after the
+                        pages that were read, one ``truncated`` failure numbered
+                        one past the last page found, naming the pages read
+                        (:func:`tiff_truncation`, :func:`pdf_truncation`); pages
+                        whose pixel data is cut off are ``truncated`` too
 ``corrupt_image``       a page's pixel data cannot be decoded
 ``unsupported_image``   an image layout this loader does not handle (e.g. CMYK)
 ``encrypted_pdf``       the PDF needs a password
@@ -39,7 +46,9 @@ True
 from __future__ import annotations
 
 import logging
+import mmap
 import os
+import re
 import struct
 import subprocess
 import warnings
@@ -64,6 +73,8 @@ __all__ = [
     "to_gray",
     "PageLoadError",
     "quiet_tifffile",
+    "tiff_truncation",
+    "pdf_truncation",
 ]
 
 #: File name endings (lower case) picked up when a folder is walked.
@@ -116,6 +127,9 @@ _DECODE_ERRORS: tuple[type[BaseException], ...] = (
     zlib.error,
 )
 
+# A logging level above CRITICAL: nothing is logged.
+_SILENT_LOG_LEVEL = logging.CRITICAL + 1
+
 _MAGIC_TIFF = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 _MAGIC_PDF = b"%PDF"
 _MAGIC_PNG = b"\x89PNG\r\n\x1a\n"
@@ -144,7 +158,9 @@ def quiet_tifffile() -> None:
     library's own log lines would only repeat that on stderr.  Called by the
     CLI and by batch worker processes, never at import time.
     """
-    logging.getLogger("tifffile").setLevel(logging.ERROR)
+    # tifffile logs a broken page chain at ERROR level: silence everything it logs.
+    logging.getLogger("tifffile").setLevel(_SILENT_LOG_LEVEL)
+    warnings.filterwarnings("ignore", module="tifffile")
 
 
 def list_scan_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
@@ -277,6 +293,7 @@ def _tiff_pages(source: str, max_pixels: int) -> Iterator[Page | PageFailure]:
                 source, 0, FailureReason.TRUNCATED, f"{source}: the TIFF has no readable page"
             )
             return
+        read: list[int] = []
         for index in range(n_pages):
             number = index + 1
             try:
@@ -287,13 +304,18 @@ def _tiff_pages(source: str, max_pixels: int) -> Iterator[Page | PageFailure]:
                     source,
                     number,
                     FailureReason.TRUNCATED,
-                    f"{source} page {number}: broken page directory: {exc}",
+                    f"{source} page {number}: broken page directory: {exc}; "
+                    f"{_pages_text(read)} read, later pages missing",
                 )
                 return
             try:
                 yield _tiff_page(tiff_page, source, number, max_pixels)
+                read.append(number)
             except PageLoadError as exc:
                 yield PageFailure(source, number, exc.reason, exc.detail)
+    damaged = tiff_truncation(source, n_pages, read)
+    if damaged is not None:
+        yield damaged
 
 
 def _tiff_page(tiff_page, source: str, number: int, max_pixels: int) -> Page:
@@ -305,6 +327,7 @@ def _tiff_page(tiff_page, source: str, number: int, max_pixels: int) -> Page:
         )
     height, width = (shape[0], shape[1]) if len(shape) == 2 or shape[-1] <= 4 else shape[-2:]
     _check_size(where, width, height, max_pixels)
+    _check_tiff_data(tiff_page, where)
     photometric = int(tiff_page.photometric)
     if photometric not in (_MINISWHITE, _MINISBLACK, _RGB, _PALETTE, _YCBCR):
         raise PageLoadError(
@@ -484,6 +507,7 @@ def _pdf_pages(source: str, max_pixels: int) -> Iterator[Page | PageFailure]:
         )
     except (*pdf_errors, *_DECODE_ERRORS):
         sizes = {}
+    read: list[int] = []
     for number in range(1, n_pages + 1):
         where = f"{source} page {number}"
         try:
@@ -522,6 +546,10 @@ def _pdf_pages(source: str, max_pixels: int) -> Iterator[Page | PageFailure]:
         with images[0] as image:
             gray = np.asarray(image.convert("L"), dtype=np.uint8)
         yield Page(image=gray, source=source, page=number, dpi=float(PDF_RENDER_DPI))
+        read.append(number)
+    damaged = pdf_truncation(source, n_pages, read)
+    if damaged is not None:
+        yield damaged
 
 
 def _pdf_page_sizes_pt(info: dict, n_pages: int) -> dict[int, tuple[float, float]]:
@@ -541,6 +569,209 @@ def _pdf_page_sizes_pt(info: dict, n_pages: int) -> dict[int, tuple[float, float
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())[:300]
+
+
+# --------------------------------------------------------------------------- truncation
+
+# The structure checks below read a file's own page directory, apart from the
+# decoder that read its pages, so a file the decoder silently read only part
+# of (a TIFF cut in half, a PDF cut after an earlier revision) still says so.
+
+# TIFF header: byte order mark -> struct prefix; version 42 (classic) or 43 (BigTIFF).
+_TIFF_BYTE_ORDER = {b"II": "<", b"MM": ">"}
+_TIFF_CLASSIC = 42
+_TIFF_BIG = 43
+# Bytes of one IFD entry: classic TIFF 12, BigTIFF 20 (TIFF 6.0 §2; BigTIFF spec).
+_TIFF_ENTRY_BYTES = {_TIFF_CLASSIC: 12, _TIFF_BIG: 20}
+# Pages walked at most: far more than any scanner batch file, bounds a looping chain.
+_TIFF_MAX_PAGES = 100_000
+
+# A PDF ends with "%%EOF" (ISO 32000-1 §7.5.5), then at most an end of line.
+# Anything else after it (readers tolerate junk there) is taken as a sign of
+# damage: a file cut inside an incremental update still holds the %%EOF of the
+# revision before, a little way from its end.
+_PDF_TAIL_BYTES = 1024
+_PDF_TAIL_BLANKS = b" \t\r\n\x00\x0c"
+_PDF_EOF = b"%%EOF"
+# Page tree nodes (ISO 32000-1 §7.7.3.2): "/Type /Pages" with "/Count N"; the root
+# has no "/Parent".  The last root in the file is that of the newest revision.
+_PDF_PAGES_NODE = re.compile(rb"/Type\s*/Pages\b")
+_PDF_COUNT = re.compile(rb"/Count\s+(\d+)")
+_PDF_PARENT = re.compile(rb"/Parent\s")
+_PDF_OBJ_START = re.compile(rb"\d+\s+\d+\s+obj\b")
+_PDF_ENDOBJ = b"endobj"
+# Bytes searched back from a page tree node for the start of its object.
+_PDF_OBJ_LOOKBACK = 4096
+
+
+def _pages_text(pages: list[int]) -> str:
+    if not pages:
+        return "no page"
+    if pages == list(range(pages[0], pages[-1] + 1)):
+        return f"page {pages[0]}" if len(pages) == 1 else f"pages {pages[0]}-{pages[-1]}"
+    return "pages " + ", ".join(str(p) for p in pages)
+
+
+def _truncated(source: str, found: int, read: list[int], why: str, missing: str) -> PageFailure:
+    return PageFailure(
+        source,
+        found + 1,
+        FailureReason.TRUNCATED,
+        f"{source}: the file is damaged ({why}): {_pages_text(read)} of it read, {missing} "
+        "(fix: copy or scan the file again; check the participants of these pages)",
+    )
+
+
+def _check_tiff_data(tiff_page, where: str) -> None:
+    """Raise ``truncated`` when a page's pixel data runs past the end of its file."""
+    try:
+        size = os.fstat(tiff_page.parent.filehandle.fileno()).st_size
+        ends = [int(o) + int(c) for o, c in zip(tiff_page.dataoffsets, tiff_page.databytecounts)]
+    except (AttributeError, OSError, TypeError, ValueError):
+        return
+    if ends and max(ends) > size:
+        raise PageLoadError(
+            FailureReason.TRUNCATED,
+            f"{where}: the pixel data is cut off (the file ends at byte {size:,}, the page "
+            f"needs {max(ends):,}); copy or scan the file again",
+        )
+
+
+def _tiff_chain(path: str) -> tuple[int, str | None]:
+    """Walk a TIFF's chain of page directories (IFDs) by hand.
+
+    Returns the number of complete IFDs and, when the chain breaks off
+    instead of ending with a zero offset, why.
+    """
+    try:
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            head = handle.read(16)
+            order = _TIFF_BYTE_ORDER.get(head[:2])
+            if order is None or len(head) < 8:
+                return 0, "no TIFF header"
+            version = struct.unpack(order + "H", head[2:4])[0]
+            if version == _TIFF_BIG:
+                offset_format, count_format = order + "Q", order + "Q"
+                offset = struct.unpack(offset_format, head[8:16])[0]
+            else:
+                offset_format, count_format = order + "I", order + "H"
+                offset = struct.unpack(offset_format, head[4:8])[0]
+            offset_bytes = struct.calcsize(offset_format)
+            count_bytes = struct.calcsize(count_format)
+            entry_bytes = _TIFF_ENTRY_BYTES.get(version, _TIFF_ENTRY_BYTES[_TIFF_CLASSIC])
+            seen: set[int] = set()
+            pages = 0
+            while offset:
+                if offset in seen or pages >= _TIFF_MAX_PAGES:
+                    return pages, "the page chain loops"
+                seen.add(offset)
+                if offset + count_bytes > size:
+                    return pages, f"page {pages + 1}'s directory lies past the end of the file"
+                handle.seek(offset)
+                entries = struct.unpack(count_format, handle.read(count_bytes))[0]
+                end = offset + count_bytes + entries * entry_bytes + offset_bytes
+                if entries == 0 or end > size:
+                    return pages, f"page {pages + 1}'s directory is cut off or broken"
+                handle.seek(end - offset_bytes)
+                offset = struct.unpack(offset_format, handle.read(offset_bytes))[0]
+                pages += 1
+    except (OSError, struct.error) as exc:
+        return 0, f"cannot be read: {exc}"
+    return pages, None
+
+
+def tiff_truncation(source: str, pages_found: int, pages_read: list[int]) -> PageFailure | None:
+    """A ``truncated`` failure when the TIFF's page count cannot be trusted, else ``None``.
+
+    Parameters
+    ----------
+    source : str
+        The TIFF file.
+    pages_found : int
+        Pages the decoder found (``len(tifffile.TiffFile(source).pages)``).
+    pages_read : list of int
+        1-based numbers of the pages that were read.
+
+    The page directories are walked apart from the decoder (:func:`_tiff_chain`):
+    a chain that breaks off (cut file, overwritten directory), or holds more
+    pages than the decoder found, means pages are missing.
+    """
+    chained, broken = _tiff_chain(source)
+    if broken is None and chained <= pages_found:
+        return None
+    why = broken or f"{chained} page directories, {pages_found} decoded"
+    return _truncated(source, pages_found, pages_read, why, f"pages after {pages_found} missing")
+
+
+def _pdf_structure(path: str) -> tuple[bool, int | None]:
+    """Whether a PDF ends with ``%%EOF``, and its page tree's ``/Count`` (newest root).
+
+    ``None`` for the count when no uncompressed page tree root is found
+    (object streams hide it).
+    """
+    with open(path, "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size == 0:
+            return False, None
+        with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            ends = (
+                data[max(0, size - _PDF_TAIL_BYTES) :].rstrip(_PDF_TAIL_BLANKS).endswith(_PDF_EOF)
+            )
+            count = None
+            for node in _PDF_PAGES_NODE.finditer(data):
+                starts = list(
+                    _PDF_OBJ_START.finditer(
+                        data, max(0, node.start() - _PDF_OBJ_LOOKBACK), node.start()
+                    )
+                )
+                start = starts[-1].end() if starts else node.start()
+                stop = data.find(_PDF_ENDOBJ, node.end())
+                body = bytes(data[start : stop if stop >= 0 else node.end() + _PDF_OBJ_LOOKBACK])
+                found = _PDF_COUNT.search(body)
+                if found and not _PDF_PARENT.search(body):
+                    count = int(found.group(1))
+    return ends, count
+
+
+def pdf_truncation(source: str, pages_found: int, pages_read: list[int]) -> PageFailure | None:
+    """A ``truncated`` failure when the PDF's page count cannot be trusted, else ``None``.
+
+    Parameters
+    ----------
+    source : str
+        The PDF file.
+    pages_found : int
+        Pages the PDF reader found (``pdfinfo``'s count).
+    pages_read : list of int
+        1-based numbers of the pages that were read.
+
+    The file's own structure decides: a PDF that does not end with ``%%EOF``
+    (blanks aside) was cut short, and a page tree root counting more pages than were found
+    means the reader fell back on an older, smaller revision of the file.
+    """
+    try:
+        ends, declared = _pdf_structure(source)
+    except (OSError, ValueError) as exc:
+        return _truncated(source, pages_found, pages_read, f"cannot be read: {exc}", "")
+    if declared is not None and declared > pages_found:
+        missing = declared - pages_found
+        return _truncated(
+            source,
+            pages_found,
+            pages_read,
+            f"its page tree counts {declared} pages, {pages_found} found",
+            f"{missing} page{'s' if missing != 1 else ''} missing",
+        )
+    if not ends:
+        return _truncated(
+            source,
+            pages_found,
+            pages_read,
+            "it does not end with %%EOF: cut short",
+            f"pages after {pages_found} may be missing",
+        )
+    return None
 
 
 # --------------------------------------------------------------------------- helpers

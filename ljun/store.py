@@ -4,8 +4,9 @@ Tables (schema version :data:`SCHEMA_VERSION`, kept in ``PRAGMA user_version``):
 
 ``batches``
     One row per ``ljun score`` or ``ljun rescore`` run: kind, status
-    (``running``, ``complete``, ``failed``), times, arguments and summary
-    (JSON).
+    (``running``, ``complete``, ``failed``, ``interrupted``: left ``running``
+    by a process that died, see :meth:`ResultsStore.mark_interrupted`), times,
+    arguments and summary (JSON).
 ``answer_keys`` / ``batch_keys``
     Every key used, stored once by the SHA-256 of its canonical JSON, and
     which batch used which key file.
@@ -43,10 +44,17 @@ A crash or Ctrl-C leaves the earlier results untouched and the batch row
 
 The database runs in WAL mode, so a review page can read while a batch is
 being committed.
+
+A new store file is created readable by its owner only (0600; SQLite gives its
+``-wal`` and ``-shm`` files the same permissions), unless ``LJUN_SHARED_FILES=1``
+(:func:`ljun._io.file_mode`).  A store that cannot be written (disk full,
+read-only) raises :class:`~ljun.errors.StoreOutputError`, an
+:class:`~ljun.errors.OutputError`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import os
@@ -59,8 +67,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from . import _runlock
+from ._io import file_mode, output_error
 from ._migrations import SCHEMA_VERSION, migrate
-from .errors import StoreError
+from .errors import StoreError, StoreOutputError
 from .keys import AnswerKey, AnswerKeySet, parse_answer_key
 from .records import RESULT_KEYS, SheetReading
 from .score import ScoredSheet, add_flags
@@ -141,6 +151,22 @@ def _staging_table(db: sqlite3.Connection) -> str:
     columns += [f"r_{name} {types['readings'][name]}" for name in _READING_COLUMNS]
     columns += [f"s_{name} {types['scores'][name]}" for name in _SCORE_COLUMNS]
     return f"CREATE TEMP TABLE IF NOT EXISTS staged ({', '.join(columns)})"
+
+
+# SQLite result codes that mean the file could not be written or opened (disk
+# full, I/O error, read-only), not that it is not a store: exit code EXIT_IO.
+_IO_ERROR_NAMES = ("SQLITE_FULL", "SQLITE_IOERR", "SQLITE_CANTOPEN", "SQLITE_READONLY")
+
+
+def _is_io_error(exc: sqlite3.Error) -> bool:
+    return str(getattr(exc, "sqlite_errorname", "")).startswith(_IO_ERROR_NAMES)
+
+
+def _store_error(message: str, exc: sqlite3.Error) -> StoreError:
+    """A :class:`StoreError`, or a :class:`StoreOutputError` when ``exc`` is a write failure."""
+    if _is_io_error(exc):
+        return StoreOutputError(message)
+    return StoreError(message)
 
 
 def _now() -> str:
@@ -256,13 +282,23 @@ class ResultsStore:
         batch records it.  Nothing of the batch is visible in the store until
         :meth:`BatchWriter.commit`.
         """
-        with self._transaction():
-            cursor = self._db.execute(
-                "INSERT INTO batches (kind, status, started_at, template, arguments) "
-                "VALUES (?, 'running', ?, ?, ?)",
-                (kind, _now(), template, json.dumps(dict(arguments or {}), default=str)),
-            )
-        batch_id = int(cursor.lastrowid or 0)
+        try:
+            with self._transaction():
+                cursor = self._db.execute(
+                    "INSERT INTO batches (kind, status, started_at, template, arguments) "
+                    "VALUES (?, 'running', ?, ?, ?)",
+                    (kind, _now(), template, json.dumps(dict(arguments or {}), default=str)),
+                )
+                batch_id = int(cursor.lastrowid or 0)
+                # Held before the row is visible: no other run can take it for a dead one.
+                if self.path != ":memory:":
+                    _runlock.hold_batch(self.path, batch_id)
+        except sqlite3.Error as exc:
+            raise _store_error(
+                f"results store {self.path}: cannot start a batch: {exc}", exc
+            ) from None
+        except OSError as exc:
+            raise output_error(_runlock.lock_path(self.path), exc, what="the lock file") from None
         self._db.execute("DROP TABLE IF EXISTS temp.staged")
         self._db.execute(_staging_table(self._db))
         return BatchWriter(self, batch_id, calibration=calibration)
@@ -276,6 +312,31 @@ class ResultsStore:
         from .grade._registry import CertificateRegistry  # grading's own tables
 
         return CertificateRegistry(self._db, self.path, self._transaction)
+
+    def mark_interrupted(self) -> list[BatchInfo]:
+        """Mark ``interrupted`` every ``running`` batch whose process is gone; return them.
+
+        A batch another live process is writing stays ``running``
+        (:mod:`ljun._runlock`).  None of an interrupted batch's sheets were
+        stored (a batch is stored in one transaction), so only its row changes.
+        """
+        if self.path == ":memory:":
+            return []
+        try:
+            with self._transaction() as db:
+                running = [
+                    int(row[0])
+                    for row in db.execute("SELECT id FROM batches WHERE status = 'running'")
+                ]
+                dead = [b for b in running if not _runlock.batch_is_live(self.path, b)]
+                db.executemany(
+                    "UPDATE batches SET status = 'interrupted' WHERE id = ?", ((b,) for b in dead)
+                )
+        except sqlite3.Error as exc:
+            raise _store_error(
+                f"results store {self.path}: cannot be written: {exc}", exc
+            ) from None
+        return [b for b in self.batches() if b.id in set(dead)]
 
     # ----------------------------------------------------------------- reading
 
@@ -539,13 +600,16 @@ class ResultsStore:
                 )
         except sqlite3.Error as exc:
             writer.abort()
-            raise StoreError(
+            raise _store_error(
                 f"results store {self.path}: the rescore could not be stored, the earlier "
-                f"scores stay: {exc}"
-            ) from exc
+                f"scores stay: {exc}",
+                exc,
+            ) from None
         except BaseException:
             writer.abort()
             raise
+        writer.finished = True
+        writer._release()
         return writer.batch_id
 
 
@@ -609,10 +673,11 @@ class BatchWriter:
         try:
             cursor = self._insert_staged(scored, page_hash, file_index)
         except sqlite3.Error as exc:
-            raise StoreError(
+            raise _store_error(
                 f"results store {self._store.path}: cannot stage sheet {reading.source} "
-                f"page {reading.page} (temporary space full?): {exc}"
-            ) from exc
+                f"page {reading.page} (temporary space full?): {exc}",
+                exc,
+            ) from None
         return int(cursor.lastrowid or 0)
 
     def _insert_staged(
@@ -795,15 +860,21 @@ class BatchWriter:
                 db.execute("DROP TABLE temp.ordered")
         except sqlite3.Error as exc:
             self.abort()
-            raise StoreError(
+            raise _store_error(
                 f"results store {self._store.path}: batch {batch} could not be stored, "
-                f"nothing of it was kept: {exc}"
-            ) from exc
+                f"nothing of it was kept: {exc}",
+                exc,
+            ) from None
         except BaseException:
             self.abort()
             raise
         self._drop_staging()
         self.finished = True
+        self._release()
+
+    def _release(self) -> None:
+        if self._store.path != ":memory:":
+            _runlock.release_batch(self._store.path, self.batch_id)
 
     def abort(self) -> None:
         """Mark the batch failed and drop what was staged; the store keeps its earlier state."""
@@ -819,8 +890,10 @@ class BatchWriter:
                     (_now(), self.batch_id),
                 )
         except (sqlite3.Error, StoreError):
-            # The batch stays 'running': still no sheet of it is stored.
-            return
+            # The batch stays 'running' (the next run marks it interrupted):
+            # still no sheet of it is stored.
+            pass
+        self._release()
 
     def _drop_staging(self) -> None:
         self._db.execute("DROP TABLE IF EXISTS temp.staged")
@@ -852,22 +925,54 @@ def open_store(path: str | os.PathLike[str], *, create: bool = True) -> ResultsS
             )
         if Path(name).is_dir():
             raise StoreError(f"results store {name}: is a folder (fix: give a file name)")
+    created = name != ":memory:" and _create_private(name)
     try:
         connection = sqlite3.connect(name, timeout=_BUSY_TIMEOUT_S, isolation_level=None)
     except sqlite3.Error as exc:
-        raise StoreError(f"results store {name}: cannot be opened: {exc}") from None
+        _remove_created(name, created)
+        raise _store_error(f"results store {name}: cannot be opened: {exc}", exc) from None
     try:
         _prepare(connection, name)
     except sqlite3.DatabaseError as exc:
         connection.close()
+        _remove_created(name, created)
+        if _is_io_error(exc):
+            raise StoreOutputError(
+                f"results store {name}: cannot be written: {exc} (fix: free some disk space, "
+                "or give --db a file on a disk you may write to)"
+            ) from None
         raise StoreError(
             f"results store {name}: not an ljun results store ({exc}) "
             "(fix: give --db a new file name or an ljun.sqlite written by ljun score)"
         ) from None
     except StoreError:
         connection.close()
+        _remove_created(name, created)
         raise
     return ResultsStore(connection, name)
+
+
+def _create_private(name: str) -> bool:
+    """Create an empty store file with :func:`~ljun._io.file_mode`; True if this call made it.
+
+    SQLite gives the ``-wal`` and ``-shm`` files the permissions of the store file.
+    """
+    try:
+        fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, file_mode())
+    except FileExistsError:
+        return False
+    except OSError as exc:
+        raise StoreOutputError(str(output_error(name, exc, what="results store"))) from None
+    os.close(fd)
+    return True
+
+
+def _remove_created(name: str, created: bool) -> None:
+    # A store this call created but could not set up leaves no empty file behind.
+    if created:
+        for leftover in (name, f"{name}-wal", f"{name}-shm", f"{name}-journal"):
+            with contextlib.suppress(OSError):
+                os.unlink(leftover)
 
 
 def _prepare(connection: sqlite3.Connection, name: str) -> None:

@@ -24,6 +24,9 @@ loader reasons              ``not_found``, ``unreadable_file``, ``empty_file``,
                             ``corrupt_image``, ``unsupported_image``, ``encrypted_pdf``,
                             ``corrupt_pdf``, ``pdf_tool_missing`` (see :mod:`ljun.load`)
 ``reader_error``            a reader raised on the page (a bug, not bad content)
+``not_found``, ``empty_file``, ``unsupported_format``, ``corrupt_image``,
+``unsupported_image``, ``corrupt_pdf``, ``pdf_tool_missing``
+                            the loader's other reasons (:mod:`ljun.load`)
 
 Review (the sheet was read, a person must look):
 

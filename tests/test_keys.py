@@ -158,7 +158,7 @@ def test_malformed_json_gives_line_and_column(tmp_path):
 
 
 def test_a_list_is_not_a_key():
-    with pytest.raises(AnswerKeyError, match=r"at \$: \['A', 'B'\] is not of type 'object'"):
+    with pytest.raises(AnswerKeyError, match=r"at \$: a list of 2 entries is not of type 'object'"):
         parse_answer_key(["A", "B"])
 
 

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import getpass
+import os
+import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import click
 
+from .._io import output_error, remove_stale_parts
+from .._safe import printable
+from ..errors import LjunError, OutputError
 from ..grade import (
     GradingReport,
     IssuedCertificate,
@@ -243,15 +249,24 @@ def grade(
 
             batch_id, _ = opened.certificates.issue(propose, actor=_login(), arguments=arguments)
         report = made[-1]
-    for out in outs:
-        if out.suffix.lower() == ".xlsx":
-            write_grades_xlsx(report, out)
-        else:
-            write_grades_csv(report, out, comma=comma)
-        click.echo(f"wrote {out}", err=True)
+    writers: list[tuple[Path, Callable[[Path], None]]] = [
+        (
+            out,
+            (lambda path: write_grades_xlsx(report, path))
+            if out.suffix.lower() == ".xlsx"
+            else (lambda path: write_grades_csv(report, path, comma=comma)),
+        )
+        for out in outs
+    ]
     if problems_out is not None:
-        write_problems_csv(report, problems_out)
-        click.echo(f"wrote {problems_out}", err=True)
+        writers.append((problems_out, lambda path: write_problems_csv(report, path)))
+    if writers:
+        written = write_together(writers)
+        click.echo(
+            f"wrote {', '.join(printable(p) for p in written)}"
+            + (" (written together: same modification time)" if len(written) > 1 else ""),
+            err=True,
+        )
     if not outs:
         click.echo(grades_csv_text(report, comma=comma), nl=False)
     _print_summary(report)
@@ -264,6 +279,42 @@ def _login() -> str:
         return getpass.getuser()
     except (OSError, KeyError):  # no login name in the environment or passwd
         return "unknown"
+
+
+def write_together(writers: Sequence[tuple[Path, Callable[[Path], None]]]) -> list[Path]:
+    """Write every output beside its place first, then rename them all at once.
+
+    A run killed while writing leaves none of them changed (only ``.part``
+    files, removed by the next run), not a new CSV beside an old XLSX; the
+    files of one run get the same modification time, so a reader can tell a
+    complete set.  Returns the paths written.
+    """
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for out, _ in writers:
+            remove_stale_parts(out)
+        for out, write in writers:
+            part = out.with_name(f".{out.name}.{os.getpid()}.part")
+            try:
+                write(part)
+            except OutputError as exc:
+                # Name the file the user asked for, not the staging file.
+                raise OutputError(str(exc).replace(str(part), str(out))) from None
+            staged.append((part, out))
+        stamp = time.time_ns()
+        for part, _ in staged:
+            os.utime(part, ns=(stamp, stamp))
+        for part, out in staged:
+            os.replace(part, out)
+    except OSError as exc:
+        if isinstance(exc, LjunError):
+            raise
+        raise output_error(staged[-1][1] if staged else writers[0][0], exc) from None
+    finally:
+        for part, _ in staged:
+            with contextlib.suppress(FileNotFoundError):
+                part.unlink()
+    return [out for out, _ in writers]
 
 
 def _print_summary(report: GradingReport) -> None:

@@ -7,7 +7,9 @@ this module only parses options, shows progress and prints summaries.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
+import os
 import sys
 import time
 from collections.abc import Mapping
@@ -27,6 +29,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from .._io import output_error
+from .._safe import printable
 from ..batch import (
     BatchResult,
     FileResult,
@@ -41,8 +45,9 @@ from ..calibration import load_calibration
 from ..export import EXPORT_FORMATS, export_records
 from ..keys import PAKET_NAMES, AnswerKeySet, load_answer_keys
 from ..numbers import format_score
-from ..store import DEFAULT_STORE, open_store
+from ..store import DEFAULT_STORE, ResultsStore, open_store
 from ..template import DEFAULT_TEMPLATE, load_template
+from ..vocabulary import LOAD_FAILURES, FailureReason
 
 __all__ = ["COMMANDS", "score", "rescore", "export"]
 
@@ -88,6 +93,13 @@ def _check_out(out: Path | None) -> None:
         raise click.BadParameter(
             f"{out}: the suffix must be one of {', '.join(EXPORT_FORMATS)}", param_hint="--out"
         )
+    if out is not None:
+        # Before a long batch, not after it: the nearest existing folder must be one.
+        folder = out.absolute().parent
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        if not folder.is_dir():
+            raise output_error(out, OSError(errno.ENOTDIR, os.strerror(errno.ENOTDIR)))
 
 
 def _score_text(value: Decimal | str | None, comma: bool) -> str:
@@ -186,7 +198,7 @@ def score(
     Everything is stored in the results store (--db); re-running the same
     files updates their sheets instead of adding them again.  Exit code 0
     when every page was scored or sent to review, 2 on bad arguments or
-    unusable keys.
+    unusable keys, 74 when the store or --out cannot be written (disk full).
 
     \b
     Example:
@@ -226,6 +238,7 @@ def score(
 
             executor = stack.enter_context(dask_executor(cluster or scheduler or ""))
         store = stack.enter_context(open_store(db))
+        _report_interrupted(store)
         with _BatchProgress(err_console, enabled=show_progress) as bar:
             result = run_batch(
                 scans,
@@ -247,8 +260,19 @@ def score(
             written = export_records(store.result_records(batch=result.batch_id), out, comma=comma)
         _print_batch_summary(result, keys, db=db, comma=comma)
         if written is not None:
-            click.echo(f"wrote {written} records to {out}")
+            click.echo(f"wrote {written} records to {printable(out)}")
     return 0
+
+
+def _report_interrupted(store: ResultsStore) -> None:
+    """Mark batches a dead process left ``running`` as ``interrupted``, and say so."""
+    for batch in store.mark_interrupted():
+        click.echo(
+            f"warning: batch {batch.id} ({batch.kind}, started {batch.started_at}) was "
+            "interrupted: the process running it died before it finished; none of its "
+            "sheets were stored, so score those files again",
+            err=True,
+        )
 
 
 class _BatchProgress:
@@ -284,7 +308,19 @@ class _BatchProgress:
     def file_done(self, result: FileResult) -> None:
         for page, error in result.errors:
             self._progress.console.print(
-                f"warning: {result.source} page {page}: reader error: {error}", markup=False
+                f"warning: {printable(result.source)} page {page}: reader error: "
+                f"{printable(error)}",
+                markup=False,
+            )
+        damaged = [r.page for _, r in result.readings if r.failure == FailureReason.TRUNCATED]
+        if damaged:
+            loaded = sum(r.failure not in LOAD_FAILURES for _, r in result.readings)
+            self._progress.console.print(
+                f"warning: {printable(result.source)}: damaged file, {loaded} page(s) read; "
+                f"page(s) {', '.join(map(str, damaged))} and maybe later ones missing, sent "
+                "to review as 'truncated' (copy or scan the file again)",
+                markup=False,
+                soft_wrap=True,
             )
         self._progress.update(self._task, advance=1)
 
@@ -311,6 +347,13 @@ def _print_batch_summary(result: BatchResult, keys: AnswerKeySet, *, db: Path, c
         rows.append(("same page given twice (skipped)", summary["duplicate_pages"]))
     if summary["reader_errors"]:
         rows.append(("pages with a reader error", summary["reader_errors"]))
+    if summary["reasons"].get(FailureReason.TRUNCATED):
+        rows.append(
+            (
+                "damaged files: pages missing (truncated)",
+                summary["reasons"][FailureReason.TRUNCATED],
+            )
+        )
     rows.append(("sheets/s", summary["sheets_per_second"] or "-"))
     for label, value in rows:
         overview.add_row(label, str(value))
@@ -402,7 +445,11 @@ def _print_files(console: Console, result: BatchResult) -> None:
             table.add_column(name, justify="left" if name == "file" else "right")
         for source, c in counts:
             table.add_row(
-                source, str(c["pages"]), str(c["scored"]), str(c["review"]), str(c["failed"])
+                printable(source),
+                str(c["pages"]),
+                str(c["scored"]),
+                str(c["review"]),
+                str(c["failed"]),
             )
         console.print(table)
     if note:
@@ -435,6 +482,7 @@ def rescore(db: Path, key_files: tuple[Path, ...], out: Path | None, comma: bool
     _check_out(out)
     keys = load_answer_keys(key_files)
     with open_store(db, create=False) as store:
+        _report_interrupted(store)
         answer_rows = store.answer_rows()
         if answer_rows:
             keys.check_items(answer_rows, template="the stored sheets")
@@ -454,7 +502,7 @@ def rescore(db: Path, key_files: tuple[Path, ...], out: Path | None, comma: bool
         _print_paket_table(console, result.summary["pakets"], comma=comma)
         if out is not None:
             written = export_records(store.result_records(), out, comma=comma)
-            click.echo(f"wrote {written} records to {out}")
+            click.echo(f"wrote {written} records to {printable(out)}")
     return 0
 
 
@@ -490,7 +538,7 @@ def export(db: Path, out: Path, batch_id: int | None, comma: bool) -> int:
         if batch_id is not None:
             store.batch(batch_id)
         written = export_records(store.result_records(batch=batch_id), out, comma=comma)
-    click.echo(f"wrote {written} records to {out}")
+    click.echo(f"wrote {written} records to {printable(out)}")
     return 0
 
 

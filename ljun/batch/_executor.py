@@ -6,6 +6,11 @@ template and calibration once); any other :class:`concurrent.futures.Executor`
 (a thread pool in a test, a Dask client's executor) can be injected instead.
 Results come back **in file order** whatever order the workers finish in, so
 the store, the exports and the summary are the same for any executor.
+
+Local worker processes die with the process that started them: each watches
+it from a daemon thread (:func:`_watch_main_process`) and exits as soon as it
+is gone, however it died (``kill -9`` included), taking the forkserver that
+started it along.
 """
 
 from __future__ import annotations
@@ -14,6 +19,9 @@ import concurrent.futures
 import multiprocessing
 import os
 import queue
+import select
+import signal
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -28,6 +36,16 @@ __all__ = ["default_workers", "iter_file_results"]
 # How often the progress display hears about pages read in worker processes.
 _PROGRESS_POLL_S = 0.2
 
+# How often a worker checks that the main process is alive where it cannot
+# wait on a pidfd (not Linux): seconds.
+_MAIN_PROCESS_POLL_S = 1.0
+
+# Exit status of a worker whose main process died (128 + SIGHUP, as a shell would).
+_ORPHAN_EXIT_STATUS = 128 + signal.SIGHUP
+
+# The command line of multiprocessing's forkserver (the workers' parent).
+_FORKSERVER_MARK = b"multiprocessing.forkserver"
+
 
 def default_workers() -> int:
     """Worker processes used when none are asked for: one per core."""
@@ -38,7 +56,62 @@ def default_workers() -> int:
 _WORKER_STATE: dict[str, Any] = {}
 
 
-def _init_worker(template: Template, calibration: Calibration, page_ticks: Any) -> None:
+def _main_process_gone(main_pid: int) -> None:
+    """Block until process ``main_pid`` has exited."""
+    try:
+        pidfd = os.pidfd_open(main_pid)
+    except (AttributeError, OSError):
+        pidfd = None
+    if pidfd is not None:
+        # Readable once the process has exited: no polling, no pid reuse.
+        select.select([pidfd], [], [])
+        return
+    while True:
+        try:
+            os.kill(main_pid, 0)
+        except ProcessLookupError:
+            return
+        except PermissionError:
+            pass  # alive, someone else's (cannot happen for our own parent chain)
+        threading.Event().wait(_MAIN_PROCESS_POLL_S)
+
+
+def _stop_forkserver() -> None:
+    """Stop this worker's parent when it is multiprocessing's forkserver."""
+    parent = os.getppid()
+    try:
+        with open(f"/proc/{parent}/cmdline", "rb") as handle:
+            is_forkserver = _FORKSERVER_MARK in handle.read()
+    except OSError:
+        return
+    if is_forkserver:
+        try:
+            os.kill(parent, signal.SIGTERM)
+        except OSError:
+            return
+
+
+def _watch_main_process(main_pid: int) -> None:
+    """Exit this worker as soon as the main process ``main_pid`` is gone.
+
+    The worker's parent is the forkserver, not the main process, so nothing
+    else tells it; a killed ``ljun score`` would otherwise leave its workers
+    (and the forkserver, about 250 MB) running for ever.
+    """
+
+    def watch() -> None:
+        _main_process_gone(main_pid)
+        _stop_forkserver()
+        os._exit(_ORPHAN_EXIT_STATUS)
+
+    threading.Thread(target=watch, name="ljun-main-watch", daemon=True).start()
+
+
+def _init_worker(
+    template: Template, calibration: Calibration, page_ticks: Any, main_pid: int | None = None
+) -> None:
+    if main_pid is not None:
+        _watch_main_process(main_pid)
     try:
         import cv2
 
@@ -147,7 +220,7 @@ def _read_in_local_processes(
         max_workers=min(workers, len(files)),
         mp_context=context,
         initializer=_init_worker,
-        initargs=(template, calibration, page_ticks),
+        initargs=(template, calibration, page_ticks, os.getpid()),
     )
 
     def report_pages() -> None:

@@ -19,15 +19,22 @@ _HASH_CHUNK_BYTES = 1 << 20
 
 
 def file_digest(path: str | os.PathLike[str]) -> str:
-    """SHA-256 (hex) of a file's bytes; ``""`` when it cannot be read."""
+    """SHA-256 (hex) of a file's bytes; ``""`` when it cannot be read or is empty.
+
+    Empty files all have the same bytes (none): identified by their digest,
+    every empty file would be "the same page given twice" and all but one
+    would go unreported, so they are identified by their path instead.
+    """
     digest = hashlib.sha256()
+    size = 0
     try:
         with open(path, "rb") as handle:
             for chunk in iter(lambda: handle.read(_HASH_CHUNK_BYTES), b""):
                 digest.update(chunk)
+                size += len(chunk)
     except OSError:
         return ""
-    return digest.hexdigest()
+    return digest.hexdigest() if size else ""
 
 
 def page_hash(digest: str, page: int, *, source: str = "") -> str:

@@ -169,8 +169,8 @@ def _flags(value: Any) -> tuple[str, ...]:
     if isinstance(value, str):
         try:
             value = json.loads(value)
-        except json.JSONDecodeError:
-            raise ScoresFileError(f"flags {value!r} is not a JSON list") from None
+        except (json.JSONDecodeError, RecursionError):
+            raise ScoresFileError("flags is not a JSON list of words") from None
     if not isinstance(value, (list, tuple)):
         raise ScoresFileError(f"flags {value!r} is not a list")
     return tuple(str(flag) for flag in value)
@@ -448,6 +448,9 @@ def _jsonl_records(text: str) -> Iterable[tuple[int, Mapping[str, Any] | str]]:
             record = json.loads(content, parse_float=Decimal)
         except json.JSONDecodeError as exc:
             yield line, f"not valid JSON at column {exc.colno}: {exc.msg}"
+            continue
+        except RecursionError:
+            yield line, "nested too deeply to be a result record"
             continue
         if not isinstance(record, dict):
             yield line, "not a JSON object"

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from .._io import atomic_write
+from .._safe import csv_text, xlsx_text_cell
+from ..export import save_workbook
 from ..numbers import format_score
 from ._grading import GradingReport
 
@@ -130,7 +132,7 @@ def _text_cell(value: Any, comma: bool) -> str:
         return "true" if value else "false"
     if isinstance(value, Decimal):
         return format_score(value, comma=comma)
-    return str(value)
+    return csv_text(value) if isinstance(value, str) else str(value)
 
 
 def _csv_text(columns: Sequence[str], rows: Iterable[Mapping[str, Cell]], comma: bool) -> str:
@@ -217,18 +219,21 @@ def write_grades_xlsx(report: GradingReport, path: str | Path) -> None:
         ("semester rapor", ", ".join(map(str, r.rapor_semesters))),
         ("berkas", r.path),
     ):
-        rules.append(rule)
+        rules.append([xlsx_text_cell(rules, v) if isinstance(v, str) else v for v in rule])
     with atomic_write(path, "wb") as stream:
-        workbook.save(stream)
+        save_workbook(workbook, stream)  # no stray traceback on a full disk
 
 
 def _fill_sheet(sheet: Any, columns: Sequence[str], rows: Sequence[Mapping[str, Cell]]) -> None:
+    # Text from outside (names, reasons) goes in as string cells, never formulas (ljun._safe).
     sheet.append(list(columns))
     for row in rows:
         cells = []
         for column in columns:
             value = row[column]
-            cells.append(("ya" if value else "tidak") if isinstance(value, bool) else value)
+            if isinstance(value, bool):
+                value = "ya" if value else "tidak"
+            cells.append(xlsx_text_cell(sheet, value) if isinstance(value, str) else value)
         sheet.append(cells)
     for row_cells in sheet.iter_rows(min_row=2):
         for cell in row_cells:
