@@ -47,7 +47,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -58,9 +58,13 @@ from .load import SCAN_SUFFIXES, iter_file_pages, list_scan_files, quiet_tifffil
 from .nomor import normalise_nomor_peserta
 from .numbers import round_half_up
 from .records import PageFailure, SheetReading
+from .review._images import CapturedPage, capture_page, save_review_images
 from .score import ScoredSheet, score_sheet, with_flags
 from .store import ReconciliationEntry, ResultsStore
 from .template import Template
+
+if TYPE_CHECKING:
+    from .pipeline import SheetAnalysis
 
 __all__ = [
     "BatchError",
@@ -164,14 +168,16 @@ class FileResult:
     source: str
     readings: tuple[tuple[str, SheetReading], ...]
     errors: tuple[tuple[int, str], ...] = ()
+    #: What review needs of each page the pipeline sent to review (ljun.review).
+    review_images: tuple[CapturedPage, ...] = ()
 
 
-def _pipeline() -> tuple[Callable[..., SheetReading], Callable[..., SheetReading]]:
+def _pipeline() -> tuple[Callable[..., SheetAnalysis], Callable[..., SheetReading]]:
     # Imported on first use: worker processes and ``--help`` do not pay for
     # the reading stack before it is needed.
-    from .pipeline import read_sheet, reading_from_failure
+    from .pipeline import analyse_sheet, reading_from_failure
 
-    return read_sheet, reading_from_failure
+    return analyse_sheet, reading_from_failure
 
 
 def _reader_error(source: str, page: int, template: Template) -> SheetReading:
@@ -206,10 +212,11 @@ def read_file(
     thousands; reading goes on with the next page (or, when the loader
     itself raised, with the next file).
     """
-    read_sheet, reading_from_failure = _pipeline()
+    analyse_sheet, reading_from_failure = _pipeline()
     source = str(path)
     digest = file_digest(path)
     readings: list[tuple[str, SheetReading]] = []
+    captured: list[CapturedPage] = []
     errors: list[tuple[int, str]] = []
     pages = iter_file_pages(path)
     next_page = 1
@@ -232,7 +239,10 @@ def read_file(
             if isinstance(item, PageFailure):
                 reading = reading_from_failure(item, template)
             else:
-                reading = read_sheet(item, template, calibration)
+                analysis = analyse_sheet(item, template, calibration)
+                reading = analysis.reading
+                if reading.review and digest:
+                    captured.append(capture_page(item, analysis, template, identity, digest))
         except Exception as exc:  # noqa: BLE001 -- recorded as a failure reading, see docstring
             errors.append((item.page, f"{type(exc).__name__}: {exc}"))
             reading = _reader_error(source, item.page, template)
@@ -240,7 +250,7 @@ def read_file(
         next_page = item.page + 1
         if on_page is not None:
             on_page(1)
-    return FileResult(file_index, source, tuple(readings), tuple(errors))
+    return FileResult(file_index, source, tuple(readings), tuple(errors), tuple(captured))
 
 
 # Per worker process: what every task of the pool needs, sent once.
@@ -773,6 +783,7 @@ def run_batch(
                 )
                 for page, detail in result.errors
             ]
+            save_review_images(store, result.review_images)
             for identity, reading in result.readings:
                 first = seen_pages.get(identity)
                 if first is not None:
@@ -893,8 +904,12 @@ def rescore(
     flags reconciliation gave a sheet are kept.  One transaction: the new
     scores are stored all together or not at all.
     """
+    from .review.decisions import acknowledged_flags, settle
+
     counts: Counter[str] = Counter()
     sheets: list[SheetSummary] = []
+    # Flags people resolved on the review page stay resolved.
+    acknowledged = acknowledged_flags(store.connection)
 
     def rescored() -> Iterator[tuple[int, ScoredSheet]]:
         for stored in store.stored_sheets():
@@ -903,6 +918,7 @@ def rescore(
                 counts["kept"] += 1
                 continue
             scored = with_flags(scored, *stored.batch_flags)
+            scored = settle(scored, acknowledged.get(stored.page_id, ()))
             counts["rescored"] += 1
             if (scored.score, scored.flags, scored.review) != (
                 stored.score,

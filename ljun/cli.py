@@ -14,10 +14,13 @@ from collections.abc import Sequence
 import click
 
 from . import __version__
+from ._cli import audit as _audit
 from ._cli import grade as _grade
+from ._cli import review as _review
 from ._cli import samples as _samples
 from ._cli import score as _score
 from ._cli import template as _template
+from ._cli import users as _users
 from .errors import LjunError
 from .load import quiet_tifffile
 
@@ -39,7 +42,7 @@ def cli() -> None:
     """
 
 
-for _module in (_score, _samples, _template, _grade):
+for _module in (_score, _samples, _template, _grade, _review, _users, _audit):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 
