@@ -62,14 +62,13 @@ class LiveServer:
 def start_server(db: Path, log: Path) -> LiveServer:
     """Start ``python -m ljun review --db DB --port P``; wait until it answers."""
     port = free_port()
-    handle = open(log, "wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ljun", "review", "--db", str(db), "--port", str(port)],
-        stdout=handle,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    handle.close()
+    with open(log, "wb") as handle:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "ljun", "review", "--db", str(db), "--port", str(port)],
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
     deadline = time.monotonic() + _START_TIMEOUT_S
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -324,13 +324,13 @@ def test_queue_puts_failed_pages_then_identity_problems_first_and_counts_progres
 
 
 def test_capture_keeps_the_sheet_upright_with_its_bubbles(ljun_template):
+    import cv2
+
     from ljun.calibration import load_calibration
+    from ljun.pipeline import analyse_sheet
     from ljun.records import Page
     from ljun.render import render_image
-    from ljun.pipeline import analyse_sheet
     from ljun.review._capture import CAPTURE_DPI, capture_review_image
-
-    import cv2
 
     sheet = render_image(ljun_template, 200)
     geometry = ljun_template.geometry(200)
