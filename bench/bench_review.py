@@ -256,11 +256,12 @@ def _print(result: dict) -> None:
     )
     print(
         f"sheet page load: median {result['page_load_ms_median']} ms, worst "
-        f"{result['page_load_ms_max']} ms (time to first byte: median {result['ttfb_ms_median']} ms, "
-        f"worst {result['ttfb_ms_max']} ms)"
+        f"{result['page_load_ms_max']} ms (time to first byte: median "
+        f"{result['ttfb_ms_median']} ms, worst {result['ttfb_ms_max']} ms)"
     )
     print(
-        f"queue afterwards: {result['final_progress']}; still in review: {result['still_in_review']}"
+        f"queue afterwards: {result['final_progress']}; "
+        f"still in review: {result['still_in_review']}"
     )
     print(f"differ from truth after review: {result['differ_from_truth_after_review'] or 'none'}")
 

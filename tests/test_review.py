@@ -353,3 +353,35 @@ def test_capture_keeps_the_sheet_upright_with_its_bubbles(ljun_template):
     blank = int(geometry.grid("answers")[4, 0])
     bx, by = captured.centres[blank]
     assert image[int(round(by)), int(round(bx))] > 170
+
+
+def test_a_page_that_could_not_be_registered_is_entered_by_hand(review_server, repo_root):
+    client = _logged_in(review_server)
+    sheet = _page_id(review_server.db, "010.png")
+    form = {
+        "csrf_token": client.csrf,
+        "version": "0",
+        "nomor_peserta": "4-12-13-10-483-034-4",
+        "nama": "ahmad sugiarto",
+        "tanggal_lahir": "171293",
+        "kode_kompetensi": "1743",
+        "paket": "a",
+        "answers": "A" * 39,
+    }
+    bad = client.request("POST", f"/sheet/{sheet}/enter", form=form)
+    assert bad.status == 422 and "40" in bad.text
+    form["tanggal_lahir"] = "311393"
+    form["answers"] = "A" * 38 + "-*"
+    assert client.request("POST", f"/sheet/{sheet}/enter", form=form).status == 422  # no month 13
+    form["tanggal_lahir"] = "171293"
+    assert client.request("POST", f"/sheet/{sheet}/enter", form=form).status == 303
+    record = _record(review_server.db, "010.png")
+    key = json.loads((repo_root / "samples" / "scans" / "paketA.json").read_text())["answers"]
+    assert record["nama"] == "AHMAD SUGIARTO" and record["tanggal_lahir"] == "17-12-93"
+    assert record["answers"][-2:] == ["", "*"] and not record["review"]
+    assert record["correct"] == key[:38].count("A")
+    with _raw(review_server.db) as raw:
+        fields = [
+            r[0] for r in raw.execute("SELECT field FROM audit WHERE action = 'enter_by_hand'")
+        ]
+        assert len(fields) == 6 and verify_audit(raw).ok

@@ -45,9 +45,11 @@ from . import auth
 from ._images import ensure_review_image
 from .catalogue import DEFAULT_LANGUAGE, LANGUAGES, MESSAGES, flag_text, format_number, text
 from .decisions import (
+    HAND_FIELDS,
     Conflict,
     DecisionError,
     decide_sheet,
+    enter_by_hand,
     load_sheet,
     reject_sheet,
     reopen_sheet,
@@ -434,6 +436,20 @@ def _form_action(page_id: int, action: Callable[..., Any]) -> Response:
 @bp.post("/sheet/<int:page_id>/reject")
 def reject(page_id: int) -> Response:
     return _form_action(page_id, reject_sheet)
+
+
+@bp.post("/sheet/<int:page_id>/enter")
+def enter(page_id: int) -> Response:
+    state = load_sheet(db(), page_id)
+    if state is None:
+        abort(404)
+    template = load_template(state.reading.template)
+    values = {name: request.form.get(name, "")[:200] for name in HAND_FIELDS}
+
+    def by_hand(connection: sqlite3.Connection, page: int, **options: Any) -> Any:
+        return enter_by_hand(connection, page, values=values, template=template, **options)
+
+    return _form_action(page_id, by_hand)
 
 
 @bp.post("/sheet/<int:page_id>/reopen")

@@ -104,6 +104,16 @@ MESSAGES: dict[str, dict[str, str]] = {
     "saved": {"id": "Tersimpan.", "en": "Saved."},
     "reject": {"id": "Tolak lembar (bukan LJUN)", "en": "Reject the page (not an LJUN)"},
     "reject_reason": {"id": "Alasan penolakan", "en": "Reason for rejecting"},
+    "enter_by_hand": {"id": "Isi manual dari lembar kertas", "en": "Enter by hand from the paper"},
+    "enter_answers": {
+        "id": "Jawaban 1–40 (A–E, - kosong, * ganda)",
+        "en": "Answers 1–40 (A–E, - blank, * double)",
+    },
+    "enter_save": {"id": "Simpan isian", "en": "Save the entry"},
+    "error_answers": {
+        "id": "Jawaban: 40 tanda, masing-masing A–E, - atau *.",
+        "en": "Answers: 40 marks, each A–E, - or *.",
+    },
     "reopen": {"id": "Buka kembali (pengawas)", "en": "Reopen (supervisor)"},
     "reopen_reason": {"id": "Alasan membuka kembali", "en": "Reason for reopening"},
     "no_image": {

@@ -66,6 +66,9 @@ __all__ = [
     "acknowledged_flags",
     "decide_sheet",
     "reject_sheet",
+    "enter_by_hand",
+    "HAND_FIELDS",
+    "HAND_BLANK",
     "reopen_sheet",
 ]
 
@@ -694,6 +697,100 @@ def decide_sheet(
             reason=why,
         )
     return Outcome(new_version, status, tuple(changes))
+
+
+#: What a person types for an unmarked question when entering a sheet by hand.
+HAND_BLANK = "-"
+
+#: The fields of a sheet entered by hand, in form order.
+HAND_FIELDS = ("nomor_peserta", "nama", "tanggal_lahir", "kode_kompetensi", "paket", "answers")
+
+
+def _hand_answers(text: str, template: Template) -> tuple[str, ...]:
+    spec = template.field("answers")
+    marks = text.strip().upper().replace(" ", "")
+    allowed = set(spec.options) | {HAND_BLANK, MULTIPLE}
+    if len(marks) != spec.n_items or any(mark not in allowed for mark in marks):
+        raise DecisionError(
+            f"answers {text!r}: {spec.n_items} marks, each one of "
+            f"{''.join(spec.options)}, {HAND_BLANK} (blank) or {MULTIPLE} (double)",
+            message_id="error_answers",
+            field_name="answers",
+        )
+    return tuple("" if mark == HAND_BLANK else mark for mark in marks)
+
+
+def enter_by_hand(
+    db: sqlite3.Connection,
+    page_id: int,
+    *,
+    version: int,
+    values: Mapping[str, str],
+    operator: str,
+    template: Template,
+    reason: str = "",
+) -> Outcome:
+    """Enter a page that could not be registered by hand, from the paper sheet.
+
+    ``values`` holds every field of :data:`HAND_FIELDS`: the identity fields
+    as typed (checked as the machine's readings are) and ``answers`` as one
+    mark per question (``A``-``E``, ``-`` blank, ``*`` double).  The sheet is
+    then scored like any other and leaves review; every value is audited.
+    """
+    with transaction(db):
+        state = load_sheet(db, page_id)
+        if state is None:
+            raise DecisionError(f"no sheet {page_id}", message_id="error_no_sheet")
+        _check_version(db, page_id, version)
+        reading = state.reading
+        if reading.failure is None:
+            raise DecisionError(
+                f"{state.sheet} was read: decide its flagged items", message_id="error_option"
+            )
+        typed: dict[str, str] = {}
+        for name in HAND_FIELDS[:-1]:
+            spec = template.field(name)
+            item = ReviewItem(f"{name}:0", name, 0, "text", spec.options, "", (), ())
+            typed[name] = _clean_text(item, values.get(name, ""))
+        answers = _hand_answers(values.get("answers", ""), template)
+        new_reading = replace(
+            reading,
+            answers=answers,
+            flags=(),
+            review=False,
+            failure=None,
+            **typed,  # type: ignore[arg-type]
+        )
+        acknowledged = set(state.acknowledged) | set(state.flags) | set(reading.flags)
+        acknowledged |= {reading.failure, REOPENED}
+        scored = score_sheet(new_reading, current_keys(db))
+        scored = settle(with_flags(scored, *state.batch_flags), acknowledged)
+        _store_reading(db, page_id, new_reading, state.batch_flags)
+        db.execute("UPDATE readings SET failure = NULL WHERE page_id = ?", (page_id,))
+        _store_score(db, state, scored, operator)
+        status = "open" if scored.review else "resolved"
+        new_version = _store_state(db, state, status, sorted(acknowledged), operator)
+        why = reason or "entered by hand"
+        stamp = now()
+        for name in HAND_FIELDS:
+            new = "".join(m or HAND_BLANK for m in answers) if name == "answers" else typed[name]
+            db.execute(
+                "INSERT INTO decisions (page_id, operator, at, field, item, old_value, new_value, "
+                "reason) VALUES (?, ?, ?, ?, 0, '', ?, ?)",
+                (page_id, operator, stamp, name, new, why),
+            )
+            append_audit(
+                db,
+                operator=operator,
+                action="enter_by_hand",
+                page_hash=state.page_hash,
+                sheet=state.sheet,
+                field=f"{name}:0",
+                old="",
+                new=new,
+                reason=why,
+            )
+    return Outcome(new_version, status, ())
 
 
 def reject_sheet(
