@@ -385,3 +385,69 @@ def test_a_page_that_could_not_be_registered_is_entered_by_hand(review_server, r
             r[0] for r in raw.execute("SELECT field FROM audit WHERE action = 'enter_by_hand'")
         ]
         assert len(fields) == 6 and verify_audit(raw).ok
+
+
+def test_a_page_without_all_its_corner_marks_is_registered_by_clicking_them(
+    tmp_path, run_cli, ljun_template
+):
+    import cv2
+
+    from ljun.calibration import load_calibration
+    from ljun.load import iter_file_pages
+    from ljun.pipeline import analyse_sheet
+    from ljun.review.auth import add_user
+
+    samples = Path(__file__).resolve().parent.parent / "samples" / "scans"
+    original = next(iter_file_pages(samples / "amplop-003" / "013.png"))
+    analysis = analyse_sheet(original, ljun_template, load_calibration())
+    assert analysis.registration is not None
+    fiducials = analysis.registration.fiducials  # where the corner marks are, scan pixels
+    torn = original.image.copy()
+    x, y = (int(v) for v in fiducials[0])
+    torn[max(0, y - 60) : y + 60, max(0, x - 60) : x + 60] = 255  # the top-left mark torn off
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    cv2.imwrite(str(scans / "torn.png"), torn)
+    db = tmp_path / "ljun.sqlite"
+    keys = [
+        arg for k in ("paketA", "paketB", "susulan") for arg in ("--key", samples / f"{k}.json")
+    ]
+    assert run_cli("score", scans, *keys, "--db", db, "--workers", "1").exit_code == 0
+    record = _record(db, "torn.png")
+    assert record["flags"] == ["no_fiducials"] and record["score"] is None
+    with open_store(db, create=False) as store:
+        add_user(store.connection, "sari", PASSWORD, by="test")
+    server = start_server(db, tmp_path / "server.log")
+    try:
+        client = _logged_in(server)
+        sheet = _page_id(db, "torn.png")
+        data = client.sheet_data(sheet)
+        image = data["image"]
+        assert data["failed"] and not image["registered"] and len(data["corners"]) == 4
+        scale = image["width"] / torn.shape[1]
+        points = (fiducials * scale).tolist()
+        crossed = [points[1], points[0], points[2], points[3]]
+        reply = client.request(
+            "POST",
+            f"/sheet/{sheet}/corners",
+            payload={"version": 0, "points": crossed},
+            headers={"X-CSRF-Token": client.csrf, "Accept": "application/json"},
+        )
+        assert reply.status == 422
+        reply = client.request(
+            "POST",
+            f"/sheet/{sheet}/corners",
+            payload={"version": 0, "points": points},
+            headers={"X-CSRF-Token": client.csrf, "Accept": "application/json"},
+        )
+        assert reply.status == 200, reply.text
+        after = client.sheet_data(sheet)
+        assert not after["failed"] and after["image"]["registered"]
+    finally:
+        server.stop()
+    record = _record(db, "torn.png")
+    machine = analysis.reading
+    same = sum(a == b for a, b in zip(record["answers"], machine.answers))
+    assert same >= 38 and record["nomor_peserta"] == machine.nomor_peserta
+    assert "registered_by_hand" in record["flags"] and record["review"]
+    assert record["score"] is not None

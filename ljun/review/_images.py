@@ -37,6 +37,7 @@ __all__ = [
     "write_review_images",
     "load_review_image",
     "ensure_review_image",
+    "replace_review_image",
 ]
 
 
@@ -67,36 +68,52 @@ def _page_hash(digest: str, page: int) -> str:
     return hashlib.sha256(f"file:{digest}:{page}".encode()).hexdigest()
 
 
+def _row(c: CapturedPage) -> tuple[object, ...]:
+    return (
+        c.page_hash,
+        c.file_digest,
+        c.page,
+        c.image.media_type,
+        c.image.width,
+        c.image.height,
+        c.image.dpi,
+        int(c.image.registered),
+        c.image.data,
+        hashlib.sha256(c.image.data).hexdigest(),
+        np.ascontiguousarray(c.image.centres, np.float32).tobytes(),
+        np.ascontiguousarray(c.image.radii, np.float32).tobytes(),
+        now(),
+    )
+
+
 def write_review_images(db: sqlite3.Connection, captured: Iterable[CapturedPage]) -> int:
     """Store review images in one transaction (replacing older ones); return how many."""
-    rows = [
-        (
-            c.page_hash,
-            c.file_digest,
-            c.page,
-            c.image.media_type,
-            c.image.width,
-            c.image.height,
-            c.image.dpi,
-            int(c.image.registered),
-            c.image.data,
-            hashlib.sha256(c.image.data).hexdigest(),
-            np.ascontiguousarray(c.image.centres, np.float32).tobytes(),
-            np.ascontiguousarray(c.image.radii, np.float32).tobytes(),
-            now(),
-        )
-        for c in captured
-    ]
+    rows = [_row(c) for c in captured]
     if not rows:
         return 0
     with transaction(db):
-        db.executemany(
-            "INSERT OR REPLACE INTO review_images (page_hash, file_digest, page, media_type, "
-            "width, height, dpi, registered, image, image_sha256, centres, radii, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
-        )
+        _insert(db, rows)
     return len(rows)
+
+
+def _insert(db: sqlite3.Connection, rows: list[tuple[object, ...]]) -> None:
+    db.executemany(
+        "INSERT OR REPLACE INTO review_images (page_hash, file_digest, page, media_type, "
+        "width, height, dpi, registered, image, image_sha256, centres, radii, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+
+
+def replace_review_image(db: sqlite3.Connection, page_hash: str, image: ReviewImage) -> None:
+    """Replace the kept image of a sheet (same scan digest and page) inside a transaction."""
+    row = db.execute(
+        "SELECT file_digest, page FROM review_images WHERE page_hash = ?", (page_hash,)
+    ).fetchone()
+    if row is None:
+        raise StoreError(f"results store: no review image kept for sheet {page_hash[:12]}")
+    captured = CapturedPage(page_hash, row[0], int(row[1]), image)
+    _insert(db, [_row(captured)])
 
 
 def save_review_images(store: ResultsStore, captured: Iterable[CapturedPage]) -> int:

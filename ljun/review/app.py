@@ -44,6 +44,7 @@ from ..template import load_template
 from . import auth
 from ._images import ensure_review_image
 from .catalogue import DEFAULT_LANGUAGE, LANGUAGES, MESSAGES, flag_text, format_number, text
+from .corners import corner_labels, register_by_corners
 from .decisions import (
     HAND_FIELDS,
     Conflict,
@@ -320,12 +321,14 @@ def sheet(page_id: int) -> Response:
         ],
         "sheet_flags": [flag_text(f, lang) for f in sheet_flags],
         "decide_url": url_for(".decide", page_id=page_id),
+        "corners_url": url_for(".corners", page_id=page_id),
+        "corners": [text(f"corner_{label}", lang) for label in corner_labels(template)],
         "next_url": url_for(".next_sheet", after=page_id, **_query()),
         "queue_url": url_for(".queue", **_query()),
         "messages": {
             key: text(key, lang)
             for key in MESSAGES
-            if key.startswith(("keys_", "value_", "error_"))
+            if key.startswith(("keys_", "value_", "error_", "corners_"))
             or key in ("conflict", "saved", "machine_read", "decided", "darkness")
         },
     }
@@ -436,6 +439,36 @@ def _form_action(page_id: int, action: Callable[..., Any]) -> Response:
 @bp.post("/sheet/<int:page_id>/reject")
 def reject(page_id: int) -> Response:
     return _form_action(page_id, reject_sheet)
+
+
+@bp.post("/sheet/<int:page_id>/corners")
+def corners(page_id: int) -> Response:
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict) or not isinstance(payload.get("version"), int):
+        abort(400)
+    points = payload.get("points")
+    if not isinstance(points, list) or not all(
+        isinstance(p, list) and len(p) == 2 and all(isinstance(v, int | float) for v in p)
+        for p in points
+    ):
+        abort(400)
+    state = load_sheet(db(), page_id)
+    if state is None:
+        abort(404)
+    template = load_template(state.reading.template)
+
+    def run() -> Response:
+        outcome = register_by_corners(
+            db(),
+            page_id,
+            version=payload["version"],
+            points=points,
+            operator=g.session.user.name,
+            template=template,
+        )
+        return jsonify({"status": outcome.status, "version": outcome.version})
+
+    return _guarded(run)
 
 
 @bp.post("/sheet/<int:page_id>/enter")

@@ -7,8 +7,8 @@ with the decimal comma in Indonesian (:func:`format_number`).
 
 >>> text("queue_title", "en"), text("queue_title")
 ('Review queue', 'Antrean pemeriksaan')
->>> format_number(0.4251, "id"), format_number(0.4251, "en")
-('0,43', '0.43')
+>>> format_number(0.4251, "id"), format_number(0.4251, "en"), format_number(-0.001)
+('0,43', '0.43', '0,00')
 """
 
 from __future__ import annotations
@@ -114,6 +114,25 @@ MESSAGES: dict[str, dict[str, str]] = {
         "id": "Jawaban: 40 tanda, masing-masing A–E, - atau *.",
         "en": "Answers: 40 marks, each A–E, - or *.",
     },
+    "corner_top-left": {"id": "kiri atas", "en": "top left"},
+    "corner_top-right": {"id": "kanan atas", "en": "top right"},
+    "corner_bottom-right": {"id": "kanan bawah", "en": "bottom right"},
+    "corner_bottom-left": {"id": "kiri bawah", "en": "bottom left"},
+    "corners_prompt": {
+        "id": "Atau registrasi manual: klik tanda sudut {n}/4 lembar, {where}. "
+        "Backspace = hapus titik terakhir.",
+        "en": "Or register by hand: click the sheet's corner mark {n}/4, {where}. "
+        "Backspace = remove the last point.",
+    },
+    "corners_ready": {
+        "id": "Empat titik dipilih. Enter = registrasi dan baca lembar ini.",
+        "en": "Four points chosen. Enter = register and read this sheet.",
+    },
+    "error_corners": {
+        "id": "Keempat titik tidak membentuk lembar; klik ulang tanda sudutnya.",
+        "en": "The four points do not make a sheet; click the corner marks again.",
+    },
+    "flag_registered_by_hand": {"id": "diregistrasi manual", "en": "registered by hand"},
     "reopen": {"id": "Buka kembali (pengawas)", "en": "Reopen (supervisor)"},
     "reopen_reason": {"id": "Alasan membuka kembali", "en": "Reason for reopening"},
     "no_image": {
@@ -209,5 +228,7 @@ def flag_text(flag: str, language: str = DEFAULT_LANGUAGE) -> str:
 
 def format_number(value: float, language: str = DEFAULT_LANGUAGE, decimals: int = 2) -> str:
     """``value`` with ``decimals`` decimals, with a decimal comma in Indonesian."""
-    shown = f"{value:.{decimals}f}"
+    shown = f"{value + 0.0:.{decimals}f}"
+    if float(shown) == 0:
+        shown = f"{0.0:.{decimals}f}"  # no "-0.00" for a value just below zero
     return shown.replace(".", ",") if language == "id" else shown

@@ -48,6 +48,59 @@
     return value;
   }
 
+  // ---- a page that could not be registered: click its four corner marks
+  const clicks = [];
+  const cornerMode = data.failed && image && !image.registered;
+  function cornerPrompt() {
+    if (!cornerMode) return;
+    keysLine.textContent = clicks.length < data.corners.length
+      ? M.corners_prompt.replace("{n}", clicks.length + 1).replace("{where}", data.corners[clicks.length])
+      : M.corners_ready;
+  }
+  if (cornerMode) {
+    const scan = document.getElementById("scan");
+    const img = document.getElementById("scan-image");
+    const svg = document.createElementNS(SVG, "svg");
+    svg.setAttribute("viewBox", "0 0 " + image.width + " " + image.height);
+    svg.setAttribute("class", "overlay");
+    scan.appendChild(svg);
+    img.classList.add("clickable");
+    img.addEventListener("click", function (event) {
+      if (clicks.length >= data.corners.length) return;
+      const box = img.getBoundingClientRect();
+      const x = (event.clientX - box.left) * image.width / box.width;
+      const y = (event.clientY - box.top) * image.height / box.height;
+      clicks.push([x, y]);
+      const c = document.createElementNS(SVG, "circle");
+      c.setAttribute("cx", x); c.setAttribute("cy", y); c.setAttribute("r", 12);
+      c.setAttribute("class", "bubble current");
+      svg.appendChild(c);
+      if (document.activeElement) document.activeElement.blur();
+      cornerPrompt();
+    });
+    document.addEventListener("keydown", function (event) {
+      const inForm = event.target && event.target.closest && event.target.closest("form");
+      if (inForm) return;
+      if (event.key === "Backspace" && clicks.length) {
+        clicks.pop(); svg.removeChild(svg.lastChild); cornerPrompt();
+      } else if (event.key === "Enter" && clicks.length === data.corners.length && !saving) {
+        saving = true;
+        fetch(data.corners_url, {
+          method: "POST",
+          credentials: "same-origin",
+          headers: {"Content-Type": "application/json", "X-CSRF-Token": csrf},
+          body: JSON.stringify({version: data.version, points: clicks}),
+        }).then(function (response) {
+          return response.json().then(function (body) { return [response.status, body]; });
+        }).then(function (result) {
+          if (result[0] === 200) { window.location.reload(); return; }
+          saving = false;
+          message.textContent = result[1].error || M.conflict;
+        });
+      }
+    });
+  }
+
   function bbox(bubbles, grow) {
     let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
     bubbles.forEach(function (b) {
@@ -121,6 +174,7 @@
     highlight();
     if (index >= items.length) {
       keysLine.textContent = data.failed ? "" : M.keys_save;
+      cornerPrompt();
       if (saveButton) saveButton.classList.add("ready");
       return;
     }
