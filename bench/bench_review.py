@@ -5,8 +5,9 @@ free localhost port and drives Debian's chromium (Playwright) through the
 whole review queue **by keyboard only**, as an operator who knows the truth
 (``samples/scans/truth.jsonl``) would: on each flagged item, Enter alone when
 the machine's reading is right, otherwise the right key then Enter; a typed
-value for a field asked whole; a page that is not an LJUN rejected with a
-typed reason.  Then the stored results are compared with the truth.
+value for a field asked whole, or ``/`` and the whole field typed when a
+column the machine did not flag is wrong too; a page that is not an LJUN
+rejected with a typed reason.  Then the stored results are compared with the truth.
 
 Reported: sheets, items, keystrokes (per sheet), seconds from the first Enter
 on the queue to the queue showing every sheet resolved, and per sheet page
@@ -92,6 +93,17 @@ def _keys_for(item: dict, record: dict | None) -> list[str]:
     if right in ("", " "):
         return ["0" if item["field"] == "answers" else " ", "Enter"]
     return [right, "Enter"]
+
+
+def _retype(item: dict, data: dict, record: dict | None) -> bool:
+    """True when the item's identity field is wrong in a column the sheet does not ask about."""
+    field = item["field"]
+    if record is None or item["kind"] != "option" or field not in data["fields"]:
+        return False
+    asked = {i["item"] for i in data["items"] if i["field"] == field}
+    machine = _columns({field: data["fields"][field]["value"]}, field, 40)
+    truth = _columns(record, field, 40)
+    return any(m != t for n, (m, t) in enumerate(zip(machine, truth), 1) if n not in asked)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -210,8 +222,17 @@ def _drive(sync_playwright, base: str, truth: dict, screenshot: str) -> dict:
                     page.keyboard.press("Enter")
                 pressed += 1
             else:
+                retyped: set[str] = set()
                 for item in data["items"]:
-                    for key in _keys_for(item, record):
+                    if item["field"] in retyped:
+                        continue
+                    if _retype(item, data, record):
+                        # A column the machine was sure of is wrong too: type the field whole.
+                        retyped.add(item["field"])
+                        keys = ["/", "Control+a", *list(record[item["field"]]), "Enter"]
+                    else:
+                        keys = _keys_for(item, record)
+                    for key in keys:
                         page.keyboard.press(key)
                         pressed += 1
                 with page.expect_navigation():

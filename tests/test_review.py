@@ -451,3 +451,17 @@ def test_a_page_without_all_its_corner_marks_is_registered_by_clicking_them(
     assert same >= 38 and record["nomor_peserta"] == machine.nomor_peserta
     assert "registered_by_hand" in record["flags"] and record["review"]
     assert record["score"] is not None
+
+
+def test_an_identity_field_can_be_typed_whole_instead_of_its_columns(review_server):
+    client = _logged_in(review_server)
+    sheet = _page_id(review_server.db, "001.png")
+    data = client.sheet_data(sheet)
+    assert data["fields"]["nama"]["value"] == "AHMAD SUGIARTO  U"
+    wrong = client.decide(sheet, data["version"], {"nama:0": "AHMAD 5UGIARTO"})
+    assert wrong.status == 422 and wrong.json()["field"] == "nama:0"
+    reply = client.decide(sheet, data["version"], {"nama:0": "ahmad  sugiarto"})
+    assert reply.status == 200 and reply.json()["status"] == "resolved"
+    record = _record(review_server.db, "001.png")
+    assert record["nama"] == "AHMAD SUGIARTO" and not record["review"]
+    assert not [f for f in record["flags"] if "nama" in f]

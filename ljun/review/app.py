@@ -284,6 +284,7 @@ def sheet(page_id: int) -> Response:
     darkness = state.reading.darkness
     scale = (image.dpi / REFERENCE_DPI) if image is not None and image.registered else 0.0
     bubbles = sorted({b for item in items for b in item.bubbles})
+    geometry = template.geometry(REFERENCE_DPI)
     data = {
         "page_id": state.page_id,
         "version": state.version,
@@ -320,6 +321,16 @@ def sheet(page_id: int) -> Response:
             for item in items
         ],
         "sheet_flags": [flag_text(f, lang) for f in sheet_flags],
+        # For typing an identity field whole ("/"): its value, title and bubbles.
+        "fields": {
+            name: {
+                "value": getattr(state.reading, name),
+                "title": _item_title(name, 0, lang),
+                "bubbles": [int(b) for b in geometry.grid(name).ravel()],
+            }
+            for name in ("nomor_peserta", "nama", "tanggal_lahir", "kode_kompetensi")
+            if template.has_field(name) and state.reading.failure is None
+        },
         "decide_url": url_for(".decide", page_id=page_id),
         "corners_url": url_for(".corners", page_id=page_id),
         "corners": [text(f"corner_{label}", lang) for label in corner_labels(template)],

@@ -85,8 +85,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "Enter = accept, next · ↑ = back",
     },
     "keys_identity": {
-        "id": "Tekan huruf/angka · spasi = kosong · Enter = terima, lanjut · ↑ = kembali",
-        "en": "Press the letter/digit · space = blank · Enter = accept, next · ↑ = back",
+        "id": "Tekan huruf/angka · spasi = kosong · Enter = terima, lanjut · ↑ = kembali · "
+        "/ = ketik isian lengkap",
+        "en": "Press the letter/digit · space = blank · Enter = accept, next · ↑ = back · "
+        "/ = type the whole field",
     },
     "keys_text": {
         "id": "Ketik nilainya, Enter = terima, lanjut",

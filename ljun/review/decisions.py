@@ -552,6 +552,32 @@ class Outcome:
     changes: tuple[tuple[str, str, str], ...]
 
 
+# Identity fields a person may type whole instead of deciding column by column.
+_RETYPABLE = ("nomor_peserta", "nama", "tanggal_lahir", "kode_kompetensi")
+
+
+def _typed_whole(
+    decisions: Mapping[str, str],
+    items: Sequence[ReviewItem],
+    template: Template,
+    columns: Mapping[str, Sequence[str]],
+) -> list[ReviewItem]:
+    """Items for identity fields typed whole (``nama:0``) that the sheet did not ask whole.
+
+    The page lets a person retype a field when a column the machine was sure
+    of is wrong too; the field's column items are then covered by it.
+    """
+    asked = {item.key for item in items}
+    extra = []
+    for name in _RETYPABLE:
+        key = f"{name}:0"
+        if key in decisions and key not in asked and template.has_field(name):
+            spec = template.field(name)
+            current = _field_value(name, columns[name])
+            extra.append(ReviewItem(key, name, 0, "text", spec.options, current, (), ()))
+    return extra
+
+
 def decide_sheet(
     db: sqlite3.Connection,
     page_id: int,
@@ -614,7 +640,13 @@ def decide_sheet(
         texts: dict[str, str] = {}
         changes: list[tuple[str, str, str]] = []
         resolved = list(sheet_flags)
+        typed_whole = _typed_whole(decisions, items, template, columns)
+        items = items + typed_whole
+        retyped = {item.field for item in typed_whole}
         for item in items:
+            if item.key not in decisions and item.field in retyped:
+                resolved += item.flags  # a column of a field typed whole
+                continue
             if item.key not in decisions:
                 raise DecisionError(
                     f"{item.key} is not decided", message_id="error_missing", field_name=item.key

@@ -248,6 +248,21 @@
     render();
   }
 
+  // "/" on an identity column: type the whole field instead (a column the
+  // machine was sure of may be wrong too); it replaces the field's columns.
+  function typeWhole(field) {
+    const whole = data.fields[field];
+    const first = items.findIndex(function (x) { return x.field === field; });
+    const flags = [];
+    for (let i = items.length - 1; i >= 0; i--) {
+      if (items[i].field === field) { flags.unshift.apply(flags, items[i].flags); delete decided[items[i].key]; items.splice(i, 1); }
+    }
+    items.splice(first, 0, {key: field + ":0", field: field, item: 0, kind: "text", options: [],
+      value: whole.value, letters: false, title: whole.title, flags: flags, bubbles: whole.bubbles});
+    index = first;
+    render();
+  }
+
   function optionKey(it, key) {
     const upper = key.toUpperCase();
     if (it.options.indexOf(upper) >= 0) return upper;
@@ -304,6 +319,7 @@
     }
     if (!it || it.kind !== "option" || event.key.length !== 1) return;
     event.preventDefault();
+    if (event.key === "/" && data.fields[it.field]) { typeWhole(it.field); return; }
     const value = optionKey(it, event.key);
     if (value === null) { message.textContent = M.error_option; return; }
     decided[it.key] = value;
