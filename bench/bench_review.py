@@ -248,7 +248,7 @@ def _drive(sync_playwright, base: str, truth: dict, screenshot: str) -> dict:
                 }
             )
         seconds = time.perf_counter() - started
-        progress = page.inner_text("header")
+        progress = page.inner_text("#progress")
         browser.close()
     return {
         "sheets_reviewed": len(per_sheet),
@@ -260,7 +260,7 @@ def _drive(sync_playwright, base: str, truth: dict, screenshot: str) -> dict:
         "page_load_ms_max": round(max(loads), 1) if loads else None,
         "ttfb_ms_median": round(statistics.median(ttfb), 1) if ttfb else None,
         "ttfb_ms_max": round(max(ttfb), 1) if ttfb else None,
-        "final_progress": progress.split("Masuk")[0].strip(),
+        "final_progress": progress,
         "screenshot": screenshot,
     }
 

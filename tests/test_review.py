@@ -465,3 +465,31 @@ def test_an_identity_field_can_be_typed_whole_instead_of_its_columns(review_serv
     record = _record(review_server.db, "001.png")
     assert record["nama"] == "AHMAD SUGIARTO" and not record["review"]
     assert not [f for f in record["flags"] if "nama" in f]
+
+
+def test_a_sheet_sent_to_review_after_reading_gets_its_image_from_the_scan(tmp_path, run_cli):
+    # Read sure, sent to review by scoring (no key for paket B): no image kept while
+    # reading; the page takes it from the scan (checked by digest) and keeps it.
+    samples = Path(__file__).resolve().parent.parent / "samples" / "scans"
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    shutil.copy(samples / "amplop-003" / "002.png", scans / "002.png")
+    db = tmp_path / "ljun.sqlite"
+    key = ("--key", samples / "paketA.json")
+    assert run_cli("score", scans, *key, "--db", db, "--workers", "1").exit_code == 0
+    assert "no_key:B" in _record(db, "002.png")["flags"]  # and rotated: it was fed upside down
+    with _raw(db) as raw:
+        assert raw.execute("SELECT count(*) FROM review_images").fetchone()[0] == 0
+    from ljun.review.auth import add_user
+
+    with open_store(db, create=False) as store:
+        add_user(store.connection, "sari", PASSWORD, by="test")
+    server = start_server(db, tmp_path / "server.log")
+    try:
+        client = _logged_in(server)
+        sheet = _page_id(db, "002.png")
+        assert client.sheet_data(sheet)["image"]["registered"]
+        (scans / "002.png").unlink()
+        assert client.get(f"/sheet/{sheet}/image").status == 200
+    finally:
+        server.stop()
