@@ -493,3 +493,33 @@ def test_a_sheet_sent_to_review_after_reading_gets_its_image_from_the_scan(tmp_p
         assert client.get(f"/sheet/{sheet}/image").status == 200
     finally:
         server.stop()
+
+
+def test_grade_holds_back_a_sheet_until_it_is_resolved(review_store, run_cli, tmp_path):
+    import re
+
+    from ljun.review.decisions import decide_sheet
+    from ljun.template import load_template
+
+    praktik = Path(__file__).resolve().parent.parent / "samples" / "scans" / "praktik.csv"
+    out = tmp_path / "nilai.csv"
+
+    def grade() -> tuple[int, str]:
+        result = run_cli("grade", "--db", review_store, "--praktik", praktik, "--out", out)
+        graded = re.search(r"(\d+) graded", result.stderr)
+        assert result.exit_code == 0 and graded is not None
+        return int(graded.group(1)), result.stderr
+
+    graded_before, report = grade()
+    assert "theory_under_review: 2" in report
+    with _raw(review_store) as raw:
+        decide_sheet(
+            raw,
+            _page_id(review_store, "013.png"),
+            version=0,
+            decisions={"answers:2": "E"},
+            operator="sari",
+            template=load_template("ljun-teori-kejuruan"),
+        )
+    graded_after, report = grade()
+    assert "theory_under_review: 1" in report and graded_after == graded_before + 1
