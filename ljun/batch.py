@@ -58,13 +58,13 @@ from .load import SCAN_SUFFIXES, iter_file_pages, list_scan_files, quiet_tifffil
 from .nomor import normalise_nomor_peserta
 from .numbers import round_half_up
 from .records import PageFailure, SheetReading
-from .review._images import CapturedPage, capture_page, save_review_images
 from .score import ScoredSheet, score_sheet, with_flags
 from .store import ReconciliationEntry, ResultsStore
 from .template import Template
 
 if TYPE_CHECKING:
     from .pipeline import SheetAnalysis
+    from .review._capture import CapturedPage
 
 __all__ = [
     "BatchError",
@@ -242,6 +242,8 @@ def read_file(
                 analysis = analyse_sheet(item, template, calibration)
                 reading = analysis.reading
                 if reading.review and digest:
+                    from .review._images import capture_page  # with the reading stack
+
                     captured.append(capture_page(item, analysis, template, identity, digest))
         except Exception as exc:  # noqa: BLE001 -- recorded as a failure reading, see docstring
             errors.append((item.page, f"{type(exc).__name__}: {exc}"))
@@ -762,6 +764,11 @@ def run_batch(
         )
     if on_files is not None:
         on_files(len(files))
+    from .review._images import save_review_images
+    from .review.decisions import DecidedSheets
+
+    # Pages people already decided keep their decisions when read again.
+    decided = DecidedSheets.load(store.connection)
     writer = store.begin_batch(
         kind="score", template=template.id, arguments=arguments, calibration=calibration.identity
     )
@@ -797,7 +804,8 @@ def run_batch(
                     )
                     continue
                 seen_pages[identity] = (reading.source, reading.page)
-                scored = score_sheet(reading, keys)
+                reading = decided.reading(identity, reading, template)
+                scored = decided.settle(identity, score_sheet(reading, keys))
                 seq = writer.stage(scored, page_hash=identity, file_index=result.file_index)
                 sheets.append(SheetSummary.of(scored, seq=seq, file_index=result.file_index))
         del seen_pages

@@ -523,3 +523,29 @@ def test_grade_holds_back_a_sheet_until_it_is_resolved(review_store, run_cli, tm
         )
     graded_after, report = grade()
     assert "theory_under_review: 1" in report and graded_after == graded_before + 1
+
+
+def test_scoring_the_same_scans_again_keeps_the_decisions(review_store, run_cli):
+    from ljun.review.decisions import decide_sheet, reject_sheet
+    from ljun.template import load_template
+
+    template = load_template("ljun-teori-kejuruan")
+    with _raw(review_store) as raw:
+        decide_sheet(raw, _page_id(review_store, "013.png"), version=0,
+                     decisions={"answers:2": "*"}, operator="sari", template=template)  # fmt: skip
+        decide_sheet(raw, _page_id(review_store, "001.png"), version=0,
+                     decisions={"nama:6": " ", "nama:17": " "}, operator="sari",
+                     template=template)  # fmt: skip
+        reject_sheet(raw, _page_id(review_store, "010.png"), version=0, operator="sari",
+                     reason="sampul")  # fmt: skip
+    decided = {name: _record(review_store, name) for name in ("001.png", "010.png", "013.png")}
+    scans = Path(decided["013.png"]["source"]).parent
+    samples = Path(__file__).resolve().parent.parent / "samples" / "scans"
+    keys = [
+        arg for k in ("paketA", "paketB", "susulan") for arg in ("--key", samples / f"{k}.json")
+    ]
+    assert run_cli("score", scans, *keys, "--db", review_store, "--workers", "1").exit_code == 0
+    for name, before in decided.items():
+        assert _record(review_store, name) == before, name
+    assert decided["013.png"]["score"] == Decimal("6.50")
+    assert decided["001.png"]["nama"] == "AHMAD SUGIARTO" and not decided["010.png"]["review"]

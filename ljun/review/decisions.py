@@ -70,6 +70,7 @@ __all__ = [
     "HAND_FIELDS",
     "HAND_BLANK",
     "reopen_sheet",
+    "DecidedSheets",
 ]
 
 #: A question decided as more than one mark (scores 0), as in result records.
@@ -890,3 +891,105 @@ def reopen_sheet(
             reason=reason.strip(),
         )
     return Outcome(new_version, "open", ())
+
+
+# --------------------------------------------------------------------------- rescans
+
+
+@dataclass(frozen=True)
+class _Decided:
+    changes: tuple[tuple[str, int, str], ...]
+    acknowledged: tuple[str, ...]
+    status: str
+
+
+class DecidedSheets:
+    """People's decisions by page hash, to keep them when the same scan is read again.
+
+    ``ljun score`` on files already scored reads their pages afresh; a page
+    a person decided gets the decided values back (:meth:`reading`) and keeps
+    the flags they resolved resolved (:meth:`settle`) before it is staged,
+    so the batch's single commit stores the decided sheet.
+    """
+
+    def __init__(self, decided: Mapping[str, _Decided]) -> None:
+        self._decided = dict(decided)
+
+    @classmethod
+    def load(cls, db: sqlite3.Connection) -> DecidedSheets:
+        """Every sheet with a review state, with its changed values in the order made."""
+        decided: dict[str, _Decided] = {}
+        rows = db.execute(
+            "SELECT p.page_hash, rs.page_id, rs.acknowledged, rs.status FROM review_state rs "
+            "JOIN pages p ON p.id = rs.page_id"
+        ).fetchall()
+        for page_hash, page_id, acknowledged, status in rows:
+            changes = db.execute(
+                "SELECT field, item, new_value FROM decisions WHERE page_id = ? ORDER BY id",
+                (page_id,),
+            ).fetchall()
+            decided[page_hash] = _Decided(
+                tuple((str(f), int(i), str(v)) for f, i, v in changes),
+                tuple(json.loads(acknowledged)),
+                status,
+            )
+        return cls(decided)
+
+    def __len__(self) -> int:
+        return len(self._decided)
+
+    def reading(self, page_hash: str, reading: SheetReading, template: Template) -> SheetReading:
+        """``reading`` with the decided values of its sheet (unchanged if none)."""
+        decided = self._decided.get(page_hash)
+        if decided is None:
+            return reading
+        geometry = template.geometry(REFERENCE_DPI)
+        answers = list(reading.answers)
+        columns = {
+            name: _columns(reading, name, geometry.grid(name).shape[0])
+            for name in geometry.field_names
+            if name != "answers"
+        }
+        whole: dict[str, str] = {}
+        failure = reading.failure
+        for name, item, value in decided.changes:
+            if name == "answers" and item == 0:
+                answers = ["" if mark == HAND_BLANK else mark for mark in value]
+                failure = None
+            elif name == "answers":
+                answers += [""] * (item - len(answers))
+                answers[item - 1] = value
+            elif item == 0:
+                whole[name] = value
+            elif name in columns and item <= len(columns[name]):
+                columns[name][item - 1] = value
+                whole.pop(name, None)
+        touched = {name for name, _, _ in decided.changes}
+        fields = {
+            name: _field_value(name, chars) for name, chars in columns.items() if name in touched
+        }
+        fields.update(whole)
+        flags = tuple(f for f in reading.flags if f not in decided.acknowledged)
+        if decided.status == "rejected":
+            flags += (REJECTED,)
+        return replace(
+            reading,
+            answers=tuple(answers),
+            flags=flags,
+            review=needs_review([f for f in flags if f != REJECTED]) and failure is None,
+            failure=failure,
+            nomor_peserta=fields.get("nomor_peserta", reading.nomor_peserta),
+            nama=fields.get("nama", reading.nama),
+            tanggal_lahir=fields.get("tanggal_lahir", reading.tanggal_lahir),
+            kode_kompetensi=fields.get("kode_kompetensi", reading.kode_kompetensi),
+            paket=fields.get("paket", reading.paket),
+        )
+
+    def settle(self, page_hash: str, scored: ScoredSheet) -> ScoredSheet:
+        """:func:`settle` with the flags resolved on this sheet."""
+        decided = self._decided.get(page_hash)
+        if decided is None:
+            return scored
+        if decided.status == "rejected":
+            return replace(scored, flags=(REJECTED,), review=False, correct=None, score=None)
+        return settle(scored, decided.acknowledged)
