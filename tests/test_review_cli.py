@@ -32,3 +32,14 @@ def test_commands_refuse_a_missing_store(run_cli, tmp_path):
         result = run_cli(*args, "--db", missing)
         assert result.exit_code == 2 and "no such file" in result.stderr
         assert not missing.exists()
+
+
+def test_review_says_so_when_its_port_is_taken(run_cli, review_store):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_cli("review", "--db", review_store, "--port", port)
+    assert result.exit_code == 2 and f"cannot listen on 127.0.0.1:{port}" in result.stderr

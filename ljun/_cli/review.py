@@ -51,10 +51,17 @@ def review(db: Path, host: str, port: int, threads: int) -> int:
       ljun users add sari --db ljun.sqlite
       ljun review --db ljun.sqlite --port 8000
     """
-    from ..review.app import serve  # Flask and waitress only for this command
+    from ..review.app import create_app, serve  # Flask and waitress only for this command
 
+    create_app(db)  # the store is checked before anything listens
     click.echo(f"ljun review: http://{host}:{port}/ (store {db}); Ctrl-C stops", err=True)
-    serve(db, host=host, port=port, threads=threads)
+    try:
+        serve(db, host=host, port=port, threads=threads)
+    except (OSError, ValueError) as exc:  # port taken, no such address ...
+        raise click.UsageError(
+            f"cannot listen on {host}:{port}: {exc} (fix: another --port, or --host this "
+            "machine has)"
+        ) from None
     return 0
 
 
