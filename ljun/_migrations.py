@@ -217,11 +217,96 @@ BEGIN
 END;
 """
 
+# The review web page (ljun.review): operator accounts and their sessions,
+# each sheet's review state (its version guards against two operators saving
+# over each other), the operators' decisions, what review needs of each review
+# page kept at scoring time (ljun.review._capture), and the audit trail:
+# append-only (triggers refuse UPDATE and DELETE) and hash-chained (each entry
+# holds the hash of the one before, so an edit made with the triggers dropped
+# is found by `ljun audit verify`).
+_REVIEW = """
+CREATE TABLE users (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    role TEXT NOT NULL CHECK (role IN ('operator', 'supervisor')),
+    password_hash TEXT NOT NULL,
+    failed_logins INTEGER NOT NULL DEFAULT 0,
+    locked_until TEXT,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE sessions (
+    token_hash TEXT PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    csrf_token TEXT NOT NULL,
+    language TEXT NOT NULL DEFAULT 'id',
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+);
+CREATE TABLE review_state (
+    page_id INTEGER PRIMARY KEY REFERENCES pages(id),
+    status TEXT NOT NULL CHECK (status IN ('open', 'resolved', 'rejected')),
+    version INTEGER NOT NULL,
+    acknowledged TEXT NOT NULL DEFAULT '[]',
+    updated_by TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE decisions (
+    id INTEGER PRIMARY KEY,
+    page_id INTEGER NOT NULL REFERENCES pages(id),
+    operator TEXT NOT NULL,
+    at TEXT NOT NULL,
+    field TEXT NOT NULL,
+    item INTEGER NOT NULL,
+    old_value TEXT NOT NULL,
+    new_value TEXT NOT NULL,
+    reason TEXT NOT NULL
+);
+CREATE INDEX decisions_page ON decisions(page_id, id);
+CREATE TABLE review_images (
+    page_hash TEXT PRIMARY KEY,
+    file_digest TEXT NOT NULL,
+    page INTEGER NOT NULL,
+    media_type TEXT NOT NULL,
+    width INTEGER NOT NULL,
+    height INTEGER NOT NULL,
+    dpi REAL NOT NULL,
+    registered INTEGER NOT NULL,
+    image BLOB NOT NULL,
+    image_sha256 TEXT NOT NULL,
+    centres BLOB NOT NULL,
+    radii BLOB NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE audit (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    operator TEXT NOT NULL,
+    action TEXT NOT NULL,
+    page_hash TEXT NOT NULL DEFAULT '',
+    sheet TEXT NOT NULL DEFAULT '',
+    field TEXT NOT NULL DEFAULT '',
+    old_value TEXT NOT NULL DEFAULT '',
+    new_value TEXT NOT NULL DEFAULT '',
+    reason TEXT NOT NULL DEFAULT '',
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
+);
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+BEGIN
+    SELECT RAISE(ABORT, 'the audit trail is append-only');
+END;
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+BEGIN
+    SELECT RAISE(ABORT, 'the audit trail is append-only');
+END;
+"""
+
 #: Every step of the layout, oldest first.  Append only.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("0001_initial", _INITIAL),
     Migration("0002_batch_kinds_and_calibration", _BATCH_KINDS_AND_CALIBRATION),
     Migration("0003_certificates", _CERTIFICATES),
+    Migration("0004_review", _REVIEW),
 )
 
 #: The layout this ljun writes: ``PRAGMA user_version`` of an up-to-date store.

@@ -17,12 +17,15 @@ from collections.abc import Sequence
 import click
 
 from . import __version__
+from ._cli import audit as _audit
 from ._cli import certificates as _certificates
 from ._cli import grade as _grade
 from ._cli import report as _report
+from ._cli import review as _review
 from ._cli import samples as _samples
 from ._cli import score as _score
 from ._cli import template as _template
+from ._cli import users as _users
 from ._io import output_error
 from ._safe import printable
 from .errors import LjunError, OutputError
@@ -50,7 +53,17 @@ def cli() -> None:
     """
 
 
-for _module in (_score, _samples, _template, _grade, _certificates, _report):
+for _module in (
+    _score,
+    _samples,
+    _template,
+    _grade,
+    _certificates,
+    _report,
+    _review,
+    _users,
+    _audit,
+):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 

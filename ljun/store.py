@@ -259,6 +259,11 @@ class ResultsStore:
         """Close the database connection."""
         self._db.close()
 
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The open connection (autocommit mode), for modules with own tables (ljun.review)."""
+        return self._db
+
     def __enter__(self) -> ResultsStore:
         return self
 

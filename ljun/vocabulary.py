@@ -55,6 +55,12 @@ Scoring and reconciliation (a person must look):
 ``not_on_attendance``           the nomor peserta is on no attendance list given
 ``marked_absent``               the attendance list marks this participant absent
 
+Review (set on the review page, :mod:`ljun.review`):
+
+``rejected``                    an operator rejected the page (not an LJUN), with a reason
+``reopened``                    a supervisor sent a resolved sheet back to review
+``registered_by_hand``          registered from four corner marks an operator clicked
+
 Informational (kept on the record, no review on their own):
 
 ``rotated``                     the sheet was fed upside down (or sideways) and read so
@@ -168,6 +174,10 @@ class Flag(StrEnum):
     DUPLICATE_BARCODE = "duplicate_barcode"
     NOT_ON_ATTENDANCE = "not_on_attendance"
     MARKED_ABSENT = "marked_absent"
+    # Review (ljun.review)
+    REJECTED = "rejected"  # an operator rejected the page (not an LJUN): final
+    REOPENED = "reopened"  # a supervisor sent a resolved sheet back to review
+    REGISTERED_BY_HAND = "registered_by_hand"  # registered from clicked corner marks
     # Information only
     ROTATED = "rotated"
     ANSWER_MULTI = "answer_multi"
@@ -201,6 +211,8 @@ class BatchKind(StrEnum):
 
     SCORE = "score"
     RESCORE = "rescore"
+    GRADE = "grade"  # a grading run that issued certificate numbers (ljun.grade._registry)
+    REVIEW = "review"  # an operator's decision rescored a sheet (ljun.review)
 
 
 class BatchStatus(StrEnum):

@@ -43,3 +43,82 @@ def run_cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
         return CliResult(code, out, err)
 
     return run
+
+
+# --------------------------------------------------------------------------- review page
+
+#: The bundled sample envelope of single-page PNGs: one sheet with unsure name
+#: columns (001), a page that is not this form (010), one unsure answer (013).
+REVIEW_SAMPLES = ("001.png", "010.png", "013.png")
+
+
+@pytest.fixture(scope="session")
+def review_store_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A results store with three sample sheets scored (all three go to review),
+    operators ``sari`` and ``budi`` and a supervisor ``kepala`` (password
+    ``_review_helpers.PASSWORD``).
+
+    The scans are copies in a temporary folder; tests copy the store itself
+    (:func:`review_store`, :func:`review_server`).
+    """
+    import shutil
+
+    from _review_helpers import PASSWORD
+
+    from ljun.review.auth import add_user
+    from ljun.store import open_store
+
+    folder = tmp_path_factory.mktemp("review")
+    scans = folder / "scans"
+    scans.mkdir()
+    samples = REPO_ROOT / "samples" / "scans"
+    for name in REVIEW_SAMPLES:
+        shutil.copy(samples / "amplop-003" / name, scans / name)
+    db = folder / "ljun.sqlite"
+    keys = [
+        arg for k in ("paketA", "paketB", "susulan") for arg in ("--key", samples / f"{k}.json")
+    ]
+    code = main(["score", str(scans), *map(str, keys), "--db", str(db), "--workers", "1"])
+    assert code == 0
+    with open_store(db, create=False) as store:
+        add_user(store.connection, "sari", PASSWORD, by="test")
+        add_user(store.connection, "budi", PASSWORD, by="test")
+        add_user(store.connection, "kepala", PASSWORD, role="supervisor", by="test")
+    return db
+
+
+def _fresh_copy(template: Path, db: Path) -> None:
+    import shutil
+
+    for suffix in ("-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    shutil.copy(template, db)
+
+
+@pytest.fixture
+def review_store(review_store_template: Path, tmp_path: Path) -> Path:
+    """A fresh copy of :func:`review_store_template`."""
+    db = tmp_path / "ljun.sqlite"
+    _fresh_copy(review_store_template, db)
+    return db
+
+
+@pytest.fixture(scope="module")
+def _review_live(review_store_template: Path, tmp_path_factory: pytest.TempPathFactory):
+    from _review_helpers import start_server
+
+    folder = tmp_path_factory.mktemp("live")
+    db = folder / "ljun.sqlite"
+    _fresh_copy(review_store_template, db)
+    server = start_server(db, folder / "server.log")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def review_server(_review_live, review_store_template: Path):
+    """``ljun review`` on a free localhost port, serving a fresh copy of
+    :func:`review_store_template` (the server opens the store per request, so
+    the file is simply replaced between tests)."""
+    _fresh_copy(review_store_template, _review_live.db)
+    return _review_live

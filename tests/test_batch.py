@@ -29,6 +29,7 @@ from ljun.batch import (
 from ljun.calibration import load_calibration
 from ljun.keys import AnswerKeySet, load_answer_keys
 from ljun.nomor import normalise_nomor_peserta
+from ljun.pipeline import SheetAnalysis
 from ljun.records import PageFailure, SheetReading
 from ljun.store import open_store
 from ljun.vocabulary import flag_reason
@@ -71,8 +72,12 @@ def _fake_reading_from_failure(failure: PageFailure, template) -> SheetReading:
 
 @pytest.fixture
 def fake_pipeline(monkeypatch):
+    # read_file takes the analysis (reading and registration: the review image needs both).
+    def analyse(page, template, calibration):
+        return SheetAnalysis(_fake_read_sheet(page, template, calibration), None, None)
+
     monkeypatch.setattr(
-        ljun.batch._reading, "_pipeline", lambda: (_fake_read_sheet, _fake_reading_from_failure)
+        ljun.batch._reading, "_pipeline", lambda: (analyse, _fake_reading_from_failure)
     )
 
 
@@ -383,7 +388,8 @@ def test_rescore_keeps_sheets_of_other_pakets(
     tmp_path, monkeypatch, store, ljun_template, calibration
 ):
     def read_b(page, template, calibration):
-        return make_reading(source=page.source, page=page.page, paket="B", correct=20)
+        reading = make_reading(source=page.source, page=page.page, paket="B", correct=20)
+        return SheetAnalysis(reading, None, None)
 
     monkeypatch.setattr(
         ljun.batch._reading, "_pipeline", lambda: (read_b, _fake_reading_from_failure)

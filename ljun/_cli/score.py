@@ -525,14 +525,32 @@ def rescore(db: Path, key_files: tuple[Path, ...], out: Path | None, comma: bool
 @click.option(
     "--comma", is_flag=True, help="Write scores with the Indonesian decimal comma (7,50) in CSV."
 )
-def export(db: Path, out: Path, batch_id: int | None, comma: bool) -> int:
+@click.option(
+    "--corrections",
+    is_flag=True,
+    help="Write every correction made on the review page instead (CSV or JSONL): when, "
+    "operator, sheet, field, item, old and new value, reason.",
+)
+def export(db: Path, out: Path, batch_id: int | None, comma: bool, corrections: bool) -> int:
     """Write the current result of stored sheets to CSV, JSONL or XLSX.
 
     One record per sheet (its latest score), with the keys source, page,
     template, nomor_peserta, nama, tanggal_lahir, kode_kompetensi, paket,
     barcode, answers, correct, score, flags, review.  The file is written
     atomically: it appears complete or not at all.
+
+    \b
+    Example:
+      ljun export --db ljun.sqlite --out hasil.xlsx
+      ljun export --db ljun.sqlite --corrections --out koreksi.csv
     """
+    if corrections:
+        from ..review.corrections import write_corrections
+
+        with open_store(db, create=False) as store:
+            written = write_corrections(store.connection, out)
+        click.echo(f"wrote {written} corrections to {out}")
+        return 0
     _check_out(out)
     with open_store(db, create=False) as store:
         if batch_id is not None:

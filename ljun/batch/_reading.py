@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..calibration import Calibration
 from ..load import iter_file_pages
@@ -16,6 +17,10 @@ from ..records import PageFailure, SheetReading
 from ..template import Template
 from ..vocabulary import FailureReason
 from ._identity import file_digest, page_hash
+
+if TYPE_CHECKING:
+    from ..pipeline import SheetAnalysis
+    from ..review._capture import CapturedPage
 
 __all__ = ["FileResult", "read_file"]
 
@@ -34,14 +39,16 @@ class FileResult:
     source: str
     readings: tuple[tuple[str, SheetReading], ...]
     errors: tuple[tuple[int, str], ...] = ()
+    #: What review needs of each page the pipeline sent to review (ljun.review).
+    review_images: tuple[CapturedPage, ...] = ()
 
 
-def _pipeline() -> tuple[Callable[..., SheetReading], Callable[..., SheetReading]]:
+def _pipeline() -> tuple[Callable[..., SheetAnalysis], Callable[..., SheetReading]]:
     # Imported on first use: worker processes and ``--help`` do not pay for
     # the reading stack before it is needed.
-    from ..pipeline import read_sheet, reading_from_failure
+    from ..pipeline import analyse_sheet, reading_from_failure
 
-    return read_sheet, reading_from_failure
+    return analyse_sheet, reading_from_failure
 
 
 def _reader_error(source: str, page: int, template: Template) -> SheetReading:
@@ -76,10 +83,11 @@ def read_file(
     thousands; reading goes on with the next page (or, when the loader
     itself raised, with the next file).
     """
-    read_sheet, reading_from_failure = _pipeline()
+    analyse_sheet, reading_from_failure = _pipeline()
     source = str(path)
     digest = file_digest(path)
     readings: list[tuple[str, SheetReading]] = []
+    captured: list[CapturedPage] = []
     errors: list[tuple[int, str]] = []
     pages = iter_file_pages(path)
     next_page = 1
@@ -102,7 +110,12 @@ def read_file(
             if isinstance(item, PageFailure):
                 reading = reading_from_failure(item, template)
             else:
-                reading = read_sheet(item, template, calibration)
+                analysis = analyse_sheet(item, template, calibration)
+                reading = analysis.reading
+                if reading.review and digest:
+                    from ..review._images import capture_page  # with the reading stack
+
+                    captured.append(capture_page(item, analysis, template, identity, digest))
         except Exception as exc:  # noqa: BLE001 -- recorded as a failure reading, see docstring
             errors.append((item.page, f"{type(exc).__name__}: {exc}"))
             reading = _reader_error(source, item.page, template)
@@ -110,4 +123,4 @@ def read_file(
         next_page = item.page + 1
         if on_page is not None:
             on_page(1)
-    return FileResult(file_index, source, tuple(readings), tuple(errors))
+    return FileResult(file_index, source, tuple(readings), tuple(errors), tuple(captured))

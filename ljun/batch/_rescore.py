@@ -46,8 +46,12 @@ def rescore(
     flags reconciliation gave a sheet are kept.  One transaction: the new
     scores are stored all together or not at all.
     """
+    from ..review.decisions import acknowledged_flags, settle
+
     counts: Counter[str] = Counter()
     sheets: list[SheetSummary] = []
+    # Flags people resolved on the review page stay resolved.
+    acknowledged = acknowledged_flags(store.connection)
 
     def rescored() -> Iterator[tuple[int, ScoredSheet]]:
         for stored in store.stored_sheets():
@@ -56,6 +60,7 @@ def rescore(
                 counts["kept"] += 1
                 continue
             scored = with_flags(scored, *stored.batch_flags)
+            scored = settle(scored, acknowledged.get(stored.page_id, ()))
             counts["rescored"] += 1
             if (scored.score, scored.flags, scored.review) != (
                 stored.score,

@@ -108,6 +108,11 @@ def run_batch(
         )
     if on_files is not None:
         on_files(len(files))
+    from ..review._images import save_review_images
+    from ..review.decisions import DecidedSheets
+
+    # Pages people already decided keep their decisions when read again.
+    decided = DecidedSheets.load(store.connection)
     writer = store.begin_batch(
         kind=BatchKind.SCORE,
         template=template.id,
@@ -136,6 +141,7 @@ def run_batch(
                 )
                 for page, detail in result.errors
             ]
+            save_review_images(store, result.review_images)
             for identity, reading in result.readings:
                 first = seen_pages.get(identity)
                 if first is not None:
@@ -149,7 +155,8 @@ def run_batch(
                     )
                     continue
                 seen_pages[identity] = (reading.source, reading.page)
-                scored = score_sheet(reading, keys)
+                reading = decided.reading(identity, reading, template)
+                scored = decided.settle(identity, score_sheet(reading, keys))
                 seq = writer.stage(scored, page_hash=identity, file_index=result.file_index)
                 sheets.append(SheetSummary.of(scored, seq=seq, file_index=result.file_index))
 

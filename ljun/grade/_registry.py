@@ -22,10 +22,11 @@ from decimal import Decimal
 from typing import Any
 
 from ..errors import StoreError
+from ..vocabulary import BatchKind
 from ._certificates import CertificateGroup, IssuedCertificate
 
 #: The batch kind of a grading run that issued certificate numbers.
-GRADE_BATCH_KIND = "grade"
+GRADE_BATCH_KIND = BatchKind.GRADE
 
 _COLUMNS = (
     "nomor_sertifikat, nomor_peserta, provinsi, kabupaten_kota, kode_kompetensi, sequence, "
