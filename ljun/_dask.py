@@ -111,7 +111,7 @@ def dask_executor(spec: str) -> Iterator[concurrent.futures.Executor]:
                     n_workers=workers,
                     threads_per_worker=1,
                     processes=True,
-                    dashboard_address=None,
+                    dashboard_address=":0",  # any free port: never clash with a running cluster
                 )
             )
             client = stack.enter_context(Client(cluster))
