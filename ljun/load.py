@@ -38,6 +38,7 @@ True
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import struct
@@ -206,11 +207,16 @@ def iter_pages(
 
 
 def iter_file_pages(
-    path: str | os.PathLike[str], *, max_pixels: int = DEFAULT_MAX_PIXELS
+    path: str | os.PathLike[str],
+    *,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    pages: range | None = None,
 ) -> Iterator[Page | PageFailure]:
     """The pages of one file, in order (see :func:`iter_pages`).
 
-    The format is judged from the first bytes of the file.
+    The format is judged from the first bytes of the file.  ``pages`` (0-based
+    page indices, a range shared out to one worker) reads only those pages;
+    a failure of the whole file is reported whatever the range.
     """
     source = str(path)
     try:
@@ -231,10 +237,14 @@ def iter_file_pages(
         yield PageFailure(source, 0, "empty_file", f"{source}: the file is empty (0 bytes)")
         return
     if head.startswith(_MAGIC_TIFF):
-        reader = _tiff_pages
+        reader = functools.partial(_tiff_pages, pages=pages)
     elif head.startswith(_MAGIC_PDF):
-        reader = _pdf_pages
+        from ._pdf import pdf_pages  # the embedded scans; pdftoppm only as a fallback
+
+        reader = functools.partial(pdf_pages, pages=pages, fallback=_pdf_pages)
     elif head.startswith(_MAGIC_PNG) or head.startswith(_MAGIC_JPEG):
+        if pages is not None and 0 not in pages:
+            return
         reader = _pillow_pages
     else:
         yield PageFailure(
@@ -250,7 +260,9 @@ def iter_file_pages(
 # --------------------------------------------------------------------------- TIFF
 
 
-def _tiff_pages(source: str, max_pixels: int) -> Iterator[Page | PageFailure]:
+def _tiff_pages(
+    source: str, max_pixels: int, pages: range | None = None
+) -> Iterator[Page | PageFailure]:
     import tifffile
 
     try:
@@ -275,7 +287,9 @@ def _tiff_pages(source: str, max_pixels: int) -> Iterator[Page | PageFailure]:
                 source, 0, FailureReason.TRUNCATED, f"{source}: the TIFF has no readable page"
             )
             return
-        for index in range(n_pages):
+        for index in range(n_pages) if pages is None else pages:
+            if index >= n_pages:
+                break
             number = index + 1
             try:
                 tiff_page = tif.pages[index]

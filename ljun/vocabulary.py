@@ -19,10 +19,10 @@ Failures (no reading at all; ``failure`` is set):
                             marks whose bubble rings and box lines are not where
                             this template has them
 ``residual_too_high``       the corner marks do not fit one sheet (warped, torn)
-``unreadable_file``         a scan file that cannot be opened at all (:mod:`ljun.load`)
-``truncated``               a damaged file: pages or data missing
-``too_large``               an image too large to decode safely
-``encrypted_pdf``           a PDF that needs a password
+loader reasons              ``not_found``, ``unreadable_file``, ``empty_file``,
+                            ``unsupported_format``, ``too_large``, ``truncated``,
+                            ``corrupt_image``, ``unsupported_image``, ``encrypted_pdf``,
+                            ``corrupt_pdf``, ``pdf_tool_missing`` (see :mod:`ljun.load`)
 ``reader_error``            a reader raised on the page (a bug, not bad content)
 
 Review (the sheet was read, a person must look):
@@ -112,11 +112,18 @@ class FailureReason(StrEnum):
     BLANK_PAGE = "blank_page"
     WRONG_TEMPLATE = "wrong_template"
     RESIDUAL_TOO_HIGH = "residual_too_high"
-    # Loading (ljun.load)
+    # Loading (ljun.load, whose docstring says what each means)
+    NOT_FOUND = "not_found"
     UNREADABLE_FILE = "unreadable_file"
-    TRUNCATED = "truncated"
+    EMPTY_FILE = "empty_file"
+    UNSUPPORTED_FORMAT = "unsupported_format"
     TOO_LARGE = "too_large"
+    TRUNCATED = "truncated"
+    CORRUPT_IMAGE = "corrupt_image"
+    UNSUPPORTED_IMAGE = "unsupported_image"
     ENCRYPTED_PDF = "encrypted_pdf"
+    CORRUPT_PDF = "corrupt_pdf"
+    PDF_TOOL_MISSING = "pdf_tool_missing"
     # A reader raised on the page (a bug, not bad content; ljun.batch)
     READER_ERROR = "reader_error"
 
@@ -132,13 +139,8 @@ REGISTRATION_FAILURES: frozenset[FailureReason] = frozenset(
 )
 
 #: Failure reasons of the page loaders.
-LOAD_FAILURES: frozenset[FailureReason] = frozenset(
-    {
-        FailureReason.UNREADABLE_FILE,
-        FailureReason.TRUNCATED,
-        FailureReason.TOO_LARGE,
-        FailureReason.ENCRYPTED_PDF,
-    }
+LOAD_FAILURES: frozenset[FailureReason] = (
+    frozenset(FailureReason) - REGISTRATION_FAILURES - {FailureReason.READER_ERROR}
 )
 
 
