@@ -225,6 +225,9 @@ def _read_in_local_processes(
     # forkserver: workers start from a clean process, not a fork of one
     # that may already run threads (progress display, OpenCV).
     context = multiprocessing.get_context("forkserver")
+    # Workers are forked from a server that has imported the reading stack
+    # once, instead of importing it each (about 0.4 s of CPU per worker).
+    context.set_forkserver_preload(["ljun.pipeline", "ljun.batch._reading"])
     page_ticks: Any = context.Queue()
     pool = concurrent.futures.ProcessPoolExecutor(
         max_workers=min(workers, len(tasks)),
