@@ -177,7 +177,8 @@ def generate_scans(
         if fmt not in FORMATS:
             raise BenchError(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}")
         if (mode == "1bit" and fmt in _GRAY_ONLY) or (mode == "gray" and fmt in _BILEVEL_ONLY):
-            raise BenchError(f"format {fmt} does not hold {mode} scans")
+            other = "gray" if mode == "1bit" else "1bit"
+            raise BenchError(f"format {fmt} does not hold {mode} scans; use --mode {other}")
     if count < 1:
         raise BenchError(f"--generate needs at least 1 sheet, not {count}")
     out = Path(out_dir)
