@@ -1,23 +1,25 @@
-"""End-to-end benchmark of ``ljun score`` against ARCHITECTURE.md §4.
+"""End-to-end benchmark of ``ljun score`` (ARCHITECTURE.md §4), built on :mod:`ljun.bench`.
 
-Measures, in one run on the same files:
+Speed (``--sheets N``): N generated sheets written in every scanner format
+(gray: TIFF uncompressed / LZW / Deflate, JPEG, PDF of JPEG pages; 1-bit:
+Group 4 TIFF, PNG, PDF of CCITT pages), measured by
+:func:`ljun.bench.run_bench` in one run: the decode floor, CPU ms per sheet
+of each stage and end to end, the ratio, sheets/s per core, scaling to all
+cores.  This is what ``ljun bench --generate N`` prints, for both modes.
 
-* the floor: decoding every page of the TIFF batches with tifffile, nothing else;
-* ``ljun score`` end to end with one worker (load, register, read, decode,
-  score, store, export), per sheet, and the ratio to the floor (target ≤ 2×)
-  and sheets/s per core (target ≥ 50);
-* peak memory (RSS) of ``ljun score`` for a small and a larger batch of the
-  same kind: flat in batch size (target: a 10,000-page batch under 300 MB).
-
-Each ``ljun score`` run happens in a fresh process (``--child``), so its peak
-RSS is its own.  Sheets are generated with ``ljun.samples`` (moderate, 200 dpi,
-8-bit gray, no blank pages) and written twice: as the generator writes them
-(LZW) and uncompressed, the two ways scanners write gray TIFFs.
+Memory (``--memory-pages 1000,5000,10000``): peak RSS of one ``ljun score``
+batch (one worker, a fresh process) against the batch size.  The batch is
+built from ``--distinct`` generated 1-bit sheets (Group 4 TIFF envelopes of
+20 pages, the cheapest pages to decode, so the run is as short as it can
+be), copied under other names with one byte appended to each copy: every
+file hashes differently, so no page is a duplicate of another (the same
+participants appear many times, which reconciliation flags — more work for
+it, not less).
 
 Usage::
 
-    .venv/bin/python bench/bench_score.py [--sheets 200] [--memory-sheets 1000]
-        [--json bench/out/bench_score.json]
+    .venv/bin/python bench/bench_score.py --sheets 100
+    .venv/bin/python bench/bench_score.py --sheets 0 --memory-pages 1000,5000,10000
 """
 
 from __future__ import annotations
@@ -25,227 +27,107 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-import tifffile
+from ljun.bench import (
+    TARGET_RSS_MB,
+    _end_to_end_child,
+    _in_fresh_process,
+    format_report,
+    generate_scans,
+    run_bench,
+)
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
-
-# ARCHITECTURE.md §4 targets.
-TARGET_SHEETS_PER_S_PER_CORE = 50.0
-TARGET_RATIO_TO_DECODE = 2.0
-TARGET_RSS_MB = 300.0
-
-SHEETS_PER_TIFF = 20  # one envelope: a room holds at most 20 students
-SEED = 4242
+DEFAULT_JSON = HERE / "out" / "bench_score.json"
 
 
-def _make_batches(out: Path, sheets: int, *, compression: str | None) -> list[Path]:
-    """Write ``sheets`` generated sheets as multi-page gray TIFFs of 20 pages."""
-    from ljun.samples import answer_keys, generate_sheets
-    from ljun.template import load_template
-
-    template = load_template("ljun-teori-kejuruan")
-    out.mkdir(parents=True, exist_ok=True)
-    for paket, key in answer_keys(SEED).items():
-        name = {"A": "paketA.json", "B": "paketB.json", "S": "susulan.json"}[paket]
-        (out / name).write_text(json.dumps(key))
-    files: list[Path] = []
-    writer = None
-    for n, sheet in enumerate(
-        generate_sheets(
-            template,
-            count=sheets,
-            seed=SEED,
-            level="moderate",
-            dpi=200,
-            bits=8,
-            include_special_pages=False,
+def speed(sheets: int, repeat: int, root: Path) -> list[dict]:
+    reports = []
+    for mode in ("gray", "1bit"):
+        made = generate_scans(root / f"speed-{mode}", count=sheets, mode=mode)
+        report = run_bench(
+            [made.folder],
+            key_files=made.keys,
+            truth=made.truth,
+            repeat=repeat,
+            generated={"sheets": sheets, "mode": mode, "dpi": 200, "level": "moderate"},
+            on_step=lambda text: print(f"  {text}", file=sys.stderr),
         )
-    ):
-        if n % SHEETS_PER_TIFF == 0:
-            if writer is not None:
-                writer.close()
-            files.append(out / f"amplop-{len(files) + 1:04d}.tif")
-            writer = tifffile.TiffWriter(files[-1])
-        writer.write(
-            sheet.image,
-            compression=compression,
-            resolution=(200, 200),
-            resolutionunit="INCH",
-            photometric="minisblack",
-        )
-    if writer is not None:
-        writer.close()
-    return files
+        print(format_report(report), flush=True)
+        reports.append(report)
+    return reports
 
 
-def _decode_seconds(files: list[Path]) -> tuple[float, int]:
-    """Seconds to decode every page of ``files`` (best of 3), and the page count."""
-    best, pages = float("inf"), 0
-    for _ in range(3):
+def memory(sizes: list[int], distinct: int, root: Path) -> list[dict]:
+    made = generate_scans(root / "distinct", count=distinct, mode="1bit", formats=("tif-g4",))
+    originals = list(made.files)
+    pages_per_copy = distinct
+    rows = []
+    for size in sizes:
+        folder = root / f"batch-{size}"
+        folder.mkdir()
+        copies = -(-size // pages_per_copy)
+        for copy in range(copies):
+            for original in originals:
+                target = folder / f"{copy:05d}-{original.name}"
+                shutil.copyfile(original, target)
+                with open(target, "ab") as handle:  # one byte past the TIFF's data
+                    handle.write(copy.to_bytes(4, "little"))
+        run_dir = root / f"run-{size}"
+        run_dir.mkdir()
         started = time.perf_counter()
-        pages = 0
-        for path in files:
-            with tifffile.TiffFile(path) as tif:
-                for page in tif.pages:
-                    image = page.asarray()
-                    pages += 1
-                    del image
-        best = min(best, time.perf_counter() - started)
-    return best, pages
-
-
-def _score_in_child(folder: Path, workdir: Path) -> dict:
-    """Run ``ljun score`` with one worker in a fresh process; its time and peak RSS."""
-    keys = [folder / "paketA.json", folder / "paketB.json", folder / "susulan.json"]
-    args = [
-        sys.executable,
-        str(Path(__file__).resolve()),
-        "--child",
-        str(folder),
-        "--",
-        "score",
-        str(folder),
-        *sum((["--key", str(k)] for k in keys), []),
-        "--workers",
-        "1",
-        "--db",
-        str(workdir / "bench.sqlite"),
-        "--out",
-        str(workdir / "results.jsonl"),
-        "--no-progress",
-    ]
-    done = subprocess.run(args, capture_output=True, text=True, cwd=REPO, check=False)
-    if done.returncode != 0:
-        raise SystemExit(f"ljun score failed:\n{done.stdout}\n{done.stderr}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def _child(argv: list[str]) -> int:
-    """In the child: run the CLI, then print its wall time and peak RSS as JSON."""
-    from ljun.cli import main
-
-    started = time.perf_counter()
-    with open(os.devnull, "w") as quiet:
-        stdout = sys.stdout
-        sys.stdout = quiet
-        try:
-            code = main(argv)
-        finally:
-            sys.stdout = stdout
-    seconds = time.perf_counter() - started
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"exit": code, "seconds": seconds, "peak_rss_mb": rss_mb}))
-    return code
+        child = _in_fresh_process(
+            _end_to_end_child,
+            [("all", [str(folder)])],
+            [str(k) for k in made.keys],
+            str(run_dir),
+            1,
+        )
+        figures = child["groups"]["all"]
+        row = {
+            "pages": figures["pages"],
+            "peak_rss_mb": round(child["peak_rss_mb"], 1),
+            "cpu_s": round(figures["cpu_s"], 1),
+            "wall_s": round(time.perf_counter() - started, 1),
+            "load_average": round(os.getloadavg()[0], 1),
+        }
+        print(
+            f"  {row['pages']:>6} pages: peak RSS {row['peak_rss_mb']:.0f} MB "
+            f"({row['cpu_s']:.0f} s CPU, {row['wall_s']:.0f} s wall, load {row['load_average']})",
+            flush=True,
+        )
+        rows.append(row)
+        shutil.rmtree(folder)
+        shutil.rmtree(run_dir)
+    return rows
 
 
 def main() -> int:
-    if "--child" in sys.argv:
-        return _child(sys.argv[sys.argv.index("--") + 1 :])
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sheets", type=int, default=200, help="sheets for the speed runs")
+    parser.add_argument("--sheets", type=int, default=100, help="generated sheets for speed")
+    parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument(
-        "--memory-sheets",
-        type=int,
-        default=1000,
-        help="sheets of the larger batch for the memory run",
+        "--memory-pages", default="1000", help="comma-separated batch sizes, 0 or '' for none"
     )
-    parser.add_argument("--json", type=Path, default=HERE / "out" / "bench_score.json")
+    parser.add_argument("--distinct", type=int, default=100, help="distinct generated sheets")
+    parser.add_argument("--json", type=Path, default=DEFAULT_JSON)
     options = parser.parse_args()
-
-    report: dict = {
-        "python": platform.python_version(),
-        "machine": platform.machine(),
-        "cpus": os.cpu_count(),
-        "targets": {
-            "sheets_per_s_per_core": TARGET_SHEETS_PER_S_PER_CORE,
-            "ratio_to_decode": TARGET_RATIO_TO_DECODE,
-            "rss_mb": TARGET_RSS_MB,
-        },
-        "speed": [],
-    }
-    with tempfile.TemporaryDirectory(prefix="ljun-bench-") as tmp:
+    sizes = [int(s) for s in options.memory_pages.split(",") if s.strip() and int(s) > 0]
+    result: dict = {"speed": [], "memory": []}
+    with tempfile.TemporaryDirectory(prefix="ljun-bench-score-") as tmp:
         root = Path(tmp)
-        lzw = _make_batches(root / "lzw", options.sheets, compression="lzw")
-        raw_dir = root / "raw"
-        raw_dir.mkdir()
-        for name in ("paketA.json", "paketB.json", "susulan.json"):
-            shutil.copy(root / "lzw" / name, raw_dir / name)
-        raw = []
-        for path in lzw:
-            raw.append(raw_dir / path.name)
-            with tifffile.TiffFile(path) as tif, tifffile.TiffWriter(raw[-1]) as writer:
-                for page in tif.pages:
-                    writer.write(
-                        page.asarray(),
-                        resolution=(200, 200),
-                        resolutionunit="INCH",
-                        photometric="minisblack",
-                    )
-        for label, files in (("gray LZW", lzw), ("gray uncompressed", raw)):
-            decode_s, pages = _decode_seconds(files)
-            run_dir = root / f"run-{label.split()[-1]}"
-            run_dir.mkdir()
-            run = _score_in_child(files[0].parent, run_dir)
-            per_sheet = run["seconds"] / pages
-            report["speed"].append(
-                {
-                    "tiff": label,
-                    "pages": pages,
-                    "decode_ms_per_page": 1000 * decode_s / pages,
-                    "score_ms_per_sheet": 1000 * per_sheet,
-                    "sheets_per_s_per_core": 1 / per_sheet,
-                    "ratio_to_decode": per_sheet / (decode_s / pages),
-                    "peak_rss_mb": run["peak_rss_mb"],
-                }
-            )
-
-        memory = []
-        for sheets in sorted({min(options.sheets, options.memory_sheets), options.memory_sheets}):
-            folder = root / f"mem-{sheets}"
-            _make_batches(folder, sheets, compression="lzw")
-            run_dir = root / f"run-mem-{sheets}"
-            run_dir.mkdir()
-            run = _score_in_child(folder, run_dir)
-            memory.append(
-                {"sheets": sheets, "peak_rss_mb": run["peak_rss_mb"], "seconds": run["seconds"]}
-            )
-        report["memory"] = memory
-
-    print(
-        f"{'TIFF':<20}{'pages':>7}{'decode ms':>11}{'score ms':>10}{'sheets/s':>10}"
-        f"{'× decode':>10}{'RSS MB':>8}"
-    )
-    for row in report["speed"]:
-        print(
-            f"{row['tiff']:<20}{row['pages']:>7}{row['decode_ms_per_page']:>11.1f}"
-            f"{row['score_ms_per_sheet']:>10.1f}{row['sheets_per_s_per_core']:>10.1f}"
-            f"{row['ratio_to_decode']:>10.2f}{row['peak_rss_mb']:>8.0f}"
-        )
-    print(
-        f"targets: ≥ {TARGET_SHEETS_PER_S_PER_CORE:.0f} sheets/s per core, ≤ "
-        f"{TARGET_RATIO_TO_DECODE:.0f}× decode, < {TARGET_RSS_MB:.0f} MB RSS"
-    )
-    print("memory (ljun score, 1 worker):")
-    for row in report["memory"]:
-        print(
-            f"  {row['sheets']:>6} sheets: peak RSS {row['peak_rss_mb']:.0f} MB "
-            f"({row['seconds']:.1f} s)"
-        )
-    growth = np.diff([row["peak_rss_mb"] for row in report["memory"]])
-    report["rss_growth_mb"] = float(growth.sum()) if growth.size else 0.0
+        if options.sheets > 0:
+            result["speed"] = speed(options.sheets, options.repeat, root)
+        if sizes:
+            print(f"memory (ljun score, one worker; target < {TARGET_RSS_MB:.0f} MB):")
+            result["memory"] = memory(sizes, options.distinct, root)
     options.json.parent.mkdir(parents=True, exist_ok=True)
-    options.json.write_text(json.dumps(report, indent=1))
+    options.json.write_text(json.dumps(result, indent=1))
     print(f"wrote {options.json}")
     return 0
 

@@ -5,11 +5,12 @@ expands files and folders (folders recursively, sorted) and yields one
 :class:`~ljun.records.Page` per scanned page, or a
 :class:`~ljun.records.PageFailure` for a page or file that cannot be read, so
 one bad file never stops a batch.  Pages are read one at a time (multi-page
-TIFF page by page, PDF through ``pdftoppm`` page by page), so memory stays flat
-however large the batch.
+TIFF page by page, PDF page by page), so memory stays flat however large the
+batch.
 
 Supported: TIFF (8-bit gray, 1-bit Group 3/4, LZW/Deflate/JPEG, RGB, palette,
-multi-page), PDF (rasterised at :data:`PDF_RENDER_DPI`), PNG and JPEG.  The
+multi-page), PDF (each page's embedded scan as it is, see :mod:`ljun._pdf`;
+other pages rendered at :data:`PDF_RENDER_DPI`), PNG and JPEG.  The
 format is recognised from the file's first bytes, not from its name, so a
 text file called ``scan.tif`` is reported as ``unsupported_format``.
 
@@ -45,6 +46,7 @@ True
 
 from __future__ import annotations
 
+import functools
 import logging
 import mmap
 import os
@@ -53,7 +55,7 @@ import struct
 import subprocess
 import warnings
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import cv2
@@ -222,11 +224,16 @@ def iter_pages(
 
 
 def iter_file_pages(
-    path: str | os.PathLike[str], *, max_pixels: int = DEFAULT_MAX_PIXELS
+    path: str | os.PathLike[str],
+    *,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    pages: range | None = None,
 ) -> Iterator[Page | PageFailure]:
     """The pages of one file, in order (see :func:`iter_pages`).
 
-    The format is judged from the first bytes of the file.
+    The format is judged from the first bytes of the file.  ``pages`` (0-based
+    page indices, a range shared out to one worker) reads only those pages;
+    a failure of the whole file is reported whatever the range.
     """
     source = str(path)
     try:
@@ -248,11 +255,16 @@ def iter_file_pages(
             source, 0, FailureReason.EMPTY_FILE, f"{source}: the file is empty (0 bytes)"
         )
         return
+    reader: Callable[[str, int], Iterator[Page | PageFailure]]
     if head.startswith(_MAGIC_TIFF):
-        reader = _tiff_pages
+        reader = functools.partial(_tiff_pages, pages=pages)
     elif head.startswith(_MAGIC_PDF):
-        reader = _pdf_pages
+        from ._pdf import pdf_pages  # the embedded scans; pdftoppm only as a fallback
+
+        reader = functools.partial(pdf_pages, pages=pages, fallback=_pdf_pages)
     elif head.startswith(_MAGIC_PNG) or head.startswith(_MAGIC_JPEG):
+        if pages is not None and 0 not in pages:
+            return
         reader = _pillow_pages
     else:
         yield PageFailure(
@@ -268,7 +280,9 @@ def iter_file_pages(
 # --------------------------------------------------------------------------- TIFF
 
 
-def _tiff_pages(source: str, max_pixels: int) -> Iterator[Page | PageFailure]:
+def _tiff_pages(
+    source: str, max_pixels: int, pages: range | None = None
+) -> Iterator[Page | PageFailure]:
     import tifffile
 
     try:
@@ -294,7 +308,9 @@ def _tiff_pages(source: str, max_pixels: int) -> Iterator[Page | PageFailure]:
             )
             return
         read: list[int] = []
-        for index in range(n_pages):
+        for index in range(n_pages) if pages is None else pages:
+            if index >= n_pages:
+                break
             number = index + 1
             try:
                 tiff_page = tif.pages[index]
@@ -313,7 +329,10 @@ def _tiff_pages(source: str, max_pixels: int) -> Iterator[Page | PageFailure]:
                 read.append(number)
             except PageLoadError as exc:
                 yield PageFailure(source, number, exc.reason, exc.detail)
-    damaged = tiff_truncation(source, n_pages, read)
+    # A file read in parts is checked once, by the part that ends it.
+    damaged = (
+        tiff_truncation(source, n_pages, read) if pages is None or pages.stop >= n_pages else None
+    )
     if damaged is not None:
         yield damaged
 

@@ -7,7 +7,7 @@ worker); never raises for file or page content.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from ..pipeline import SheetAnalysis
     from ..review._capture import CapturedPage
 
-__all__ = ["FileResult", "read_file"]
+__all__ = ["FileResult", "read_file", "with_digest"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -32,7 +32,10 @@ class FileResult:
     ``readings`` holds ``(page_hash, reading)`` in page order.  ``errors``
     holds ``(page, text)`` of each unexpected exception of a reader: that
     page has a ``reader_error`` reading; when the loader itself raised, the
-    rest of the file is missing too.
+    rest of the file is missing too.  ``digest`` is the file's SHA-256
+    (:func:`file_digest`), ``""`` when it was not computed (a page range
+    read without hashing: the page hashes are then ``""`` too, filled in by
+    :func:`with_digest`).
     """
 
     file_index: int
@@ -41,6 +44,27 @@ class FileResult:
     errors: tuple[tuple[int, str], ...] = ()
     #: What review needs of each page the pipeline sent to review (ljun.review).
     review_images: tuple[CapturedPage, ...] = ()
+    digest: str = ""
+
+
+def with_digest(parts: Sequence[FileResult], digest: str) -> FileResult:
+    """One file's result from the results of its page ranges (in page order).
+
+    Every page hash is made from ``digest`` (the whole file's, computed by
+    one of the parts).
+    """
+    first = parts[0]
+    readings = tuple(
+        (page_hash(digest, reading.page, source=first.source), reading)
+        for part in parts
+        for _, reading in part.readings
+    )
+    errors = tuple(error for part in parts for error in part.errors)
+    # Only a part that knew the digest captured review images (their hashes are right).
+    images = tuple(image for part in parts for image in part.review_images)
+    return FileResult(
+        first.file_index, first.source, readings, errors, review_images=images, digest=digest
+    )
 
 
 def _pipeline() -> tuple[Callable[..., SheetAnalysis], Callable[..., SheetReading]]:
@@ -70,10 +94,16 @@ def read_file(
     template: Template,
     calibration: Calibration,
     on_page: Callable[[int], None] | None = None,
+    pages: range | None = None,
+    hash_file: bool = True,
 ) -> FileResult:
     """Load and read every page of one scan file.
 
     ``on_page`` (progress display) is called with 1 after each page.
+    ``pages`` (0-based indices) reads only that range of the file's pages: a
+    large file is shared across workers that way.  With ``hash_file=False``
+    the file is not hashed (another part of it is) and the page hashes are
+    ``""`` (see :func:`with_digest`).
 
     Never raises for file or page content: load failures become failure
     readings (:func:`ljun.pipeline.reading_from_failure`).  An unexpected
@@ -85,27 +115,31 @@ def read_file(
     """
     analyse_sheet, reading_from_failure = _pipeline()
     source = str(path)
-    digest = file_digest(path)
+    digest = file_digest(path) if hash_file else ""
+
+    def identity_of(page: int) -> str:
+        return page_hash(digest, page, source=source) if hash_file else ""
+
     readings: list[tuple[str, SheetReading]] = []
     captured: list[CapturedPage] = []
     errors: list[tuple[int, str]] = []
-    pages = iter_file_pages(path)
-    next_page = 1
+    loaded = iter_file_pages(path) if pages is None else iter_file_pages(path, pages=pages)
+    next_page = 1 if pages is None else pages.start + 1
     while True:
         try:
-            item = next(pages, None)
+            item = next(loaded, None)
         except Exception as exc:  # noqa: BLE001 -- recorded as a failure reading, see docstring
             errors.append((next_page, f"{type(exc).__name__}: {exc}; later pages not read"))
             readings.append(
                 (
-                    page_hash(digest, next_page, source=source),
+                    identity_of(next_page),
                     _reader_error(source, next_page, template),
                 )
             )
             break
         if item is None:
             break
-        identity = page_hash(digest, item.page, source=source)
+        identity = identity_of(item.page)
         try:
             if isinstance(item, PageFailure):
                 reading = reading_from_failure(item, template)
@@ -123,4 +157,11 @@ def read_file(
         next_page = item.page + 1
         if on_page is not None:
             on_page(1)
-    return FileResult(file_index, source, tuple(readings), tuple(errors), tuple(captured))
+    return FileResult(
+        file_index,
+        source,
+        tuple(readings),
+        tuple(errors),
+        review_images=tuple(captured),
+        digest=digest,
+    )

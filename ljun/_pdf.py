@@ -1,0 +1,254 @@
+"""PDF pages as a scanner wrote them: the embedded image, not a re-rendering.
+
+A scanner PDF holds one compressed image per page (CCITT Group 4 for black
+and white, JPEG for gray or colour).  :func:`pdf_pages` takes that image as
+it is, decoded by PDFium (``pypdfium2``) at its own resolution, instead of
+rasterising the page again; only a page that is not a single upright image
+covering the page (a page with text or drawings, a rotated page, an image
+placed on part of the page) is rendered, by PDFium in this process, at
+:data:`ljun.load.PDF_RENDER_DPI`.  A PDF that PDFium cannot open at all goes
+to the ``pdftoppm`` loader of :mod:`ljun.load` (poppler may read what PDFium
+does not).
+
+Why pypdfium2 rather than pikepdf: PDFium decodes every image filter a
+scanner writes (CCITT, DCT, Flate, JBIG2) itself, in C, and renders the
+fallback pages in the same library and process; pikepdf (qpdf) hands back
+the compressed stream, so CCITT and JBIG2 would need another decoder, and a
+page that is not a single image would still need poppler.
+
+Failure reasons are those of :mod:`ljun.load`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Iterator
+
+import numpy as np
+
+from .load import PDF_RENDER_DPI, PT_PER_INCH, PageLoadError, pdf_truncation, to_gray
+from .load import _check_size as check_size
+from .records import Page, PageFailure
+from .vocabulary import FailureReason
+
+__all__ = ["pdf_pages", "pdf_page_count", "page_image", "PAGE_COVER_TOLERANCE"]
+
+#: An image counts as "the page" when its placement box matches the page's
+#: media box within this fraction of the page size on every side (scanner
+#: PDFs place the image exactly on the page; 1 % allows rounding of points).
+PAGE_COVER_TOLERANCE = 0.01
+
+# PDFium is not thread-safe: one document at a time per process
+# (worker processes each have their own).
+_PDFIUM_LOCK = threading.RLock()
+
+# pypdfium2 bitmap formats (FPDFBitmap_*): gray, BGR, BGRx, BGRA.
+_BITMAP_GRAY = 1
+
+
+def pdf_page_count(source: str) -> int:
+    """Number of pages of a PDF, from its page tree (nothing is decoded).
+
+    Raises
+    ------
+    PageLoadError
+        ``encrypted_pdf`` or ``corrupt_pdf``.
+    """
+    with _PDFIUM_LOCK:
+        document = _open(source)
+        try:
+            return len(document)
+        finally:
+            document.close()
+
+
+def pdf_pages(
+    source: str,
+    max_pixels: int,
+    *,
+    pages: Iterable[int] | None = None,
+    fallback: Callable[[str, int], Iterator[Page | PageFailure]] | None = None,
+) -> Iterator[Page | PageFailure]:
+    """The pages of a PDF, in order, as gray images.
+
+    Parameters
+    ----------
+    source : str
+        The file.
+    max_pixels : int
+        Pages with more pixels are refused as ``too_large`` before decoding.
+    pages : iterable of int, optional
+        0-based page indices to read (a page range shared out to a worker);
+        default every page.  Indices past the end are ignored.
+    fallback : callable, optional
+        ``fallback(source, max_pixels)`` reads the whole file when PDFium
+        cannot open it (not for an encrypted PDF).
+
+    Yields
+    ------
+    Page or PageFailure
+        ``Page.dpi`` is the embedded image's resolution (its pixels per inch
+        of the page), or :data:`~ljun.load.PDF_RENDER_DPI` for a rendered page.
+    """
+    import pypdfium2 as pdfium
+
+    with _PDFIUM_LOCK:
+        try:
+            document = _open(source)
+        except PageLoadError as exc:
+            if exc.reason == FailureReason.ENCRYPTED_PDF or fallback is None:
+                yield PageFailure(source, 0, exc.reason, exc.detail)
+            else:
+                yield from fallback(source, max_pixels)
+            return
+    try:
+        n_pages = len(document)
+        if n_pages <= 0:
+            yield PageFailure(
+                source, 0, FailureReason.CORRUPT_PDF, f"{source}: the PDF has no pages"
+            )
+            return
+        wanted = range(n_pages) if pages is None else [i for i in pages if 0 <= i < n_pages]
+        read: list[int] = []
+        for index in wanted:
+            number = index + 1
+            where = f"{source} page {number}"
+            try:
+                with _PDFIUM_LOCK:
+                    gray, dpi = page_image(document, index, max_pixels, where=where)
+            except PageLoadError as exc:
+                yield PageFailure(source, number, exc.reason, exc.detail)
+                continue
+            except pdfium.PdfiumError as exc:
+                yield PageFailure(
+                    source, number, FailureReason.CORRUPT_PDF, f"{where}: cannot be read: {exc}"
+                )
+                continue
+            yield Page(image=gray, source=source, page=number, dpi=dpi)
+            read.append(number)
+        # PDFium reads what it can of a damaged file without a word; the page
+        # tree says whether pages are missing (checked once per file: by the
+        # part that reads its last page).
+        if not wanted or wanted[-1] == n_pages - 1:
+            damaged = pdf_truncation(source, n_pages, read)
+            if damaged is not None:
+                yield damaged
+    finally:
+        with _PDFIUM_LOCK:
+            document.close()
+
+
+def _open(source: str):  # -> pypdfium2.PdfDocument
+    import pypdfium2 as pdfium
+
+    try:
+        return pdfium.PdfDocument(source)
+    except pdfium.PdfiumError as exc:
+        text = str(exc)
+        if "password" in text.lower() or "security" in text.lower():
+            raise PageLoadError(
+                FailureReason.ENCRYPTED_PDF,
+                f"{source}: the PDF is password-protected; export the scan without a password",
+            ) from None
+        raise PageLoadError(
+            FailureReason.CORRUPT_PDF, f"{source}: the PDF cannot be read: {text}"
+        ) from None
+    except OSError as exc:
+        raise PageLoadError(
+            FailureReason.UNREADABLE_FILE, f"{source}: cannot be opened: {exc.strerror or exc}"
+        ) from None
+
+
+def page_image(document, index: int, max_pixels: int, *, where: str) -> tuple[np.ndarray, float]:
+    """One page as a gray image and its dpi: the embedded scan if the page is one.
+
+    Parameters
+    ----------
+    document : pypdfium2.PdfDocument
+    index : int
+        0-based page index.
+    max_pixels : int
+        Decompression-bomb guard, checked before decoding.
+    where : str
+        The page's name in messages.
+
+    Returns
+    -------
+    gray : (H, W) ndarray of uint8
+    dpi : float
+    """
+    page = document[index]
+    try:
+        width_pt, height_pt = page.get_size()
+        image = _single_page_image(page, width_pt, height_pt)
+        if image is not None:
+            metadata = image.get_metadata()
+            check_size(where, int(metadata.width), int(metadata.height), max_pixels)
+            gray = _jpeg_gray(image, where)
+            if gray is None:
+                # The image's own bitmap belongs to PDFium: dropped, not closed.
+                gray = _bitmap_gray(image.get_bitmap(render=False), where)
+            dpi = gray.shape[1] / (width_pt / PT_PER_INCH)
+            return gray, float(dpi)
+        scale = PDF_RENDER_DPI / PT_PER_INCH
+        check_size(where, int(round(width_pt * scale)), int(round(height_pt * scale)), max_pixels)
+        bitmap = page.render(scale=scale, grayscale=True)
+        try:
+            gray = _bitmap_gray(bitmap, where)
+        finally:
+            bitmap.close()
+        return gray, float(PDF_RENDER_DPI)
+    finally:
+        page.close()
+
+
+def _single_page_image(page, width_pt: float, height_pt: float):  # -> PdfImage | None
+    """The page's image object when the page is exactly one upright image covering it."""
+    import pypdfium2.raw as pdfium_c
+
+    if page.get_rotation() % 360 != 0:
+        return None
+    objects = list(page.get_objects(max_depth=1))
+    if len(objects) != 1 or objects[0].type != pdfium_c.FPDF_PAGEOBJ_IMAGE:
+        return None
+    image = objects[0]
+    matrix = image.get_matrix()
+    # Upright and unflipped: a > 0, d > 0, no shear or rotation.
+    if not (matrix.a > 0 and matrix.d > 0 and matrix.b == 0 and matrix.c == 0):
+        return None
+    left, bottom, right, top = image.get_bounds()
+    tolerance_x, tolerance_y = PAGE_COVER_TOLERANCE * width_pt, PAGE_COVER_TOLERANCE * height_pt
+    if (
+        abs(left) > tolerance_x
+        or abs(bottom) > tolerance_y
+        or abs(right - width_pt) > tolerance_x
+        or abs(top - height_pt) > tolerance_y
+    ):
+        return None
+    return image
+
+
+def _jpeg_gray(image, where: str) -> np.ndarray | None:
+    """A JPEG page decoded by OpenCV (libjpeg-turbo: a third faster than PDFium's
+    decoder, same pixels); None when the image is not plain JPEG."""
+    if image.get_filters() != ["DCTDecode"]:
+        return None
+    import cv2
+
+    data = np.frombuffer(image.get_data(decode_simple=False), np.uint8)
+    # IMREAD_UNCHANGED keeps a gray JPEG gray without a colour round trip.
+    pixels = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    if pixels is None:
+        return None
+    if pixels.ndim == 3:
+        pixels = pixels[..., 2::-1]  # OpenCV's BGR to RGB for to_gray
+    return to_gray(pixels, where=where)
+
+
+def _bitmap_gray(bitmap, where: str) -> np.ndarray:
+    # to_numpy() is a view of PDFium's buffer, freed with the bitmap: copy out.
+    pixels = bitmap.to_numpy()
+    if bitmap.format == _BITMAP_GRAY:
+        return np.array(pixels if pixels.ndim == 2 else pixels[..., 0], dtype=np.uint8, order="C")
+    # BGR / BGRx / BGRA: to RGB order for to_gray (alpha dropped there; it copies).
+    return to_gray(pixels[..., 2::-1], where=where)

@@ -1,0 +1,94 @@
+"""Scanner PDFs: the embedded image taken as it is; other pages rendered."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pypdfium2 as pdfium
+from PIL import Image
+
+from ljun.load import PDF_RENDER_DPI, iter_file_pages
+from ljun.records import Page
+
+
+def _image_pdf(path, images, dpi):
+    """A PDF of image pages, as a scanner writes it (Pillow: JPEG or CCITT G4 per page)."""
+    pil = [Image.fromarray(image) for image in images]
+    pil = [im.convert("1") if set(np.unique(a)) <= {0, 255} else im for im, a in zip(pil, images)]
+    pil[0].save(path, format="PDF", resolution=float(dpi), save_all=True, append_images=pil[1:])
+    return path
+
+
+def _gray_page(seed: int, shape=(300, 200)) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    page = np.full(shape, 235, np.uint8)
+    page[40:80, 30:70] = 20  # a corner mark
+    page[150:160, :] = rng.integers(0, 255, (10, shape[1]), dtype=np.uint8)
+    return page
+
+
+def test_jpeg_page_is_the_embedded_image_at_its_own_resolution(tmp_path):
+    pages = [_gray_page(1), _gray_page(2)]
+    path = _image_pdf(tmp_path / "scan.pdf", pages, dpi=150)
+    loaded = list(iter_file_pages(path))
+    assert [type(p) for p in loaded] == [Page, Page]
+    for page, original in zip(loaded, pages):
+        assert isinstance(page, Page)
+        assert page.image.shape == original.shape and page.image.dtype == np.uint8
+        assert page.dpi is not None and abs(page.dpi - 150) < 0.5
+        # JPEG is lossy: close to the original, not equal.
+        assert np.abs(page.image.astype(int) - original).mean() < 3
+
+
+def test_bilevel_page_decodes_to_the_exact_pixels(tmp_path):
+    page = np.where(_gray_page(3) < 128, 0, 255).astype(np.uint8)
+    path = _image_pdf(tmp_path / "bw.pdf", [page], dpi=200)
+    with pdfium.PdfDocument(path) as document:
+        (image,) = document[0].get_objects()
+        assert "CCITTFaxDecode" in image.get_filters()
+    (loaded,) = iter_file_pages(path)
+    assert isinstance(loaded, Page)
+    assert np.array_equal(loaded.image, page)
+    assert loaded.dpi is not None and abs(loaded.dpi - 200) < 0.5
+
+
+def test_page_that_is_not_a_single_image_is_rendered(tmp_path):
+    from reportlab.pdfgen import canvas
+
+    path = tmp_path / "form.pdf"
+    pdf = canvas.Canvas(str(path), pagesize=(72 * 2, 72 * 3))  # 2 x 3 inch
+    pdf.rect(20, 20, 40, 40, fill=1)
+    pdf.drawString(20, 150, "not a scan")
+    pdf.save()
+    (loaded,) = iter_file_pages(path)
+    assert isinstance(loaded, Page)
+    assert loaded.dpi == PDF_RENDER_DPI
+    assert loaded.image.shape == (3 * PDF_RENDER_DPI, 2 * PDF_RENDER_DPI)
+    assert loaded.image.min() < 50 and loaded.image.max() > 200
+
+
+def test_page_range_reads_only_those_pages(tmp_path):
+    path = _image_pdf(tmp_path / "scan.pdf", [_gray_page(k) for k in range(4)], dpi=100)
+    numbers = [p.page for p in iter_file_pages(path, pages=range(1, 3))]
+    assert numbers == [2, 3]
+
+
+def test_bundled_scanner_pdf_reads_as_its_truth(repo_root, ljun_template):
+    from ljun.calibration import load_calibration
+    from ljun.pipeline import read_sheet
+
+    folder = repo_root / "samples" / "scans"
+    truth = {
+        (line["source"], line["page"]): line
+        for line in map(json.loads, (folder / "truth.jsonl").read_text().splitlines())
+    }
+    calibration = load_calibration()
+    pages = list(iter_file_pages(folder / "amplop-001.pdf", pages=range(0, 3)))
+    assert len(pages) == 3
+    for page in pages:
+        assert isinstance(page, Page) and abs((page.dpi or 0) - 200) < 0.5
+        reading = read_sheet(page, ljun_template, calibration)
+        expected = truth[("amplop-001.pdf", page.page)]
+        assert reading.nomor_peserta == expected["nomor_peserta"]
+        assert list(reading.answers) == expected["answers"]

@@ -1,0 +1,117 @@
+"""One large file shared across workers by page range: same results, same order."""
+
+from __future__ import annotations
+
+import concurrent.futures
+
+import numpy as np
+import pytest
+import tifffile
+
+import ljun.batch._reading
+from ljun.batch import file_digest, iter_file_results, page_hash
+from ljun.batch._executor import plan_parts
+from ljun.calibration import load_calibration
+from ljun.pipeline import SheetAnalysis
+from ljun.records import PageFailure, SheetReading
+
+
+def _fake_read_sheet(page, template, calibration) -> SheetReading:
+    # The first pixel names the page, so a page read twice or out of order shows.
+    return SheetReading(
+        source=page.source,
+        page=page.page,
+        template=template.id,
+        nomor_peserta=str(int(page.image[0, 0])),
+    )
+
+
+def _fake_reading_from_failure(failure: PageFailure, template) -> SheetReading:
+    return SheetReading(
+        source=failure.source,
+        page=failure.page,
+        template=template.id,
+        flags=(failure.reason,),
+        review=True,
+        failure=failure.reason,
+    )
+
+
+@pytest.fixture
+def fake_pipeline(monkeypatch):
+    # read_file takes the analysis (reading and registration: the review image needs both).
+    def analyse(page, template, calibration):
+        return SheetAnalysis(_fake_read_sheet(page, template, calibration), None, None)
+
+    monkeypatch.setattr(
+        ljun.batch._reading, "_pipeline", lambda: (analyse, _fake_reading_from_failure)
+    )
+
+
+def _tiff(path, first_pixels):
+    with tifffile.TiffWriter(path) as tiff:
+        for value in first_pixels:
+            page = np.zeros((8, 8), np.uint8)
+            page[0, 0] = value
+            tiff.write(page, photometric="minisblack")
+    return path
+
+
+def test_plan_parts_splits_only_files_longer_than_a_part(tmp_path):
+    big = _tiff(tmp_path / "big.tif", range(7))
+    small = _tiff(tmp_path / "small.tif", range(3))
+    text = tmp_path / "notes.tif"
+    text.write_text("not a scan")
+    tasks = plan_parts([small, big, text], part_pages=3)
+    assert tasks == [
+        (0, str(small), None),
+        (1, str(big), range(0, 3)),
+        (1, str(big), range(3, 6)),
+        (1, str(big), range(6, 7)),
+        (2, str(text), None),
+    ]
+
+
+def test_a_file_read_in_parts_gives_the_same_results_as_read_whole(
+    tmp_path, fake_pipeline, ljun_template
+):
+    files = [
+        _tiff(tmp_path / "a.tif", [10, 11]),
+        _tiff(tmp_path / "big.tif", range(20, 31)),
+        _tiff(tmp_path / "c.tif", [40]),
+    ]
+    calibration = load_calibration()
+    whole = list(
+        iter_file_results(files, template=ljun_template, calibration=calibration, workers=1)
+    )
+    # Threads finish parts in any order; the results must still come back in order.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=3) as executor:
+        done = []
+        shared = list(
+            iter_file_results(
+                files,
+                template=ljun_template,
+                calibration=calibration,
+                executor=executor,
+                part_pages=3,
+                on_file_done=done.append,
+            )
+        )
+    assert [r.file_index for r in shared] == [0, 1, 2]
+    assert sorted(r.file_index for r in done) == [0, 1, 2]
+
+    def summary(results):
+        return [
+            (r.file_index, identity, reading.page, reading.nomor_peserta)
+            for r in results
+            for identity, reading in r.readings
+        ]
+
+    assert summary(shared) == summary(whole)
+    big = shared[1]
+    assert [reading.nomor_peserta for _, reading in big.readings] == [str(v) for v in range(20, 31)]
+    digest = file_digest(files[1])
+    assert big.digest == digest
+    assert [identity for identity, _ in big.readings] == [
+        page_hash(digest, page) for page in range(1, 12)
+    ]
