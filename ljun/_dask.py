@@ -26,7 +26,7 @@ from .calibration import Calibration
 from .errors import LjunError
 from .template import Template
 
-__all__ = ["DaskError", "dask_executor", "parse_cluster_spec", "TASK_RETRIES"]
+__all__ = ["DaskError", "DaskExecutor", "dask_executor", "parse_cluster_spec", "TASK_RETRIES"]
 
 #: Times a file's task is tried again after its worker died or it failed.
 TASK_RETRIES = 3
@@ -55,11 +55,14 @@ def parse_cluster_spec(spec: str) -> tuple[str, int | None]:
     return spec.strip(), None
 
 
-class _BroadcastingExecutor(concurrent.futures.Executor):
-    """A Dask client's executor that sends each template and calibration to the workers once."""
+class DaskExecutor(concurrent.futures.Executor):
+    """A Dask client's executor that sends each template and calibration to the workers once.
+
+    ``client`` is the :class:`distributed.Client` it submits through.
+    """
 
     def __init__(self, client: Any) -> None:
-        self._client = client
+        self.client = client
         self._executor = client.get_executor(pure=False, retries=TASK_RETRIES)
         self._shared: dict[int, Any] = {}
 
@@ -67,7 +70,7 @@ class _BroadcastingExecutor(concurrent.futures.Executor):
         if not isinstance(value, Template | Calibration):
             return value
         if id(value) not in self._shared:
-            self._shared[id(value)] = (value, self._client.scatter(value, broadcast=True))
+            self._shared[id(value)] = (value, self.client.scatter(value, broadcast=True))
         return self._shared[id(value)][1]
 
     def submit(
@@ -82,7 +85,7 @@ class _BroadcastingExecutor(concurrent.futures.Executor):
 
 
 @contextlib.contextmanager
-def dask_executor(spec: str) -> Iterator[concurrent.futures.Executor]:
+def dask_executor(spec: str) -> Iterator[DaskExecutor]:
     """A :class:`concurrent.futures.Executor` on the Dask cluster ``spec``.
 
     Parameters
@@ -120,7 +123,7 @@ def dask_executor(spec: str) -> Iterator[concurrent.futures.Executor]:
                 client = stack.enter_context(Client(target, timeout="10s"))
             except OSError as exc:
                 raise DaskError(f"Dask scheduler {target}: cannot connect ({exc})") from None
-        executor = _BroadcastingExecutor(client)
+        executor = DaskExecutor(client)
         try:
             yield executor
         finally:

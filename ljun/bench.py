@@ -590,6 +590,7 @@ def run_bench(
     workers: int | None = None,
     repeat: int = 3,
     generated: Mapping[str, Any] | None = None,
+    dask: str | None = None,
     on_step: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Measure ``ljun score`` on ``scans``; the report as a JSON-able dict.
@@ -609,6 +610,9 @@ def run_bench(
         Timed runs of each kind; the best is kept.
     generated : mapping, optional
         How the scans were generated, copied into the report.
+    dask : str, optional
+        Also score the whole batch on this Dask cluster (``local``, ``local:N``
+        or ``tcp://HOST:8786``, see :func:`ljun._dask.dask_executor`).
     on_step : callable, optional
         Called with a short text before each step (progress).
 
@@ -690,6 +694,11 @@ def run_bench(
             for fmt, figures in child["groups"].items():
                 end_to_end[fmt] = min(end_to_end.get(fmt, float("inf")), figures["cpu_s"])
         scaling = _scaling(files, keys_arg, workdir, workers, repeat, step)
+        on_dask = (
+            _dask_run(files, keys, dask, workdir, repeat, step, scaling)
+            if dask is not None
+            else None
+        )
     cv2.setNumThreads(threads)
 
     rows = []
@@ -744,6 +753,7 @@ def run_bench(
         },
         "formats": rows,
         "scaling": scaling,
+        "dask": on_dask,
         "peak_rss_mb": round(peak_rss, 1),
         "accuracy": _accuracy(readings, truth_lines) if truth_lines is not None else None,
     }
@@ -779,6 +789,61 @@ def _scaling(
         "sheets_per_s_1_worker": round(pages / one, 1) if one > 0 else None,
         "sheets_per_s_all_workers": round(pages / many, 1) if many > 0 else None,
         "speedup": round(one / many, 2) if many > 0 else None,
+    }
+
+
+def _dask_run(
+    files: Sequence[Path],
+    keys: Any,
+    spec: str,
+    workdir: Path,
+    repeat: int,
+    step: Callable[[str], None],
+    scaling: Mapping[str, Any],
+) -> dict[str, Any]:
+    """Wall seconds of the whole batch on the Dask cluster ``spec``, best of ``repeat``.
+
+    The cluster's start-up is left out (one untimed run first warms the
+    workers).  The scheduler's cost per sheet is the Dask wall time times its
+    workers, less one local worker's wall time, per sheet: what Dask adds to
+    each sheet's work.
+    """
+    from ._dask import dask_executor
+    from .batch import run_batch
+    from .calibration import load_calibration
+    from .store import open_store
+    from .template import DEFAULT_TEMPLATE, load_template
+
+    template = load_template(DEFAULT_TEMPLATE)
+    calibration = load_calibration()
+    best = float("inf")
+    pages = 0
+    with dask_executor(spec) as executor:
+        workers = len(executor.client.scheduler_info()["workers"])
+        for run in range(repeat + 1):
+            step(f"dask {spec}: {'warm-up' if run == 0 else f'run {run} of {repeat}'}")
+            with open_store(workdir / f"dask-{run}.sqlite") as store:
+                started = time.perf_counter()
+                batch = run_batch(
+                    [str(p) for p in files],
+                    keys=keys,
+                    store=store,
+                    template=template,
+                    calibration=calibration,
+                    executor=executor,
+                )
+                seconds = time.perf_counter() - started
+            pages = int(batch.summary["pages"])
+            if run > 0:
+                best = min(best, seconds)
+    one = scaling["wall_s_1_worker"]
+    return {
+        "cluster": spec,
+        "workers": workers,
+        "pages": pages,
+        "wall_s": round(best, 3),
+        "sheets_per_s": round(pages / best, 1) if best > 0 else None,
+        "scheduler_ms_per_sheet": round(_MS * (best * workers - one) / pages, 2) if pages else None,
     }
 
 
@@ -819,6 +884,13 @@ def format_report(report: Mapping[str, Any]) -> str:
         f"peak RSS, one worker: {report['peak_rss_mb']:.0f} MB (target < {TARGET_RSS_MB:.0f} MB "
         "at 10,000 pages)",
     ]
+    on_dask = report.get("dask")
+    if on_dask is not None:
+        lines.append(
+            f"dask {on_dask['cluster']} ({on_dask['workers']} workers): {on_dask['wall_s']:.2f} s "
+            f"({on_dask['sheets_per_s']} sheets/s); scheduler cost "
+            f"{on_dask['scheduler_ms_per_sheet']} ms per sheet"
+        )
     accuracy = report.get("accuracy")
     if accuracy is not None:
         rate = accuracy["review_rate"]

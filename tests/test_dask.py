@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
@@ -133,3 +134,14 @@ def test_ljun_score_refuses_a_scheduler_that_is_not_an_address(generated_set, tm
                      "--db", tmp_path / "x.sqlite", "--scheduler", "localhost")  # fmt: skip
     assert result.exit_code == 2
     assert "not a scheduler address such as tcp://HOST:8786" in result.stderr
+
+
+def test_ljun_bench_has_a_dask_mode(tmp_path, run_cli):
+    out = tmp_path / "bench.json"
+    result = run_cli("bench", "--generate", "1", "--mode", "1bit", "--format", "tif-g4",
+                     "--repeat", "1", "--workers", "1", "--dask", "local:1", "--json", out)  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    on_dask = json.loads(out.read_text())["dask"]
+    assert on_dask["cluster"] == "local:1" and on_dask["workers"] == 1 and on_dask["pages"] == 1
+    assert on_dask["wall_s"] > 0 and on_dask["sheets_per_s"] > 0
+    assert "dask local:1 (1 workers)" in result.stdout

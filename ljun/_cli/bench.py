@@ -103,6 +103,14 @@ _DEFAULT_JSON = "ljun-bench.json"
     show_default=True,
     help="Where to write the report as JSON.",
 )
+@click.option(
+    "--dask",
+    "cluster",
+    metavar="local[:N]|tcp://HOST:8786",
+    default=None,
+    help="Also score the whole batch on this Dask cluster (start-up not counted) and "
+    "report sheets/s and the scheduler's cost per sheet.",
+)
 def bench(
     scans: tuple[Path, ...],
     key_files: tuple[Path, ...],
@@ -115,6 +123,7 @@ def bench(
     workers: int | None,
     repeat: int,
     json_out: Path,
+    cluster: str | None,
 ) -> int:
     """Measure ljun score on this machine against the decode floor.
 
@@ -134,6 +143,7 @@ def bench(
       ljun bench
       ljun bench --generate 100 --mode gray --format tif-none --format pdf
       ljun bench scans/ --key paketA.json --key paketB.json --json bench.json
+      ljun bench --generate 60 --mode gray --format tif-none --dask local:2
     """
     generated = None
     with tempfile.TemporaryDirectory(prefix="ljun-bench-scans-") as tmp:
@@ -168,6 +178,7 @@ def bench(
             workers=workers,
             repeat=repeat,
             generated=generated,
+            dask=cluster,
             on_step=lambda text: click.echo(f"  {text}", err=True),
         )
     click.echo(format_report(report))
