@@ -17,7 +17,9 @@ from . import __version__
 from ._cli import grade as _grade
 from ._cli import samples as _samples
 from ._cli import score as _score
+from ._cli import status as _status
 from ._cli import template as _template
+from ._cli import watch as _watch
 from .errors import LjunError
 from .load import quiet_tifffile
 
@@ -39,7 +41,7 @@ def cli() -> None:
     """
 
 
-for _module in (_score, _samples, _template, _grade):
+for _module in (_score, _samples, _template, _grade, _watch, _status):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 

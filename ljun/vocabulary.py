@@ -84,6 +84,7 @@ __all__ = [
     "ReconciliationKind",
     "BatchKind",
     "BatchStatus",
+    "WatchOutcome",
     "flag_word",
     "flag_reason",
     "needs_review",
@@ -196,6 +197,7 @@ class BatchKind(StrEnum):
 
     SCORE = "score"
     RESCORE = "rescore"
+    WATCH = "watch"  # a few files the folder watcher (ljun watch) scored together
 
 
 class BatchStatus(StrEnum):
@@ -205,6 +207,14 @@ class BatchStatus(StrEnum):
     COMPLETE = "complete"
     FAILED = "failed"
     INTERRUPTED = "interrupted"
+
+
+class WatchOutcome(StrEnum):
+    """What the folder watcher did with a file of its inbox (table ``watched_files``)."""
+
+    DONE = "done"  # scored (some pages may have failed), moved to done/DAY/
+    QUARANTINE = "quarantine"  # no page could be read, moved to quarantine/ with a reason
+    DUPLICATE = "duplicate"  # the same bytes were scored before, moved to done/DAY/ unscored
 
 
 def flag_word(flag: str) -> str:
