@@ -160,10 +160,12 @@ def _init_worker() -> None:
 def worker_pool(workers: int) -> concurrent.futures.ProcessPoolExecutor:
     """A long-lived pool of ``workers`` reader processes for the watcher's rounds."""
     # forkserver: workers start from a clean process, not a fork of one that
-    # already runs threads (the observer, OpenCV).
+    # already runs threads (the observer, OpenCV); Windows has only spawn.
+    methods = multiprocessing.get_all_start_methods()
+    method = "forkserver" if "forkserver" in methods else "spawn"
     return concurrent.futures.ProcessPoolExecutor(
         max_workers=workers,
-        mp_context=multiprocessing.get_context("forkserver"),
+        mp_context=multiprocessing.get_context(method),
         initializer=_init_worker,
         max_tasks_per_child=_FILES_PER_WORKER,
     )

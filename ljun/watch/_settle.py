@@ -58,6 +58,18 @@ _TIFF_TYPE_SIZES = {
 }  # fmt: skip
 _TIFF_INT_FORMATS = {1: "B", 3: "H", 4: "I", 13: "I", 16: "Q", 18: "Q"}
 
+# The signatures the files start with: TIFF (little/big endian, classic and
+# BigTIFF), PDF, PNG, JPEG.
+_MAGICS: tuple[bytes, ...] = (
+    b"II*\0",
+    b"MM\0*",
+    b"II+\0",
+    b"MM\0+",
+    b"%PDF",
+    b"\x89PNG\r\n\x1a\n",
+    b"\xff\xd8",
+)
+
 # More directories than this in one TIFF is a loop in a broken file, not a batch.
 _MAX_TIFF_PAGES = 100_000
 
@@ -144,16 +156,16 @@ def completeness(path: str | os.PathLike[str]) -> Completeness:
         if size == 0:
             return Completeness.CUT_SHORT
         head = handle.read(8)
-        if head[:4] in (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+"):
+        if len(head) < 8 and any(head.startswith(magic[: len(head)]) for magic in _MAGICS):
+            return Completeness.CUT_SHORT  # shorter than its own signature
+        if head[:4] in _MAGICS[:4]:
             return _tiff_completeness(handle, head, size)
         if head.startswith(b"%PDF"):
             return _tail_has(handle, size, b"%%EOF", _PDF_EOF_WINDOW)
-        if head.startswith(b"\x89PNG\r\n\x1a\n"):
-            return _tail_has(handle, size, b"IEND\xaeB`\x82", 12)
+        if head.startswith(_MAGICS[5]):
+            return _tail_has(handle, size, b"IEND\xaeB`\x82", 0)
         if head.startswith(b"\xff\xd8"):
             return _tail_has(handle, size, b"\xff\xd9", _JPEG_EOI_WINDOW)
-        if len(head) < 8 and any(m.startswith(head) for m in (b"II*\0", b"MM\0*", b"%PDF")):
-            return Completeness.CUT_SHORT
         return Completeness.FOREIGN
 
 
