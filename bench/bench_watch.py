@@ -8,6 +8,8 @@ one envelope of ``--pages`` pages per TIFF):
   ``.tmp`` file, as scanner software does) to the moment its sheets are in the
   store (polled every 20 ms by another SQLite connection), for the default
   settling time and a short one;
+* **memory**: peak resident memory of one watcher after a third of
+  ``--memory-files`` one-page files and after all of them (flat: runs for days);
 * **throughput**: sheets/s of ``ljun watch --once`` emptying an inbox holding
   every file, against ``ljun score`` on the same files, both with the same
   number of workers and both timed as whole processes (start-up included).
@@ -15,7 +17,7 @@ one envelope of ``--pages`` pages per TIFF):
 Usage::
 
     .venv/bin/python bench/bench_watch.py [--files 6] [--pages 5] [--workers 1]
-        [--json bench/out/bench_watch.json]
+        [--memory-files 90] [--json bench/out/bench_watch.json]
 """
 
 from __future__ import annotations
@@ -121,6 +123,59 @@ def _latency(files: list[Path], work: Path, *, settle: float, workers: int) -> l
     return latencies
 
 
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):  # peak resident set size
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _journal_rows(db: Path) -> int:
+    if not db.is_file():
+        return 0
+    with contextlib.closing(sqlite3.connect(db)) as connection:
+        try:
+            return int(connection.execute("SELECT count(*) FROM watched_files").fetchone()[0])
+        except sqlite3.OperationalError:
+            return 0
+
+
+def _memory(files: list[Path], work: Path, count: int) -> dict[str, float]:
+    """Peak RSS of a watcher after a third of ``count`` one-page files and after all."""
+    import tifffile
+
+    singles = work / "singles"
+    singles.mkdir()
+    pages = []
+    for source in files:
+        with tifffile.TiffFile(source) as tiff:
+            for number, page in enumerate(tiff.pages):
+                path = singles / f"{source.stem}-{number}.tif"
+                tifffile.imwrite(path, page.asarray(), compression="zlib")
+                pages.append(path.read_bytes())
+    inbox, db = work / "inbox-memory", work / "memory.sqlite"
+    inbox.mkdir()
+    watcher = subprocess.Popen(
+        [sys.executable, "-m", "ljun", "watch", str(inbox), *_keys(files[0].parent),
+         "--db", str(db), "--settle", "0", "--workers", "1", "--log", str(work / "memory.log")],
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    marks: dict[str, float] = {}
+    try:
+        for number in range(count):
+            # Distinct bytes (a trailer): every file is new sheets.
+            data = pages[number % len(pages)] + f"\0copy {number}".encode()
+            (inbox / f"m{number:04d}.tif").write_bytes(data)
+        for done in (count // 3, count):
+            while _journal_rows(db) < done:
+                time.sleep(0.2)
+            marks[f"after {done} files"] = round(_rss_mb(watcher.pid), 1)
+    finally:
+        watcher.send_signal(signal.SIGTERM)
+        watcher.wait(timeout=120)
+    return marks
+
+
 def _timed(command: list[str]) -> float:
     started = time.perf_counter()
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
@@ -132,6 +187,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--files", type=int, default=6)
     parser.add_argument("--pages", type=int, default=5)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--memory-files", type=int, default=90)
+    parser.add_argument("--skip-latency", action="store_true")
     parser.add_argument("--json", default=str(HERE / "out" / "bench_watch.json"))
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench_watch_") as temporary:
@@ -155,10 +212,15 @@ def main(argv: list[str] | None = None) -> int:
              "--settle", "0", "--once", "--log", str(work / "watch.log")]
         )  # fmt: skip
 
-        latency = {
-            f"settle {settle:g} s": _latency(files, work, settle=settle, workers=args.workers)
-            for settle in (2.0, 0.5)
-        }
+        latency = (
+            {}
+            if args.skip_latency
+            else {
+                f"settle {settle:g} s": _latency(files, work, settle=settle, workers=args.workers)
+                for settle in (2.0, 0.5)
+            }
+        )
+        memory = _memory(files, work, args.memory_files) if args.memory_files else {}
     results = {
         "machine": f"{platform.machine()} {os.cpu_count()} cores (shared)",
         "files": len(files),
@@ -170,6 +232,7 @@ def main(argv: list[str] | None = None) -> int:
         "score_sheets_per_s": round(sheets / score_s, 2),
         "watch_sheets_per_s": round(sheets / watch_s, 2),
         "watch_vs_score": round(score_s / watch_s, 3),
+        "watcher_peak_rss_mb": memory,
         "latency_s": {
             name: {
                 "median": round(statistics.median(values), 2),
@@ -190,6 +253,8 @@ def main(argv: list[str] | None = None) -> int:
     print("latency, last byte -> sheets in the store (s):")
     for name, entry in results["latency_s"].items():
         print(f"  {name:12} median {entry['median']:.2f}  max {entry['max']:.2f}")
+    for name, megabytes in memory.items():
+        print(f"watcher peak RSS {name}: {megabytes:.1f} MB")
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")

@@ -368,3 +368,37 @@ def test_watch_refuses_a_missing_inbox_and_a_bad_key(run_cli, tmp_path, scans):
     (tmp_path / "bad.json").write_text("{")
     result = run_cli("watch", inbox, "--key", tmp_path / "bad.json", "--db", tmp_path / "s.sqlite")
     assert result.exit_code == 2 and "bad.json" in result.stderr
+
+
+def test_one_participant_in_two_files_of_two_rounds_flags_both_sheets(scans, settings, tmp_path):
+    """Reconciliation looks across the store: the earlier round's sheet is flagged too."""
+    db = tmp_path / "s.sqlite"
+    first, second = settings.inbox / "first.tif", settings.inbox / "rescan.tif"
+    first.write_bytes(scans[0].read_bytes())
+    # Another scan of the same sheet: other bytes (a trailer), the same participant.
+    with open_store(db) as store:
+        process_files([first], settings=settings, store=store)
+        second.write_bytes(scans[0].read_bytes() + b"\0rescanned")
+        [outcome] = process_files([second], settings=settings, store=store)
+        records = list(store.result_records())
+    assert outcome.outcome == WatchOutcome.DONE and outcome.review == 1
+    assert len(records) == 2
+    assert all("duplicate_nomor_peserta" in r["flags"] and r["review"] for r in records)
+
+
+def test_a_file_that_cannot_be_moved_stays_and_is_moved_by_a_later_round(
+    scans, settings, tmp_path, caplog
+):
+    db = tmp_path / "s.sqlite"
+    target = settings.inbox / "scan.tif"
+    target.write_bytes(scans[1].read_bytes())
+    settings.done.mkdir()
+    blocker = _today(settings)
+    blocker.write_bytes(b"a file where the day's folder should be")
+    with open_store(db) as store:
+        assert process_files([target], settings=settings, store=store) == []
+        assert target.is_file() and "cannot be moved" in caplog.text
+        blocker.unlink()
+        [outcome] = process_files([target], settings=settings, store=store)
+        assert len(store.batches()) == 1 and store.count("watched_files") == 1
+    assert outcome.destination == blocker / "scan.tif" and outcome.destination.is_file()

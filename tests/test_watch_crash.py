@@ -20,6 +20,7 @@ import random
 import signal
 import sqlite3
 import time
+from pathlib import Path
 
 import pytest
 from _watch_helpers import (
@@ -119,3 +120,46 @@ def statuses_all(db) -> list[str]:
 def file_digest_of(data: bytes, probe) -> str:
     probe.write_bytes(data)
     return file_digest(probe)
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            # The parent pid is the 2nd field after the ")" that ends the name.
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc (Linux)")
+def test_worker_processes_end_when_the_watcher_is_killed(tmp_path_factory):
+    """Regression: after SIGKILL of the watcher its reader processes lived on, orphaned."""
+    bases = make_scans(tmp_path_factory.mktemp("scans"), count=2, seed=9)
+    root = tmp_path_factory.mktemp("orphans")
+    inbox, db = root / "inbox", root / "ljun.sqlite"
+    inbox.mkdir()
+    for base in bases:
+        (inbox / base.name).write_bytes(base.read_bytes())
+    watcher = start_watcher(inbox, bases[0].parent, db, "--workers", "2")
+    try:
+        deadline = time.monotonic() + 120
+        while scan_names(inbox) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        workers = _children(watcher.pid)
+        assert workers, "the watcher has no worker processes"
+    finally:
+        watcher.send_signal(signal.SIGKILL)
+        watcher.wait(timeout=30)
+    deadline = time.monotonic() + 30
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(_alive(pid) for pid in workers)

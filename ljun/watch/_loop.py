@@ -16,6 +16,7 @@ import concurrent.futures
 import logging
 import logging.handlers
 import multiprocessing
+import os
 import signal
 import threading
 import time
@@ -56,6 +57,9 @@ _STORE_RETRY_S = 5.0
 # A worker process is replaced after this many files, so a slow leak in a
 # library cannot grow over days of watching.
 _FILES_PER_WORKER = 500
+
+# How often a worker checks that the watcher still runs (seconds).
+_ORPHAN_CHECK_S = 2.0
 
 # Rotating log file: this many bytes per file, this many old files kept.
 _LOG_BYTES = 5 * 1024 * 1024
@@ -127,6 +131,8 @@ class _AboveStatusLine(logging.StreamHandler):  # type: ignore[type-arg,unused-i
 def configure_logging(log_file: Path | None, status: StatusLine, stream: TextIO) -> None:
     """Log lines of :data:`LOGGER` to ``stream`` (above ``status``) and a rotating file."""
     formatter = logging.Formatter(_LOG_FORMAT, _LOG_DATE)
+    # watchdog warns when its thread is stopped with events queued: harmless noise.
+    logging.getLogger("watchdog").setLevel(logging.ERROR)
     LOGGER.handlers.clear()
     LOGGER.setLevel(logging.INFO)
     LOGGER.propagate = False
@@ -142,7 +148,22 @@ def configure_logging(log_file: Path | None, status: StatusLine, stream: TextIO)
         LOGGER.addHandler(rotating)
 
 
-def _init_worker() -> None:
+def _exit_with(watcher_pid: int) -> None:
+    """Ends this worker once the watcher is gone (killed with SIGKILL: no one to stop it)."""
+    while True:
+        time.sleep(_ORPHAN_CHECK_S)
+        try:
+            os.kill(watcher_pid, 0)
+        except ProcessLookupError:
+            os._exit(1)
+        except PermissionError:  # pragma: no cover - the pid was reused by another user
+            os._exit(1)
+        except OSError:  # pragma: no cover - Windows: os.kill(pid, 0) is not a probe there
+            return
+
+
+def _init_worker(watcher_pid: int) -> None:
+    threading.Thread(target=_exit_with, args=(watcher_pid,), daemon=True).start()
     try:
         import cv2
 
@@ -159,14 +180,14 @@ def _init_worker() -> None:
 
 def worker_pool(workers: int) -> concurrent.futures.ProcessPoolExecutor:
     """A long-lived pool of ``workers`` reader processes for the watcher's rounds."""
-    # forkserver: workers start from a clean process, not a fork of one that
-    # already runs threads (the observer, OpenCV); Windows has only spawn.
-    methods = multiprocessing.get_all_start_methods()
-    method = "forkserver" if "forkserver" in methods else "spawn"
+    # spawn: workers start from a clean process, not a fork of one that
+    # already runs threads (the observer, OpenCV), and are the watcher's own
+    # children (no fork server left behind when the watcher is killed).
     return concurrent.futures.ProcessPoolExecutor(
         max_workers=workers,
-        mp_context=multiprocessing.get_context(method),
+        mp_context=multiprocessing.get_context("spawn"),
         initializer=_init_worker,
+        initargs=(os.getpid(),),
         max_tasks_per_child=_FILES_PER_WORKER,
     )
 
@@ -287,7 +308,9 @@ class Watcher:
                 self._wake.clear()
                 try:
                     moved = self.round()
-                except StoreError as exc:
+                except (StoreError, OSError) as exc:
+                    # The store is locked or full, a folder is not writable:
+                    # the files stay in the inbox, and are taken again.
                     LOGGER.error(f"error: {exc}; trying again in {_STORE_RETRY_S:.0f} s")
                     self.stop.wait(_STORE_RETRY_S)
                     continue

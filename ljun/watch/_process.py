@@ -30,6 +30,7 @@ from __future__ import annotations
 import concurrent.futures
 import datetime as _dt
 import json
+import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -46,6 +47,8 @@ from ..vocabulary import BatchKind, ReconciliationKind, WatchOutcome
 from ._moves import day_folder, free_name, move_file, reason_path, write_reason
 
 __all__ = ["WatchSettings", "FileOutcome", "process_files"]
+
+_LOGGER = logging.getLogger("ljun.watch")
 
 # Pages looked up at a time when a file's stored sheets are counted.
 _PAGE_LOOKUP_CHUNK = 64
@@ -215,17 +218,12 @@ def process_files(
 
     store.record_watched(row for _, row, _ in planned)
     for path, row, reason in pending_moves + planned:
-        destination = Path(row.destination)
-        if row.outcome == WatchOutcome.QUARANTINE and not reason_path(destination).exists():
-            write_reason(destination, reason or row.detail)
-        try:
-            move_file(path, destination)
-        except FileNotFoundError:
-            continue  # taken away by someone else after it was scored: nothing to move
+        if not _move(path, row, reason):
+            continue
         outcome = FileOutcome(
             name=path.name,
             outcome=WatchOutcome(row.outcome),
-            destination=destination,
+            destination=Path(row.destination),
             pages=row.pages,
             review=row.review,
             failed=row.failed,
@@ -238,6 +236,23 @@ def process_files(
         if on_outcome is not None:
             on_outcome(outcome)
     return outcomes
+
+
+def _move(path: Path, row: WatchedFile, reason: str) -> bool:
+    """Move a journalled file where its row says (reason file first); False if it stays."""
+    destination = Path(row.destination)
+    try:
+        if row.outcome == WatchOutcome.QUARANTINE and not reason_path(destination).exists():
+            write_reason(destination, reason or row.detail)
+        move_file(path, destination)
+    except FileNotFoundError:
+        return False  # taken away by someone else after it was scored: nothing to move
+    except OSError as exc:
+        # Locked by the scanner software, no permission, disk full: the
+        # journal says where it goes, so a later round moves it.
+        _LOGGER.error(f"error: {path} cannot be moved to {destination}: {exc}; trying later")
+        return False
+    return True
 
 
 def _score(
