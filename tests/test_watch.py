@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 import io
 import json
+import re
 import shutil
 import sqlite3
 from pathlib import Path
@@ -402,3 +403,29 @@ def test_a_file_that_cannot_be_moved_stays_and_is_moved_by_a_later_round(
         [outcome] = process_files([target], settings=settings, store=store)
         assert len(store.batches()) == 1 and store.count("watched_files") == 1
     assert outcome.destination == blocker / "scan.tif" and outcome.destination.is_file()
+
+
+def test_log_lines_are_written_above_the_live_status_line(tmp_path):
+    from ljun.watch import LOGGER, StatusLine, configure_logging
+
+    screen = io.StringIO()
+    status = StatusLine(screen, enabled=True)
+    configure_logging(tmp_path / "watch.log", status, screen)
+    try:
+        status.show("watching inbox: 1 files")
+        LOGGER.info("done a.tif: 1 sheets, 0 to review")
+    finally:
+        LOGGER.handlers.clear()
+        LOGGER.propagate = True
+    # The status line is cleared, the log line written, the status drawn again.
+    pattern = (
+        r"\r\x1b\[Kwatching inbox: 1 files"
+        r"\r\x1b\[K\d{4}-\d\d-\d\d \d\d:\d\d:\d\d done a\.tif: 1 sheets, 0 to review\n"
+        r"watching inbox: 1 files"
+    )
+    assert re.fullmatch(pattern, screen.getvalue()), repr(screen.getvalue())
+    assert "done a.tif: 1 sheets, 0 to review" in screen.getvalue()
+    assert "done a.tif" in (tmp_path / "watch.log").read_text()
+    quiet = io.StringIO()
+    StatusLine(quiet, enabled=False).show("watching")
+    assert quiet.getvalue() == ""

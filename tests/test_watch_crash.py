@@ -55,7 +55,11 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(tmp_path_factory
     dropped: list[bytes] = []
     kills = 0
     for number in range(ROUNDS):
-        extra = ("--poll", "0.2") if number % 2 else ()
+        # Odd rounds poll instead of watching events; every third reads in
+        # two worker processes (killed with the watcher, they must not linger).
+        extra = (("--poll", "0.2") if number % 2 else ()) + (
+            ("--workers", "2") if number % 3 == 2 else ()
+        )
         watcher = start_watcher(inbox, bases[0].parent, db, *extra)
         started = time.monotonic()
         kill_at = started + chance.uniform(*KILL_AFTER_S)

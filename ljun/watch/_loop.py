@@ -18,6 +18,7 @@ import logging.handlers
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -158,12 +159,11 @@ def _exit_with(watcher_pid: int) -> None:
             os._exit(1)
         except PermissionError:  # pragma: no cover - the pid was reused by another user
             os._exit(1)
-        except OSError:  # pragma: no cover - Windows: os.kill(pid, 0) is not a probe there
-            return
 
 
 def _init_worker(watcher_pid: int) -> None:
-    threading.Thread(target=_exit_with, args=(watcher_pid,), daemon=True).start()
+    if sys.platform != "win32":  # there os.kill(pid, 0) would end the watcher, not probe it
+        threading.Thread(target=_exit_with, args=(watcher_pid,), daemon=True).start()
     try:
         import cv2
 
