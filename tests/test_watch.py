@@ -159,7 +159,10 @@ def _multipage_tiff(scans: list[Path], tmp_path: Path) -> Path:
     path = tmp_path / "three.tif"
     with tifffile.TiffWriter(path) as tiff:
         for scan in scans:
-            tiff.write(tifffile.imread(scan), compression="zlib")
+            pixels = tifffile.imread(scan)
+            if pixels.dtype == bool:  # 1-bit scans: write them as 8-bit gray
+                pixels = pixels.astype(np.uint8) * 255
+            tiff.write(pixels, compression="zlib")
     return path
 
 
@@ -429,3 +432,23 @@ def test_log_lines_are_written_above_the_live_status_line(tmp_path):
     quiet = io.StringIO()
     StatusLine(quiet, enabled=False).show("watching")
     assert quiet.getvalue() == ""
+
+
+def test_a_file_with_a_bad_page_keeps_its_good_pages_and_names_the_bad_one(
+    scans, settings, tmp_path
+):
+    import tifffile
+
+    whole = _multipage_tiff(scans, tmp_path)
+    with tifffile.TiffFile(whole) as tiff:
+        cut = tiff.pages[2].dataoffsets[0] + 10  # into the third page's data
+    target = settings.inbox / "cut.tif"
+    target.write_bytes(whole.read_bytes()[:cut])
+    with open_store(tmp_path / "s.sqlite") as store:
+        [outcome] = process_files([target], settings=settings, store=store)
+        records = list(store.result_records())
+    assert outcome.outcome == WatchOutcome.DONE
+    assert (outcome.pages, outcome.failed) == (3, 1)
+    assert outcome.detail.startswith("page 3: ")
+    assert [r["score"] is not None for r in records] == [True, True, False]
+    assert (_today(settings) / "cut.tif").is_file()

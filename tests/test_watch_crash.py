@@ -38,11 +38,11 @@ from ljun.batch import file_digest
 
 pytestmark = pytest.mark.crash
 
-ROUNDS = int(os.environ.get("LJUN_CRASH_ROUNDS", "5"))
-FILES_PER_ROUND = 2
-# A round lives this long (s) before SIGKILL, at random: from before the
-# watcher has even opened the store to well into scoring.
-KILL_AFTER_S = (0.2, 3.0)
+ROUNDS = int(os.environ.get("LJUN_CRASH_ROUNDS", "4"))
+FILES_PER_ROUND = 3
+# A round lives this long (s) after the watcher is up, at random, before
+# SIGKILL: while it takes the files waiting, scores, commits, moves, waits.
+KILL_AFTER_S = (0.0, 2.5)
 
 
 def test_sigkill_at_random_moments_loses_and_duplicates_nothing(tmp_path_factory):
@@ -54,33 +54,46 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(tmp_path_factory
     inbox.mkdir()
     dropped: list[bytes] = []
     kills = 0
+
+    def drop(number: int, k: int) -> None:
+        # Distinct bytes for every drop (a trailer after the TIFF's data), so
+        # each file is new sheets, not a duplicate.
+        base = bases[chance.randrange(len(bases))].read_bytes()
+        data = base + f"\0round {number} file {k}".encode()
+        target = inbox / f"r{number:02d}-{k}.tif"
+        if chance.random() < 0.5:
+            drop_via_tmp(data, target)
+        else:
+            target.write_bytes(data)
+        dropped.append(data)
+
     for number in range(ROUNDS):
         # Odd rounds poll instead of watching events; every third reads in
         # two worker processes (killed with the watcher, they must not linger).
         extra = (("--poll", "0.2") if number % 2 else ()) + (
             ("--workers", "2") if number % 3 == 2 else ()
         )
+        starts = _started(db)
+        # One file arrives while the watcher is down, the others while it runs.
+        drop(number, 0)
         watcher = start_watcher(inbox, bases[0].parent, db, *extra)
-        started = time.monotonic()
-        kill_at = started + chance.uniform(*KILL_AFTER_S)
-        for k in range(FILES_PER_ROUND):
-            time.sleep(max(0.0, min(chance.uniform(0.0, 0.8), kill_at - time.monotonic())))
-            # Distinct bytes for every drop (a trailer after the TIFF's data),
-            # so each file is new sheets, not a duplicate.
-            base = bases[chance.randrange(len(bases))].read_bytes()
-            data = base + f"\0round {number} file {k}".encode()
-            target = inbox / f"r{number:02d}-{k}.tif"
-            if chance.random() < 0.5:
-                drop_via_tmp(data, target)
-            else:
-                target.write_bytes(data)
-            dropped.append(data)
+        deadline = time.monotonic() + 120
+        while _started(db) == starts and watcher.poll() is None:
+            assert time.monotonic() < deadline, "the watcher did not start"
+            time.sleep(0.05)
+        # Killed at a random moment after it is up: scanning, scoring,
+        # committing, journalling or moving.
+        kill_at = time.monotonic() + chance.uniform(*KILL_AFTER_S)
+        for k in range(1, FILES_PER_ROUND):
+            time.sleep(max(0.0, min(chance.uniform(0.0, 0.6), kill_at - time.monotonic())))
+            drop(number, k)
         time.sleep(max(0.0, kill_at - time.monotonic()))
         if watcher.poll() is None:
             watcher.send_signal(signal.SIGKILL)
             kills += 1
         watcher.wait(timeout=30)
 
+    moved_while_killed = len(files_under(inbox / "done"))
     final = start_watcher(inbox, bases[0].parent, db, "--once")
     assert final.wait(timeout=300) == 0, db.with_suffix(".stdout").read_text()[-2000:]
     assert kills >= ROUNDS - 1
@@ -110,10 +123,17 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(tmp_path_factory
     log = db.with_suffix(".log").read_text()
     print(
         f"\ncrash test: {ROUNDS} rounds, {kills} SIGKILLs, {len(dropped)} files, "
-        f"{len(stored)} sheets stored once each; batches killed mid-way: "
+        f"{len(stored)} sheets stored once each; {moved_while_killed} files done by the "
+        f"killed watchers; batches killed mid-way: "
         f"{sum(1 for s in statuses_all(db) if s == 'interrupted')}; files found scored "
         f"but not moved: {log.count('already in the store')}; integrity ok"
     )
+
+
+def _started(db: Path) -> int:
+    """How many watchers have said they are up (their first log line)."""
+    out = db.with_suffix(".stdout")
+    return out.read_text().count(" watching ") if out.is_file() else 0
 
 
 def statuses_all(db) -> list[str]:
