@@ -452,3 +452,21 @@ def test_a_file_with_a_bad_page_keeps_its_good_pages_and_names_the_bad_one(
     assert outcome.detail.startswith("page 3: ")
     assert [r["score"] is not None for r in records] == [True, True, False]
     assert (_today(settings) / "cut.tif").is_file()
+
+
+def test_a_copy_of_a_quarantined_file_joins_it_in_quarantine(settings, tmp_path):
+    junk = b"II*\0\x08\0\0\0" + b"\xff" * 300
+    db = tmp_path / "s.sqlite"
+    with open_store(db) as store:
+        (settings.inbox / "a.tif").write_bytes(junk)
+        (settings.inbox / "b.tif").write_bytes(junk)  # the same round
+        process_files(sorted(settings.inbox.iterdir()), settings=settings, store=store)
+        (settings.inbox / "c.tif").write_bytes(junk)  # a later round
+        [later] = process_files([settings.inbox / "c.tif"], settings=settings, store=store)
+    assert later.outcome == WatchOutcome.DUPLICATE
+    assert sorted(p.name for p in settings.quarantine.iterdir()) == [
+        f"{name}{suffix}" for name in ("a.tif", "b.tif", "c.tif") for suffix in ("", REASON_SUFFIX)
+    ]
+    assert "the same bytes as a.tif" in (settings.quarantine / f"c.tif{REASON_SUFFIX}").read_text()
+    assert not settings.done.exists() or not any(settings.done.rglob("*.tif"))
+    assert [row[1] for row in _watched(db)] == ["quarantine", "duplicate", "duplicate"]

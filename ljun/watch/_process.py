@@ -143,10 +143,12 @@ def process_files(
     """
     started = time.perf_counter()
     outcomes: list[FileOutcome] = []
-    planned: list[tuple[Path, WatchedFile, str]] = []  # file, journal row, reason text
+    # (file, journal row, text for NAME.reason.txt beside it in quarantine or "")
+    planned: list[tuple[Path, WatchedFile, str]] = []
     pending_moves: list[tuple[Path, WatchedFile, str]] = []  # already journalled
     to_score: list[tuple[Path, str]] = []
-    duplicates: list[tuple[Path, str, str]] = []  # file, digest, what it repeats
+    # (file, digest, what it repeats, whether that was quarantined; None: not known yet)
+    duplicates: list[tuple[Path, str, str, bool | None]] = []
     claimed: dict[str, str] = {}
     taken: set[str] = set()
 
@@ -173,12 +175,21 @@ def process_files(
             and not Path(row.destination).exists()
         ]
         if unfinished:
-            pending_moves.append((path, unfinished[-1], unfinished[-1].detail))
+            row = unfinished[-1]
+            in_quarantine = Path(row.destination).parent == settings.quarantine
+            pending_moves.append((path, row, row.detail if in_quarantine else ""))
         elif rows:
             first = rows[0]
-            duplicates.append((path, digest, f"{first.name} ({first.outcome} {first.at})"))
+            duplicates.append(
+                (
+                    path,
+                    digest,
+                    f"{first.name} ({first.outcome} {first.at})",
+                    Path(first.destination).parent == settings.quarantine,
+                )
+            )
         elif digest in claimed:
-            duplicates.append((path, digest, f"{claimed[digest]} (in the same round)"))
+            duplicates.append((path, digest, f"{claimed[digest]} (in the same round)", None))
         else:
             claimed[digest] = path.name
             recovered = _stored_outcome(store, digest)
@@ -205,16 +216,22 @@ def process_files(
 
     if to_score:
         planned += _score(to_score, settings, store, executor, quarantine_place, done_place)
-    for path, digest, original in duplicates:
+    quarantined_now = {
+        row.digest for _, row, _ in planned if row.outcome == WatchOutcome.QUARANTINE
+    }
+    for path, digest, original, known in duplicates:
+        # A copy of an unreadable file is no more readable: it joins it in quarantine.
+        quarantined = digest in quarantined_now if known is None else known
+        detail = f"the same bytes as {original}; not scored again"
         row = WatchedFile(
             digest=digest,
             name=path.name,
             inbox=str(settings.inbox),
             outcome=WatchOutcome.DUPLICATE,
-            destination=str(done_place(path.name)),
-            detail=f"the same bytes as {original}; not scored again",
+            destination=str(quarantine_place(path.name) if quarantined else done_place(path.name)),
+            detail=detail,
         )
-        planned.append((path, row, ""))
+        planned.append((path, row, f"{path.name}: {detail}" if quarantined else ""))
 
     store.record_watched(row for _, row, _ in planned)
     for path, row, reason in pending_moves + planned:
@@ -242,8 +259,8 @@ def _move(path: Path, row: WatchedFile, reason: str) -> bool:
     """Move a journalled file where its row says (reason file first); False if it stays."""
     destination = Path(row.destination)
     try:
-        if row.outcome == WatchOutcome.QUARANTINE and not reason_path(destination).exists():
-            write_reason(destination, reason or row.detail)
+        if reason and not reason_path(destination).exists():
+            write_reason(destination, reason)
         move_file(path, destination)
     except FileNotFoundError:
         return False  # taken away by someone else after it was scored: nothing to move
