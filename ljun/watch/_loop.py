@@ -132,8 +132,10 @@ class _AboveStatusLine(logging.StreamHandler):  # type: ignore[type-arg,unused-i
 def configure_logging(log_file: Path | None, status: StatusLine, stream: TextIO) -> None:
     """Log lines of :data:`LOGGER` to ``stream`` (above ``status``) and a rotating file."""
     formatter = logging.Formatter(_LOG_FORMAT, _LOG_DATE)
-    # watchdog warns when its thread is stopped with events queued: harmless noise.
+    # watchdog warns when its thread is stopped with events queued, and its
+    # inotify emitter logs that as an error: harmless noise at every stop.
     logging.getLogger("watchdog").setLevel(logging.ERROR)
+    logging.getLogger("watchdog.observers.inotify").setLevel(logging.CRITICAL)
     LOGGER.handlers.clear()
     LOGGER.setLevel(logging.INFO)
     LOGGER.propagate = False
