@@ -301,12 +301,36 @@ BEGIN
 END;
 """
 
+# The folder watcher's journal (ljun watch): one row per file it took out of
+# its inbox: the file's content (SHA-256, the digest of ljun.batch.page_hash),
+# the name it had, what was done with it and where it went.  A file dropped
+# again under another name is recognised by its digest; after a crash
+# between storing a file's sheets and moving it, the row says where it goes.
+_WATCH = """
+CREATE TABLE watched_files (
+    id INTEGER PRIMARY KEY,
+    digest TEXT NOT NULL,
+    name TEXT NOT NULL,
+    inbox TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    destination TEXT NOT NULL,
+    batch_id INTEGER REFERENCES batches(id),
+    pages INTEGER NOT NULL DEFAULT 0,
+    review INTEGER NOT NULL DEFAULT 0,
+    failed INTEGER NOT NULL DEFAULT 0,
+    detail TEXT NOT NULL DEFAULT '',
+    at TEXT NOT NULL
+);
+CREATE INDEX watched_files_digest ON watched_files(digest);
+"""
+
 #: Every step of the layout, oldest first.  Append only.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("0001_initial", _INITIAL),
     Migration("0002_batch_kinds_and_calibration", _BATCH_KINDS_AND_CALIBRATION),
     Migration("0003_certificates", _CERTIFICATES),
     Migration("0004_review", _REVIEW),
+    Migration("0005_watch", _WATCH),
 )
 
 #: The layout this ljun writes: ``PRAGMA user_version`` of an up-to-date store.

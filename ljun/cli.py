@@ -25,8 +25,10 @@ from ._cli import report as _report
 from ._cli import review as _review
 from ._cli import samples as _samples
 from ._cli import score as _score
+from ._cli import status as _status
 from ._cli import template as _template
 from ._cli import users as _users
+from ._cli import watch as _watch
 from ._io import output_error
 from ._safe import printable
 from .errors import LjunError, OutputError
@@ -65,6 +67,8 @@ for _module in (
     _users,
     _audit,
     _bench,
+    _watch,
+    _status,
 ):
     for _command in _module.COMMANDS:
         cli.add_command(_command)

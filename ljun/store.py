@@ -33,6 +33,10 @@ Tables (schema version :data:`SCHEMA_VERSION`, kept in ``PRAGMA user_version``):
     issued, with the ``grade`` batch that issued it; never deleted or
     reused, changed only by a withdrawal.  The events are the append-only
     audit of every issue and withdrawal.
+``watched_files``
+    The folder watcher's journal (``ljun watch``): every file it took out of
+    its inbox, by content digest and name, what it did with it and where the
+    file went (:class:`WatchedFile`).
 
 Writes are all-or-nothing per batch.  A batch row is committed first with
 status ``running``; its sheets are staged in a temporary table (on disk, so
@@ -88,6 +92,8 @@ __all__ = [
     "StoredSheet",
     "StoredIdentity",
     "ReconciliationEntry",
+    "WatchedFile",
+    "StoreStatus",
     "open_store",
 ]
 
@@ -223,6 +229,52 @@ class StoredIdentity:
     page: int
     nomor_peserta: str
     barcode: str
+
+
+@dataclass(frozen=True)
+class WatchedFile:
+    """One row of the folder watcher's journal (table ``watched_files``).
+
+    ``digest`` is the SHA-256 of the file's bytes (:func:`ljun.batch.file_digest`),
+    ``name`` the file's name in ``inbox``, ``outcome`` a
+    :class:`~ljun.vocabulary.WatchOutcome` and ``destination`` the path it
+    was moved to.  ``batch_id`` is the batch that stored its sheets (``None``
+    when none did now: a duplicate, or sheets stored before a crash);
+    ``pages``, ``review`` and ``failed`` count its sheets; ``at`` is an ISO
+    UTC time.
+    """
+
+    digest: str
+    name: str
+    inbox: str
+    outcome: str
+    destination: str
+    batch_id: int | None = None
+    pages: int = 0
+    review: int = 0
+    failed: int = 0
+    detail: str = ""
+    at: str = ""
+
+
+@dataclass(frozen=True)
+class StoreStatus:
+    """What a store holds, for ``ljun status`` (see :meth:`ResultsStore.status`).
+
+    ``batches_since`` counts batches started at or after ``since`` by status;
+    ``sheets``, ``review`` (current score in review) and ``failed`` (no
+    reading) count every stored sheet; ``files_since`` counts the watcher's
+    files since ``since`` by outcome; ``last_file`` is its newest journal row.
+    """
+
+    since: str
+    batches_since: Mapping[str, int]
+    sheets: int
+    review: int
+    failed: int
+    files_since: Mapping[str, int]
+    last_file: WatchedFile | None
+    last_batch: BatchInfo | None
 
 
 @dataclass(frozen=True, eq=False)
@@ -562,9 +614,102 @@ class ResultsStore:
             "reconciliation",
             "certificates",
             "certificate_events",
+            "watched_files",
         }:
             raise ValueError(f"no table {table!r} in the results store")
         return int(self._db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+    # ----------------------------------------------------------------- watcher
+
+    def record_watched(self, files: Iterable[WatchedFile]) -> None:
+        """Add rows to the folder watcher's journal, all in one transaction."""
+        rows = [
+            (
+                f.digest,
+                f.name,
+                f.inbox,
+                f.outcome,
+                f.destination,
+                f.batch_id,
+                f.pages,
+                f.review,
+                f.failed,
+                f.detail,
+                f.at or _now(),
+            )
+            for f in files
+        ]
+        try:
+            with self._transaction() as db:
+                db.executemany(
+                    "INSERT INTO watched_files (digest, name, inbox, outcome, destination, "
+                    "batch_id, pages, review, failed, detail, at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    rows,
+                )
+        except sqlite3.Error as exc:
+            raise StoreError(
+                f"results store {self.path}: cannot record the watched files: {exc}"
+            ) from exc
+
+    def watched(self, digest: str) -> list[WatchedFile]:
+        """The journal rows of files whose bytes hash to ``digest``, oldest first."""
+        rows = self._db.execute(
+            f"SELECT {_WATCHED_COLUMNS} FROM watched_files WHERE digest = ? ORDER BY id",
+            (digest,),
+        ).fetchall()
+        return [WatchedFile(*row) for row in rows]
+
+    def stored_pages(self, page_hashes: Iterable[str]) -> dict[str, tuple[str | None, bool]]:
+        """``page_hash -> (failure, review)`` of those stored, by their latest score."""
+        found: dict[str, tuple[str | None, bool]] = {}
+        wanted = sorted(set(page_hashes))
+        for start in range(0, len(wanted), _QUERY_CHUNK):
+            chunk = wanted[start : start + _QUERY_CHUNK]
+            rows = self._db.execute(
+                "SELECT p.page_hash, r.failure, s.review FROM pages p "
+                "JOIN readings r ON r.page_id = p.id "
+                "JOIN scores s ON s.id = (SELECT max(id) FROM scores WHERE page_id = p.id) "
+                f"WHERE p.page_hash IN ({', '.join('?' * len(chunk))})",
+                chunk,
+            )
+            found.update({row[0]: (row[1], bool(row[2])) for row in rows})
+        return found
+
+    def status(self, *, since: str) -> StoreStatus:
+        """Counts for ``ljun status``: batches and watched files since ``since`` (ISO UTC)."""
+        db = self._db
+        batches = dict(
+            db.execute(
+                "SELECT status, count(*) FROM batches WHERE started_at >= ? GROUP BY status",
+                (since,),
+            ).fetchall()
+        )
+        sheets, failed = db.execute("SELECT count(*), count(failure) FROM readings").fetchone()
+        review = db.execute(
+            "SELECT count(*) FROM pages p JOIN scores s ON s.id = "
+            "(SELECT max(id) FROM scores WHERE page_id = p.id) WHERE s.review = 1"
+        ).fetchone()[0]
+        files = dict(
+            db.execute(
+                "SELECT outcome, count(*) FROM watched_files WHERE at >= ? GROUP BY outcome",
+                (since,),
+            ).fetchall()
+        )
+        last = db.execute(
+            f"SELECT {_WATCHED_COLUMNS} FROM watched_files ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+        every = self.batches()
+        return StoreStatus(
+            since=since,
+            batches_since=batches,
+            sheets=int(sheets),
+            review=int(review),
+            failed=int(failed),
+            files_since=files,
+            last_file=None if last is None else WatchedFile(*last),
+            last_batch=every[-1] if every else None,
+        )
 
     def record_rescore(
         self,
@@ -616,6 +761,11 @@ class ResultsStore:
         writer.finished = True
         writer._release()
         return writer.batch_id
+
+
+_WATCHED_COLUMNS = (
+    "digest, name, inbox, outcome, destination, batch_id, pages, review, failed, detail, at"
+)
 
 
 def _score_columns(scored: ScoredSheet) -> tuple[Any, ...]:

@@ -93,6 +93,7 @@ __all__ = [
     "ReconciliationKind",
     "BatchKind",
     "BatchStatus",
+    "WatchOutcome",
     "flag_word",
     "flag_reason",
     "needs_review",
@@ -213,6 +214,7 @@ class BatchKind(StrEnum):
     RESCORE = "rescore"
     GRADE = "grade"  # a grading run that issued certificate numbers (ljun.grade._registry)
     REVIEW = "review"  # an operator's decision rescored a sheet (ljun.review)
+    WATCH = "watch"  # a few files the folder watcher (ljun watch) scored together
 
 
 class BatchStatus(StrEnum):
@@ -222,6 +224,14 @@ class BatchStatus(StrEnum):
     COMPLETE = "complete"
     FAILED = "failed"
     INTERRUPTED = "interrupted"
+
+
+class WatchOutcome(StrEnum):
+    """What the folder watcher did with a file of its inbox (table ``watched_files``)."""
+
+    DONE = "done"  # scored (some pages may have failed), moved to done/DAY/
+    QUARANTINE = "quarantine"  # no page could be read, moved to quarantine/ with a reason
+    DUPLICATE = "duplicate"  # the same bytes were scored before, moved to done/DAY/ unscored
 
 
 def flag_word(flag: str) -> str:

@@ -62,6 +62,7 @@ def run_batch(
     executor: concurrent.futures.Executor | None = None,
     attendance: Attendance | None = None,
     arguments: Mapping[str, Any] | None = None,
+    kind: BatchKind = BatchKind.SCORE,
     on_file_done: Callable[[FileResult], None] | None = None,
     on_files: Callable[[int], None] | None = None,
     on_pages: Callable[[int], None] | None = None,
@@ -87,6 +88,8 @@ def run_batch(
         The attendance lists (:func:`load_attendance`).
     arguments : mapping, optional
         Stored with the batch (the command line, for the record).
+    kind : BatchKind, optional
+        What the batch row says ran it (``watch`` for the folder watcher).
     on_file_done : callable, optional
         Called with each :class:`FileResult` as it finishes (progress).
     on_files : callable, optional
@@ -114,7 +117,7 @@ def run_batch(
     # Pages people already decided keep their decisions when read again.
     decided = DecidedSheets.load(store.connection)
     writer = store.begin_batch(
-        kind=BatchKind.SCORE,
+        kind=kind,
         template=template.id,
         arguments=arguments,
         calibration=calibration.identity,
