@@ -50,6 +50,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ._color import to_pencil_gray
 from .errors import LjunError
 from .records import Page, PageFailure
 from .vocabulary import FailureReason
@@ -206,11 +207,16 @@ def iter_pages(
 
 
 def iter_file_pages(
-    path: str | os.PathLike[str], *, max_pixels: int = DEFAULT_MAX_PIXELS
+    path: str | os.PathLike[str],
+    *,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    weights: tuple[float, float, float] | None = None,
 ) -> Iterator[Page | PageFailure]:
     """The pages of one file, in order (see :func:`iter_pages`).
 
-    The format is judged from the first bytes of the file.
+    The format is judged from the first bytes of the file.  ``weights`` turn
+    colour pages into gray (``ljun._color.pencil_channel_weights`` of the
+    template's print colour); None uses luma.
     """
     source = str(path)
     try:
@@ -246,13 +252,13 @@ def iter_file_pages(
             f"{source}: not a TIFF, PDF, PNG or JPEG image (judged by its first bytes)",
         )
         return
-    yield from reader(source, max_pixels)
+    yield from reader(source, max_pixels, weights)
 
 
 # --------------------------------------------------------------------------- TIFF
 
 
-def _tiff_pages(source: str, max_pixels: int) -> Iterator[Page | PageFailure]:
+def _tiff_pages(source: str, max_pixels: int, weights=None) -> Iterator[Page | PageFailure]:
     import tifffile
 
     try:
@@ -291,12 +297,12 @@ def _tiff_pages(source: str, max_pixels: int) -> Iterator[Page | PageFailure]:
                 )
                 return
             try:
-                yield _tiff_page(tiff_page, source, number, max_pixels)
+                yield _tiff_page(tiff_page, source, number, max_pixels, weights)
             except PageLoadError as exc:
                 yield PageFailure(source, number, exc.reason, exc.detail)
 
 
-def _tiff_page(tiff_page, source: str, number: int, max_pixels: int) -> Page:
+def _tiff_page(tiff_page, source: str, number: int, max_pixels: int, weights=None) -> Page:
     where = f"{source} page {number}"
     shape = tuple(int(s) for s in tiff_page.shape)
     if len(shape) < 2:
@@ -329,7 +335,7 @@ def _tiff_page(tiff_page, source: str, number: int, max_pixels: int) -> Page:
         pixels = np.moveaxis(rgb, 0, -1)
     if pixels.ndim == 3 and pixels.shape[0] in (3, 4) and pixels.shape[-1] not in (3, 4):
         pixels = np.moveaxis(pixels, 0, -1)  # planar RGB (PlanarConfiguration 2)
-    gray = to_gray(pixels, where=where)
+    gray = to_gray(pixels, where=where, weights=weights)
     if photometric == _MINISWHITE:
         gray = 255 - gray
     return Page(image=gray, source=source, page=number, dpi=_tiff_dpi(tiff_page))
@@ -354,7 +360,7 @@ def _tiff_dpi(tiff_page) -> float | None:
 # --------------------------------------------------------------------------- PNG / JPEG
 
 
-def _pillow_pages(source: str, max_pixels: int) -> Iterator[Page | PageFailure]:
+def _pillow_pages(source: str, max_pixels: int, weights=None) -> Iterator[Page | PageFailure]:
     from PIL import Image
 
     try:
@@ -401,7 +407,7 @@ def _pillow_pages(source: str, max_pixels: int) -> Iterator[Page | PageFailure]:
             # Palette, LA, CMYK, YCbCr ...: let Pillow turn them into gray.
             pixels = np.asarray(image.convert("L"))
         try:
-            gray = to_gray(pixels, where=source)
+            gray = to_gray(pixels, where=source, weights=weights)
         except PageLoadError as exc:
             yield PageFailure(source, 1, exc.reason, exc.detail)
             return
@@ -424,7 +430,7 @@ def _pillow_dpi(image) -> float | None:
 # --------------------------------------------------------------------------- PDF
 
 
-def _pdf_pages(source: str, max_pixels: int) -> Iterator[Page | PageFailure]:
+def _pdf_pages(source: str, max_pixels: int, weights=None) -> Iterator[Page | PageFailure]:
     from pdf2image import convert_from_path, pdfinfo_from_path
     from pdf2image.exceptions import (
         PDFPageCountError,
@@ -497,7 +503,7 @@ def _pdf_pages(source: str, max_pixels: int) -> Iterator[Page | PageFailure]:
                 dpi=PDF_RENDER_DPI,
                 first_page=number,
                 last_page=number,
-                grayscale=True,
+                grayscale=weights is None,
                 timeout=PDF_TIMEOUT_S,
             )
         except PageLoadError as exc:
@@ -520,7 +526,10 @@ def _pdf_pages(source: str, max_pixels: int) -> Iterator[Page | PageFailure]:
             )
             continue
         with images[0] as image:
-            gray = np.asarray(image.convert("L"), dtype=np.uint8)
+            if weights is None:
+                gray = np.asarray(image.convert("L"), dtype=np.uint8)
+            else:
+                gray = to_gray(np.asarray(image.convert("RGB")), where=where, weights=weights)
         yield Page(image=gray, source=source, page=number, dpi=float(PDF_RENDER_DPI))
 
 
@@ -560,7 +569,9 @@ def _check_size(where: str, width: int, height: int, max_pixels: int) -> None:
         )
 
 
-def to_gray(pixels: np.ndarray, *, where: str = "image") -> np.ndarray:
+def to_gray(
+    pixels: np.ndarray, *, where: str = "image", weights: tuple[float, float, float] | None = None
+) -> np.ndarray:
     """Turn decoded pixels into a gray ``uint8`` image (0 black, 255 white).
 
     Parameters
@@ -569,6 +580,8 @@ def to_gray(pixels: np.ndarray, *, where: str = "image") -> np.ndarray:
         ``bool`` (1-bit, True = white), ``uint8``, ``uint16``, or float in
         ``[0, 1]``; ``C`` is 3 (RGB) or 4 (RGBA, alpha ignored) or 2 (gray +
         alpha).
+    weights : (3,) tuple of float, optional
+        How R, G, B make the gray (``ljun._color``); default luma.
 
     Returns
     -------
@@ -592,6 +605,8 @@ def to_gray(pixels: np.ndarray, *, where: str = "image") -> np.ndarray:
         channels = array.shape[2]
         if channels == 1 or channels == 2:
             array = array[:, :, 0]
+        elif channels in (3, 4) and weights is not None:
+            array = to_pencil_gray(array, weights)
         elif channels in (3, 4):
             array = cv2.cvtColor(np.ascontiguousarray(array[:, :, :3]), cv2.COLOR_RGB2GRAY)
         else:

@@ -95,10 +95,10 @@ def analyse_sheet(page: Page, template: Template, calibration: Calibration) -> S
     if registration.orientation != 0:
         flags.append(Flag.ROTATED)
     reg_cal = calibration.register
-    if (
-        registration.residual_mm > reg_cal.residual_review_mm
-        or registration.ring_match < reg_cal.form_match_review
-    ):
+    # Rings printed in a dropout colour vanish from a dropout (or channel-read)
+    # scan; the printed box lines then vouch for the fit.
+    rings = registration.form_match if template.print_color else registration.ring_match
+    if registration.residual_mm > reg_cal.residual_review_mm or rings < reg_cal.form_match_review:
         flags.append(Flag.REGISTRATION_UNSURE)
 
     barcode_text = ""

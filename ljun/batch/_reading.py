@@ -10,6 +10,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .._color import pencil_channel_weights
 from ..calibration import Calibration
 from ..load import iter_file_pages
 from ..records import PageFailure, SheetReading
@@ -81,7 +82,11 @@ def read_file(
     digest = file_digest(path)
     readings: list[tuple[str, SheetReading]] = []
     errors: list[tuple[int, str]] = []
-    pages = iter_file_pages(path)
+    # Colour pages are read in the channel where the template's print fades.
+    if template.print_color is None:
+        pages = iter_file_pages(path)
+    else:
+        pages = iter_file_pages(path, weights=pencil_channel_weights(template.print_color))
     next_page = 1
     while True:
         try:
