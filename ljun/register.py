@@ -599,6 +599,11 @@ def _fit(
     offsets = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]], dtype=np.float64)
     tpl_corners = geometry.fiducials[:, None, :] + offsets[None, :, :] * half[:, :, None]
     predicted = map_points(homography, tpl_corners)  # (F, 4, 2)
+    circle = np.array([shape == "circle" for shape in geometry.fiducial_shapes])
+    if circle.any():
+        # A disc has no corners: its measured centre stands for them.
+        offsets_on_scan = predicted - map_points(homography, geometry.fiducials)[:, None, :]
+        corners = np.where(circle[:, None, None], centres[:, None, :] + offsets_on_scan, corners)
     # Match each measured corner to the nearest predicted one of its fiducial.
     d = np.linalg.norm(predicted[:, :, None, :] - corners[:, None, :, :], axis=-1)  # (F, 4, 4)
     nearest = d.min(axis=2)

@@ -295,3 +295,69 @@ def test_score_reads_a_colour_tiff_batch_of_the_design(design, tmp_path):
     result = read_file(path, file_index=0, template=design, calibration=CAL)
     ((_, reading),) = result.readings
     assert _same_as_truth(reading, sheet.truth) or reading.review
+
+
+@pytest.mark.parametrize("upside_down", [False, True], ids=["upright", "upside-down"])
+def test_regression_circle_corner_marks_register_without_a_corner_residual(document, upside_down):
+    # A disc has no corners; its circumscribed square's corners once counted
+    # as a 2 mm residual and every sheet failed as residual_too_high.
+    doc = copy.deepcopy(document)
+    for fiducial in doc["fiducials"]:
+        fiducial["shape"] = "circle"
+    template = parse_template(doc)
+    image = render_image(template, 200)
+    if upside_down:
+        image = _rotate(image)
+    registration = register(image, template, CAL, dpi=200)
+    assert isinstance(registration, Registration)
+    assert registration.residual_mm < 0.1
+    assert registration.orientation == (180 if upside_down else 0)
+
+
+def test_cli_samples_of_the_design_score_as_their_truth(run_cli, tmp_path):
+    sets = tmp_path / "set"
+    made = run_cli(
+        "samples",
+        "make",
+        "--template",
+        DESIGN,
+        "--scan-color",
+        "rgb",
+        "--count",
+        "2",
+        "--level",
+        "easy",
+        "--seed",
+        "4",
+        "--out",
+        str(sets),
+    )
+    assert made.exit_code == 0, made.stderr
+    key = json.loads((sets / "paketA.json").read_text())
+    assert len(key["answers"]) == 60
+    out = tmp_path / "hasil.jsonl"
+    scored = run_cli(
+        "score",
+        str(sets),
+        "--template",
+        DESIGN,
+        "--key",
+        str(sets / "paketA.json"),
+        "--key",
+        str(sets / "paketB.json"),
+        "--key",
+        str(sets / "susulan.json"),
+        "--db",
+        str(tmp_path / "ljun.sqlite"),
+        "--out",
+        str(out),
+        "--workers",
+        "1",
+    )
+    assert scored.exit_code == 0, scored.stderr
+    truth = [json.loads(line) for line in (sets / "truth.jsonl").read_text().splitlines()]
+    got = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(got) == len(truth) == 2
+    for want, record in zip(truth, got):
+        assert record["answers"] == want["answers"] and record["score"] == want["score"]
+        assert record["nomor_peserta"] == want["nomor_peserta"] and not record["review"]
