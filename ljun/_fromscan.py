@@ -48,6 +48,8 @@ PAPER_TOLERANCE_MM = 6.0
 # coloured rings (luma ~ 120 of 255) are ink; option letters inside them
 # (lighter still) are mostly not, and never touch the ring anyway.
 INK_FRACTION = 0.4
+# Below this resolution the rings of bubbles under 1 mm apart touch.
+MIN_DPI = 200
 # The scan has a dark background (the page is cut out of it) when its
 # border is darker than this fraction of the paper's level.
 DARK_BACKGROUND_FRACTION = 0.6
@@ -153,8 +155,10 @@ def _blobs(mask: np.ndarray) -> list[_Blob]:
 
 def _ink_mask(gray: np.ndarray, dpi: float) -> np.ndarray:
     # A light blur (0.1 mm) joins a noisy scan's broken ring pixels.
+    # (Below about 200 dpi the printed ring is under 2 px wide and the blur
+    # would lift its core above the threshold: no blur there.)
     sigma = 0.1 * dpi / MM_PER_INCH
-    smooth = cv2.GaussianBlur(gray, (0, 0), sigma) if sigma > 0.3 else gray
+    smooth = cv2.GaussianBlur(gray, (0, 0), sigma) if sigma > 0.7 else gray
     small = cv2.resize(gray, (max(1, gray.shape[1] // 4), max(1, gray.shape[0] // 4)))
     paper = estimate_paper_level(small)
     ink = float(np.percentile(gray, 0.5))
@@ -441,6 +445,11 @@ def propose_template(gray: np.ndarray, dpi: float, *, template_id: str, name: st
     """
     px_per_mm = dpi / MM_PER_INCH
     notes: list[str] = []
+    if dpi < MIN_DPI:
+        notes.append(
+            f"the blank is {dpi:.0f} dpi: below {MIN_DPI} dpi close bubbles run together; "
+            f"scan it at {MIN_DPI}-300 dpi"
+        )
     gray, page_angle = _crop_to_paper(gray)
     height, width = gray.shape
     corners = _corner_marks(_marks(_blobs(_ink_mask(gray, dpi)), px_per_mm), width, height)
@@ -462,6 +471,54 @@ def propose_template(gray: np.ndarray, dpi: float, *, template_id: str, name: st
     centres_px, diameters_px = _bubbles(blobs, px_per_mm)
     centres = (centres_px + 0.5) / px_per_mm
     diameters = diameters_px / px_per_mm
+    fields, placed, field_diameters = _fields_from_grids(
+        centres_px, diameters_px, centres, diameters, notes
+    )
+
+    all_diameters = [d for ds in field_diameters.values() for d in ds]
+    default_diameter = round(float(np.median(all_diameters)), 1) if all_diameters else 4.0
+    for name, fld in fields.items():
+        key = name if name in field_diameters else None
+        if key is None:
+            continue
+        own = round(float(np.median(field_diameters[key])), 1)
+        if abs(own - default_diameter) > 0.15:
+            fld["bubble_diameter_mm"] = own
+    order = ["nama", "nomor_peserta", "tanggal_lahir", "kode_kompetensi", "paket", "answers"]
+    document: dict[str, Any] = {
+        "format": "ljun-template/1",
+        "id": template_id,
+        "name": name or f"{template_id} (from a scan; check and rename the fields)",
+        "paper": _paper(width / px_per_mm, height / px_per_mm),
+        # The ring's stroke is part of the outline measured; the bubble is to its middle.
+        "bubble": {"diameter_mm": default_diameter, "ring_mm": 0.3, "label_pt": 6},
+        "fiducials": fiducials,
+        "fields": [fields[n] for n in order if n in fields],
+    }
+    if track is not None:
+        document["timing_track"] = track
+    if not fields:
+        notes.append("no bubble grid found: is this a blank answer sheet, scanned upright?")
+    return Proposal(
+        document=document,
+        bubbles_mm=centres,
+        placed=placed,
+        notes=tuple(notes),
+        rotation_deg=page_angle + angle,
+        deskewed=gray,
+        dpi=dpi,
+    )
+
+
+def _fields_from_grids(
+    centres_px: np.ndarray,
+    diameters_px: np.ndarray,
+    centres: np.ndarray,
+    diameters: np.ndarray,
+    notes: list[str],
+) -> tuple[dict[str, dict[str, Any]], np.ndarray, dict[str, list[float]]]:
+    """The fields the bubble grids make, which bubbles they placed, and each
+    field's measured diameters (mm); what cannot be placed goes to ``notes``."""
     placed = np.zeros(len(centres), dtype=bool)
     fields: dict[str, dict[str, Any]] = {}
     answer_blocks: list[tuple[float, float, np.ndarray, np.ndarray]] = []
@@ -525,40 +582,7 @@ def propose_template(gray: np.ndarray, dpi: float, *, template_id: str, name: st
     _name_digit_grids(digit_grids, fields, notes, placed)
     if answer_blocks:
         fields["answers"] = _answers_field(answer_blocks)
-
-    all_diameters = [d for ds in field_diameters.values() for d in ds]
-    default_diameter = round(float(np.median(all_diameters)), 1) if all_diameters else 4.0
-    for name, fld in fields.items():
-        key = name if name in field_diameters else None
-        if key is None:
-            continue
-        own = round(float(np.median(field_diameters[key])), 1)
-        if abs(own - default_diameter) > 0.15:
-            fld["bubble_diameter_mm"] = own
-    order = ["nama", "nomor_peserta", "tanggal_lahir", "kode_kompetensi", "paket", "answers"]
-    document: dict[str, Any] = {
-        "format": "ljun-template/1",
-        "id": template_id,
-        "name": name or f"{template_id} (from a scan; check and rename the fields)",
-        "paper": _paper(width / px_per_mm, height / px_per_mm),
-        # The ring's stroke is part of the outline measured; the bubble is to its middle.
-        "bubble": {"diameter_mm": default_diameter, "ring_mm": 0.3, "label_pt": 6},
-        "fiducials": fiducials,
-        "fields": [fields[n] for n in order if n in fields],
-    }
-    if track is not None:
-        document["timing_track"] = track
-    if not fields:
-        notes.append("no bubble grid found: is this a blank answer sheet, scanned upright?")
-    return Proposal(
-        document=document,
-        bubbles_mm=centres,
-        placed=placed,
-        notes=tuple(notes),
-        rotation_deg=page_angle + angle,
-        deskewed=gray,
-        dpi=dpi,
-    )
+    return fields, placed, field_diameters
 
 
 def _name_digit_grids(digit_grids, fields, notes, placed) -> None:

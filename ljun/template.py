@@ -650,7 +650,8 @@ def _check_fiducials(template: Template, centres: np.ndarray, radii: np.ndarray)
         problems.append(
             "$.fiducials: turned upside down the registration marks look the same, so a "
             "sheet fed upside down cannot be recognised; add a timing_track down one edge, "
-            "make one corner mark a 'ring', or leave one corner without a mark"
+            "make one corner mark a 'ring', or add a mark with no twin when the sheet is "
+            "turned (such as a fifth square off-centre along one edge)"
         )
     return problems
 

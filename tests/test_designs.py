@@ -85,11 +85,14 @@ def test_a_track_on_both_edges_does_not_decide_either(document):
     assert any("upside down" in p for p in problems)
 
 
-def test_one_corner_left_out_decides_orientation(document):
+def test_an_extra_mark_off_centre_decides_orientation(document):
     doc = copy.deepcopy(document)
     del doc["timing_track"]
     doc["fiducials"].append({"x_mm": 105, "y_mm": 12, "size_mm": 6, "shape": "square"})
-    assert _problems(doc) == []
+    template = parse_template(doc)
+    assert check_template(template) == []
+    registration = register(_rotate(render_image(template, 200)), template, CAL, dpi=200)
+    assert isinstance(registration, Registration) and registration.orientation == 180
 
 
 @pytest.mark.parametrize(
