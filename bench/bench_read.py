@@ -19,6 +19,10 @@ times plain TIFF decode (the floor, ``tifffile``) and ``read_sheet`` on the
 decoded pages (register + read + decode, excluding file decode), each
 repeated, on one core, in this process.
 
+``--turn`` reads every page turned by 180° (the ``upside`` column counts
+the sheets read upside down); ``--template`` picks the design; a row's BITS
+may be ``rgb`` or ``dropout`` for colour output of an 8-bit scanner.
+
 Usage::
 
     .venv/bin/python bench/bench_read.py                      # 200 sheets per level
@@ -38,6 +42,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import tifffile
 
 from ljun._color import pencil_channel_weights
@@ -77,6 +82,7 @@ def accuracy(
     show: int,
     *,
     scan_color: str = "gray",
+    turn: bool = False,
 ) -> dict:
     n_sheets = n_items = items_ok = identity_ok = silent = review = failures = upside_down = 0
     special = Counter()
@@ -89,8 +95,9 @@ def accuracy(
         template, count=count, seed=seed, level=level, dpi=dpi, bits=bits, scan_color=scan_color
     )
     for sheet in sheets:
+        image = sheet.image[::-1, ::-1] if turn else sheet.image
         page = Page(
-            image=to_gray(sheet.image, weights=weights),
+            image=np.ascontiguousarray(to_gray(image, weights=weights)),
             source=f"{level}:{sheet.index}",
             page=1,
             dpi=float(sheet.dpi),
@@ -111,7 +118,7 @@ def accuracy(
                 )
             continue
         n_sheets += 1
-        upside_down += bool(sheet.scan.get("rotated_180"))
+        upside_down += bool(sheet.scan.get("rotated_180")) != turn
         truth = sheet.truth
         got = _reading_dict(reading)
         answers_truth = truth["answers"]
@@ -254,6 +261,11 @@ def main(argv: list[str] | None = None) -> int:
         default=DEFAULT_TEMPLATE,
         help="template JSON or bundled id to generate and read",
     )
+    parser.add_argument(
+        "--turn",
+        action="store_true",
+        help="read every page turned by 180 degrees (fed the other way up)",
+    )
     args = parser.parse_args(argv)
 
     template = load_template(args.template)
@@ -288,6 +300,7 @@ def main(argv: list[str] | None = None) -> int:
             bits,
             args.show_errors,
             scan_color=scan_color,
+            turn=args.turn,
         )
         row["seconds"] = time.perf_counter() - started
         results["levels"].append(row)
