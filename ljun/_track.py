@@ -7,7 +7,10 @@ the same, but the track moves to the other edge.  :func:`track_match` tells
 how much of the track a candidate homography finds where the template puts it:
 every bar's centre must be dark and the paper half-way to the next bar light.
 :func:`choose_by_track` is the hook :func:`ljun.register.register` calls when
-the corner marks leave the orientation open.
+the corner marks leave the orientation open.  :func:`track_offsets_mm` measures
+how far each bar lies from where the homography puts it: paper stretched or
+shrunk between the corner marks shows as bars off their places, and the
+pipeline sends such a sheet to review (it does not yet correct the rows).
 
 Pure functions on arrays; no I/O.
 """
@@ -25,7 +28,14 @@ from .template import Template, mm_to_px
 if TYPE_CHECKING:
     from .register import Registration
 
-__all__ = ["track_points", "track_match", "choose_by_track"]
+__all__ = [
+    "track_points",
+    "track_match",
+    "choose_by_track",
+    "track_offsets_mm",
+    "track_stretched",
+    "TRACK_STRETCH_REVIEW_MM",
+]
 
 # A bar is found where its centre is at least this dark (0 paper, 1 the
 # fiducials' ink) and the gap after it at most this dark: the bars are as
@@ -140,3 +150,81 @@ def choose_by_track(
     if best < TRACK_FOUND_MIN or best - second < TRACK_MARGIN_MIN:
         return None
     return candidates[int(order[0])]
+
+
+#: A bar this far (mm, on the template) from where the corner marks put it
+#: means the paper is stretched between them: the sheet goes to review.  On
+#: generated scans at every level bars sit within 0.15 mm; a bubble of the
+#: smallest bundled design (3.8 mm) is read safely up to about a quarter of
+#: its radius off.
+TRACK_STRETCH_REVIEW_MM = 0.5
+
+
+def track_stretched(
+    image: np.ndarray,
+    homography: np.ndarray,
+    template: Template,
+    dpi: float,
+    *,
+    paper: float,
+    ink: float,
+) -> bool:
+    """True when some bar of the track lies farther than :data:`TRACK_STRETCH_REVIEW_MM`
+    from its predicted place (False without a track or without bars found)."""
+    offsets = track_offsets_mm(image, homography, template, dpi, paper=paper, ink=ink)
+    found = offsets[np.isfinite(offsets)]
+    return bool(found.size and np.abs(found).max() > TRACK_STRETCH_REVIEW_MM)
+
+
+# Each bar's position is measured along the track on a profile of this
+# resolution (mm), half a step either side of where the homography puts it.
+_PROFILE_STEP_MM = 0.1
+
+
+def track_offsets_mm(
+    image: np.ndarray,
+    homography: np.ndarray,
+    template: Template,
+    dpi: float,
+    *,
+    paper: float,
+    ink: float,
+) -> np.ndarray:
+    """How far each bar of the track lies from its predicted place, along the track.
+
+    Parameters
+    ----------
+    image : (H, W) ndarray of uint8
+    homography : (3, 3) ndarray
+        Template pixels at ``dpi`` to scan pixels.
+    template : Template
+        With a timing track.
+    paper, ink : float
+        Gray levels of the paper and the corner marks on this scan.
+
+    Returns
+    -------
+    (K,) ndarray of float64
+        Signed offset of each bar's darkness centroid in millimetres on the
+        template (0 where the bar is where predicted); NaN for a bar not found.
+    """
+    track = template.timing_track
+    if track is None:
+        return np.zeros(0)
+    centres = track.centres_mm()
+    step = np.asarray(track.step_mm, dtype=np.float64)
+    length = float(np.hypot(*step))
+    along = step / max(length, 1e-9)
+    across = np.array([-along[1], along[0]])
+    t = np.arange(-length / 2, length / 2 + 1e-9, _PROFILE_STEP_MM)  # (T,)
+    width = track.bar_width_mm if abs(along[1]) > abs(along[0]) else track.bar_height_mm
+    a = np.array([-0.25, 0.0, 0.25]) * width  # (A,) across the bar
+    points = (
+        centres[:, None, None, :] + t[None, :, None, None] * along + a[None, None, :, None] * across
+    )  # (K, T, A, 2)
+    darkness = _darkness(image, _map(homography, mm_to_px(points, dpi)), paper, ink).mean(axis=2)
+    weight = np.where(darkness >= BAR_DARKNESS_MIN, darkness, 0.0)  # (K, T)
+    total = weight.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        offsets = (weight * t[None, :]).sum(axis=1) / total
+    return np.where(total > 0, offsets, np.nan)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ._track import track_stretched
 from .calibration import Calibration
 from .decode import barcode_paket, decode_barcode, decode_marks
 from .read import BubbleDarkness, measure_darkness, sampling_pattern
@@ -98,7 +99,20 @@ def analyse_sheet(page: Page, template: Template, calibration: Calibration) -> S
     # Rings printed in a dropout colour vanish from a dropout (or channel-read)
     # scan; the printed box lines then vouch for the fit.
     rings = registration.form_match if template.print_color else registration.ring_match
-    if registration.residual_mm > reg_cal.residual_review_mm or rings < reg_cal.form_match_review:
+    # A timing track off its places means paper stretched between the corner marks.
+    stretched = template.timing_track is not None and track_stretched(
+        page.image,
+        registration.homography,
+        template,
+        REFERENCE_DPI,
+        paper=registration.paper_level,
+        ink=registration.ink_level,
+    )
+    if (
+        registration.residual_mm > reg_cal.residual_review_mm
+        or rings < reg_cal.form_match_review
+        or stretched
+    ):
         flags.append(Flag.REGISTRATION_UNSURE)
 
     barcode_text = ""

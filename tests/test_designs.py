@@ -12,6 +12,7 @@ import io
 import json
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 import tifffile
@@ -364,3 +365,34 @@ def test_cli_samples_of_the_design_score_as_their_truth(run_cli, tmp_path):
     for want, record in zip(truth, got):
         assert record["answers"] == want["answers"] and record["score"] == want["score"]
         assert record["nomor_peserta"] == want["nomor_peserta"] and not record["review"]
+
+
+def _stretch_lower_half(image: np.ndarray, factor: float) -> np.ndarray:
+    """Paper stretched by ``factor`` below the middle of the page (scan rows)."""
+    h, w = image.shape
+    rows = np.arange(h, dtype=np.float32)
+    middle = h / 2
+    source = np.where(rows > middle, middle + (rows - middle) / factor, rows).astype(np.float32)
+    map_x = np.tile(np.arange(w, dtype=np.float32), (h, 1))
+    map_y = np.tile(source[:, None], (1, w))
+    return cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderValue=255)
+
+
+def test_a_sheet_stretched_between_its_corner_marks_goes_to_review(design):
+    (sheet,) = generate_sheets(design, count=1, seed=11, level="easy", include_special_pages=False)
+    upright = _read(design, sheet.image, sheet.dpi)
+    assert not upright.review
+    registration = register(sheet.image, design, CAL, dpi=sheet.dpi)
+    offsets = _track.track_offsets_mm(
+        sheet.image,
+        registration.homography,
+        design,
+        REFERENCE_DPI,
+        paper=registration.paper_level,
+        ink=registration.ink_level,
+    )
+    assert np.abs(offsets).max() < 0.2
+    # 1.5 % stretch of the lower half: the corner marks still fit (residual
+    # small) but the track's bars in the middle are a millimetre off.
+    stretched = _read(design, _stretch_lower_half(sheet.image, 1.015), sheet.dpi)
+    assert stretched.review and "registration_unsure" in stretched.flags
