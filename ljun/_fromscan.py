@@ -69,6 +69,13 @@ CORNER_PATCH = 0.2
 # ... at most this fraction of those corner patches is ink for a circle (a
 # square outline's two sides fill about half of each patch).
 CIRCLE_MAX_CORNER_INK = 0.25
+# Printed frames: outlines at least this many mm on each side (write-in
+# boxes are smaller), whose ink is a thin line (low fill) through the corners.
+BOX_MIN_SIDE_MM = 8.0
+BOX_MAX_FILL = 0.2
+BOX_OUTLINE_RANGE = (0.4, 2.5)
+# Printed frame lines are about this wide (ljun.render.BOX_LINE_MM).
+BOX_LINE_MM = 0.25
 # Timing-track bars: solid, elongated (aspect at least this), 0.8-8 mm long.
 BAR_MIN_ASPECT = 1.8
 BAR_LENGTH_MM = (0.8, 8.0)
@@ -319,6 +326,37 @@ def _track(blobs: list[_Blob], px_per_mm: float) -> dict[str, Any] | None:
     }
 
 
+def _boxes(blobs: list[_Blob], px_per_mm: float) -> list[dict[str, Any]]:
+    """Printed frames: thin rectangular outlines at least ``BOX_MIN_SIDE_MM`` on a side.
+
+    Registration checks the fit against them too (``box_match``), which is
+    what vouches for it when coloured rings drop out of a scan.
+    """
+    out = []
+    line_px = BOX_LINE_MM * px_per_mm + 1.0  # anti-aliased edges add about a pixel
+    for b in blobs:
+        # The ink of an outline is about its perimeter times the line width.
+        outline = 2 * (b.w + b.h) * line_px
+        if (
+            min(b.w, b.h) >= BOX_MIN_SIDE_MM * px_per_mm
+            and b.fill < BOX_MAX_FILL
+            and BOX_OUTLINE_RANGE[0] * outline <= b.area <= BOX_OUTLINE_RANGE[1] * outline
+        ):
+            x0, y0 = b.x - (b.w - 1) / 2, b.y - (b.h - 1) / 2
+            # The outline's middle lies half a line width inside the blob's edge.
+            inset = BOX_LINE_MM / 2
+            out.append(
+                {
+                    "x_mm": round(_mm(x0 - 0.5, px_per_mm) + inset, 1),
+                    "y_mm": round(_mm(y0 - 0.5, px_per_mm) + inset, 1),
+                    # (less the pixel of anti-aliasing the outline adds.)
+                    "width_mm": round((b.w - 1) / px_per_mm - 2 * inset, 1),
+                    "height_mm": round((b.h - 1) / px_per_mm - 2 * inset, 1),
+                }
+            )
+    return sorted(out, key=lambda box: (box["y_mm"], box["x_mm"]))
+
+
 def _cluster(items: list, key, tolerance: float) -> list[list]:
     """1-D clusters: sorted by ``key``, split where consecutive values differ by more than ``tolerance``."""
     ordered = sorted(items, key=key)
@@ -497,6 +535,9 @@ def propose_template(gray: np.ndarray, dpi: float, *, template_id: str, name: st
     }
     if track is not None:
         document["timing_track"] = track
+    boxes = _boxes(blobs, px_per_mm)
+    if boxes:
+        document["boxes"] = boxes
     if not fields:
         notes.append("no bubble grid found: is this a blank answer sheet, scanned upright?")
     return Proposal(

@@ -14,8 +14,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from ljun._color import pencil_channel_weights
 from ljun._fromscan import propose_template
+from ljun.calibration import load_calibration
+from ljun.load import to_gray
+from ljun.pipeline import analyse_sheet
+from ljun.records import Page
 from ljun.render import render_image
+from ljun.samples import generate_sheets
 from ljun.template import bundled_template_ids, check_template, load_template, parse_template
 
 DPI = 200
@@ -116,3 +122,27 @@ def test_from_scan_of_a_missing_file_names_it(run_cli, tmp_path):
         "template", "from-scan", str(tmp_path / "nope.png"), "--out", str(tmp_path / "x.json")
     )
     assert result.exit_code == 2 and "nope.png" in result.stderr
+
+
+def test_a_template_from_a_blank_reads_scans_of_the_design(tmp_path):
+    # The office's round: blank → from-scan → (print colour named) → score.
+    original = load_template("ljk-provinsi-60")
+    proposal = propose_template(render_image(original, DPI), DPI, template_id="kita")
+    document = dict(proposal.document, print_color="#f0443c")
+    assert len(document["boxes"]) == len(original.boxes) + 1  # and the barcode's frame
+    ours = parse_template(document)
+    weights = pencil_channel_weights(ours.print_color)
+    for scan_color in ("gray", "dropout"):
+        (sheet,) = generate_sheets(
+            original,
+            count=1,
+            seed=8,
+            level="easy",
+            scan_color=scan_color,
+            include_special_pages=False,
+        )
+        page = Page(image=to_gray(sheet.image, weights=weights), source="x", page=1, dpi=DPI)
+        reading = analyse_sheet(page, ours, load_calibration()).reading
+        assert list(reading.answers) == sheet.truth["answers"], scan_color
+        assert reading.nomor_peserta == sheet.truth["nomor_peserta"]
+        assert reading.nama == sheet.truth["nama"] and not reading.review, reading.flags
