@@ -19,6 +19,10 @@ times plain TIFF decode (the floor, ``tifffile``) and ``read_sheet`` on the
 decoded pages (register + read + decode, excluding file decode), each
 repeated, on one core, in this process.
 
+``--turn`` reads every page turned by 180° (the ``upside`` column counts
+the sheets read upside down); ``--template`` picks the design; a row's BITS
+may be ``rgb`` or ``dropout`` for colour output of an 8-bit scanner.
+
 Usage::
 
     .venv/bin/python bench/bench_read.py                      # 200 sheets per level
@@ -38,10 +42,13 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import tifffile
 
+from ljun._color import pencil_channel_weights
 from ljun.calibration import load_calibration
 from ljun.decode import decode_barcode, decode_marks
+from ljun.load import to_gray
 from ljun.pipeline import analyse_sheet
 from ljun.read import measure_darkness, sampling_pattern
 from ljun.records import Page
@@ -65,16 +72,35 @@ def _reading_dict(reading) -> dict:
 
 
 def accuracy(
-    template, calibration, level: str, count: int, seed: int, dpi, bits, show: int
+    template,
+    calibration,
+    level: str,
+    count: int,
+    seed: int,
+    dpi,
+    bits,
+    show: int,
+    *,
+    scan_color: str = "gray",
+    turn: bool = False,
 ) -> dict:
-    n_sheets = n_items = items_ok = identity_ok = silent = review = failures = 0
+    n_sheets = n_items = items_ok = identity_ok = silent = review = failures = upside_down = 0
     special = Counter()
     special_silent = 0
     flag_words: Counter = Counter()
     errors = []
-    for sheet in generate_sheets(template, count=count, seed=seed, level=level, dpi=dpi, bits=bits):
+    # Colour pages are read as ljun.load reads them for this template.
+    weights = pencil_channel_weights(template.print_color) if template.print_color else None
+    sheets = generate_sheets(
+        template, count=count, seed=seed, level=level, dpi=dpi, bits=bits, scan_color=scan_color
+    )
+    for sheet in sheets:
+        image = sheet.image[::-1, ::-1] if turn else sheet.image
         page = Page(
-            image=sheet.image, source=f"{level}:{sheet.index}", page=1, dpi=float(sheet.dpi)
+            image=np.ascontiguousarray(to_gray(image, weights=weights)),
+            source=f"{level}:{sheet.index}",
+            page=1,
+            dpi=float(sheet.dpi),
         )
         reading = analyse_sheet(page, template, calibration).reading
         if sheet.kind != "ljun":
@@ -92,6 +118,7 @@ def accuracy(
                 )
             continue
         n_sheets += 1
+        upside_down += bool(sheet.scan.get("rotated_180")) != turn
         truth = sheet.truth
         got = _reading_dict(reading)
         answers_truth = truth["answers"]
@@ -131,6 +158,8 @@ def accuracy(
         "level": level,
         "dpi": dpi,
         "bits": bits,
+        "scan_color": scan_color,
+        "upside_down": upside_down,
         "sheets": n_sheets,
         "answers_accuracy": items_ok / max(n_items, 1),
         "identity_accuracy": identity_ok / max(n_sheets, 1),
@@ -227,9 +256,19 @@ def main(argv: list[str] | None = None) -> int:
         "--show-errors", type=int, default=0, help="list up to N reviewed mismatches too"
     )
     parser.add_argument("--json", default=str(DEFAULT_JSON), help="where to write the JSON results")
+    parser.add_argument(
+        "--template",
+        default=DEFAULT_TEMPLATE,
+        help="template JSON or bundled id to generate and read",
+    )
+    parser.add_argument(
+        "--turn",
+        action="store_true",
+        help="read every page turned by 180 degrees (fed the other way up)",
+    )
     args = parser.parse_args(argv)
 
-    template = load_template(DEFAULT_TEMPLATE)
+    template = load_template(args.template)
     calibration = load_calibration(args.calibration)
     results = {
         "python": sys.version.split()[0],
@@ -241,24 +280,36 @@ def main(argv: list[str] | None = None) -> int:
     }
     print(
         f"{'level':<9} {'scan':<13} {'sheets':>6} {'answers':>8} {'identity':>8} {'silent':>6} "
-        f"{'review':>7} {'regfail':>7}  special pages"
+        f"{'review':>7} {'regfail':>7} {'upside':>6}  special pages"
     )
     for spec in args.levels:
         level, *scan = spec.split(":")
         dpi, bits = (scan + ["200", "8"][len(scan) :])[:2] if scan else ("200", "8")
         dpi = dpi if dpi == "mixed" else int(dpi)
-        bits = bits if bits == "mixed" else int(bits)
+        # BITS may be a colour output of an 8-bit scanner: 'rgb' or 'dropout'.
+        scan_color = bits if bits in ("rgb", "dropout") else "gray"
+        bits = bits if bits == "mixed" else 8 if scan_color != "gray" else int(bits)
         started = time.perf_counter()
         row = accuracy(
-            template, calibration, level, args.count, args.seed, dpi, bits, args.show_errors
+            template,
+            calibration,
+            level,
+            args.count,
+            args.seed,
+            dpi,
+            bits,
+            args.show_errors,
+            scan_color=scan_color,
+            turn=args.turn,
         )
         row["seconds"] = time.perf_counter() - started
         results["levels"].append(row)
         special = ", ".join(f"{k}:{v}" for k, v in row["special_pages"].items()) or "-"
+        shown = f"{dpi}dpi/{bits}bit" if scan_color == "gray" else f"{dpi}dpi/{scan_color}"
         print(
-            f"{level:<9} {f'{dpi}dpi/{bits}bit':<13} {row['sheets']:>6} {row['answers_accuracy']:>8.4%} "
+            f"{level:<9} {shown:<13} {row['sheets']:>6} {row['answers_accuracy']:>8.4%} "
             f"{row['identity_accuracy']:>8.2%} {row['silent_errors']:>6} {row['review_rate']:>7.2%} "
-            f"{row['registration_failures']:>7}  {special}"
+            f"{row['registration_failures']:>7} {row['upside_down']:>6}  {special}"
             + (
                 f"  NOT REVIEWED: {row['special_pages_not_reviewed']}"
                 if row["special_pages_not_reviewed"]

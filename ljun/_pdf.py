@@ -68,6 +68,7 @@ def pdf_pages(
     *,
     pages: Iterable[int] | None = None,
     fallback: Callable[[str, int], Iterator[Page | PageFailure]] | None = None,
+    weights: tuple[float, float, float] | None = None,
 ) -> Iterator[Page | PageFailure]:
     """The pages of a PDF, in order, as gray images.
 
@@ -83,6 +84,8 @@ def pdf_pages(
     fallback : callable, optional
         ``fallback(source, max_pixels)`` reads the whole file when PDFium
         cannot open it (not for an encrypted PDF).
+    weights : (3,) tuple of float, optional
+        How colour pages' R, G, B make the gray (``ljun._color``); default luma.
 
     Yields
     ------
@@ -115,7 +118,9 @@ def pdf_pages(
             where = f"{source} page {number}"
             try:
                 with _PDFIUM_LOCK:
-                    gray, dpi = page_image(document, index, max_pixels, where=where)
+                    gray, dpi = page_image(
+                        document, index, max_pixels, where=where, weights=weights
+                    )
             except PageLoadError as exc:
                 yield PageFailure(source, number, exc.reason, exc.detail)
                 continue
@@ -159,7 +164,14 @@ def _open(source: str):  # -> pypdfium2.PdfDocument
         ) from None
 
 
-def page_image(document, index: int, max_pixels: int, *, where: str) -> tuple[np.ndarray, float]:
+def page_image(
+    document,
+    index: int,
+    max_pixels: int,
+    *,
+    where: str,
+    weights: tuple[float, float, float] | None = None,
+) -> tuple[np.ndarray, float]:
     """One page as a gray image and its dpi: the embedded scan if the page is one.
 
     Parameters
@@ -171,6 +183,8 @@ def page_image(document, index: int, max_pixels: int, *, where: str) -> tuple[np
         Decompression-bomb guard, checked before decoding.
     where : str
         The page's name in messages.
+    weights : (3,) tuple of float, optional
+        How a colour page's R, G, B make the gray (``ljun._color``); default luma.
 
     Returns
     -------
@@ -184,17 +198,17 @@ def page_image(document, index: int, max_pixels: int, *, where: str) -> tuple[np
         if image is not None:
             metadata = image.get_metadata()
             check_size(where, int(metadata.width), int(metadata.height), max_pixels)
-            gray = _jpeg_gray(image, where)
+            gray = _jpeg_gray(image, where, weights)
             if gray is None:
                 # The image's own bitmap belongs to PDFium: dropped, not closed.
-                gray = _bitmap_gray(image.get_bitmap(render=False), where)
+                gray = _bitmap_gray(image.get_bitmap(render=False), where, weights)
             dpi = gray.shape[1] / (width_pt / PT_PER_INCH)
             return gray, float(dpi)
         scale = PDF_RENDER_DPI / PT_PER_INCH
         check_size(where, int(round(width_pt * scale)), int(round(height_pt * scale)), max_pixels)
-        bitmap = page.render(scale=scale, grayscale=True)
+        bitmap = page.render(scale=scale, grayscale=weights is None)
         try:
-            gray = _bitmap_gray(bitmap, where)
+            gray = _bitmap_gray(bitmap, where, weights)
         finally:
             bitmap.close()
         return gray, float(PDF_RENDER_DPI)
@@ -228,7 +242,9 @@ def _single_page_image(page, width_pt: float, height_pt: float):  # -> PdfImage 
     return image
 
 
-def _jpeg_gray(image, where: str) -> np.ndarray | None:
+def _jpeg_gray(
+    image, where: str, weights: tuple[float, float, float] | None = None
+) -> np.ndarray | None:
     """A JPEG page decoded by OpenCV (libjpeg-turbo: a third faster than PDFium's
     decoder, same pixels); None when the image is not plain JPEG."""
     if image.get_filters() != ["DCTDecode"]:
@@ -242,13 +258,15 @@ def _jpeg_gray(image, where: str) -> np.ndarray | None:
         return None
     if pixels.ndim == 3:
         pixels = pixels[..., 2::-1]  # OpenCV's BGR to RGB for to_gray
-    return to_gray(pixels, where=where)
+    return to_gray(pixels, where=where, weights=weights)
 
 
-def _bitmap_gray(bitmap, where: str) -> np.ndarray:
+def _bitmap_gray(
+    bitmap, where: str, weights: tuple[float, float, float] | None = None
+) -> np.ndarray:
     # to_numpy() is a view of PDFium's buffer, freed with the bitmap: copy out.
     pixels = bitmap.to_numpy()
     if bitmap.format == _BITMAP_GRAY:
         return np.array(pixels if pixels.ndim == 2 else pixels[..., 0], dtype=np.uint8, order="C")
     # BGR / BGRx / BGRA: to RGB order for to_gray (alpha dropped there; it copies).
-    return to_gray(pixels[..., 2::-1], where=where)
+    return to_gray(pixels[..., 2::-1], where=where, weights=weights)

@@ -61,6 +61,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ._color import to_pencil_gray
 from .errors import LjunError
 from .records import Page, PageFailure
 from .vocabulary import FailureReason
@@ -228,12 +229,15 @@ def iter_file_pages(
     *,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     pages: range | None = None,
+    weights: tuple[float, float, float] | None = None,
 ) -> Iterator[Page | PageFailure]:
     """The pages of one file, in order (see :func:`iter_pages`).
 
     The format is judged from the first bytes of the file.  ``pages`` (0-based
     page indices, a range shared out to one worker) reads only those pages;
-    a failure of the whole file is reported whatever the range.
+    a failure of the whole file is reported whatever the range.  ``weights``
+    turn colour pages into gray (``ljun._color.pencil_channel_weights`` of the
+    template's print colour); None uses luma.
     """
     source = str(path)
     try:
@@ -257,15 +261,20 @@ def iter_file_pages(
         return
     reader: Callable[[str, int], Iterator[Page | PageFailure]]
     if head.startswith(_MAGIC_TIFF):
-        reader = functools.partial(_tiff_pages, pages=pages)
+        reader = functools.partial(_tiff_pages, pages=pages, weights=weights)
     elif head.startswith(_MAGIC_PDF):
         from ._pdf import pdf_pages  # the embedded scans; pdftoppm only as a fallback
 
-        reader = functools.partial(pdf_pages, pages=pages, fallback=_pdf_pages)
+        reader = functools.partial(
+            pdf_pages,
+            pages=pages,
+            fallback=functools.partial(_pdf_pages, weights=weights),
+            weights=weights,
+        )
     elif head.startswith(_MAGIC_PNG) or head.startswith(_MAGIC_JPEG):
         if pages is not None and 0 not in pages:
             return
-        reader = _pillow_pages
+        reader = functools.partial(_pillow_pages, weights=weights)
     else:
         yield PageFailure(
             source,
@@ -281,7 +290,10 @@ def iter_file_pages(
 
 
 def _tiff_pages(
-    source: str, max_pixels: int, pages: range | None = None
+    source: str,
+    max_pixels: int,
+    pages: range | None = None,
+    weights: tuple[float, float, float] | None = None,
 ) -> Iterator[Page | PageFailure]:
     import tifffile
 
@@ -325,7 +337,7 @@ def _tiff_pages(
                 )
                 return
             try:
-                yield _tiff_page(tiff_page, source, number, max_pixels)
+                yield _tiff_page(tiff_page, source, number, max_pixels, weights)
                 read.append(number)
             except PageLoadError as exc:
                 yield PageFailure(source, number, exc.reason, exc.detail)
@@ -337,7 +349,7 @@ def _tiff_pages(
         yield damaged
 
 
-def _tiff_page(tiff_page, source: str, number: int, max_pixels: int) -> Page:
+def _tiff_page(tiff_page, source: str, number: int, max_pixels: int, weights=None) -> Page:
     where = f"{source} page {number}"
     shape = tuple(int(s) for s in tiff_page.shape)
     if len(shape) < 2:
@@ -371,7 +383,7 @@ def _tiff_page(tiff_page, source: str, number: int, max_pixels: int) -> Page:
         pixels = np.moveaxis(rgb, 0, -1)
     if pixels.ndim == 3 and pixels.shape[0] in (3, 4) and pixels.shape[-1] not in (3, 4):
         pixels = np.moveaxis(pixels, 0, -1)  # planar RGB (PlanarConfiguration 2)
-    gray = to_gray(pixels, where=where)
+    gray = to_gray(pixels, where=where, weights=weights)
     if photometric == _MINISWHITE:
         gray = 255 - gray
     return Page(image=gray, source=source, page=number, dpi=_tiff_dpi(tiff_page))
@@ -396,7 +408,7 @@ def _tiff_dpi(tiff_page) -> float | None:
 # --------------------------------------------------------------------------- PNG / JPEG
 
 
-def _pillow_pages(source: str, max_pixels: int) -> Iterator[Page | PageFailure]:
+def _pillow_pages(source: str, max_pixels: int, weights=None) -> Iterator[Page | PageFailure]:
     from PIL import Image
 
     try:
@@ -443,7 +455,7 @@ def _pillow_pages(source: str, max_pixels: int) -> Iterator[Page | PageFailure]:
             # Palette, LA, CMYK, YCbCr ...: let Pillow turn them into gray.
             pixels = np.asarray(image.convert("L"))
         try:
-            gray = to_gray(pixels, where=source)
+            gray = to_gray(pixels, where=source, weights=weights)
         except PageLoadError as exc:
             yield PageFailure(source, 1, exc.reason, exc.detail)
             return
@@ -466,7 +478,7 @@ def _pillow_dpi(image) -> float | None:
 # --------------------------------------------------------------------------- PDF
 
 
-def _pdf_pages(source: str, max_pixels: int) -> Iterator[Page | PageFailure]:
+def _pdf_pages(source: str, max_pixels: int, weights=None) -> Iterator[Page | PageFailure]:
     from pdf2image import convert_from_path, pdfinfo_from_path
     from pdf2image.exceptions import (
         PDFPageCountError,
@@ -540,7 +552,7 @@ def _pdf_pages(source: str, max_pixels: int) -> Iterator[Page | PageFailure]:
                 dpi=PDF_RENDER_DPI,
                 first_page=number,
                 last_page=number,
-                grayscale=True,
+                grayscale=weights is None,
                 timeout=PDF_TIMEOUT_S,
             )
         except PageLoadError as exc:
@@ -563,7 +575,10 @@ def _pdf_pages(source: str, max_pixels: int) -> Iterator[Page | PageFailure]:
             )
             continue
         with images[0] as image:
-            gray = np.asarray(image.convert("L"), dtype=np.uint8)
+            if weights is None:
+                gray = np.asarray(image.convert("L"), dtype=np.uint8)
+            else:
+                gray = to_gray(np.asarray(image.convert("RGB")), where=where, weights=weights)
         yield Page(image=gray, source=source, page=number, dpi=float(PDF_RENDER_DPI))
         read.append(number)
     damaged = pdf_truncation(source, n_pages, read)
@@ -810,7 +825,9 @@ def _check_size(where: str, width: int, height: int, max_pixels: int) -> None:
         )
 
 
-def to_gray(pixels: np.ndarray, *, where: str = "image") -> np.ndarray:
+def to_gray(
+    pixels: np.ndarray, *, where: str = "image", weights: tuple[float, float, float] | None = None
+) -> np.ndarray:
     """Turn decoded pixels into a gray ``uint8`` image (0 black, 255 white).
 
     Parameters
@@ -819,6 +836,8 @@ def to_gray(pixels: np.ndarray, *, where: str = "image") -> np.ndarray:
         ``bool`` (1-bit, True = white), ``uint8``, ``uint16``, or float in
         ``[0, 1]``; ``C`` is 3 (RGB) or 4 (RGBA, alpha ignored) or 2 (gray +
         alpha).
+    weights : (3,) tuple of float, optional
+        How R, G, B make the gray (``ljun._color``); default luma.
 
     Returns
     -------
@@ -842,6 +861,8 @@ def to_gray(pixels: np.ndarray, *, where: str = "image") -> np.ndarray:
         channels = array.shape[2]
         if channels == 1 or channels == 2:
             array = array[:, :, 0]
+        elif channels in (3, 4) and weights is not None:
+            array = to_pencil_gray(array, weights)
         elif channels in (3, 4):
             array = cv2.cvtColor(np.ascontiguousarray(array[:, :, :3]), cv2.COLOR_RGB2GRAY)
         else:

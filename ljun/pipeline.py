@@ -26,6 +26,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from ._track import track_stretched
 from .calibration import Calibration
 from .decode import barcode_paket, decode_barcode, decode_marks
 from .read import BubbleDarkness, measure_darkness, sampling_pattern
@@ -113,9 +114,22 @@ def analyse_sheet(
     if registration.orientation != 0:
         flags.append(Flag.ROTATED)
     reg_cal = calibration.register
+    # Rings printed in a dropout colour vanish from a dropout (or channel-read)
+    # scan; the printed box lines then vouch for the fit.
+    rings = registration.form_match if template.print_color else registration.ring_match
+    # A timing track off its places means paper stretched between the corner marks.
+    stretched = template.timing_track is not None and track_stretched(
+        page.image,
+        registration.homography,
+        template,
+        REFERENCE_DPI,
+        paper=registration.paper_level,
+        ink=registration.ink_level,
+    )
     if (
         registration.residual_mm > reg_cal.residual_review_mm
-        or registration.ring_match < reg_cal.form_match_review
+        or rings < reg_cal.form_match_review
+        or stretched
     ):
         flags.append(Flag.REGISTRATION_UNSURE)
 

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from . import _track
 from .calibration import Calibration, RegisterCalibration
 from .template import MM_PER_INCH, BubbleGeometry, Template, mm_to_px
 from .vocabulary import FailureReason
@@ -349,8 +350,14 @@ def register(
         _fit(geometry, centres[order], corners[order], cal, paper_full, ink, image, box_points)
         for order in _orders_to_try(shifts, lightness, ring)
     ]
-    # Without a clear ring, the printed bubble rings decide the orientation.
-    reg = max(results, key=lambda r: r.form_match)
+    # Without a clear ring, a timing track decides the orientation, and
+    # without a track the printed bubble rings do.
+    by_track = (
+        _track.choose_by_track(results, image, template, REFERENCE_DPI)
+        if isinstance(template, Template)
+        else None
+    )
+    reg = by_track if by_track is not None else max(results, key=lambda r: r.form_match)
     return _accepted(reg, cal, geometry)
 
 
@@ -359,7 +366,10 @@ def _orders_to_try(
 ) -> list[np.ndarray]:
     """Orientation: of the correspondences a rectangle allows (s and s+180°),
     the one that puts the template's ring on the blob with a hole, or all of
-    them when no ring is clear (the form match then decides)."""
+    them when no ring is clear or the template has none (a timing track or
+    the form match then decides)."""
+    if not ring.any():
+        return list(shifts)
     best = None
     for order in shifts:
         # order[j] = index (into `chosen`) of the blob matched to template fiducial j
@@ -605,6 +615,11 @@ def _fit(
     offsets = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]], dtype=np.float64)
     tpl_corners = geometry.fiducials[:, None, :] + offsets[None, :, :] * half[:, :, None]
     predicted = map_points(homography, tpl_corners)  # (F, 4, 2)
+    circle = np.array([shape == "circle" for shape in geometry.fiducial_shapes])
+    if circle.any():
+        # A disc has no corners: its measured centre stands for them.
+        offsets_on_scan = predicted - map_points(homography, geometry.fiducials)[:, None, :]
+        corners = np.where(circle[:, None, None], centres[:, None, :] + offsets_on_scan, corners)
     # Match each measured corner to the nearest predicted one of its fiducial.
     d = np.linalg.norm(predicted[:, :, None, :] - corners[:, None, :, :], axis=-1)  # (F, 4, 4)
     nearest = d.min(axis=2)

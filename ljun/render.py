@@ -28,6 +28,7 @@ __all__ = [
     "Text",
     "sheet_primitives",
     "render_image",
+    "render_color_image",
     "render_pdf",
     "write_sheet",
     "code128_modules",
@@ -66,13 +67,19 @@ PT_PER_INCH = 72.0
 
 @dataclass(frozen=True)
 class Circle:
-    """A stroked circle (bubble ring); all lengths in mm."""
+    """A stroked circle (bubble ring) or, with ``fill``, a disc; lengths in mm.
+
+    ``ink`` marks what is printed in the template's ``print_color`` (its
+    ``gray`` is then the ink's coverage: 0 full, 255 none).
+    """
 
     cx: float
     cy: float
     r: float
     stroke: float
     gray: int
+    fill: bool = False
+    ink: bool = False
 
 
 @dataclass(frozen=True)
@@ -103,6 +110,7 @@ class Text:
     gray: int = INK_BLACK
     bold: bool = False
     anchor: str = "ls"
+    ink: bool = False
 
 
 Primitive = Circle | Rect | Text
@@ -154,10 +162,18 @@ def sheet_primitives(template: Template, *, barcode: str | None = None) -> tuple
         )
     for fid in template.fiducials:
         half = fid.size_mm / 2
+        if fid.shape == "circle":
+            out.append(Circle(fid.x_mm, fid.y_mm, half, 0.0, INK_BLACK, fill=True))
+            continue
         out.append(Rect(fid.x_mm - half, fid.y_mm - half, fid.size_mm, fid.size_mm, INK_BLACK))
         if fid.shape == "ring":
             hole = fid.size_mm * RING_HOLE_FRACTION
             out.append(Rect(fid.x_mm - hole / 2, fid.y_mm - hole / 2, hole, hole, PAPER_WHITE))
+    if template.timing_track is not None:
+        track = template.timing_track
+        bw, bh = track.bar_width_mm, track.bar_height_mm
+        for bx, by in track.centres_mm():
+            out.append(Rect(float(bx) - bw / 2, float(by) - bh / 2, bw, bh, INK_BLACK))
     for field in template.fields:
         out += _field_primitives(template, field)
     if template.barcode is not None:
@@ -171,8 +187,10 @@ def _field_primitives(template: Template, field) -> list[Primitive]:
     r = field.bubble_diameter_mm / 2
     for row in centres:
         for (cx, cy), option in zip(row, field.options):
-            out.append(Circle(cx, cy, r, template.ring_mm, RING_GRAY))
-            out.append(Text(option, cx, cy, template.label_pt, OPTION_LABEL_GRAY, anchor="mm"))
+            out.append(Circle(cx, cy, r, template.ring_mm, RING_GRAY, ink=True))
+            out.append(
+                Text(option, cx, cy, template.label_pt, OPTION_LABEL_GRAY, anchor="mm", ink=True)
+            )
     if field.write_in:
         step = np.asarray(field.blocks[0].option_step_mm)
         half = WRITE_IN_SIZE_MM / 2
@@ -244,15 +262,55 @@ def _fixed(value: float) -> int:
 def render_image(template: Template, dpi: float, *, barcode: str | None = None) -> np.ndarray:
     """The blank sheet as a gray image.
 
+    A template with a ``print_color`` is rendered in colour and turned to
+    gray as a gray scanner sees it (ITU-R BT.601 luma).
+
     Returns
     -------
     (H, W) ndarray of uint8
         ``H, W`` as ``template.size_px(dpi)``; bubble centres where
         ``template.geometry(dpi)`` says, to within half a pixel.
     """
+    primitives = sheet_primitives(template, barcode=barcode)
+    if template.print_color is None:
+        return _draw(template, dpi, primitives)
+    rgb = render_color_image(template, dpi, barcode=barcode)
+    return np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))
+
+
+def render_color_image(template: Template, dpi: float, *, barcode: str | None = None) -> np.ndarray:
+    """The blank sheet in colour: bubbles and their letters in the template's
+    ``print_color`` (gray when it has none), everything else black.
+
+    Returns
+    -------
+    (H, W, 3) ndarray of uint8
+        RGB, the same geometry as :func:`render_image`.
+    """
+    primitives = sheet_primitives(template, barcode=barcode)
+    color = template.print_color
+    if color is None:
+        gray = _draw(template, dpi, primitives)
+        return np.repeat(gray[:, :, None], 3, axis=2)
+    black = _draw(template, dpi, tuple(p for p in primitives if not _is_ink(p)))
+    ink = _draw(template, dpi, tuple(p for p in primitives if _is_ink(p)))
+    # Coverage of the coloured ink (0 none, 1 full: a ring is printed in the
+    # full colour, a letter lighter), then subtractive mixing: each channel
+    # keeps the fraction of light the ink reflects there.
+    coverage = np.clip((PAPER_WHITE - ink.astype(np.float32)) / (PAPER_WHITE - RING_GRAY), 0, 1)
+    reflect = np.asarray(color, dtype=np.float32) / PAPER_WHITE
+    tinted = 1.0 - coverage[:, :, None] * (1.0 - reflect[None, None, :])
+    rgb = black.astype(np.float32)[:, :, None] * tinted
+    return np.clip(np.round(rgb), 0, 255).astype(np.uint8)
+
+
+def _is_ink(p: Primitive) -> bool:
+    return isinstance(p, Circle | Text) and p.ink
+
+
+def _draw(template: Template, dpi: float, primitives: tuple[Primitive, ...]) -> np.ndarray:
     width, height = template.size_px(dpi)
     image = np.full((height, width), PAPER_WHITE, dtype=np.uint8)
-    primitives = sheet_primitives(template, barcode=barcode)
     scale = dpi / MM_PER_INCH
     for p in primitives:
         if isinstance(p, Circle):
@@ -262,7 +320,7 @@ def render_image(template: Template, dpi: float, *, barcode: str | None = None) 
                 (_fixed(cx), _fixed(cy)),
                 _fixed(p.r * scale),
                 int(p.gray),
-                max(1, int(round(p.stroke * scale))),
+                -1 if p.fill else max(1, int(round(p.stroke * scale))),
                 cv2.LINE_AA,
                 _SHIFT,
             )
@@ -344,12 +402,21 @@ def render_pdf(template: Template, *, barcode: str | None = None) -> bytes:
     pdf = pdf_canvas.Canvas(buffer, pagesize=(template.width_mm * pt, template.height_mm * pt))
     pdf.setTitle(template.name)
     pdf.setCreator("ljun")
+    color = template.print_color
     for p in sheet_primitives(template, barcode=barcode):
         gray = p.gray / 255.0
+        if color is not None and _is_ink(p):
+            # The ink's colour at the primitive's coverage, on white paper.
+            cover = min(1.0, (1.0 - gray) / (1.0 - RING_GRAY / 255.0))
+            rgb = [1.0 - cover * (1.0 - c / 255.0) for c in color]
+            pdf.setStrokeColorRGB(*rgb)
+            pdf.setFillColorRGB(*rgb)
         if isinstance(p, Circle):
-            pdf.setStrokeGray(gray)
+            if color is None or not p.ink:
+                pdf.setStrokeGray(gray)
+                pdf.setFillGray(gray)
             pdf.setLineWidth(p.stroke * pt)
-            pdf.circle(p.cx * pt, y_pt(p.cy), p.r * pt, stroke=1, fill=0)
+            pdf.circle(p.cx * pt, y_pt(p.cy), p.r * pt, stroke=0 if p.fill else 1, fill=int(p.fill))
         elif isinstance(p, Rect):
             if p.fill:
                 pdf.setFillGray(gray)
@@ -359,7 +426,8 @@ def render_pdf(template: Template, *, barcode: str | None = None) -> bytes:
                 pdf.setLineWidth(p.stroke * pt)
                 pdf.rect(p.x * pt, y_pt(p.y + p.h), p.w * pt, p.h * pt, stroke=1, fill=0)
         else:
-            pdf.setFillGray(gray)
+            if color is None or not p.ink:
+                pdf.setFillGray(gray)
             pdf.setFont(_PDF_FONTS[p.bold], p.size_pt)
             baseline = y_pt(p.y)
             if p.anchor[1] == "m":
@@ -388,7 +456,12 @@ def write_sheet(
     if suffix == ".pdf":
         atomic_write_bytes(path, render_pdf(template, barcode=barcode))
         return path
-    image = Image.fromarray(render_image(template, dpi, barcode=barcode))
+    pixels = (
+        render_image(template, dpi, barcode=barcode)
+        if template.print_color is None
+        else render_color_image(template, dpi, barcode=barcode)
+    )
+    image = Image.fromarray(pixels)
     buffer = io.BytesIO()
     if suffix == ".png":
         image.save(buffer, format="PNG", dpi=(dpi, dpi), optimize=True)

@@ -32,6 +32,7 @@ from .errors import TemplateError
 __all__ = [
     "MM_PER_INCH",
     "Fiducial",
+    "TimingTrack",
     "Block",
     "Field",
     "BarcodeArea",
@@ -82,12 +83,35 @@ def mm_to_px(mm: float | np.ndarray, dpi: float) -> float | np.ndarray:
 
 @dataclass(frozen=True)
 class Fiducial:
-    """A corner mark: a solid ``square`` or a ``ring`` (square with a hole)."""
+    """A corner mark: a solid ``square``, a ``ring`` (square with a hole) or a
+    solid ``circle`` (``size_mm`` its diameter)."""
 
     x_mm: float
     y_mm: float
     size_mm: float
     shape: str
+
+
+@dataclass(frozen=True)
+class TimingTrack:
+    """A row of short solid bars printed along one edge of the sheet.
+
+    Bar ``k`` (0-based) is centred at ``first_mm + k * step_mm``; each bar is
+    ``bar_width_mm`` wide (x) and ``bar_height_mm`` high (y) on the upright
+    sheet.  Printed down one edge only, the track is what tells a sheet fed
+    upside down from an upright one when the corner marks are all alike.
+    """
+
+    first_mm: tuple[float, float]
+    step_mm: tuple[float, float]
+    count: int
+    bar_width_mm: float
+    bar_height_mm: float
+
+    def centres_mm(self) -> np.ndarray:
+        """Bar centres, shape ``(count, 2)``, in millimetres."""
+        k = np.arange(self.count, dtype=np.float64)[:, None]
+        return np.asarray(self.first_mm) + k * np.asarray(self.step_mm)
 
 
 @dataclass(frozen=True)
@@ -281,6 +305,10 @@ class Template:
     boxes: tuple[Box, ...] = ()
     labels: tuple[Label, ...] = ()
     path: str = ""
+    timing_track: TimingTrack | None = None
+    #: Colour of the printed bubbles and their letters, ``(r, g, b)`` 0-255,
+    #: or None for black/gray print (the rest of the form is black).
+    print_color: tuple[int, int, int] | None = None
 
     def field(self, name: str) -> Field:
         """The field called ``name``; :class:`TemplateError` if there is none."""
@@ -355,7 +383,7 @@ _TEMPLATE_FIXES = {
     **COMMON_FIXES,
     "exclusiveMinimum": "give a positive size in millimetres",
     "maxLength": "give a single character",
-    "pattern": "use lower-case letters, digits and '-'",
+    "pattern": "use lower-case letters, digits and '-' (an id) or #rrggbb (a colour)",
 }
 
 
@@ -450,6 +478,8 @@ def parse_template(document: Any, *, source: str = "<template>") -> Template:
             )
         )
     barcode = document.get("barcode")
+    track = document.get("timing_track")
+    color = document.get("print_color")
     return Template(
         id=document["id"],
         name=document.get("name", document["id"]),
@@ -465,7 +495,26 @@ def parse_template(document: Any, *, source: str = "<template>") -> Template:
         boxes=tuple(Box(**b) for b in document.get("boxes", ())),
         labels=tuple(Label(**lbl) for lbl in document.get("labels", ())),
         path=source,
+        timing_track=None
+        if track is None
+        else TimingTrack(
+            first_mm=tuple(track["first_mm"]),
+            step_mm=tuple(track["step_mm"]),
+            count=int(track["count"]),
+            bar_width_mm=float(track["bar_width_mm"]),
+            bar_height_mm=float(track["bar_height_mm"]),
+        ),
+        print_color=None if color is None else parse_color(color),
     )
+
+
+def parse_color(text: str) -> tuple[int, int, int]:
+    """``#rrggbb`` as ``(r, g, b)`` 0-255 (the schema has checked the form).
+
+    >>> parse_color("#d0312d")
+    (208, 49, 45)
+    """
+    return (int(text[1:3], 16), int(text[3:5], 16), int(text[5:7], 16))
 
 
 # --------------------------------------------------------------------------- checking
@@ -596,18 +645,68 @@ def _check_fiducials(template: Template, centres: np.ndarray, radii: np.ndarray)
         near = np.abs(centres - (f.x_mm, f.y_mm)).max(axis=1) < half + radii + MIN_BUBBLE_GAP_MM
         if near.any():
             problems.append(f"$.fiducials[{k}]: the mark overlaps a bubble; move it to the margin")
-    if fids and orientation_is_ambiguous(fids, w, h):
+    problems += _check_track(template, centres, radii)
+    if fids and orientation_is_ambiguous(fids, w, h, track=template.timing_track):
         problems.append(
-            "$.fiducials: turned upside down the marks look the same, so a sheet fed "
-            "upside down cannot be recognised; make one corner mark a 'ring' or move one"
+            "$.fiducials: turned upside down the registration marks look the same, so a "
+            "sheet fed upside down cannot be recognised; add a timing_track down one edge, "
+            "make one corner mark a 'ring', or add a mark with no twin when the sheet is "
+            "turned (such as a fifth square off-centre along one edge)"
         )
     return problems
 
 
+# Fewer bars than this cannot tell a track from a stray line or a box edge.
+MIN_TRACK_BARS = 5
+
+
+def _check_track(template: Template, centres: np.ndarray, radii: np.ndarray) -> list[str]:
+    track = template.timing_track
+    if track is None:
+        return []
+    problems = []
+    if track.count < MIN_TRACK_BARS:
+        problems.append(
+            f"$.timing_track: {track.count} bar(s); give at least {MIN_TRACK_BARS} "
+            "so the track can be told from other print"
+        )
+    bars = track.centres_mm()
+    half = np.array([track.bar_width_mm, track.bar_height_mm]) / 2
+    w, h = template.width_mm, template.height_mm
+    lo, hi = bars - half, bars + half
+    if (lo < 0).any() or (hi[:, 0] > w).any() or (hi[:, 1] > h).any():
+        problems.append("$.timing_track: some bars are off the page; move the track or shorten it")
+    if np.hypot(*track.step_mm) <= min(track.bar_width_mm, track.bar_height_mm):
+        problems.append("$.timing_track: the bars touch each other; make step_mm longer than a bar")
+    if len(centres):
+        gap = np.abs(centres[None, :, :] - bars[:, None, :]) - half[None, None, :]
+        near = (gap.max(axis=-1) < radii[None, :] + MIN_BUBBLE_GAP_MM).any()
+        if near:
+            problems.append("$.timing_track: a bar overlaps a bubble; move the track to the margin")
+    for k, f in enumerate(template.fiducials):
+        fgap = np.abs(bars - (f.x_mm, f.y_mm)) - half - f.size_mm / 2
+        if (fgap.max(axis=1) < MIN_BUBBLE_GAP_MM).any():
+            problems.append(f"$.timing_track: a bar touches corner mark $.fiducials[{k}]")
+    return problems
+
+
 def orientation_is_ambiguous(
-    fiducials: Sequence[Fiducial], width_mm: float, height_mm: float, tol_mm: float = 2.0
+    fiducials: Sequence[Fiducial],
+    width_mm: float,
+    height_mm: float,
+    tol_mm: float = 2.0,
+    *,
+    track: TimingTrack | None = None,
 ) -> bool:
-    """True when turning the page by 180° maps the fiducials onto themselves."""
+    """True when turning the page by 180° maps the registration marks (the
+    fiducials and the timing track, if any) onto themselves."""
+    if track is not None:
+        bars = track.centres_mm()
+        turned = np.array([width_mm, height_mm]) - bars
+        # Each turned bar must land on a bar for the track to look the same.
+        dist = np.abs(turned[:, None, :] - bars[None, :, :]).max(axis=-1).min(axis=1)
+        if (dist >= tol_mm).any():
+            return False
     for f in fiducials:
         rx, ry = width_mm - f.x_mm, height_mm - f.y_mm
         if not any(

@@ -10,6 +10,7 @@ from _reading_helpers import Scan, SheetSpec, ljun_template, random_spec, synthe
 from ljun.calibration import load_calibration
 from ljun.pipeline import analyse_sheet, read_sheet, reading_from_failure
 from ljun.records import Page, PageFailure, SheetReading
+from ljun.template import load_template
 from ljun.vocabulary import INFO_FLAGS, needs_review
 
 CAL = load_calibration()
@@ -28,8 +29,14 @@ def _record(reading: SheetReading) -> dict:
     return {key: getattr(reading, key) for key in RECORD_FIELDS}
 
 
-def _read(image: np.ndarray, dpi: float | None) -> SheetReading:
-    return read_sheet(Page(image=image, source="scan.tif", page=3, dpi=dpi), ljun_template(), CAL)
+def _read(image: np.ndarray, dpi: float | None, template=None) -> SheetReading:
+    template = template or ljun_template()
+    return read_sheet(Page(image=image, source="scan.tif", page=3, dpi=dpi), template, CAL)
+
+
+# Every bundled design is read by the same pipeline (ljk-provinsi-60: timing
+# track, identical corner squares, red dropout print, 60 answers).
+DESIGNS = ("ljun-teori-kejuruan", "ljk-provinsi-60")
 
 
 @pytest.mark.parametrize("bits", [8, 1])
@@ -63,14 +70,16 @@ def test_read_sheet_gives_the_exact_reading(scan, bits):
     )
 
 
-def test_generated_sheets_read_as_their_truth_or_go_to_review():
+@pytest.mark.parametrize("design", DESIGNS)
+def test_generated_sheets_read_as_their_truth_or_go_to_review(design):
     from ljun.samples import generate_sheets
 
+    template = load_template(design)
     checked = 0
     for sheet in generate_sheets(
-        ljun_template(), count=6, seed=4242, level="moderate", dpi="mixed", bits="mixed"
+        template, count=6, seed=4242, level="moderate", dpi="mixed", bits="mixed"
     ):
-        reading = _read(sheet.image, float(sheet.dpi))
+        reading = _read(sheet.image, float(sheet.dpi), template)
         if sheet.kind != "ljun":
             assert reading.review and reading.failure in (
                 "blank_page",
@@ -85,11 +94,13 @@ def test_generated_sheets_read_as_their_truth_or_go_to_review():
     assert checked == 6
 
 
-def test_easy_generated_sheets_need_no_review():
+@pytest.mark.parametrize("design", DESIGNS)
+def test_easy_generated_sheets_need_no_review(design):
     from ljun.samples import generate_sheets
 
-    for sheet in generate_sheets(ljun_template(), count=3, seed=77, level="easy"):
-        reading = _read(sheet.image, None)
+    template = load_template(design)
+    for sheet in generate_sheets(template, count=3, seed=77, level="easy"):
+        reading = _read(sheet.image, None, template)
         truth = {key: sheet.truth[key] for key in RECORD_FIELDS}
         truth["answers"] = tuple(truth["answers"])
         assert _record(reading) == truth

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from ..samples import FORMATS, LEVEL_NAMES, MIXED, make_samples, planned_pages
+from ..samples._generate import SCAN_COLORS
 from ..template import DEFAULT_TEMPLATE, load_template
 
 __all__ = ["COMMANDS", "samples"]
@@ -88,6 +89,14 @@ def samples() -> None:
     help="8-bit grey, 1-bit black and white, or 'mixed' (envelopes cycle 1, 1, 1, 8).",
 )
 @click.option(
+    "--scan-color",
+    type=click.Choice(SCAN_COLORS),
+    default="gray",
+    show_default=True,
+    help="What 8-bit pages record: gray, RGB colour, or 'dropout' (gray under a lamp of the "
+    "template's print colour: the printed bubbles vanish).",
+)
+@click.option(
     "--format",
     "fmt",
     type=click.Choice(FORMATS),
@@ -126,6 +135,7 @@ def make(
     out: Path,
     dpi: int | str,
     bits: str,
+    scan_color: str,
     fmt: str,
     pages_per_file: int,
     workers: int,
@@ -141,6 +151,7 @@ def make(
     \b
     Example:
       ljun samples make --count 200 --seed 1 --level moderate --out /tmp/sets/moderate --workers 2
+      ljun samples make --template ljk-provinsi-60 --scan-color rgb --count 40 --out /tmp/sets/ljk
     """
     from rich.console import Console
     from rich.progress import (
@@ -180,6 +191,7 @@ def make(
             include_special_pages=special_pages,
             overwrite=force,
             on_page=lambda n: progress.advance(bar, n),
+            scan_color=scan_color,
         )
     elapsed = time.perf_counter() - started
     click.echo(

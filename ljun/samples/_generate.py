@@ -8,14 +8,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._color import pencil_channel_weights
+from ..render import render_color_image
 from ..template import Template
 from ._errors import SamplesError
 from ._forms import blank_page, other_page
 from ._levels import Level, get_level
 from ._pencil import Mark
 from ._scanner import scan_page
-from ._sheet import HARD_MARK_KINDS, blank_sheet, draw_sheet
+from ._sheet import HARD_MARK_KINDS, _barcode_patch, blank_sheet, draw_sheet, printed_sheet
 from ._truth import (
+    N_ITEMS,
     STREAM_ENVELOPE_SCAN,
     STREAM_SCANNER,
     STREAM_SPECIAL,
@@ -149,8 +152,13 @@ def plan_sheets(count: int, seed: int, level: str | Level = "moderate") -> list[
 
 
 @functools.lru_cache(maxsize=8)
-def _keys(seed: int) -> dict[str, dict]:
-    return answer_keys(seed)
+def _keys(seed: int, items: int = N_ITEMS) -> dict[str, dict]:
+    return answer_keys(seed, items)
+
+
+def answer_items(template: Template) -> int:
+    """Number of answer items on ``template`` (the LJUN's 40 without an answers field)."""
+    return template.field("answers").n_items if template.has_field("answers") else N_ITEMS
 
 
 def generate_sheets(
@@ -163,6 +171,7 @@ def generate_sheets(
     bits: int | str = 8,
     include_special_pages: bool | None = None,
     keep_drawn: bool = False,
+    scan_color: str = "gray",
 ) -> Iterator[GeneratedSheet]:
     """Generate scanned sheets with ground truth, in memory, in set order.
 
@@ -190,6 +199,11 @@ def generate_sheets(
         has any (moderate and hard).
     keep_drawn : bool
         Keep the filled-in sheet before the scanner in ``GeneratedSheet.drawn``.
+    scan_color : {"gray", "rgb", "dropout"}
+        What an 8-bit scanner writes: gray (luma of the coloured print),
+        RGB colour, or gray under a lamp of the print's own colour (a
+        dropout scan: the printed rings and letters vanish).  1-bit pages
+        are always black and white.
 
     Yields
     ------
@@ -205,11 +219,19 @@ def generate_sheets(
     """
     lvl = get_level(level)
     check_options(count, seed, dpi, bits)
+    check_scan_color(scan_color)
     if include_special_pages is None:
         include_special_pages = lvl.blank_page_probability > 0 or lvl.other_page_probability > 0
     for envelope in plan_envelopes(seed, count, lvl, special_pages=include_special_pages):
         yield from envelope_pages(
-            template, envelope, seed=seed, level=lvl, dpi=dpi, bits=bits, keep_drawn=keep_drawn
+            template,
+            envelope,
+            seed=seed,
+            level=lvl,
+            dpi=dpi,
+            bits=bits,
+            keep_drawn=keep_drawn,
+            scan_color=scan_color,
         )
 
 
@@ -222,6 +244,7 @@ def envelope_pages(
     dpi: int | str,
     bits: int | str,
     keep_drawn: bool = False,
+    scan_color: str = "gray",
 ) -> Iterator[GeneratedSheet]:
     """The pages of one envelope's scanner batch, in order."""
     e_dpi, e_bits = envelope_settings(envelope.index, dpi, bits)
@@ -243,9 +266,18 @@ def envelope_pages(
                 keep_drawn=keep_drawn,
             )
             n_special += 1
-        plan = plan_sheet(seed, envelope.first_sheet + j, envelope, participant, level)
+        plan = plan_sheet(
+            seed, envelope.first_sheet + j, envelope, participant, level, answer_items(template)
+        )
         yield make_sheet(
-            template, plan, seed=seed, level=level, dpi=e_dpi, bits=e_bits, keep_drawn=keep_drawn
+            template,
+            plan,
+            seed=seed,
+            level=level,
+            dpi=e_dpi,
+            bits=e_bits,
+            keep_drawn=keep_drawn,
+            scan_color=scan_color,
         )
     for kind in specials.get(envelope.n_sheets, ()):
         yield _special_page(
@@ -271,14 +303,20 @@ def make_sheet(
     dpi: int,
     bits: int,
     keep_drawn: bool = False,
+    scan_color: str = "gray",
 ) -> GeneratedSheet:
     """Draw and scan one student's sheet."""
     page, marks, extras = draw_sheet(template, plan, dpi=dpi, level=level, seed=seed)
     geometry = template.geometry(dpi)
     rng = rng_for(seed, STREAM_SCANNER, plan.index)
-    image, scan = scan_page(
-        page, dpi=dpi, bits=bits, level=level, rng=rng, reference_points=geometry.fiducials
-    )
+    if bits == 8 and scan_color != "gray":
+        image, scan = _scan_in_color(
+            template, plan.barcode, page, scan_color, dpi=dpi, level=level, rng=rng
+        )
+    else:
+        image, scan = scan_page(
+            page, dpi=dpi, bits=bits, level=level, rng=rng, reference_points=geometry.fiducials
+        )
     scan["fiducials_px"] = scan.pop("reference_points")
     scan.update(
         level=level.name,
@@ -286,7 +324,7 @@ def make_sheet(
         hard_marks=[m.to_json() for m in marks if m.kind in HARD_MARK_KINDS],
         **extras,
     )
-    key = _keys(seed)[plan.participant.paket]["answers"]
+    key = _keys(seed, answer_items(template))[plan.participant.paket]["answers"]
     drawn = _to_uint8(page) if keep_drawn else None
     return GeneratedSheet(
         image=image,
@@ -299,6 +337,75 @@ def make_sheet(
         envelope=plan.envelope,
         drawn=drawn,
     )
+
+
+#: What an 8-bit scan of a sheet records (see :func:`generate_sheets`).
+SCAN_COLORS = ("gray", "rgb", "dropout")
+
+
+def check_scan_color(scan_color: str) -> None:
+    if scan_color not in SCAN_COLORS:
+        raise SamplesError(
+            f"scan colour must be one of {', '.join(SCAN_COLORS)}, not {scan_color!r}"
+        )
+
+
+def _scan_in_color(
+    template: Template,
+    barcode: str,
+    page: np.ndarray,
+    scan_color: str,
+    *,
+    dpi: int,
+    level: Level,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, dict]:
+    """Scan the drawn sheet in colour (``rgb``) or under a dropout lamp.
+
+    The pencil darkens the printed sheet by a factor (``ljun.samples._pencil``
+    multiplies), the same in every channel: the coloured sheet is the printed
+    one in colour times that factor.  Each channel goes through the same
+    scanner (same pose, lamp and noise draws), so the channels stay aligned.
+    """
+    printed = printed_sheet(template, dpi, barcode)
+    # Where the print is black the factor is undefined, and the colour is black anyway.
+    factor = np.where(printed > _BLACK_PRINT, page / np.maximum(printed, _BLACK_PRINT), 1.0)
+    color = _color_sheet(template, dpi).astype(np.float32) * np.float32(1.0 / 255.0)
+    if template.barcode is not None and barcode:
+        # The barcode is printed in black: take it from the gray printed sheet.
+        sy, sx, _ = _barcode_patch(template, dpi, barcode)
+        color[sy, sx] = printed[sy, sx, None]
+    reference = template.geometry(dpi).fiducials
+    weights = pencil_channel_weights(template.print_color)
+    if scan_color == "dropout" and max(weights) < 1.0:
+        # No dropout colour: the lamp sees the sheet as a gray scanner does.
+        return scan_page(page, dpi=dpi, bits=8, level=level, rng=rng, reference_points=reference)
+    channels = [int(np.argmax(weights))] if scan_color == "dropout" else [0, 1, 2]
+    state = rng.bit_generator.state
+    images = []
+    scan: dict = {}
+    for c in channels:
+        rng.bit_generator.state = state
+        layer = np.ascontiguousarray(color[:, :, c] * np.clip(factor, 0.0, 1.0), dtype=np.float32)
+        image, scan = scan_page(
+            layer, dpi=dpi, bits=8, level=level, rng=rng, reference_points=reference
+        )
+        images.append(image)
+    scan["color"] = scan_color
+    if len(images) == 1:
+        return images[0], scan
+    return np.ascontiguousarray(np.stack(images, axis=-1)), scan
+
+
+# Printed reflectance below this is black print (fiducials, track, text).
+_BLACK_PRINT = 0.05
+
+
+@functools.lru_cache(maxsize=4)
+def _color_sheet(template: Template, dpi: float) -> np.ndarray:
+    image = render_color_image(template, dpi)
+    image.setflags(write=False)
+    return image
 
 
 def _special_page(

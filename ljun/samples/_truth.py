@@ -302,8 +302,9 @@ class SheetPlan:
 # --------------------------------------------------------------------------- keys
 
 
-def answer_keys(seed: int) -> dict[str, dict]:
-    """The answer keys of the three pakets for ``seed``.
+def answer_keys(seed: int, items: int = N_ITEMS) -> dict[str, dict]:
+    """The answer keys of the three pakets for ``seed``, ``items`` letters each
+    (the first 40 are the same whatever ``items`` is).
 
     Returns
     -------
@@ -318,14 +319,14 @@ def answer_keys(seed: int) -> dict[str, dict]:
     rng = rng_for(seed, STREAM_KEYS)
     letters = np.asarray(ANSWER_OPTIONS)
     return {
-        paket: {"paket": paket, "answers": [str(x) for x in rng.choice(letters, N_ITEMS)]}
+        paket: {"paket": paket, "answers": [str(x) for x in rng.choice(letters, items)]}
         for paket in PAKETS
     }
 
 
-def _item_difficulty(seed: int) -> dict[str, np.ndarray]:
+def _item_difficulty(seed: int, items: int = N_ITEMS) -> dict[str, np.ndarray]:
     rng = rng_for(seed, STREAM_KEYS, 1)
-    return {paket: rng.normal(0.0, ITEM_DIFFICULTY_SD, N_ITEMS) for paket in PAKETS}
+    return {paket: rng.normal(0.0, ITEM_DIFFICULTY_SD, items) for paket in PAKETS}
 
 
 # --------------------------------------------------------------------------- people
@@ -454,21 +455,27 @@ def _special_pages(
 
 
 def plan_sheet(
-    seed: int, index: int, envelope: Envelope, participant: Participant, level: Level
+    seed: int,
+    index: int,
+    envelope: Envelope,
+    participant: Participant,
+    level: Level,
+    items: int = N_ITEMS,
 ) -> SheetPlan:
-    """What participant ``participant`` (sheet ``index`` of the set) meant to fill in."""
+    """What participant ``participant`` (sheet ``index`` of the set) meant to
+    fill in, on a sheet of ``items`` answer items."""
     rng = rng_for(seed, STREAM_ANSWERS, index)
-    key = np.asarray(answer_keys(seed)[participant.paket]["answers"])
-    difficulty = _item_difficulty(seed)[participant.paket]
+    key = np.asarray(answer_keys(seed, items)[participant.paket]["answers"])
+    difficulty = _item_difficulty(seed, items)[participant.paket]
     p_correct = np.clip(participant.ability + difficulty, *CORRECT_PROBABILITY_BOUNDS)
-    correct = rng.random(N_ITEMS) < p_correct
+    correct = rng.random(items) < p_correct
     # A wrong answer is one of the other four letters, uniformly.
     key_pos = np.searchsorted(np.asarray(ANSWER_OPTIONS), key)
-    wrong_pos = (key_pos + rng.integers(1, len(ANSWER_OPTIONS), N_ITEMS)) % len(ANSWER_OPTIONS)
+    wrong_pos = (key_pos + rng.integers(1, len(ANSWER_OPTIONS), items)) % len(ANSWER_OPTIONS)
     answers = np.where(correct, key, np.asarray(ANSWER_OPTIONS)[wrong_pos]).astype(object)
-    n_blank = min(int(rng.poisson(level.blank_answers_mean)), N_ITEMS // 4)
-    n_multi = min(int(rng.poisson(level.multi_mark_mean)), N_ITEMS // 8)
-    special = rng.choice(N_ITEMS, n_blank + n_multi, replace=False)
+    n_blank = min(int(rng.poisson(level.blank_answers_mean)), items // 4)
+    n_multi = min(int(rng.poisson(level.multi_mark_mean)), items // 8)
+    special = rng.choice(items, n_blank + n_multi, replace=False)
     multi_options: dict[int, tuple[str, ...]] = {}
     for q in special[:n_blank]:
         answers[q] = ""
@@ -554,8 +561,10 @@ def special_truth(kind: str, template_id: str) -> dict:
     }
 
 
-def iter_sheet_plans(seed: int, envelopes: list[Envelope], level: Level) -> Iterator[SheetPlan]:
+def iter_sheet_plans(
+    seed: int, envelopes: list[Envelope], level: Level, items: int = N_ITEMS
+) -> Iterator[SheetPlan]:
     """Every sheet of ``envelopes``, in set order."""
     for envelope in envelopes:
         for j, participant in enumerate(envelope.present):
-            yield plan_sheet(seed, envelope.first_sheet + j, envelope, participant, level)
+            yield plan_sheet(seed, envelope.first_sheet + j, envelope, participant, level, items)

@@ -38,7 +38,13 @@ from .._io import atomic_write
 from ..numbers import format_score
 from ..template import Template
 from ._errors import SamplesError
-from ._generate import GeneratedSheet, check_options, envelope_pages
+from ._generate import (
+    GeneratedSheet,
+    answer_items,
+    check_options,
+    check_scan_color,
+    envelope_pages,
+)
 from ._levels import Level, get_level
 from ._truth import KEY_FILE_NAMES, Envelope, answer_keys, format_nomor_peserta, plan_envelopes
 
@@ -121,6 +127,7 @@ def make_samples(
     include_special_pages: bool | None = None,
     overwrite: bool = False,
     on_page: Callable[[int], None] | None = None,
+    scan_color: str = "gray",
 ) -> SampleSet:
     """Generate a sample set and write it to ``out_dir``.
 
@@ -141,6 +148,8 @@ def make_samples(
         ``samples.json`` are removed first.
     on_page : callable, optional
         Called with the number of pages just written (for a progress bar).
+    scan_color : {"gray", "rgb", "dropout"}
+        As :func:`ljun.samples.generate_sheets` (8-bit pages only).
 
     Raises
     ------
@@ -149,6 +158,7 @@ def make_samples(
     """
     lvl = get_level(level)
     check_options(count, seed, dpi, bits)
+    check_scan_color(scan_color)
     if fmt not in FORMATS:
         raise SamplesError(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     if (
@@ -175,6 +185,7 @@ def make_samples(
         bits=bits,
         fmt=fmt,
         pages_per_file=pages_per_file,
+        scan_color=scan_color,
     )
     results = _run(envelopes, task, workers, on_page)
 
@@ -184,7 +195,7 @@ def make_samples(
         for line in truth_lines:
             handle.write(json.dumps(line, ensure_ascii=False) + "\n")
     other = [TRUTH_FILE]
-    for paket, key in answer_keys(seed).items():
+    for paket, key in answer_keys(seed, answer_items(template)).items():
         name = KEY_FILE_NAMES[paket]
         with atomic_write(out / name, "w", encoding="utf-8", newline="\n") as handle:
             json.dump(key, handle, indent=1)
@@ -208,6 +219,7 @@ def make_samples(
         "level": lvl.name,
         "dpi": dpi,
         "bits": bits,
+        "scan_color": scan_color,
         "format": fmt,
         "pages_per_file": pages_per_file,
         "include_special_pages": include_special_pages,
@@ -333,6 +345,7 @@ def _write_envelope(
         level=task["level"],
         dpi=task["dpi"],
         bits=task["bits"],
+        scan_color=task.get("scan_color", "gray"),
     )
     truth: list[dict] = []
     files: list[str] = []
