@@ -202,8 +202,8 @@ def test_loader_bug_skips_the_rest_of_the_file_only(
     _scan_file(tmp_path / "b.tif", [4])
     real_iter = ljun.batch._reading.iter_file_pages
 
-    def breaking(path):
-        for item in real_iter(path):
+    def breaking(path, **options):
+        for item in real_iter(path, **options):
             yield item
             if str(path).endswith("a.tif"):
                 raise MemoryError("decoder ran out")

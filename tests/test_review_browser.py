@@ -66,11 +66,13 @@ def test_operator_resolves_the_queue_by_keyboard(browser, review_server, run_cli
 
     page.goto(f"{base}/sheet/1")  # no session: the login page
     assert page.url == f"{base}/login"
+    # The name field has the focus (autofocus) before the operator types.
+    page.wait_for_function("document.activeElement && document.activeElement.name === 'name'")
     keys.type("sari")
     keys.press("Tab")
     keys.type(PASSWORD)
     keys.press_and_wait("Enter")
-    assert page.url == f"{base}/"
+    assert page.url == f"{base}/", page.inner_text("body")
     assert "0 dari 3 selesai" in page.inner_text("header")
 
     keys.count = 0
