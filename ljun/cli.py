@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import click
 
 from . import __version__
+from ._cli import calibrate as _calibrate
 from ._cli import grade as _grade
 from ._cli import samples as _samples
 from ._cli import score as _score
@@ -39,7 +40,7 @@ def cli() -> None:
     """
 
 
-for _module in (_score, _samples, _template, _grade):
+for _module in (_score, _samples, _template, _grade, _calibrate):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 

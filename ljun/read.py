@@ -65,6 +65,9 @@ __all__ = [
     "mark_evidence",
     "classify",
     "decide_items",
+    "bands_for",
+    "is_bilevel",
+    "is_dithered",
 ]
 
 #: Confidence bands of a bubble (values of :attr:`BubbleDarkness.band`).
@@ -139,6 +142,16 @@ _GOLDEN_RATIO = (np.sqrt(5.0) - 1.0) / 2.0
 # grid of every BILEVEL_PROBE_STEP-th pixel, are neither 0 nor 255.
 BILEVEL_MAX_GRAY_FRACTION = 0.001
 BILEVEL_PROBE_STEP = 7
+#: A 1-bit scan is dithered (error diffusion) when isolated pixels (black
+#: with its 4 neighbours white, or white with its 4 neighbours black),
+#: counted on every DITHER_PROBE_ROWS-th row, are at least this fraction of
+#: its black pixels.  Generated scans: threshold and adaptive B/W modes
+#: <= 0.16, dithered >= 0.30 (150-300 dpi, moderate and hard, 320 sheets).
+DITHER_ISOLATED_MIN = 0.22
+DITHER_PROBE_ROWS = 3
+#: A dithered scan is averaged over a box of this size (mm, at least 3
+#: pixels, odd) before it is sampled: its dot density is its darkness.
+DITHER_SMOOTH_MM = 0.4
 # Golden angle (radians) of the sunflower spiral: evenly spread points.
 _GOLDEN_ANGLE = np.pi * (3.0 - np.sqrt(5.0))
 # Smallest paper-to-ink contrast (gray levels) used as the darkness scale, so
@@ -230,6 +243,10 @@ class BubbleDarkness:
     bilevel : bool
         The scan is black and white (1-bit): pencil and print were
         thresholded, which calls for other confidence bands.
+    dithered : bool
+        A 1-bit scan made by error diffusion: its dot density was measured
+        (the scan smoothed by ``DITHER_SMOOTH_MM`` first), which calls for
+        the ``dithered`` bands.
     """
 
     darkness: np.ndarray
@@ -241,6 +258,7 @@ class BubbleDarkness:
     inside: np.ndarray
     paper: np.ndarray
     bilevel: bool
+    dithered: bool = False
 
 
 @dataclass(frozen=True, eq=False)
@@ -380,20 +398,6 @@ def _first_clean(centres, radii, unit, count, ink, shape, dpi) -> np.ndarray:
     return chosen
 
 
-def _sample(image: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """Bilinear gray levels of ``image`` at ``points`` (N, M, 2); white off the image."""
-    pts = np.asarray(points, dtype=np.float32)
-    gray = cv2.remap(
-        image,
-        np.ascontiguousarray(pts[..., 0]),
-        np.ascontiguousarray(pts[..., 1]),
-        cv2.INTER_LINEAR,
-        borderMode=cv2.BORDER_CONSTANT,
-        borderValue=255,
-    )
-    return gray.astype(np.float32)
-
-
 def _to_form_pixels(points: np.ndarray, dpi: float) -> np.ndarray:
     # Pixel centres sit at integer coordinates: x_px = x_mm * dpi / 25.4 - 0.5.
     return (points + 0.5) * (FORM_DPI / dpi) - 0.5
@@ -420,6 +424,11 @@ def measure_darkness(
     BubbleDarkness
     """
     n, k = pattern.points.shape[:2]
+    bilevel = is_bilevel(image)
+    dithered = bilevel and is_dithered(image)
+    if dithered:
+        size = max(3, int(round(DITHER_SMOOTH_MM * registration.dpi / 25.4)) | 1)
+        image = cv2.blur(image, (size, size))
     scan_points = cv2.perspectiveTransform(
         pattern.points.reshape(-1, 1, 2), registration.homography
     )
@@ -472,7 +481,8 @@ def measure_darkness(
         halo_contact=halo_contact,
         inside=inside,
         paper=paper.astype(np.float32),
-        bilevel=is_bilevel(image),
+        bilevel=bilevel,
+        dithered=dithered,
     )
 
 
@@ -519,6 +529,35 @@ def is_bilevel(image: np.ndarray) -> bool:
     return bool(middle <= BILEVEL_MAX_GRAY_FRACTION * grid.size)
 
 
+def is_dithered(image: np.ndarray) -> bool:
+    """True for a 1-bit scan made by error diffusion (``DITHER_ISOLATED_MIN``).
+
+    >>> rng = np.random.default_rng(0)
+    >>> is_dithered(np.where(rng.random((60, 60)) < 0.5, 0, 255).astype(np.uint8))
+    True
+    >>> is_dithered(np.kron([[0, 255], [255, 0]], np.ones((30, 30))).astype(np.uint8))
+    False
+    """
+    step = DITHER_PROBE_ROWS
+    row = image[1:-1:step] == 0
+    up = image[0:-2:step] == 0
+    down = image[2::step] == 0
+    centre, left, right = row[:, 1:-1], row[:, :-2], row[:, 2:]
+    up, down = up[:, 1:-1], down[:, 1:-1]
+    lone_black = centre & ~left & ~right & ~up & ~down
+    lone_white = ~centre & left & right & up & down
+    black = np.count_nonzero(centre)
+    isolated = np.count_nonzero(lone_black) + np.count_nonzero(lone_white)
+    return bool(black > 0 and isolated >= DITHER_ISOLATED_MIN * black)
+
+
+def bands_for(bubbles: BubbleDarkness, calibration: ReadCalibration) -> Bands:
+    """The confidence bands for this kind of scan: gray, 1-bit or dithered 1-bit."""
+    if bubbles.dithered:
+        return calibration.dithered
+    return calibration.bilevel if bubbles.bilevel else calibration.gray
+
+
 def _darkest_mean(values: np.ndarray, count: int) -> np.ndarray:
     """Mean of the ``count`` largest values of each row."""
     return -np.partition(-values, count - 1, axis=1)[:, :count].mean(axis=1)
@@ -543,13 +582,13 @@ def mark_evidence(bubbles: BubbleDarkness, calibration: ReadCalibration) -> np.n
     -------
     (N,) ndarray of float32
     """
-    bands = calibration.bilevel if bubbles.bilevel else calibration.gray
+    bands = bands_for(bubbles, calibration)
     line = (bubbles.halo >= bands.line_halo_min) & (
         bubbles.halo_contact <= calibration.line_contact_max
     )
     unsure_cap = np.float32((bands.mark_min + bands.marked_sure_min) / 2)
     centre = bubbles.core - np.float32(bands.core_offset)
-    if bubbles.bilevel:
+    if bubbles.bilevel and not bubbles.dithered:
         # On a 1-bit scan a dark centre alone is never sure: faint erasure
         # residue tips the printed letter's strokes over the threshold and
         # looks just like a dot (both black there, paper elsewhere).
