@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+
 import numpy as np
 import pytest
 

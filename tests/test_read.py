@@ -3,6 +3,7 @@ and the calibration file that holds the thresholds."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -378,3 +379,49 @@ def test_regression_small_dot_drawn_on_a_gray_sheet_goes_to_review():
     draw_dot(page, "answers", 3, "B", 200, fraction=0.2, gray=100)
     evidence = _evidence(page)
     assert evidence[_index("answers", 3, "B")] > READ.gray.blank_sure_max
+
+
+def test_is_dithered_tells_error_diffusion_from_a_threshold():
+    from PIL import Image
+
+    from ljun.read import is_dithered
+
+    ramp = np.tile(np.linspace(0, 255, 400, dtype=np.float32), (200, 1)).astype(np.uint8)
+    dithered = np.asarray(Image.fromarray(ramp).convert("1")).astype(np.uint8) * 255
+    thresholded = np.where(ramp < 128, 0, 255).astype(np.uint8)
+    assert is_dithered(dithered)
+    assert not is_dithered(thresholded)
+    assert not is_dithered(np.full((50, 50), 255, np.uint8))  # no black at all
+
+
+def test_dithered_bubbles_use_the_dithered_bands():
+    from ljun.read import bands_for
+
+    gray = _bubbles(bilevel=False, darkness=[0.0] * 5)
+    bilevel = _bubbles(bilevel=True, darkness=[0.0] * 5)
+    dithered = dataclasses.replace(bilevel, dithered=True)
+    assert bands_for(gray, READ) is READ.gray
+    assert bands_for(bilevel, READ) is READ.bilevel
+    assert bands_for(dithered, READ) is READ.dithered
+
+
+def test_a_dithered_scan_is_read_by_its_dot_density():
+    """A sheet scanned in a dithered B/W mode reads exactly and surely: its
+    dots are averaged before sampling and judged with the dithered bands."""
+    from PIL import Image
+
+    from _reading_helpers import synthetic_sheet
+
+    from ljun.decode import decode_marks
+    from ljun.pipeline import analyse_sheet
+    from ljun.records import Page
+
+    sheet = synthetic_sheet(scan=Scan(noise=2))
+    dithered = np.asarray(Image.fromarray(sheet.image).convert("1")).astype(np.uint8) * 255
+    analysis = analyse_sheet(Page(dithered, "dithered", 1, 200.0), ljun_template(), CAL)
+    assert analysis.bubbles is not None
+    assert analysis.bubbles.bilevel and analysis.bubbles.dithered
+    geometry = sampling_pattern(ljun_template(), REFERENCE_DPI).geometry
+    marks = decode_marks(analysis.bubbles, geometry, ljun_template(), CAL)
+    assert list(marks.answers) == list(sheet.expected["answers"])
+    assert not [f for f in marks.flags if "unsure" in f]
