@@ -157,6 +157,12 @@ DITHER_SMOOTH_MM = 0.4
 #: crossing a centre in tests/test_read.py have centre/halo <= 1.08; the
 #: dot of bench_read seed 5102 (hard, dithered) had 1.47.
 SPILL_CENTRE_RATIO = 0.75
+#: In a bubble a line runs into, a centre at least this many times as dark
+#: as the darkest quarter is a dot of its own (unsure, never a sure blank):
+#: a line across the centre darkens the quarter along its path as much
+#: (tests/test_read.py: centre/quarter <= 1.17); the dot grazed by a line in
+#: bench_read seed 5101 (hard, 1-bit adaptive) had 1.84.
+DOT_CENTRE_OVER_QUARTER = 1.5
 #: Strokes touching up to this many times ``line_contact_max`` halo
 #: directions, with the rest of the bubble blank, may be lines too (see
 #: :func:`mark_evidence`): never a sure mark.
@@ -621,6 +627,10 @@ def mark_evidence(bubbles: BubbleDarkness, calibration: ReadCalibration) -> np.n
     # line is darker inside (its quarter or its centre).  Then the inside
     # counts too, but no more than unsure: it goes to review.
     spill = (bubbles.halo < bubbles.quarter) | (bubbles.halo < SPILL_CENTRE_RATIO * centre)
+    # A line through a bubble darkens its centre no more than the rest of
+    # its path (the darkest quarter); a centre far darker than that is a dot
+    # beside a line that only grazes the ring (seed 5101, hard, 1-bit).
+    spill |= centre >= DOT_CENTRE_OVER_QUARTER * bubbles.quarter
     along_line = np.where(spill, np.maximum(along_line, np.minimum(local, unsure_cap)), along_line)
     return np.where(line, along_line, local).astype(np.float32)
 

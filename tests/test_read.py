@@ -485,3 +485,23 @@ def test_a_stray_line_through_a_blank_bubble_still_reads_blank_surely():
     )
     decision = _decide_any(bubbles)
     assert not decision.unsure[0] and decision.count[0] == 0
+
+
+def test_regression_a_dot_beside_a_line_grazing_the_ring_is_not_sure_blank():
+    """bench_read seed 5101, hard, sheet 135 (200 dpi, 1-bit adaptive): a
+    stray line ran just below the row, touching the ring of D in 3
+    directions; the clear dot in D's centre took the stray-line branch and
+    read blank surely.  A line through the centre darkens the quarter too;
+    this centre is far darker than the quarter: unsure."""
+    bubbles = _bubbles(
+        bilevel=True,
+        darkness=[0.0, 0.0, 0.0, 0.062, 0.0],
+        core=[0.0, 0.0, 0.0, 1.0, 0.0],
+        quarter=[0.0, 0.0, 0.0, 0.25, 0.0],
+        body=[0.0, 0.0, 0.0, 0.0, 0.0],
+        halo=[0.0, 0.129, 1.0, 1.0, 0.831],
+        halo_contact=[0, 0, 5, 3, 2],
+    )
+    decision = _decide_any(bubbles)
+    assert decision.unsure[0]
+    assert decision.count[0] <= 1
