@@ -614,7 +614,8 @@ def mark_evidence(bubbles: BubbleDarkness, calibration: ReadCalibration) -> np.n
     # leaves the rest of the bubble blank and is no darker inside than out
     # is a line as much as a mark: never more than unsure (seed 5101, hard).
     near_line = (
-        ~line
+        bubbles.bilevel
+        & ~line
         & (bubbles.halo >= bands.line_halo_min)
         & (bubbles.halo_contact <= NEAR_LINE_CONTACT_FACTOR * calibration.line_contact_max)
         & (bubbles.body <= bands.blank_sure_max)
@@ -626,11 +627,15 @@ def mark_evidence(bubbles: BubbleDarkness, calibration: ReadCalibration) -> np.n
     # over the ring (a tick's stroke, an overfill) or a dot under a faint
     # line is darker inside (its quarter or its centre).  Then the inside
     # counts too, but no more than unsure: it goes to review.
-    spill = (bubbles.halo < bubbles.quarter) | (bubbles.halo < SPILL_CENTRE_RATIO * centre)
-    # A line through a bubble darkens its centre no more than the rest of
-    # its path (the darkest quarter); a centre far darker than that is a dot
-    # beside a line that only grazes the ring (seed 5101, hard, 1-bit).
-    spill |= centre >= DOT_CENTRE_OVER_QUARTER * bubbles.quarter
+    spill = bubbles.halo < bubbles.quarter
+    if bubbles.bilevel:
+        # A 1-bit scan turns a faint line black and puts dither dots in the
+        # halo: there a centre much darker than the halo, or far darker than
+        # the rest of a line's path (the darkest quarter), is a dot (seeds
+        # 5101 and 5102, hard).  On gray scans the halo's darkness is the
+        # line's own, and these rules only cost reviews (seed 5103).
+        spill |= bubbles.halo < SPILL_CENTRE_RATIO * centre
+        spill |= centre >= DOT_CENTRE_OVER_QUARTER * bubbles.quarter
     along_line = np.where(spill, np.maximum(along_line, np.minimum(local, unsure_cap)), along_line)
     return np.where(line, along_line, local).astype(np.float32)
 
