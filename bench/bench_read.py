@@ -12,6 +12,8 @@ Accuracy: for each level, ``--count`` sheets are generated in memory with
   is false (the number that must be zero), plus special pages (blank or
   non-LJUN) that were not sent to review;
 * review rate: student sheets sent to review;
+* needless reviews: reviewed student sheets whose reading was in fact
+  right (share of the reviewed ones): most reviews should be necessary;
 * registration failures: student sheets that could not be registered.
 
 Speed: 200-dpi 8-bit sheets are encoded as LZW TIFFs in memory; the bench
@@ -84,7 +86,9 @@ def accuracy(
     scan_color: str = "gray",
     turn: bool = False,
 ) -> dict:
-    n_sheets = n_items = items_ok = identity_ok = silent = review = failures = upside_down = 0
+    n_sheets = n_items = items_ok = identity_ok = silent = review = failures = upside_down = (
+        needless
+    ) = 0
     special = Counter()
     special_silent = 0
     flag_words: Counter = Counter()
@@ -138,6 +142,7 @@ def accuracy(
         differs = bool(wrong_items or wrong_identity)
         if differs and not reading.review:
             silent += 1
+        needless += reading.review and not differs
         if differs and (not reading.review or len(errors) < show):
             errors.append(
                 {
@@ -165,6 +170,7 @@ def accuracy(
         "identity_accuracy": identity_ok / max(n_sheets, 1),
         "silent_errors": silent,
         "review_rate": review / max(n_sheets, 1),
+        "needless_reviews": needless / max(review, 1),
         "registration_failures": failures,
         "special_pages": {f"{k[0]}->{k[1]}": v for k, v in sorted(special.items())},
         "special_pages_not_reviewed": special_silent,
@@ -280,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     print(
         f"{'level':<9} {'scan':<13} {'sheets':>6} {'answers':>8} {'identity':>8} {'silent':>6} "
-        f"{'review':>7} {'regfail':>7} {'upside':>6}  special pages"
+        f"{'review':>7} {'needless':>8} {'regfail':>7} {'upside':>6}  special pages"
     )
     for spec in args.levels:
         level, *scan = spec.split(":")
@@ -309,6 +315,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"{level:<9} {shown:<13} {row['sheets']:>6} {row['answers_accuracy']:>8.4%} "
             f"{row['identity_accuracy']:>8.2%} {row['silent_errors']:>6} {row['review_rate']:>7.2%} "
+            f"{row['needless_reviews']:>8.1%} "
             f"{row['registration_failures']:>7} {row['upside_down']:>6}  {special}"
             + (
                 f"  NOT REVIEWED: {row['special_pages_not_reviewed']}"

@@ -160,8 +160,10 @@ class ReadCalibration:
 
     Attributes
     ----------
-    gray, bilevel : Bands
-        Bands for 8-bit gray scans and for 1-bit (black and white) scans.
+    gray, bilevel, dithered : Bands
+        Bands for 8-bit gray scans, for 1-bit (black and white) scans made
+        by a threshold, and for 1-bit scans made by error diffusion (read
+        by their dot density).
     residue_ratio_max, mark_ratio, multi_ratio_min : float
         Ratios to the darkest bubble of the same item.
     line_contact_max : int
@@ -171,6 +173,7 @@ class ReadCalibration:
 
     gray: Bands
     bilevel: Bands
+    dithered: Bands
     residue_ratio_max: float
     mark_ratio: float
     multi_ratio_min: float
@@ -263,6 +266,7 @@ CALIBRATION_SCHEMA: dict[str, Any] = {
             {
                 "gray": _BANDS,
                 "bilevel": _BANDS,
+                "dithered": _BANDS,
                 "residue_ratio_max": _number(0, 1),
                 "mark_ratio": _number(0, 1, exclusive_min=True),
                 "multi_ratio_min": _number(0, 1, exclusive_min=True),
@@ -334,7 +338,7 @@ def parse_calibration(document: Any, *, source: str = "<calibration>") -> Calibr
     """Validate a calibration document and build a :class:`Calibration`.
 
     Besides the schema, the bands must be ordered:
-    ``blank_sure_max < mark_min <= marked_sure_min`` (gray and bilevel),
+    ``blank_sure_max < mark_min <= marked_sure_min`` (gray, bilevel, dithered),
     ``residue_ratio_max <= mark_ratio <= multi_ratio_min`` and
     ``residual_review_mm <= residual_max_mm``,
     ``form_match_min <= form_match_review``.
@@ -353,10 +357,11 @@ def parse_calibration(document: Any, *, source: str = "<calibration>") -> Calibr
     section = dict(document["read"])
     section["gray"] = _build(Bands, section["gray"])
     section["bilevel"] = _build(Bands, section["bilevel"])
+    section["dithered"] = _build(Bands, section["dithered"])
     read = _build(ReadCalibration, section)
     decode = _build(DecodeCalibration, document["decode"])
     order = []
-    for kind in ("gray", "bilevel"):
+    for kind in ("gray", "bilevel", "dithered"):
         bands = getattr(read, kind)
         order += [
             (

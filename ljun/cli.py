@@ -19,6 +19,7 @@ import click
 from . import __version__
 from ._cli import audit as _audit
 from ._cli import bench as _bench
+from ._cli import calibrate as _calibrate
 from ._cli import certificates as _certificates
 from ._cli import grade as _grade
 from ._cli import report as _report
@@ -69,6 +70,7 @@ for _module in (
     _bench,
     _watch,
     _status,
+    _calibrate,
 ):
     for _command in _module.COMMANDS:
         cli.add_command(_command)

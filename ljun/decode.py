@@ -28,6 +28,7 @@ The flags this module gives are listed in :mod:`ljun.pipeline`.
 from __future__ import annotations
 
 import datetime
+import functools
 import re
 from dataclasses import dataclass
 
@@ -37,9 +38,9 @@ import numpy as np
 from .calibration import Calibration, DecodeCalibration
 from .kompetensi import competency_codes
 from .nomor import NOMOR_PESERTA_DIGITS, format_nomor_peserta, luhn_valid
-from .read import BubbleDarkness, decide_items, mark_evidence
+from .read import BubbleDarkness, bands_for, decide_items, is_bilevel, mark_evidence
 from .register import Registration
-from .render import BARCODE_TEXT_MM
+from .render import BARCODE_QUIET_MODULES, BARCODE_TEXT_MM
 from .template import BubbleGeometry, Template
 from .vocabulary import BLANK, MULTI, UNREAD, Flag
 
@@ -81,6 +82,41 @@ BARCODE_BAR_TOP_MM = 1.0
 BARCODE_PROFILE_BANDS = ((0.15, 0.85), (0.3, 0.6))
 # Rows of the profile image handed to zbar (it wants a 2-D image).
 BARCODE_PROFILE_ROWS = 12
+
+# Grid decoding of the sheet barcode (when zbar fails: bars merged by a 1-bit
+# threshold or blur).  The sheet barcode LJUN-<paket>-<6 digits> is always
+# written the same way (render.code128_modules): Start B, "LJUN-<paket>-" in
+# code set B, Code C, three digit pairs, the check symbol, Stop: 13 symbols
+# of 11 modules and a 13-module Stop, spread with BARCODE_QUIET_MODULES of
+# quiet zone each side over the template's barcode width.
+_C128_START_B, _C128_CODE_C = 104, 99
+_C128_SYMBOL_MODULES = 11
+# Symbol slots that carry the paket letter and the three digit pairs.
+_C128_PAKET_SLOT = 6
+_C128_PAIR_SLOTS = (9, 10, 11)
+_C128_CHECK_SLOT = 12
+# The grid is searched within this distance (mm) of where the registration
+# puts it, in steps of 1/BARCODE_SUBSAMPLES module, and over these relative
+# module widths (print and scan scale beyond the homography's).
+BARCODE_GRID_SEARCH_MM = 0.9
+BARCODE_GRID_SCALES = (0.985, 0.99, 0.995, 1.0, 1.005, 1.01, 1.015)
+# Profile samples per module.
+BARCODE_SUBSAMPLES = 6
+# How far (subsamples, each side) a scan may have grown (+) or thinned (-)
+# the bars: blur and a 1-bit threshold merge the 1-module spaces.
+BARCODE_GROWTH = (-2, -1, 0, 1, 2, 3, 4, 5)
+#: The grid fit is accepted when the symbols every sheet barcode shares
+#: (start, ``LJUN-``, ``-``, Code C, Stop) differ from their predicted
+#: profile by at most this mean squared darkness (0 perfect, 1 inverted).
+BARCODE_GRID_FIT_MAX = 0.08
+#: A symbol value stays a candidate while its squared error over the
+#: symbol's 11 x BARCODE_SUBSAMPLES samples is within this of the best
+#: value's (2 = a third of a module wrong); a reading is accepted only
+#: when exactly one combination of candidates agrees with a candidate of
+#: the check symbol.  Fitted on generated 1-bit scans where zbar failed.
+BARCODE_GRID_TOLERANCE = 2.0
+# At most this many candidates per symbol are combined.
+BARCODE_GRID_CANDIDATES = 12
 
 
 @dataclass(frozen=True, eq=False)
@@ -139,7 +175,7 @@ def decode_marks(
     calibration : Calibration
     """
     read_cal = calibration.read
-    bands = read_cal.bilevel if bubbles.bilevel else read_cal.gray
+    bands = bands_for(bubbles, read_cal)
     evidence = mark_evidence(bubbles, read_cal)
     flags: list[str] = []
     confidence = np.ones(len(geometry), dtype=np.float32)
@@ -339,12 +375,25 @@ def decode_barcode(
     has_ink = bool(np.mean(bars < paper * BARCODE_INK_FRACTION) > BARCODE_INK_MIN)
     if not has_ink:
         return BarcodeReading(text="", has_ink=False)
+    bilevel = is_bilevel(image)
     for image in _barcode_candidates(crop, template):
         found = zbar_decode(image, symbols=[ZBarSymbol.CODE128])
         texts = sorted({f.data.decode("ascii", "replace") for f in found})
         if len(texts) == 1:
-            return BarcodeReading(text=texts[0], has_ink=True)
-    return BarcodeReading(text="", has_ink=True)
+            text = texts[0]
+            # zbar's own check can pass a misread (mod 103) of bars a 1-bit
+            # scan ragged: where the sheet barcode's grid fits, it must allow
+            # zbar's text, and a text that is no sheet barcode gives way to a
+            # clear grid reading.  (Gray scans: zbar alone, no misread seen.)
+            grid = _grid_candidates(crop, template) if bilevel else None
+            if grid is not None:
+                if BARCODE_PATTERN.fullmatch(text) and not grid.allows(text):
+                    continue
+                readings = grid.readings()
+                if not BARCODE_PATTERN.fullmatch(text) and len(readings) == 1:
+                    text = readings[0]
+            return BarcodeReading(text=text, has_ink=True)
+    return BarcodeReading(text=decode_sheet_barcode_grid(crop, template), has_ink=True)
 
 
 def _bar_band(crop: np.ndarray, template: Template) -> np.ndarray:
@@ -382,3 +431,214 @@ def _barcode_candidates(crop: np.ndarray, template: Template):
             np.tile(np.clip(profile + 0.5, 0, 255).astype(np.uint8), (BARCODE_PROFILE_ROWS, 1))
         )
     yield crop
+
+
+# --------------------------------------------------------------------------- barcode grid
+
+
+def sheet_barcode_symbols(paket: str, serial: str) -> list[int]:
+    """Code 128 symbol values of ``LJUN-<paket>-<serial>`` as the renderer writes it.
+
+    Start B, the text up to the serial in code set B, Code C, the serial in
+    digit pairs, and the check symbol (the Stop is not a value).
+
+    >>> sheet_barcode_symbols("A", "000123")
+    [104, 44, 42, 53, 46, 13, 33, 13, 99, 0, 1, 23, 27]
+    """
+    values = [_C128_START_B, *(ord(ch) - 32 for ch in f"LJUN-{paket}-"), _C128_CODE_C]
+    values += [int(serial[i : i + 2]) for i in range(0, len(serial), 2)]
+    check = (values[0] + sum(i * v for i, v in enumerate(values[1:], start=1))) % 103
+    return [*values, check]
+
+
+@functools.lru_cache(maxsize=1)
+def _code128_patterns() -> tuple[np.ndarray, np.ndarray]:
+    """Pattern table (106, 11) as 0/1 floats and the Stop pattern (13,)."""
+    from barcode.charsets import code128
+
+    table = np.array([[int(b) for b in code] for code in code128.CODES], dtype=np.float32)
+    stop = np.array([int(b) for b in code128.STOP + "11"], dtype=np.float32)
+    return table, stop
+
+
+def decode_sheet_barcode_grid(crop: np.ndarray, template: Template) -> str:
+    """Read the sheet barcode on its known module grid, ``""`` when unsure.
+
+    For bars a 1-bit threshold or blur merged, which zbar cannot separate.
+    The sheet barcode ``LJUN-<paket>-<6 digits>`` always has the same
+    module grid and shares most symbols (start, ``LJUN-``, ``-``, Code C,
+    Stop); the column profile of the bars is fitted, over grid position,
+    module width and how much the scan grew the bars, to what those shared
+    symbols look like once grown; then every value the paket symbol, the
+    three digit pairs and the check symbol can take is compared with its
+    part of the profile.  The reading is accepted only when the shared
+    symbols fit (``BARCODE_GRID_FIT_MAX``) and exactly one combination of
+    close candidates agrees with a close candidate of the check symbol
+    (``BARCODE_GRID_TOLERANCE``): a space the scan filled in makes values
+    alike, and the check symbol tells them apart or the sheet goes to review.
+
+    Parameters
+    ----------
+    crop : (h, w) ndarray of uint8
+        From :func:`barcode_crop`.
+    template : Template
+
+    Returns
+    -------
+    str
+        The barcode text, or ``""``.
+    """
+    candidates = _grid_candidates(crop, template)
+    readings = candidates.readings() if candidates is not None else []
+    return readings[0] if len(readings) == 1 else ""
+
+
+def _grid_candidates(crop: np.ndarray, template: Template) -> _GridCandidates | None:
+    """Close values of each variable symbol; ``None`` when the grid does not fit."""
+    area = template.barcode
+    if area is None or crop.size == 0:
+        return None
+    table, stop = _code128_patterns()
+    reference = sheet_barcode_symbols("A", "000000")
+    n_symbols = len(reference)
+    n_modules = n_symbols * _C128_SYMBOL_MODULES + len(stop)
+    module_mm = area.width_mm / (n_modules + 2 * BARCODE_QUIET_MODULES)
+    px_per_mm = crop.shape[0] / (area.height_mm + 2 * BARCODE_MARGIN_MM)
+    bar_top = BARCODE_MARGIN_MM + BARCODE_BAR_TOP_MM
+    bar_bottom = BARCODE_MARGIN_MM + area.height_mm - BARCODE_TEXT_MM
+    first, last = BARCODE_PROFILE_BANDS[0]
+    rows = slice(
+        int(round((bar_top + first * (bar_bottom - bar_top)) * px_per_mm)),
+        int(round((bar_top + last * (bar_bottom - bar_top)) * px_per_mm)),
+    )
+    # Darkness down each column (the bars run the full height), 0 paper .. 1 bar.
+    column = crop[rows].mean(axis=0, dtype=np.float64)
+    paper, ink = np.percentile(column, 95), np.percentile(column, 5)
+    if paper - ink < 1.0:
+        return None
+    profile = np.clip((paper - column) / (paper - ink), 0.0, 1.0)
+
+    sub = BARCODE_SUBSAMPLES
+    module_px = module_mm * px_per_mm
+    start = (BARCODE_MARGIN_MM + BARCODE_QUIET_MODULES * module_mm) * px_per_mm - 0.5
+    shifts = np.arange(
+        -BARCODE_GRID_SEARCH_MM * px_per_mm,
+        BARCODE_GRID_SEARCH_MM * px_per_mm + 1e-9,
+        module_px / sub,
+    )
+    widths = module_px * np.asarray(BARCODE_GRID_SCALES)
+    at = (np.arange(n_modules * sub) + 0.5) / sub  # sample positions, in modules
+    x = start + shifts[:, None, None] + widths[None, :, None] * at[None, None, :]
+    # Linear interpolation of the profile (np.interp's search is not needed:
+    # the grid is regular).
+    x = np.clip(x, 0.0, len(profile) - 1.001)
+    left = x.astype(np.intp)
+    frac = x - left
+    observed = profile[left] * (1.0 - frac) + profile[left + 1] * frac  # (S, W, n_modules * sub)
+
+    grown, shared, predicted_by_growth = _grid_models()
+    # Mean squared difference, as (o - g)^2 = o^2 - 2 o.g + g^2 (one matrix product).
+    seen_shared = observed[..., shared]
+    model = grown[:, shared]
+    error = (
+        (seen_shared**2).sum(axis=-1)[..., None]
+        - 2.0 * seen_shared @ model.T
+        + (model**2).sum(axis=-1)
+    ) / np.count_nonzero(shared)
+    s_best, w_best, g_best = np.unravel_index(np.argmin(error), error.shape)
+    if error[s_best, w_best, g_best] > BARCODE_GRID_FIT_MAX:
+        return None
+    seen = observed[s_best, w_best, : n_symbols * _C128_SYMBOL_MODULES * sub].reshape(
+        n_symbols, _C128_SYMBOL_MODULES * sub
+    )
+    predicted = predicted_by_growth[g_best]  # (106, 11 * sub)
+    cost = ((seen[:, None, :] - predicted[None, :, :]) ** 2).sum(axis=-1)  # (n_symbols, 106)
+
+    def close(slot: int, allowed: list[int]) -> tuple[int, ...]:
+        values = np.asarray(allowed)
+        costs = cost[slot, values]
+        keep = values[costs <= costs.min() + BARCODE_GRID_TOLERANCE]
+        return tuple(int(v) for v in keep[np.argsort(cost[slot, keep])][:BARCODE_GRID_CANDIDATES])
+
+    return _GridCandidates(
+        paket=close(_C128_PAKET_SLOT, [ord(p) - 32 for p in "ABS"]),
+        pairs=tuple(close(slot, list(range(100))) for slot in _C128_PAIR_SLOTS),
+        check=close(_C128_CHECK_SLOT, list(range(103))),
+    )
+
+
+@dataclass(frozen=True)
+class _GridCandidates:
+    """Symbol values close to the profile, per variable symbol of the sheet barcode."""
+
+    paket: tuple[int, ...]
+    pairs: tuple[tuple[int, ...], ...]
+    check: tuple[int, ...]
+
+    def readings(self) -> list[str]:
+        """Every text whose symbols are all candidates, the check symbol included."""
+        out = []
+        for p in self.paket:
+            for a in self.pairs[0]:
+                for b in self.pairs[1]:
+                    for c in self.pairs[2]:
+                        serial = f"{a:02d}{b:02d}{c:02d}"
+                        if sheet_barcode_symbols(chr(p + 32), serial)[-1] in self.check:
+                            out.append(f"LJUN-{chr(p + 32)}-{serial}")
+        return out
+
+    def allows(self, text: str) -> bool:
+        """``text`` (a sheet barcode) is among the candidates' readings."""
+        match = BARCODE_PATTERN.fullmatch(text)
+        if match is None:
+            return False
+        values = sheet_barcode_symbols(match.group("paket"), match.group("serial"))
+        return (
+            values[_C128_PAKET_SLOT] in self.paket
+            and all(values[s] in c for s, c in zip(_C128_PAIR_SLOTS, self.pairs))
+            and values[_C128_CHECK_SLOT] in self.check
+        )
+
+
+@functools.lru_cache(maxsize=1)
+def _grid_models() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What the sheet barcode looks like on its grid, once per process.
+
+    Returns the symbols every sheet barcode shares, grown by each of
+    ``BARCODE_GROWTH`` ``(G, n_modules * BARCODE_SUBSAMPLES)``; the mask of
+    the samples they alone decide; and every symbol value grown in its
+    context ``(G, 106, 11 * BARCODE_SUBSAMPLES)``: a symbol follows a space
+    (every symbol ends in one) and precedes a bar (every symbol and the
+    stop begin with one).
+    """
+    table, stop = _code128_patterns()
+    sub = BARCODE_SUBSAMPLES
+    reference = sheet_barcode_symbols("A", "000000")
+    ideal = np.repeat(np.concatenate([table[v] for v in reference] + [stop]), sub)
+    grown = np.stack([_grow(ideal, g) for g in BARCODE_GROWTH])
+    shared = np.ones(len(ideal), dtype=bool)
+    for slot in (_C128_PAKET_SLOT, *_C128_PAIR_SLOTS, _C128_CHECK_SLOT):
+        # The symbol and what its bars may grow into on either side.
+        lo = slot * _C128_SYMBOL_MODULES * sub - sub
+        hi = (slot + 1) * _C128_SYMBOL_MODULES * sub + sub
+        shared[max(lo, 0) : hi] = False
+    context = np.concatenate(
+        [np.zeros((len(table), sub)), np.repeat(table, sub, axis=1), np.ones((len(table), sub))],
+        axis=1,
+    )
+    predicted = np.stack(
+        [np.stack([_grow(row, g) for row in context])[:, sub:-sub] for g in BARCODE_GROWTH]
+    )
+    for array in (grown, shared, predicted):
+        array.setflags(write=False)
+    return grown, shared, predicted
+
+
+def _grow(row: np.ndarray, growth: int) -> np.ndarray:
+    """Bars of a 0/1 profile grown (``growth`` > 0) or thinned (< 0), samples each side."""
+    if growth == 0:
+        return row.astype(np.float64)
+    size = 2 * abs(growth) + 1
+    padded = np.pad(row, abs(growth), mode="edge")
+    windows = np.lib.stride_tricks.sliding_window_view(padded, size)
+    return (windows.max(axis=1) if growth > 0 else windows.min(axis=1)).astype(np.float64)

@@ -65,6 +65,9 @@ __all__ = [
     "mark_evidence",
     "classify",
     "decide_items",
+    "bands_for",
+    "is_bilevel",
+    "is_dithered",
 ]
 
 #: Confidence bands of a bubble (values of :attr:`BubbleDarkness.band`).
@@ -139,6 +142,31 @@ _GOLDEN_RATIO = (np.sqrt(5.0) - 1.0) / 2.0
 # grid of every BILEVEL_PROBE_STEP-th pixel, are neither 0 nor 255.
 BILEVEL_MAX_GRAY_FRACTION = 0.001
 BILEVEL_PROBE_STEP = 7
+#: A 1-bit scan is dithered (error diffusion) when isolated pixels (black
+#: with its 4 neighbours white, or white with its 4 neighbours black),
+#: counted on every DITHER_PROBE_ROWS-th row, are at least this fraction of
+#: its black pixels.  Generated scans: threshold and adaptive B/W modes
+#: <= 0.16, dithered >= 0.30 (150-300 dpi, moderate and hard, 320 sheets).
+DITHER_ISOLATED_MIN = 0.22
+DITHER_PROBE_ROWS = 3
+#: A dithered scan is averaged over a box of this size (mm, at least 3
+#: pixels, odd) before it is sampled: its dot density is its darkness.
+DITHER_SMOOTH_MM = 0.4
+#: A dot under a faint line (or dither dots in its halo) is told from the
+#: line by its centre: darker than the halo by at least 1/this.  The lines
+#: crossing a centre in tests/test_read.py have centre/halo <= 1.08; the
+#: dot of bench_read seed 5102 (hard, dithered) had 1.47.
+SPILL_CENTRE_RATIO = 0.75
+#: In a bubble a line runs into, a centre at least this many times as dark
+#: as the darkest quarter is a dot of its own (unsure, never a sure blank):
+#: a line across the centre darkens the quarter along its path as much
+#: (tests/test_read.py: centre/quarter <= 1.17); the dot grazed by a line in
+#: bench_read seed 5101 (hard, 1-bit adaptive) had 1.84.
+DOT_CENTRE_OVER_QUARTER = 1.5
+#: Strokes touching up to this many times ``line_contact_max`` halo
+#: directions, with the rest of the bubble blank, may be lines too (see
+#: :func:`mark_evidence`): never a sure mark.
+NEAR_LINE_CONTACT_FACTOR = 2
 # Golden angle (radians) of the sunflower spiral: evenly spread points.
 _GOLDEN_ANGLE = np.pi * (3.0 - np.sqrt(5.0))
 # Smallest paper-to-ink contrast (gray levels) used as the darkness scale, so
@@ -230,6 +258,10 @@ class BubbleDarkness:
     bilevel : bool
         The scan is black and white (1-bit): pencil and print were
         thresholded, which calls for other confidence bands.
+    dithered : bool
+        A 1-bit scan made by error diffusion: its dot density was measured
+        (the scan smoothed by ``DITHER_SMOOTH_MM`` first), which calls for
+        the ``dithered`` bands.
     """
 
     darkness: np.ndarray
@@ -241,6 +273,7 @@ class BubbleDarkness:
     inside: np.ndarray
     paper: np.ndarray
     bilevel: bool
+    dithered: bool = False
 
 
 @dataclass(frozen=True, eq=False)
@@ -380,20 +413,6 @@ def _first_clean(centres, radii, unit, count, ink, shape, dpi) -> np.ndarray:
     return chosen
 
 
-def _sample(image: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """Bilinear gray levels of ``image`` at ``points`` (N, M, 2); white off the image."""
-    pts = np.asarray(points, dtype=np.float32)
-    gray = cv2.remap(
-        image,
-        np.ascontiguousarray(pts[..., 0]),
-        np.ascontiguousarray(pts[..., 1]),
-        cv2.INTER_LINEAR,
-        borderMode=cv2.BORDER_CONSTANT,
-        borderValue=255,
-    )
-    return gray.astype(np.float32)
-
-
 def _to_form_pixels(points: np.ndarray, dpi: float) -> np.ndarray:
     # Pixel centres sit at integer coordinates: x_px = x_mm * dpi / 25.4 - 0.5.
     return (points + 0.5) * (FORM_DPI / dpi) - 0.5
@@ -420,6 +439,11 @@ def measure_darkness(
     BubbleDarkness
     """
     n, k = pattern.points.shape[:2]
+    bilevel = is_bilevel(image)
+    dithered = bilevel and is_dithered(image)
+    if dithered:
+        size = max(3, int(round(DITHER_SMOOTH_MM * registration.dpi / 25.4)) | 1)
+        image = cv2.blur(image, (size, size))
     scan_points = cv2.perspectiveTransform(
         pattern.points.reshape(-1, 1, 2), registration.homography
     )
@@ -472,7 +496,8 @@ def measure_darkness(
         halo_contact=halo_contact,
         inside=inside,
         paper=paper.astype(np.float32),
-        bilevel=is_bilevel(image),
+        bilevel=bilevel,
+        dithered=dithered,
     )
 
 
@@ -519,6 +544,35 @@ def is_bilevel(image: np.ndarray) -> bool:
     return bool(middle <= BILEVEL_MAX_GRAY_FRACTION * grid.size)
 
 
+def is_dithered(image: np.ndarray) -> bool:
+    """True for a 1-bit scan made by error diffusion (``DITHER_ISOLATED_MIN``).
+
+    >>> checkerboard = (np.indices((60, 60)).sum(axis=0) % 2 * 255).astype(np.uint8)
+    >>> is_dithered(checkerboard)
+    True
+    >>> is_dithered(np.kron([[0, 255], [255, 0]], np.ones((30, 30))).astype(np.uint8))
+    False
+    """
+    step = DITHER_PROBE_ROWS
+    row = image[1:-1:step] == 0
+    up = image[0:-2:step] == 0
+    down = image[2::step] == 0
+    centre, left, right = row[:, 1:-1], row[:, :-2], row[:, 2:]
+    up, down = up[:, 1:-1], down[:, 1:-1]
+    lone_black = centre & ~left & ~right & ~up & ~down
+    lone_white = ~centre & left & right & up & down
+    black = np.count_nonzero(centre)
+    isolated = np.count_nonzero(lone_black) + np.count_nonzero(lone_white)
+    return bool(black > 0 and isolated >= DITHER_ISOLATED_MIN * black)
+
+
+def bands_for(bubbles: BubbleDarkness, calibration: ReadCalibration) -> Bands:
+    """The confidence bands for this kind of scan: gray, 1-bit or dithered 1-bit."""
+    if bubbles.dithered:
+        return calibration.dithered
+    return calibration.bilevel if bubbles.bilevel else calibration.gray
+
+
 def _darkest_mean(values: np.ndarray, count: int) -> np.ndarray:
     """Mean of the ``count`` largest values of each row."""
     return -np.partition(-values, count - 1, axis=1)[:, :count].mean(axis=1)
@@ -543,23 +597,45 @@ def mark_evidence(bubbles: BubbleDarkness, calibration: ReadCalibration) -> np.n
     -------
     (N,) ndarray of float32
     """
-    bands = calibration.bilevel if bubbles.bilevel else calibration.gray
+    bands = bands_for(bubbles, calibration)
     line = (bubbles.halo >= bands.line_halo_min) & (
         bubbles.halo_contact <= calibration.line_contact_max
     )
     unsure_cap = np.float32((bands.mark_min + bands.marked_sure_min) / 2)
     centre = bubbles.core - np.float32(bands.core_offset)
-    if bubbles.bilevel:
+    if bubbles.bilevel and not bubbles.dithered:
         # On a 1-bit scan a dark centre alone is never sure: faint erasure
         # residue tips the printed letter's strokes over the threshold and
         # looks just like a dot (both black there, paper elsewhere).
         centre = np.minimum(centre, unsure_cap)
     local = np.maximum(bubbles.quarter, centre)
+    # A stroke a little wider than the line rule allows (a 1-bit adaptive
+    # threshold doubles a stray line's edges: 7 halo directions seen) that
+    # leaves the rest of the bubble blank and is no darker inside than out
+    # is a line as much as a mark: never more than unsure (seed 5101, hard).
+    near_line = (
+        bubbles.bilevel
+        & ~line
+        & (bubbles.halo >= bands.line_halo_min)
+        & (bubbles.halo_contact <= NEAR_LINE_CONTACT_FACTOR * calibration.line_contact_max)
+        & (bubbles.body <= bands.blank_sure_max)
+        & (bubbles.halo >= bubbles.quarter)
+    )
+    local = np.where(near_line, np.minimum(local, unsure_cap), local)
     along_line = np.maximum(bubbles.body, bubbles.darkness - np.float32(bands.line_allowance))
     # A stray line is as dark outside the ring as inside; a mark that spills
-    # over the ring (a tick's stroke, an overfill) is darker inside.  Then
-    # the inside counts too, but no more than unsure: a tick goes to review.
+    # over the ring (a tick's stroke, an overfill) or a dot under a faint
+    # line is darker inside (its quarter or its centre).  Then the inside
+    # counts too, but no more than unsure: it goes to review.
     spill = bubbles.halo < bubbles.quarter
+    if bubbles.bilevel:
+        # A 1-bit scan turns a faint line black and puts dither dots in the
+        # halo: there a centre much darker than the halo, or far darker than
+        # the rest of a line's path (the darkest quarter), is a dot (seeds
+        # 5101 and 5102, hard).  On gray scans the halo's darkness is the
+        # line's own, and these rules only cost reviews (seed 5103).
+        spill |= bubbles.halo < SPILL_CENTRE_RATIO * centre
+        spill |= centre >= DOT_CENTRE_OVER_QUARTER * bubbles.quarter
     along_line = np.where(spill, np.maximum(along_line, np.minimum(local, unsure_cap)), along_line)
     return np.where(line, along_line, local).astype(np.float32)
 

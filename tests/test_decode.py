@@ -197,3 +197,92 @@ def test_sheet_printed_without_barcode_has_an_empty_area():
     registration = register(sheet.image, ljun_template(), CAL, dpi=200)
     reading = decode_barcode(sheet.image, registration, ljun_template(), GEOMETRY)
     assert reading.text == "" and not reading.has_ink
+
+
+# --------------------------------------------------------------------------- barcode grid
+
+
+def _barcode_crop(text: str, *, grow_px: int, blur_px: float = 0.0) -> np.ndarray:
+    """The barcode area as :func:`ljun.decode.barcode_crop` cuts it (10 px/mm),
+    rendered, blurred, thresholded, and its bars grown by ``grow_px`` pixels
+    each side: what a 1-bit scan set too dark makes of it."""
+    import cv2
+
+    from ljun.decode import BARCODE_MARGIN_MM
+    from ljun.render import render_image
+
+    template = ljun_template()
+    area = template.barcode
+    sheet = render_image(template, 254, barcode=text)  # 10 px/mm
+    x0 = int(round((area.x_mm - BARCODE_MARGIN_MM) * 10))
+    y0 = int(round((area.y_mm - BARCODE_MARGIN_MM) * 10))
+    w = int(round((area.width_mm + 2 * BARCODE_MARGIN_MM) * 10))
+    h = int(round((area.height_mm + 2 * BARCODE_MARGIN_MM) * 10))
+    crop = sheet[y0 : y0 + h, x0 : x0 + w].astype(np.float32)
+    if blur_px:
+        crop = cv2.GaussianBlur(crop, (0, 0), blur_px)
+    black = (crop < 128).astype(np.uint8)
+    if grow_px:
+        black = cv2.dilate(black, np.ones((1, 2 * grow_px + 1), np.uint8))
+    return np.where(black > 0, 0, 255).astype(np.uint8)
+
+
+def _zbar(crop: np.ndarray) -> list[str]:
+    from pyzbar.pyzbar import ZBarSymbol
+    from pyzbar.pyzbar import decode as zbar_decode
+
+    return [f.data.decode() for f in zbar_decode(crop, symbols=[ZBarSymbol.CODE128])]
+
+
+def test_merged_bars_are_read_on_the_barcode_grid():
+    from ljun.decode import decode_sheet_barcode_grid
+
+    crop = _barcode_crop("LJUN-S-987650", grow_px=2, blur_px=0.8)
+    assert _zbar(crop) == []  # the bars are merged beyond zbar
+    assert decode_sheet_barcode_grid(crop, ljun_template()) == "LJUN-S-987650"
+
+
+@pytest.mark.parametrize("grow_px", [1, 2, 3])
+@pytest.mark.parametrize("text", ["LJUN-A-000123", "LJUN-S-987650", "LJUN-B-810118"])
+def test_barcode_grid_reads_right_or_not_at_all(text, grow_px):
+    """Filled spaces make symbol values alike: the grid then reads nothing
+    (the sheet goes to review) rather than a near miss."""
+    from ljun.decode import decode_sheet_barcode_grid
+
+    crop = _barcode_crop(text, grow_px=grow_px, blur_px=0.8)
+    assert decode_sheet_barcode_grid(crop, ljun_template()) in ("", text)
+
+
+def test_a_clean_barcode_reads_the_same_on_the_grid():
+    from ljun.decode import decode_sheet_barcode_grid
+
+    crop = _barcode_crop("LJUN-B-004711", grow_px=0)
+    assert _zbar(crop) == ["LJUN-B-004711"]
+    assert decode_sheet_barcode_grid(crop, ljun_template()) == "LJUN-B-004711"
+
+
+def test_barcode_grid_gives_up_when_the_bars_are_one_block():
+    from ljun.decode import decode_sheet_barcode_grid
+
+    crop = _barcode_crop("LJUN-A-000123", grow_px=4)
+    assert decode_sheet_barcode_grid(crop, ljun_template()) == ""
+
+
+def test_barcode_grid_reads_nothing_from_another_barcode():
+    """A foreign Code 128 in the area does not fit the sheet barcode's grid."""
+    from ljun.decode import decode_sheet_barcode_grid
+
+    crop = _barcode_crop("TK-A-0001", grow_px=0)
+    assert decode_sheet_barcode_grid(crop, ljun_template()) == ""
+
+
+def test_sheet_barcode_symbols_match_the_renderer():
+    import barcode.charsets.code128 as code128
+
+    from ljun.decode import sheet_barcode_symbols
+    from ljun.render import code128_modules
+
+    for paket, serial in [("A", "000123"), ("B", "810118"), ("S", "999999")]:
+        values = sheet_barcode_symbols(paket, serial)
+        modules = "".join(code128.CODES[v] for v in values) + code128.STOP + "11"
+        assert modules == code128_modules(f"LJUN-{paket}-{serial}")

@@ -3,6 +3,7 @@ and the calibration file that holds the thresholds."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -379,3 +380,129 @@ def test_regression_small_dot_drawn_on_a_gray_sheet_goes_to_review():
     draw_dot(page, "answers", 3, "B", 200, fraction=0.2, gray=100)
     evidence = _evidence(page)
     assert evidence[_index("answers", 3, "B")] > READ.gray.blank_sure_max
+
+
+def test_is_dithered_tells_error_diffusion_from_a_threshold():
+    from PIL import Image
+
+    from ljun.read import is_dithered
+
+    ramp = np.tile(np.linspace(0, 255, 400, dtype=np.float32), (200, 1)).astype(np.uint8)
+    dithered = np.asarray(Image.fromarray(ramp).convert("1")).astype(np.uint8) * 255
+    thresholded = np.where(ramp < 128, 0, 255).astype(np.uint8)
+    assert is_dithered(dithered)
+    assert not is_dithered(thresholded)
+    assert not is_dithered(np.full((50, 50), 255, np.uint8))  # no black at all
+
+
+def test_dithered_bubbles_use_the_dithered_bands():
+    from ljun.read import bands_for
+
+    gray = _bubbles(bilevel=False, darkness=[0.0] * 5)
+    bilevel = _bubbles(bilevel=True, darkness=[0.0] * 5)
+    dithered = dataclasses.replace(bilevel, dithered=True)
+    assert bands_for(gray, READ) is READ.gray
+    assert bands_for(bilevel, READ) is READ.bilevel
+    assert bands_for(dithered, READ) is READ.dithered
+
+
+def test_a_dithered_scan_is_read_by_its_dot_density():
+    """A sheet scanned in a dithered B/W mode reads exactly and surely: its
+    dots are averaged before sampling and judged with the dithered bands."""
+    from _reading_helpers import synthetic_sheet
+    from PIL import Image
+
+    from ljun.decode import decode_marks
+    from ljun.pipeline import analyse_sheet
+    from ljun.records import Page
+
+    sheet = synthetic_sheet(scan=Scan(noise=2))
+    dithered = np.asarray(Image.fromarray(sheet.image).convert("1")).astype(np.uint8) * 255
+    analysis = analyse_sheet(Page(dithered, "dithered", 1, 200.0), ljun_template(), CAL)
+    assert analysis.bubbles is not None
+    assert analysis.bubbles.bilevel and analysis.bubbles.dithered
+    geometry = sampling_pattern(ljun_template(), REFERENCE_DPI).geometry
+    marks = decode_marks(analysis.bubbles, geometry, ljun_template(), CAL)
+    assert list(marks.answers) == list(sheet.expected["answers"])
+    assert not [f for f in marks.flags if "unsure" in f]
+
+
+def _decide_any(bubbles: BubbleDarkness):
+    from ljun.read import bands_for
+
+    return decide_items(mark_evidence(bubbles, READ)[None, :], bands_for(bubbles, READ), READ)
+
+
+def test_regression_a_stray_line_on_an_adaptive_scan_is_no_sure_second_mark():
+    """bench_read seed 5101, hard, sheet 129 (1-bit adaptive B/W mode): a
+    stray line through C, its edges doubled by the adaptive threshold,
+    touched 7 halo directions (one more than a line may) and read as a sure
+    second mark beside D: answer ``*`` without review."""
+    bubbles = _bubbles(
+        bilevel=True,
+        darkness=[0.0, 0.0, 0.225, 0.998, 0.207],
+        core=[-0.01, -0.067, 0.258, 0.965, 0.729],
+        quarter=[0.0, 0.0, 0.888, 1.0, 0.816],
+        body=[0.0, 0.0, 0.004, 0.997, 0.003],
+        halo=[0.0, 1.0, 1.0, 1.0, 1.0],
+        halo_contact=[0, 3, 7, 15, 3],
+    )
+    decision = _decide_any(bubbles)
+    assert decision.unsure[0]
+    assert decision.choice[0] == 3
+
+
+def test_regression_a_dot_on_a_dithered_scan_beside_a_faint_halo_is_not_sure_blank():
+    """bench_read seed 5102, hard, sheet 55 (150 dpi, dithered): a dot whose
+    halo caught dither dots in 4 directions took the stray-line branch and
+    read blank surely.  Its centre is darker than the halo: unsure."""
+    bubbles = dataclasses.replace(
+        _bubbles(
+            bilevel=True,
+            darkness=[0.001, 0.075, 0.002, 0.0, 0.002],
+            core=[0.018, 0.529, -0.008, 0.009, -0.001],
+            quarter=[0.003, 0.287, 0.007, 0.001, 0.007],
+            body=[0.0, 0.004, 0.0, 0.0, 0.0],
+            halo=[0.067, 0.325, 0.122, 0.086, 0.086],
+            halo_contact=[0, 4, 0, 0, 0],
+        ),
+        dithered=True,
+    )
+    decision = _decide_any(bubbles)
+    assert decision.unsure[0]
+
+
+def test_a_stray_line_through_a_blank_bubble_still_reads_blank_surely():
+    """The spill rule counts the inside only where it is darker than the
+    halo: a line as dark outside as inside stays a sure blank."""
+    bubbles = _bubbles(
+        bilevel=False,
+        darkness=[0.0, 0.12, 0.0, 0.0, 0.0],
+        core=[0.0, 0.35, 0.0, 0.0, 0.0],
+        quarter=[0.0, 0.4, 0.0, 0.0, 0.0],
+        body=[0.0, 0.02, 0.0, 0.0, 0.0],
+        halo=[0.0, 0.45, 0.0, 0.0, 0.0],
+        halo_contact=[0, 4, 0, 0, 0],
+    )
+    decision = _decide_any(bubbles)
+    assert not decision.unsure[0] and decision.count[0] == 0
+
+
+def test_regression_a_dot_beside_a_line_grazing_the_ring_is_not_sure_blank():
+    """bench_read seed 5101, hard, sheet 135 (200 dpi, 1-bit adaptive): a
+    stray line ran just below the row, touching the ring of D in 3
+    directions; the clear dot in D's centre took the stray-line branch and
+    read blank surely.  A line through the centre darkens the quarter too;
+    this centre is far darker than the quarter: unsure."""
+    bubbles = _bubbles(
+        bilevel=True,
+        darkness=[0.0, 0.0, 0.0, 0.062, 0.0],
+        core=[0.0, 0.0, 0.0, 1.0, 0.0],
+        quarter=[0.0, 0.0, 0.0, 0.25, 0.0],
+        body=[0.0, 0.0, 0.0, 0.0, 0.0],
+        halo=[0.0, 0.129, 1.0, 1.0, 0.831],
+        halo_contact=[0, 0, 5, 3, 2],
+    )
+    decision = _decide_any(bubbles)
+    assert decision.unsure[0]
+    assert decision.count[0] <= 1

@@ -321,6 +321,45 @@ def test_regression_a_1bit_scan_keeps_part_of_the_lightest_light_mark(level_name
         assert np.mean(patch == 0) > 0.25, scan
 
 
+@pytest.mark.parametrize("mode", ["dither", "adaptive"])
+@pytest.mark.parametrize("level_name", ["moderate", "hard"])
+def test_bw_modes_turn_a_light_mark_into_a_speckled_or_solid_disc(level_name, mode):
+    """Dither and adaptive B/W modes keep a light mark visible (black dots over
+    a good part of it) and clean paper clean; the reader tells dither by its
+    lone dots."""
+    from ljun.read import is_dithered
+
+    level = LEVELS[level_name]
+    darkness = level.light_darkness[0]
+    page = np.ones((300, 300), dtype=np.float32)
+    page[135:165, 135:165] *= np.float32(1.0 - darkness)  # 30 px = 5 mm at 150 dpi: a bubble
+    for k in range(10):
+        image, scan = scan_page(
+            page, dpi=150, bits=1, level=level, rng=np.random.default_rng([8, k]), bilevel_mode=mode
+        )
+        assert set(np.unique(image)) <= {0, 255}
+        assert scan["bilevel_mode"] == mode
+        h = np.array(scan["homography"])
+        centre = h @ np.array([149.5, 149.5, 1.0])
+        x, y = (centre[:2] / centre[2]).round().astype(int)
+        paper = h @ np.array([40.0, 40.0, 1.0])
+        px, py = (paper[:2] / paper[2]).round().astype(int)
+        assert np.mean(image[py - 10 : py + 10, px - 10 : px + 10] == 0) < 0.1, scan
+        # The whole mark (the adaptive mode keeps its edge and speckles inside).
+        assert np.mean(image[y - 15 : y + 15, x - 15 : x + 15] == 0) > 0.15, scan
+        if mode == "dither":
+            assert is_dithered(image[y - 15 : y + 15, x - 15 : x + 15])
+
+
+def test_bw_mode_runs_of_envelopes_keep_the_first_envelopes_as_they_were():
+    from ljun.samples import bilevel_mode_for
+
+    moderate = LEVELS["moderate"]
+    assert [bilevel_mode_for(k, moderate) for k in range(4)] == ["threshold"] * 4
+    assert {bilevel_mode_for(k, moderate) for k in range(12)} == {"threshold", "dither", "adaptive"}
+    assert {bilevel_mode_for(k, LEVELS["easy"]) for k in range(12)} == {"threshold"}
+
+
 def test_bilevel_scans_hold_only_black_and_white(moderate_sheets, hard_sheets):
     for sheet in moderate_sheets + [s for s in hard_sheets if s.scan["bits"] == 1]:
         assert set(np.unique(sheet.image)) <= {0, 255}

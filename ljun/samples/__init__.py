@@ -28,6 +28,7 @@ from ._errors import SamplesError
 from ._generate import (
     MIXED,
     GeneratedSheet,
+    bilevel_mode_for,
     generate_sheets,
     make_sheet,
     plan_sheets,
@@ -35,7 +36,7 @@ from ._generate import (
 )
 from ._levels import LEVEL_NAMES, LEVELS, Level, MarkRates, get_level
 from ._pencil import Mark
-from ._scanner import scan_page
+from ._scanner import BILEVEL_MODES, scan_page
 from ._sheet import HARD_MARK_KINDS, draw_sheet, printed_sheet
 from ._truth import (
     KEY_FILE_NAMES,
@@ -63,6 +64,8 @@ __all__ = [
     "draw_sheet",
     "printed_sheet",
     "scan_page",
+    "BILEVEL_MODES",
+    "bilevel_mode_for",
     "Mark",
     "HARD_MARK_KINDS",
     "SheetPlan",

@@ -45,6 +45,8 @@ __all__ = [
     "MIXED_DPI",
     "MIXED_BITS",
     "DPI_RANGE",
+    "BILEVEL_MODE_RUN",
+    "bilevel_mode_for",
 ]
 
 #: Value of ``dpi`` or ``bits`` that varies the setting from envelope to envelope.
@@ -54,6 +56,11 @@ MIXED_DPI: tuple[int, ...] = (200, 300, 150)
 #: Bit depths of envelopes 0, 1, 2, 3, ... when ``bits="mixed"`` (cycled):
 #: high-volume form scanning is mostly black and white; every 4th batch grey.
 MIXED_BITS: tuple[int, ...] = (1, 1, 1, 8)
+#: Envelopes in a run scanned with one B/W mode: envelopes 0-3 use the
+#: level's first mode (``threshold``), 4-7 its second, and so on (cycled).
+#: Runs of 4 keep a ``bits="mixed"`` cycle (1, 1, 1, 8) within one mode, and
+#: sets made before the other modes existed (envelopes 0-3) unchanged.
+BILEVEL_MODE_RUN = 4
 #: Resolutions the generator accepts (scanners offer 150–600 dpi for forms).
 DPI_RANGE = (100, 600)
 
@@ -129,6 +136,17 @@ def envelope_settings(envelope: int, dpi: int | str, bits: int | str) -> tuple[i
     e_dpi = MIXED_DPI[envelope % len(MIXED_DPI)] if dpi == MIXED else int(dpi)
     e_bits = MIXED_BITS[envelope % len(MIXED_BITS)] if bits == MIXED else int(bits)
     return e_dpi, e_bits
+
+
+def bilevel_mode_for(envelope: int, level: Level) -> str:
+    """The B/W mode envelope ``envelope`` is scanned with when it is 1-bit.
+
+    >>> from ljun.samples import get_level
+    >>> [bilevel_mode_for(k, get_level("moderate")) for k in (0, 3, 4, 8, 12)]
+    ['threshold', 'threshold', 'dither', 'adaptive', 'threshold']
+    """
+    modes = level.bilevel_modes
+    return modes[(envelope // BILEVEL_MODE_RUN) % len(modes)]
 
 
 def planned_pages(
@@ -248,6 +266,7 @@ def envelope_pages(
 ) -> Iterator[GeneratedSheet]:
     """The pages of one envelope's scanner batch, in order."""
     e_dpi, e_bits = envelope_settings(envelope.index, dpi, bits)
+    mode = bilevel_mode_for(envelope.index, level)
     specials: dict[int, list[str]] = {}
     for position, kind in envelope.special_pages:
         specials.setdefault(position, []).append(kind)
@@ -264,6 +283,7 @@ def envelope_pages(
                 dpi=e_dpi,
                 bits=e_bits,
                 keep_drawn=keep_drawn,
+                bilevel_mode=mode,
             )
             n_special += 1
         plan = plan_sheet(
@@ -278,6 +298,7 @@ def envelope_pages(
             bits=e_bits,
             keep_drawn=keep_drawn,
             scan_color=scan_color,
+            bilevel_mode=mode,
         )
     for kind in specials.get(envelope.n_sheets, ()):
         yield _special_page(
@@ -290,6 +311,7 @@ def envelope_pages(
             dpi=e_dpi,
             bits=e_bits,
             keep_drawn=keep_drawn,
+            bilevel_mode=mode,
         )
         n_special += 1
 
@@ -304,6 +326,7 @@ def make_sheet(
     bits: int,
     keep_drawn: bool = False,
     scan_color: str = "gray",
+    bilevel_mode: str = "threshold",
 ) -> GeneratedSheet:
     """Draw and scan one student's sheet."""
     page, marks, extras = draw_sheet(template, plan, dpi=dpi, level=level, seed=seed)
@@ -315,7 +338,13 @@ def make_sheet(
         )
     else:
         image, scan = scan_page(
-            page, dpi=dpi, bits=bits, level=level, rng=rng, reference_points=geometry.fiducials
+            page,
+            dpi=dpi,
+            bits=bits,
+            level=level,
+            rng=rng,
+            reference_points=geometry.fiducials,
+            bilevel_mode=bilevel_mode,
         )
     scan["fiducials_px"] = scan.pop("reference_points")
     scan.update(
@@ -419,6 +448,7 @@ def _special_page(
     dpi: int,
     bits: int,
     keep_drawn: bool,
+    bilevel_mode: str = "threshold",
 ) -> GeneratedSheet:
     rng = rng_for(seed, STREAM_SPECIAL, envelope.index, number + 1)
     if kind == "blank":
@@ -427,7 +457,9 @@ def _special_page(
     else:
         page, form = other_page(template, dpi, rng, envelope)
     scan_rng = rng_for(seed, STREAM_ENVELOPE_SCAN, envelope.index, number)
-    image, scan = scan_page(page, dpi=dpi, bits=bits, level=level, rng=scan_rng)
+    image, scan = scan_page(
+        page, dpi=dpi, bits=bits, level=level, rng=scan_rng, bilevel_mode=bilevel_mode
+    )
     scan.update(level=level.name, envelope=envelope.index, form=form, hard_marks=[])
     return GeneratedSheet(
         image=image,

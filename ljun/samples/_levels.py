@@ -120,6 +120,17 @@ class Level:
     #: fraction > 1 - min(light_darkness)) and drops most erasure residue
     #: (fraction < 1 - max(residue_darkness)).
     bilevel_threshold: tuple[float, float]
+    #: B/W modes of this level's scanners (``ljun.samples.BILEVEL_MODES``),
+    #: cycled over runs of ``BILEVEL_MODE_RUN`` envelopes: one office's
+    #: scanner, one setting, for a run of envelopes.
+    bilevel_modes: tuple[str, ...]
+    #: Dither mode: brightness gain before error diffusion (the paper
+    #: reflectance times this is clipped to white, so clean paper has no dots).
+    dither_brightness: tuple[float, float]
+    #: Adaptive mode: neighbourhood window (mm) and the contrast (fraction of
+    #: the neighbourhood mean) a pixel must fall below it to turn black.
+    adaptive_window_mm: tuple[float, float]
+    adaptive_contrast: tuple[float, float]
 
     # --- batch -----------------------------------------------------------------
     #: Probability an envelope's batch holds a blank page (a separator, the
@@ -165,6 +176,10 @@ LEVELS: dict[str, Level] = {
         jpeg_probability=0.0,
         jpeg_quality=(85, 95),
         bilevel_threshold=(0.58, 0.66),  # > 1 - 0.45 (light), < 1 - 0.15 (residue)
+        bilevel_modes=("threshold",),
+        dither_brightness=(1.05, 1.10),
+        adaptive_window_mm=(5.0, 8.0),
+        adaptive_contrast=(0.12, 0.2),
         blank_page_probability=0.0,
         other_page_probability=0.0,
     ),
@@ -208,6 +223,10 @@ LEVELS: dict[str, Level] = {
         jpeg_probability=0.0,
         jpeg_quality=(75, 92),
         bilevel_threshold=(0.60, 0.66),  # >= 1 - 0.40 (light), < 1 - 0.20 (residue)
+        bilevel_modes=("threshold", "dither", "adaptive"),
+        dither_brightness=(1.08, 1.12),  # paper noise <= 5 grey levels: 3 sigma < 8 %
+        adaptive_window_mm=(6.0, 10.0),
+        adaptive_contrast=(0.12, 0.2),
         blank_page_probability=0.3,
         other_page_probability=0.2,
     ),
@@ -248,6 +267,10 @@ LEVELS: dict[str, Level] = {
         jpeg_probability=0.5,
         jpeg_quality=(40, 80),
         bilevel_threshold=(0.66, 0.72),  # > 1 - 0.35 (light), < 1 - 0.25 (residue)
+        bilevel_modes=("threshold", "dither", "adaptive"),
+        dither_brightness=(1.12, 1.2),  # paper noise <= 12 grey levels
+        adaptive_window_mm=(5.0, 10.0),
+        adaptive_contrast=(0.1, 0.2),
         blank_page_probability=0.5,
         other_page_probability=0.4,
     ),

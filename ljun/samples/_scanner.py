@@ -26,7 +26,15 @@ import numpy as np
 from ..template import MM_PER_INCH
 from ._levels import Level
 
-__all__ = ["scan_page", "pose_homography"]
+__all__ = ["scan_page", "pose_homography", "BILEVEL_MODES"]
+
+#: B/W modes of a scanner's 1-bit output: ``threshold`` (a fixed fraction of
+#: the paper under the lamp), ``dither`` (error diffusion: a light mark
+#: becomes a speckled disc whose dot density is its darkness) and
+#: ``adaptive`` (a pixel is black when dark in absolute terms or clearly
+#: darker than its neighbourhood: a light mark keeps its edge and speckles
+#: inside).
+BILEVEL_MODES: tuple[str, ...] = ("threshold", "dither", "adaptive")
 
 # A page edge casts a thin shadow on the scanner's backing: this much darker
 # than the background, this wide (mm).
@@ -42,6 +50,9 @@ DUST_DARKNESS = (0.3, 0.9)
 WHITE_CLIP_NOISE_SIGMAS = 2.5
 # Resolution of the lamp fall-off field (cells across the page).
 ILLUMINATION_CELLS = (6, 8)
+# Adaptive B/W mode: darker than this fraction of the paper is black
+# whatever the neighbourhood (print and firm 2B fills).
+ADAPTIVE_GLOBAL_FRACTION = 0.5
 
 
 def pose_homography(
@@ -94,6 +105,7 @@ def scan_page(
     level: Level,
     rng: np.random.Generator,
     reference_points: np.ndarray | None = None,
+    bilevel_mode: str = "threshold",
 ) -> tuple[np.ndarray, dict]:
     """Scan a drawn page.
 
@@ -105,6 +117,9 @@ def scan_page(
         Resolution of both the drawn page and the scan.
     bits : {8, 1}
         8-bit grey, or 1-bit (values 0 and 255) as a scanner's B/W mode.
+    bilevel_mode : {"threshold", "dither", "adaptive"}
+        How a 1-bit scan turns grey into black and white (see
+        :data:`BILEVEL_MODES`); ignored for 8-bit scans.
     reference_points : (K, 2) ndarray, optional
         Page pixel coordinates (e.g. fiducial centres) to report in the scan
         as ``scan["reference_points"]``.
@@ -218,6 +233,7 @@ def scan_page(
     gamma = float(rng.uniform(*level.gamma))
     jpeg_quality = None
     threshold = None
+    bilevel: dict = {}
     if bits == 1:
         # B/W mode thresholds the sensor signal at a fraction of the paper
         # white under the lamp where the pixel is, as a form scanner's
@@ -227,10 +243,17 @@ def scan_page(
         # by a tenth of paper white or more and wiped out 2B marks that an
         # operator sees on paper; see Level.bilevel_threshold).  ``gamma``
         # is drawn all the same, so the draws after it match a grey scan's.
-        fraction = float(rng.uniform(*level.bilevel_threshold))
-        threshold = float(255.0 * tone * (1.0 - level.illumination_variation / 2) * fraction)
-        cut = illumination * np.float32(255.0 * tone * fraction)
-        image = np.where(sensor >= cut, np.uint8(255), np.uint8(0))
+        paper_white = illumination * np.float32(255.0 * tone)
+        if bilevel_mode == "dither":
+            image, bilevel = _dither(sensor / paper_white, level, rng)
+        elif bilevel_mode == "adaptive":
+            image, bilevel = _adaptive(sensor / paper_white, level, rng, px_per_mm)
+        else:
+            fraction = float(rng.uniform(*level.bilevel_threshold))
+            threshold = float(255.0 * tone * (1.0 - level.illumination_variation / 2) * fraction)
+            cut = illumination * np.float32(255.0 * tone * fraction)
+            image = np.where(sensor >= cut, np.uint8(255), np.uint8(0))
+            bilevel = {}
     else:
         image = np.clip(scanned, 0, 255).astype(np.uint8)
         lut = np.clip(np.round(255.0 * (np.arange(256) / 255.0) ** gamma), 0, 255).astype(np.uint8)
@@ -262,9 +285,56 @@ def scan_page(
         "jpeg_quality": jpeg_quality,
         "bilevel_threshold": None if threshold is None else round(threshold, 2),
     }
+    if bits == 1:
+        scan["bilevel_mode"] = bilevel_mode
+        scan.update(bilevel)
     if reference_points is not None:
         scan["reference_points"] = [
             [round(float(x), 2), round(float(y), 2)]
             for x, y in _apply(homography, np.asarray(reference_points, dtype=np.float64))
         ]
     return image, scan
+
+
+def _dither(
+    relative: np.ndarray, level: Level, rng: np.random.Generator
+) -> tuple[np.ndarray, dict]:
+    """Floyd–Steinberg error diffusion of ``relative`` reflectance (1 = paper).
+
+    The scanner's brightness setting first maps the paper (and its noise)
+    above white, as a B/W dither mode is set up for forms, so clean paper
+    stays clean and a pencil layer of darkness ``d`` becomes black dots
+    covering about ``d`` of its area.
+    """
+    from PIL import Image
+
+    brightness = float(rng.uniform(*level.dither_brightness))
+    gray = np.clip(relative * np.float32(255.0 * brightness), 0, 255).astype(np.uint8)
+    dots = Image.fromarray(gray).convert("1", dither=Image.Dither.FLOYDSTEINBERG)
+    image = np.where(np.asarray(dots), np.uint8(255), np.uint8(0))
+    return image, {"dither_brightness": round(brightness, 4)}
+
+
+def _adaptive(
+    relative: np.ndarray, level: Level, rng: np.random.Generator, px_per_mm: float
+) -> tuple[np.ndarray, dict]:
+    """Adaptive threshold of ``relative`` reflectance (1 = paper).
+
+    A pixel is black when it reflects less than ``ADAPTIVE_GLOBAL_FRACTION``
+    of the paper (print, a firm fill) or less than ``1 - contrast`` of the
+    mean of its neighbourhood (a window of ``window`` mm): the edges of a
+    light mark turn black, its inside only where noise makes it darker
+    than its surroundings.
+    """
+    window_mm = float(rng.uniform(*level.adaptive_window_mm))
+    contrast = float(rng.uniform(*level.adaptive_contrast))
+    size = max(3, int(round(window_mm * px_per_mm)) | 1)
+    local = cv2.boxFilter(relative, -1, (size, size), borderType=cv2.BORDER_REPLICATE)
+    black = (relative < np.float32(ADAPTIVE_GLOBAL_FRACTION)) | (
+        relative < local * np.float32(1.0 - contrast)
+    )
+    image = np.where(black, np.uint8(0), np.uint8(255))
+    return image, {
+        "adaptive_window_mm": round(window_mm, 3),
+        "adaptive_contrast": round(contrast, 4),
+    }
