@@ -91,6 +91,8 @@ __all__ = [
     "BatchInfo",
     "StoredSheet",
     "StoredIdentity",
+    "READING_SELECT",
+    "reading_from_row",
     "ReconciliationEntry",
     "WatchedFile",
     "StoreStatus",
@@ -295,6 +297,53 @@ class StoredSheet:
     review: bool = False
 
 
+#: The columns :func:`reading_from_row` takes, as an SQL select list over
+#: ``pages p JOIN readings r``.
+READING_SELECT = (
+    "p.source, p.page, r.template, r.nomor_peserta, r.nama, r.tanggal_lahir, "
+    "r.kode_kompetensi, r.paket, r.barcode, r.answers, r.flags, r.review, r.failure, "
+    "r.darkness, r.confidence"
+)
+
+
+def reading_from_row(row: Sequence[Any]) -> SheetReading:
+    """A stored reading back as a :class:`SheetReading`, from the columns of :data:`READING_SELECT`."""
+    (
+        source,
+        page,
+        template,
+        nomor,
+        nama,
+        tanggal,
+        kode,
+        paket,
+        barcode,
+        answers,
+        flags,
+        review,
+        failure,
+        darkness,
+        confidence,
+    ) = row
+    return SheetReading(
+        source=source,
+        page=page,
+        template=template,
+        nomor_peserta=nomor,
+        nama=nama,
+        tanggal_lahir=tanggal,
+        kode_kompetensi=kode,
+        paket=paket,
+        barcode=barcode,
+        answers=tuple(json.loads(answers)),
+        flags=tuple(json.loads(flags)),
+        review=bool(review),
+        failure=None if failure is None else FailureReason(failure),
+        darkness=np.frombuffer(darkness, dtype=np.float32),
+        confidence=np.frombuffer(confidence, dtype=np.float32),
+    )
+
+
 class ResultsStore:
     """A results store file; open one with :func:`open_store`.
 
@@ -461,58 +510,19 @@ class ResultsStore:
     def stored_sheets(self) -> Iterator[StoredSheet]:
         """Every stored page with its latest reading, in result order."""
         cursor = self._db.execute(
-            "SELECT p.id, p.page_hash, p.source, p.page, r.template, r.nomor_peserta, r.nama, "
-            "r.tanggal_lahir, r.kode_kompetensi, r.paket, r.barcode, r.answers, r.flags, "
-            "r.review, r.failure, r.batch_flags, r.darkness, r.confidence, s.score, s.flags, "
+            f"SELECT p.id, p.page_hash, {READING_SELECT}, r.batch_flags, s.score, s.flags, "
             "s.review FROM pages p JOIN readings r ON r.page_id = p.id "
             "JOIN scores s ON s.id = (SELECT max(id) FROM scores WHERE page_id = p.id) "
             "ORDER BY p.batch_id, p.ordinal"
         )
+        width = READING_SELECT.count(",") + 1
         for row in cursor:
-            (
-                page_id,
-                page_hash,
-                source,
-                page,
-                template,
-                nomor,
-                nama,
-                tanggal,
-                kode,
-                paket,
-                barcode,
-                answers,
-                flags,
-                review,
-                failure,
-                batch_flags,
-                darkness,
-                confidence,
-                score,
-                score_flags,
-                score_review,
-            ) = row
-            reading = SheetReading(
-                source=source,
-                page=page,
-                template=template,
-                nomor_peserta=nomor,
-                nama=nama,
-                tanggal_lahir=tanggal,
-                kode_kompetensi=kode,
-                paket=paket,
-                barcode=barcode,
-                answers=tuple(json.loads(answers)),
-                flags=tuple(json.loads(flags)),
-                review=bool(review),
-                failure=None if failure is None else FailureReason(failure),
-                darkness=np.frombuffer(darkness, dtype=np.float32),
-                confidence=np.frombuffer(confidence, dtype=np.float32),
-            )
+            page_id, page_hash = row[0], row[1]
+            batch_flags, score, score_flags, score_review = row[2 + width :]
             yield StoredSheet(
                 page_id,
                 page_hash,
-                reading,
+                reading_from_row(row[2 : 2 + width]),
                 tuple(json.loads(batch_flags)),
                 None if score is None else Decimal(score),
                 tuple(json.loads(score_flags)),

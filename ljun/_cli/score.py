@@ -45,9 +45,17 @@ from ..calibration import load_calibration
 from ..export import EXPORT_FORMATS, export_records
 from ..keys import PAKET_NAMES, AnswerKeySet, load_answer_keys
 from ..numbers import format_score
-from ..store import DEFAULT_STORE, ResultsStore, open_store
-from ..template import DEFAULT_TEMPLATE, load_template
+from ..store import ResultsStore, open_store
+from ..template import load_template
 from ..vocabulary import LOAD_FAILURES, FailureReason
+from ._options import (
+    attendance_option,
+    calibration_option,
+    db_option,
+    key_option,
+    template_option,
+    workers_option,
+)
 
 __all__ = ["COMMANDS", "score", "rescore", "export"]
 
@@ -58,34 +66,11 @@ _MAX_FILE_LINES = 50
 # Absent participants listed by number in the summary, at most.
 _MAX_ABSENT_LINES = 20
 
-_KEY_HELP = (
-    "Answer key JSON of one paket (paketA.json, paketB.json, susulan.json); repeat for "
-    'each paket. Minimal form: {"paket": "A", "answers": ["B", "D", ...]}.'
-)
-_DB_HELP = f"Results store (SQLite file). Default: {DEFAULT_STORE} in the current folder."
 _OUT_HELP = (
     "Also write the results to this file; the suffix picks the format: "
     f"{', '.join(EXPORT_FORMATS)}."
 )
 _COMMA_HELP = "Write scores with the Indonesian decimal comma (7,50) in CSV and the summary."
-
-
-# Options the score, rescore and export commands share.
-_key_option = click.option(
-    "--key",
-    "key_files",
-    multiple=True,
-    required=True,
-    metavar="FILE",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help=_KEY_HELP,
-)
-_db_option = click.option(
-    "--db",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=Path(DEFAULT_STORE),
-    help=_DB_HELP,
-)
 
 
 def _check_out(out: Path | None) -> None:
@@ -113,43 +98,15 @@ def _console() -> Console:
 
 @click.command()
 @click.argument("scans", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@_key_option
+@key_option
 @click.option(
     "--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help=_OUT_HELP
 )
-@_db_option
-@click.option(
-    "--workers",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Worker processes reading files in parallel. Default: one per core "
-    f"({default_workers()} here); 1 reads in this process.",
-)
-@click.option(
-    "--template",
-    "template_name",
-    default=DEFAULT_TEMPLATE,
-    show_default=True,
-    help="Template of the sheets: a template JSON file or a bundled template id.",
-)
-@click.option(
-    "--calibration",
-    "calibration_file",
-    default=None,
-    metavar="NAME|FILE",
-    help="Reading thresholds: the name of a bundled calibration (default: 'default') "
-    "or a calibration JSON file, as `ljun calibrate` writes.",
-)
-@click.option(
-    "--attendance",
-    "attendance_files",
-    multiple=True,
-    metavar="LIST.csv|FOLDER",
-    type=click.Path(exists=True, path_type=Path),
-    help="Attendance list CSV with a nomor_peserta column, or a folder of them "
-    "(every *.csv in it); repeat for more. Absent participants and sheets "
-    "not on any list are reported.",
-)
+@db_option
+@workers_option
+@template_option
+@calibration_option
+@attendance_option
 @click.option("--comma", is_flag=True, help=_COMMA_HELP)
 @click.option(
     "--progress/--no-progress",
@@ -457,8 +414,8 @@ def _print_files(console: Console, result: BatchResult) -> None:
 
 
 @click.command()
-@_db_option
-@_key_option
+@db_option
+@key_option
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -507,7 +464,7 @@ def rescore(db: Path, key_files: tuple[Path, ...], out: Path | None, comma: bool
 
 
 @click.command()
-@_db_option
+@db_option
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),

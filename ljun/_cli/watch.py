@@ -13,8 +13,8 @@ import click
 from ..batch import default_workers, load_attendance
 from ..calibration import load_calibration
 from ..keys import load_answer_keys
-from ..store import DEFAULT_STORE, open_store
-from ..template import DEFAULT_TEMPLATE, load_template
+from ..store import open_store
+from ..template import load_template
 from ..watch import (
     LOGGER,
     StatusLine,
@@ -23,6 +23,14 @@ from ..watch import (
     configure_logging,
     install_stop_signals,
     worker_pool,
+)
+from ._options import (
+    attendance_option,
+    calibration_option,
+    db_option,
+    key_option,
+    template_option,
+    workers_option,
 )
 
 __all__ = ["COMMANDS", "watch"]
@@ -41,21 +49,8 @@ DEFAULT_LOG_NAME = "ljun-watch.log"
 @click.argument(
     "inbox", type=click.Path(exists=True, file_okay=False, writable=True, path_type=Path)
 )
-@click.option(
-    "--key",
-    "key_files",
-    multiple=True,
-    required=True,
-    metavar="FILE",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Answer key JSON of one paket; repeat for each paket (as for `ljun score`).",
-)
-@click.option(
-    "--db",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=Path(DEFAULT_STORE),
-    help=f"Results store (SQLite file). Default: {DEFAULT_STORE} in the current folder.",
-)
+@key_option
+@db_option
 @click.option(
     "--done",
     type=click.Path(file_okay=False, path_type=Path),
@@ -69,35 +64,10 @@ DEFAULT_LOG_NAME = "ljun-watch.log"
     help="Where files no page of which can be read go, each with NAME.reason.txt. "
     "Default: INBOX/quarantine.",
 )
-@click.option(
-    "--attendance",
-    "attendance_files",
-    multiple=True,
-    metavar="LIST.csv|FOLDER",
-    type=click.Path(exists=True, path_type=Path),
-    help="Attendance list CSV, or a folder of them; repeat for more (as for `ljun score`).",
-)
-@click.option(
-    "--workers",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Worker processes reading files in parallel. Default: one per core "
-    f"({default_workers()} here); 1 reads in this process.",
-)
-@click.option(
-    "--template",
-    "template_name",
-    default=DEFAULT_TEMPLATE,
-    show_default=True,
-    help="Template of the sheets: a template JSON file or a bundled template id.",
-)
-@click.option(
-    "--calibration",
-    "calibration_file",
-    default=None,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Calibration JSON of the reading thresholds. Default: calibration/default.json.",
-)
+@attendance_option
+@workers_option
+@template_option
+@calibration_option
 @click.option(
     "--poll",
     "poll_s",
@@ -153,7 +123,7 @@ def watch(
     attendance_files: tuple[Path, ...],
     workers: int | None,
     template_name: str,
-    calibration_file: Path | None,
+    calibration_file: str | None,
     poll_s: float | None,
     settle_s: float,
     give_up_s: float,

@@ -30,9 +30,6 @@ import json
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
-
-import numpy as np
 
 from ..calibration import load_calibration
 from ..decode import (
@@ -47,6 +44,7 @@ from ..nomor import format_nomor_peserta
 from ..records import SheetReading
 from ..register import REFERENCE_DPI
 from ..score import ScoredSheet, score_sheet, with_flags
+from ..store import READING_SELECT, reading_from_row
 from ..template import Template
 from ..vocabulary import INFO_FLAGS, BatchKind, Flag, needs_review
 from ._db import now, transaction
@@ -152,49 +150,10 @@ class ReviewItem:
     bubbles: tuple[int, ...]
 
 
-def _reading(row: Sequence[Any]) -> SheetReading:
-    (
-        source,
-        page,
-        template,
-        nomor,
-        nama,
-        tanggal,
-        kode,
-        paket,
-        barcode,
-        answers,
-        flags,
-        review,
-        failure,
-        darkness,
-        confidence,
-    ) = row
-    return SheetReading(
-        source=source,
-        page=page,
-        template=template,
-        nomor_peserta=nomor,
-        nama=nama,
-        tanggal_lahir=tanggal,
-        kode_kompetensi=kode,
-        paket=paket,
-        barcode=barcode,
-        answers=tuple(json.loads(answers)),
-        flags=tuple(json.loads(flags)),
-        review=bool(review),
-        failure=failure,
-        darkness=np.frombuffer(darkness, dtype=np.float32),
-        confidence=np.frombuffer(confidence, dtype=np.float32),
-    )
-
-
 def load_sheet(db: sqlite3.Connection, page_id: int) -> SheetState | None:
     """The sheet ``page_id`` with its latest reading and score, or ``None``."""
     row = db.execute(
-        "SELECT p.id, p.page_hash, p.batch_id, p.source, p.page, r.template, r.nomor_peserta, "
-        "r.nama, r.tanggal_lahir, r.kode_kompetensi, r.paket, r.barcode, r.answers, r.flags, "
-        "r.review, r.failure, r.darkness, r.confidence, r.batch_flags, s.flags, s.review, "
+        f"SELECT p.id, p.page_hash, p.batch_id, {READING_SELECT}, r.batch_flags, s.flags, s.review, "
         "rs.status, rs.version, rs.acknowledged FROM pages p "
         "JOIN readings r ON r.page_id = p.id "
         "JOIN scores s ON s.id = (SELECT max(id) FROM scores WHERE page_id = p.id) "
@@ -210,7 +169,7 @@ def load_sheet(db: sqlite3.Connection, page_id: int) -> SheetState | None:
         page_id=row[0],
         page_hash=row[1],
         batch_id=row[2],
-        reading=_reading(row[3:18]),
+        reading=reading_from_row(row[3:18]),
         batch_flags=tuple(json.loads(row[18])),
         flags=tuple(json.loads(row[19])),
         review=bool(row[20]),
