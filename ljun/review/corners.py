@@ -35,13 +35,12 @@ from .decisions import (
     REOPENED,
     DecisionError,
     Outcome,
-    _check_version,
     _store_reading,
     _store_score,
     _store_state,
     current_keys,
-    load_sheet,
     settle,
+    sheet_to_change,
 )
 
 __all__ = ["REGISTERED_BY_HAND", "corner_labels", "register_by_corners"]
@@ -129,10 +128,7 @@ def register_by_corners(
             f"{len(geometry.fiducials)} corner points are needed", message_id="error_corners"
         )
     with transaction(db):
-        state = load_sheet(db, page_id)
-        if state is None:
-            raise DecisionError(f"no sheet {page_id}", message_id="error_no_sheet")
-        _check_version(db, page_id, version)
+        state = sheet_to_change(db, page_id, version)
         stored = load_review_image(db, state.page_hash)
         if state.reading.failure is None or stored is None or stored.image.registered:
             raise DecisionError(

@@ -426,6 +426,23 @@ def _check_version(db: sqlite3.Connection, page_id: int, version: int) -> int:
     return stored
 
 
+def sheet_to_change(db: sqlite3.Connection, page_id: int, version: int) -> SheetState:
+    """The sheet ``page_id`` as it is now, inside the caller's write transaction.
+
+    Raises
+    ------
+    DecisionError
+        When there is no such sheet.
+    Conflict
+        When someone saved the sheet since ``version`` was opened.
+    """
+    state = load_sheet(db, page_id)
+    if state is None:
+        raise DecisionError(f"no sheet {page_id}", message_id="error_no_sheet")
+    _check_version(db, page_id, version)
+    return state
+
+
 def _store_score(
     db: sqlite3.Connection, state: SheetState, scored: ScoredSheet, operator: str
 ) -> int:
@@ -579,10 +596,7 @@ def decide_sheet(
         An item is missing or a value is not allowed (the message names it).
     """
     with transaction(db):
-        state = load_sheet(db, page_id)
-        if state is None:
-            raise DecisionError(f"no sheet {page_id}", message_id="error_no_sheet")
-        _check_version(db, page_id, version)
+        state = sheet_to_change(db, page_id, version)
         if state.reading.failure is not None:
             raise DecisionError(
                 f"{state.sheet} could not be registered: enter it by hand or reject it",
@@ -730,10 +744,7 @@ def enter_by_hand(
     then scored like any other and leaves review; every value is audited.
     """
     with transaction(db):
-        state = load_sheet(db, page_id)
-        if state is None:
-            raise DecisionError(f"no sheet {page_id}", message_id="error_no_sheet")
-        _check_version(db, page_id, version)
+        state = sheet_to_change(db, page_id, version)
         reading = state.reading
         if reading.failure is None:
             raise DecisionError(
@@ -792,10 +803,7 @@ def reject_sheet(
     if not reason.strip():
         raise DecisionError("a rejection needs a reason", message_id="error_reason")
     with transaction(db):
-        state = load_sheet(db, page_id)
-        if state is None:
-            raise DecisionError(f"no sheet {page_id}", message_id="error_no_sheet")
-        _check_version(db, page_id, version)
+        state = sheet_to_change(db, page_id, version)
         reading = state.reading
         flags = tuple(f for f in reading.flags if f != REOPENED) + (REJECTED,)
         new_reading = replace(reading, flags=flags)
@@ -826,10 +834,7 @@ def reopen_sheet(
     if not reason.strip():
         raise DecisionError("reopening needs a reason", message_id="error_reason")
     with transaction(db):
-        state = load_sheet(db, page_id)
-        if state is None:
-            raise DecisionError(f"no sheet {page_id}", message_id="error_no_sheet")
-        _check_version(db, page_id, version)
+        state = sheet_to_change(db, page_id, version)
         reading = state.reading
         flags = tuple(f for f in reading.flags if f != REJECTED) + (REOPENED,)
         new_reading = replace(reading, flags=flags, review=True)
