@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import numpy as np
 import pytest
-import tifffile
+from _batch_helpers import first_pixel_tiff, use_fake_reader
 from _score_helpers import key_set, make_key, make_reading, nomor
 
 import ljun.batch._executor
@@ -29,8 +29,7 @@ from ljun.batch import (
 from ljun.calibration import load_calibration
 from ljun.keys import AnswerKeySet, load_answer_keys
 from ljun.nomor import normalise_nomor_peserta
-from ljun.pipeline import SheetAnalysis
-from ljun.records import PageFailure, SheetReading
+from ljun.records import SheetReading
 from ljun.store import open_store
 from ljun.vocabulary import flag_reason
 
@@ -59,36 +58,9 @@ def _fake_read_sheet(page, template, calibration) -> SheetReading:
     )
 
 
-def _fake_reading_from_failure(failure: PageFailure, template) -> SheetReading:
-    return SheetReading(
-        source=failure.source,
-        page=failure.page,
-        template=template.id,
-        flags=(failure.reason,),
-        review=True,
-        failure=failure.reason,
-    )
-
-
 @pytest.fixture
 def fake_pipeline(monkeypatch):
-    # read_file takes the analysis (reading and registration: the review image needs both).
-    def analyse(page, template, calibration):
-        return SheetAnalysis(_fake_read_sheet(page, template, calibration), None, None)
-
-    monkeypatch.setattr(
-        ljun.batch._reading, "_pipeline", lambda: (analyse, _fake_reading_from_failure)
-    )
-
-
-def _scan_file(path, participants):
-    """A multi-page TIFF whose page i has first pixel ``participants[i]``."""
-    with tifffile.TiffWriter(path) as tiff:
-        for participant in participants:
-            page = np.zeros((8, 8), np.uint8)
-            page[0, 0] = participant
-            tiff.write(page, photometric="minisblack")
-    return path
+    use_fake_reader(monkeypatch, _fake_read_sheet)
 
 
 @pytest.fixture
@@ -121,9 +93,9 @@ def test_results_follow_file_and_page_order(
 ):
     scans = tmp_path / "scans"
     (scans / "b").mkdir(parents=True)
-    _scan_file(scans / "b" / "env2.tif", [4, 5])
-    _scan_file(scans / "env1.tif", [1, 2, 3])
-    loose = _scan_file(tmp_path / "loose.tif", [9])
+    first_pixel_tiff(scans / "b" / "env2.tif", [4, 5])
+    first_pixel_tiff(scans / "env1.tif", [1, 2, 3])
+    loose = first_pixel_tiff(tmp_path / "loose.tif", [9])
     result = _run([loose, scans], store, ljun_template, calibration)
     records = list(store.result_records(batch=result.batch_id))
     assert [(r["source"], r["page"]) for r in records] == [
@@ -150,7 +122,7 @@ def test_rerunning_the_same_files_does_not_duplicate_sheets(
 ):
     scans = tmp_path / "scans"
     scans.mkdir()
-    _scan_file(scans / "env1.tif", [1, 2, 3])
+    first_pixel_tiff(scans / "env1.tif", [1, 2, 3])
     _run([scans], store, ljun_template, calibration)
     moved = tmp_path / "archive"
     scans.rename(moved)  # the same files, somewhere else
@@ -165,7 +137,7 @@ def test_rerunning_the_same_files_does_not_duplicate_sheets(
 def test_failed_pages_are_stored_and_routed_to_review(
     tmp_path, fake_pipeline, store, ljun_template, calibration
 ):
-    _scan_file(tmp_path / "env.tif", [1, 0])
+    first_pixel_tiff(tmp_path / "env.tif", [1, 0])
     (tmp_path / "notes.tif").write_text("not an image", encoding="utf-8")
     result = _run([tmp_path / "env.tif", tmp_path / "notes.tif"], store, ljun_template, calibration)
     records = list(store.result_records())
@@ -179,8 +151,8 @@ def test_failed_pages_are_stored_and_routed_to_review(
 def test_reader_bug_on_one_page_does_not_stop_the_batch(
     tmp_path, fake_pipeline, store, ljun_template, calibration
 ):
-    _scan_file(tmp_path / "a.tif", [1, 255, 3])
-    _scan_file(tmp_path / "b.tif", [4])
+    first_pixel_tiff(tmp_path / "a.tif", [1, 255, 3])
+    first_pixel_tiff(tmp_path / "b.tif", [4])
     result = _run([tmp_path / "a.tif", tmp_path / "b.tif"], store, ljun_template, calibration)
     records = list(store.result_records())
     assert [(r["page"], r["flags"]) for r in records] == [
@@ -198,8 +170,8 @@ def test_reader_bug_on_one_page_does_not_stop_the_batch(
 def test_loader_bug_skips_the_rest_of_the_file_only(
     tmp_path, fake_pipeline, store, ljun_template, calibration, monkeypatch
 ):
-    _scan_file(tmp_path / "a.tif", [1, 2, 3])
-    _scan_file(tmp_path / "b.tif", [4])
+    first_pixel_tiff(tmp_path / "a.tif", [1, 2, 3])
+    first_pixel_tiff(tmp_path / "b.tif", [4])
     real_iter = ljun.batch._reading.iter_file_pages
 
     def breaking(path, **options):
@@ -219,10 +191,10 @@ def test_loader_bug_skips_the_rest_of_the_file_only(
 def test_interrupted_batch_stores_nothing(
     tmp_path, fake_pipeline, store, ljun_template, calibration, monkeypatch
 ):
-    _scan_file(tmp_path / "first.tif", [1])
+    first_pixel_tiff(tmp_path / "first.tif", [1])
     _run([tmp_path / "first.tif"], store, ljun_template, calibration)
-    _scan_file(tmp_path / "a.tif", [2, 3])
-    _scan_file(tmp_path / "b.tif", [4])
+    first_pixel_tiff(tmp_path / "a.tif", [2, 3])
+    first_pixel_tiff(tmp_path / "b.tif", [4])
     real_read_file = ljun.batch._reading.read_file
 
     def interrupted(path, **kwargs):
@@ -240,7 +212,7 @@ def test_interrupted_batch_stores_nothing(
 def test_same_file_given_twice_is_stored_once(
     tmp_path, fake_pipeline, store, ljun_template, calibration
 ):
-    _scan_file(tmp_path / "env.tif", [1, 2])
+    first_pixel_tiff(tmp_path / "env.tif", [1, 2])
     result = _run([tmp_path / "env.tif", tmp_path], store, ljun_template, calibration)
     assert store.count("pages") == 2
     assert result.summary["duplicate_pages"] == 2 and result.summary["pages"] == 4
@@ -251,8 +223,8 @@ def test_same_file_given_twice_is_stored_once(
 def test_duplicates_are_flagged_and_sent_to_review(
     tmp_path, fake_pipeline, store, ljun_template, calibration
 ):
-    _scan_file(tmp_path / "env1.tif", [1, 2])
-    _scan_file(tmp_path / "env2.tif", [2, 3])  # participant 2 scanned twice
+    first_pixel_tiff(tmp_path / "env1.tif", [1, 2])
+    first_pixel_tiff(tmp_path / "env2.tif", [2, 3])  # participant 2 scanned twice
     result = _run([tmp_path / "env1.tif", tmp_path / "env2.tif"], store, ljun_template, calibration)
     records = list(store.result_records())
     flagged = [(r["source"].rsplit("/", 1)[-1], r["page"]) for r in records if r["review"]]
@@ -270,10 +242,10 @@ def test_duplicates_are_flagged_and_sent_to_review(
 def test_a_participant_scanned_in_an_earlier_batch_is_a_duplicate_in_both(
     tmp_path, fake_pipeline, store, ljun_template, calibration
 ):
-    _scan_file(tmp_path / "env1.tif", [1, 2])
+    first_pixel_tiff(tmp_path / "env1.tif", [1, 2])
     first = _run([tmp_path / "env1.tif"], store, ljun_template, calibration)
     assert first.summary["review"] == 0
-    _scan_file(tmp_path / "env2.tif", [2, 3])  # participant 2 again, in a later batch
+    first_pixel_tiff(tmp_path / "env2.tif", [2, 3])  # participant 2 again, in a later batch
     second = _run([tmp_path / "env2.tif"], store, ljun_template, calibration)
     records = {(r["source"].rsplit("/", 1)[-1], r["page"]): r for r in store.result_records()}
     for place in (("env1.tif", 2), ("env2.tif", 1)):
@@ -297,7 +269,7 @@ def test_a_participant_scanned_in_an_earlier_batch_is_a_duplicate_in_both(
 def test_rerunning_the_same_file_is_not_a_duplicate_of_itself(
     tmp_path, fake_pipeline, store, ljun_template, calibration
 ):
-    _scan_file(tmp_path / "env1.tif", [1, 2])
+    first_pixel_tiff(tmp_path / "env1.tif", [1, 2])
     _run([tmp_path / "env1.tif"], store, ljun_template, calibration)
     again = _run([tmp_path / "env1.tif"], store, ljun_template, calibration)
     assert again.summary["review"] == 0 and again.summary["duplicates_in_store"] == 0
@@ -308,7 +280,7 @@ def test_an_injected_executor_reads_the_files(
     tmp_path, fake_pipeline, store, ljun_template, calibration
 ):
     for index in range(4):
-        _scan_file(tmp_path / f"env{index}.tif", [3 * index + 1, 3 * index + 2])
+        first_pixel_tiff(tmp_path / f"env{index}.tif", [3 * index + 1, 3 * index + 2])
     pages_seen = []
     with concurrent.futures.ThreadPoolExecutor(max_workers=3) as executor:
         result = _run(
@@ -329,7 +301,7 @@ def test_an_injected_executor_reads_the_files(
 
 
 def test_attendance_reconciliation(tmp_path, fake_pipeline, store, ljun_template, calibration):
-    _scan_file(tmp_path / "env.tif", [1, 2, 7])
+    first_pixel_tiff(tmp_path / "env.tif", [1, 2, 7])
     listed = Attendance(
         frozenset({nomor(1), nomor(2), nomor(3), nomor(4)}),
         marked_absent=frozenset({nomor(2), nomor(4)}),
@@ -365,8 +337,8 @@ def test_no_scan_files_is_an_error(tmp_path, store, ljun_template, calibration):
 def test_rescore_after_cancelling_an_item(
     tmp_path, fake_pipeline, store, ljun_template, calibration
 ):
-    _scan_file(tmp_path / "env.tif", [30, 31, 0])
-    _scan_file(tmp_path / "env2.tif", [31])  # a duplicate: its flag must survive rescoring
+    first_pixel_tiff(tmp_path / "env.tif", [30, 31, 0])
+    first_pixel_tiff(tmp_path / "env2.tif", [31])  # a duplicate: its flag must survive rescoring
     _run([tmp_path / "env.tif", tmp_path / "env2.tif"], store, ljun_template, calibration)
     before = list(store.result_records())
     assert [r["correct"] for r in before] == [30, 31, None, 31]
@@ -388,13 +360,10 @@ def test_rescore_keeps_sheets_of_other_pakets(
     tmp_path, monkeypatch, store, ljun_template, calibration
 ):
     def read_b(page, template, calibration):
-        reading = make_reading(source=page.source, page=page.page, paket="B", correct=20)
-        return SheetAnalysis(reading, None, None)
+        return make_reading(source=page.source, page=page.page, paket="B", correct=20)
 
-    monkeypatch.setattr(
-        ljun.batch._reading, "_pipeline", lambda: (read_b, _fake_reading_from_failure)
-    )
-    _scan_file(tmp_path / "env.tif", [1])
+    use_fake_reader(monkeypatch, read_b)
+    first_pixel_tiff(tmp_path / "env.tif", [1])
     _run([tmp_path / "env.tif"], store, ljun_template, calibration)
     result = rescore(store, AnswerKeySet.from_keys([make_key("A", cancelled=[1])]))
     (record,) = store.result_records()
@@ -405,7 +374,7 @@ def test_rescore_keeps_sheets_of_other_pakets(
 def test_rescoring_with_the_same_key_changes_nothing(
     tmp_path, fake_pipeline, store, ljun_template, calibration
 ):
-    _scan_file(tmp_path / "env.tif", [5, 6])
+    first_pixel_tiff(tmp_path / "env.tif", [5, 6])
     _run([tmp_path / "env.tif"], store, ljun_template, calibration)
     before = list(store.result_records())
     result = rescore(store, key_set())

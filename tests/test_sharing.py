@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import concurrent.futures
 
-import numpy as np
 import pytest
-import tifffile
+from _batch_helpers import first_pixel_tiff, use_fake_reader
 
-import ljun.batch._reading
 from ljun.batch import file_digest, iter_file_results, page_hash
 from ljun.batch._executor import plan_parts
 from ljun.calibration import load_calibration
-from ljun.pipeline import SheetAnalysis
-from ljun.records import PageFailure, SheetReading
+from ljun.records import SheetReading
 
 
 def _fake_read_sheet(page, template, calibration) -> SheetReading:
@@ -26,40 +23,14 @@ def _fake_read_sheet(page, template, calibration) -> SheetReading:
     )
 
 
-def _fake_reading_from_failure(failure: PageFailure, template) -> SheetReading:
-    return SheetReading(
-        source=failure.source,
-        page=failure.page,
-        template=template.id,
-        flags=(failure.reason,),
-        review=True,
-        failure=failure.reason,
-    )
-
-
 @pytest.fixture
 def fake_pipeline(monkeypatch):
-    # read_file takes the analysis (reading and registration: the review image needs both).
-    def analyse(page, template, calibration):
-        return SheetAnalysis(_fake_read_sheet(page, template, calibration), None, None)
-
-    monkeypatch.setattr(
-        ljun.batch._reading, "_pipeline", lambda: (analyse, _fake_reading_from_failure)
-    )
-
-
-def _tiff(path, first_pixels):
-    with tifffile.TiffWriter(path) as tiff:
-        for value in first_pixels:
-            page = np.zeros((8, 8), np.uint8)
-            page[0, 0] = value
-            tiff.write(page, photometric="minisblack")
-    return path
+    use_fake_reader(monkeypatch, _fake_read_sheet)
 
 
 def test_plan_parts_splits_only_files_longer_than_a_part(tmp_path):
-    big = _tiff(tmp_path / "big.tif", range(7))
-    small = _tiff(tmp_path / "small.tif", range(3))
+    big = first_pixel_tiff(tmp_path / "big.tif", range(7))
+    small = first_pixel_tiff(tmp_path / "small.tif", range(3))
     text = tmp_path / "notes.tif"
     text.write_text("not a scan")
     tasks = plan_parts([small, big, text], part_pages=3)
@@ -76,9 +47,9 @@ def test_a_file_read_in_parts_gives_the_same_results_as_read_whole(
     tmp_path, fake_pipeline, ljun_template
 ):
     files = [
-        _tiff(tmp_path / "a.tif", [10, 11]),
-        _tiff(tmp_path / "big.tif", range(20, 31)),
-        _tiff(tmp_path / "c.tif", [40]),
+        first_pixel_tiff(tmp_path / "a.tif", [10, 11]),
+        first_pixel_tiff(tmp_path / "big.tif", range(20, 31)),
+        first_pixel_tiff(tmp_path / "c.tif", [40]),
     ]
     calibration = load_calibration()
     whole = list(
