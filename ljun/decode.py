@@ -39,7 +39,7 @@ from .calibration import Calibration, DecodeCalibration
 from .kompetensi import competency_codes
 from .nomor import NOMOR_PESERTA_DIGITS, format_nomor_peserta, luhn_valid
 from .read import BubbleDarkness, bands_for, decide_items, is_bilevel, mark_evidence
-from .register import Registration
+from .register import Registration, gray_quantile
 from .render import BARCODE_QUIET_MODULES, BARCODE_TEXT_MM
 from .template import BubbleGeometry, Template
 from .vocabulary import BLANK, MULTI, UNREAD, Flag
@@ -361,9 +361,18 @@ def barcode_crop(
 
 
 def decode_barcode(
-    image: np.ndarray, registration: Registration, template: Template, geometry: BubbleGeometry
+    image: np.ndarray,
+    registration: Registration,
+    template: Template,
+    geometry: BubbleGeometry,
+    *,
+    bilevel: bool | None = None,
 ) -> BarcodeReading:
-    """Decode the Code 128 in the template's barcode area with pyzbar."""
+    """Decode the Code 128 in the template's barcode area with pyzbar.
+
+    ``bilevel`` is whether the scan is black and white
+    (:func:`ljun.read.is_bilevel`), when the caller knows it already.
+    """
     from pyzbar.pyzbar import ZBarSymbol
     from pyzbar.pyzbar import decode as zbar_decode
 
@@ -371,11 +380,12 @@ def decode_barcode(
     if crop.size == 0:
         return BarcodeReading(text="", has_ink=False)
     bars = _bar_band(crop, template)
-    paper = float(np.percentile(crop, 90))
+    paper = gray_quantile(crop, 90)
     has_ink = bool(np.mean(bars < paper * BARCODE_INK_FRACTION) > BARCODE_INK_MIN)
     if not has_ink:
         return BarcodeReading(text="", has_ink=False)
-    bilevel = is_bilevel(image)
+    if bilevel is None:
+        bilevel = is_bilevel(image)
     for image in _barcode_candidates(crop, template):
         found = zbar_decode(image, symbols=[ZBarSymbol.CODE128])
         texts = sorted({f.data.decode("ascii", "replace") for f in found})

@@ -135,7 +135,9 @@ def analyse_sheet(
 
     barcode_text = ""
     if template.barcode is not None:
-        barcode = decode_barcode(page.image, registration, template, geometry)
+        barcode = decode_barcode(
+            page.image, registration, template, geometry, bilevel=bubbles.bilevel
+        )
         barcode_text = barcode.text
         if barcode.text:
             named = barcode_paket(barcode.text)

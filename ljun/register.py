@@ -48,6 +48,7 @@ __all__ = [
     "register",
     "map_points",
     "estimate_paper_level",
+    "gray_quantile",
 ]
 
 # A4 page area in square inches, to guess a scan's dpi from its size when the
@@ -434,7 +435,7 @@ def _fiducial_candidates(
     """Centres (K, 2) and sides (K,) of square solid blobs, largest first,
     and the fraction of the page that is ink (leaving out blobs as large as
     a quarter of the scan: a dark scanner background, not ink)."""
-    n, _, stats, centroids = cv2.connectedComponentsWithStats(ink_mask, connectivity=8)
+    n, _, stats, centroids = _components(ink_mask)
     if n <= 1:
         return np.zeros((0, 2)), np.zeros(0), 0.0
     stats = stats[1:]
@@ -458,6 +459,17 @@ def _fiducial_candidates(
     # The side of a (possibly skewed) square blob: sqrt of its area, corrected
     # for the ring's hole being part of the blob's bounding region only.
     return centroids[index], side[index], ink_fraction
+
+
+def _components(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+    """``cv2.connectedComponentsWithStats`` (8-connected), with 16-bit labels
+    when the mask is too small to hold more than 65,535 blobs (an 8-connected
+    blob takes at least 4 pixels): two and a half times faster than 32-bit."""
+    label_type = cv2.CV_16U if mask.size < 4 * np.iinfo(np.uint16).max else cv2.CV_32S
+    n, labels, stats, centroids = cv2.connectedComponentsWithStats(
+        mask, connectivity=8, ltype=label_type
+    )
+    return n, labels, stats, centroids
 
 
 def _cyclic_order(points: np.ndarray) -> np.ndarray:
@@ -509,11 +521,21 @@ def _match_layout(candidates: np.ndarray, template_points: np.ndarray):
     return combos[c], orders, float(abs(a[c, shift]))
 
 
-def _quantile(values: np.ndarray, percent: float) -> float:
-    """A percentile by partial sort (several times faster than np.percentile)."""
-    flat = values.ravel()
-    k = int(percent / 100.0 * (flat.size - 1))
-    return float(np.partition(flat, k)[k])
+def gray_quantile(values: np.ndarray, percent: float) -> float:
+    """The ``percent`` percentile of uint8 gray levels, from their histogram.
+
+    The value of rank ``floor(percent / 100 * (n - 1))`` (no interpolation);
+    about eight times faster than ``np.percentile`` on a barcode crop and
+    five times faster than a partial sort.
+
+    >>> gray_quantile(np.arange(10, dtype=np.uint8), 50)
+    4.0
+    """
+    if values.ndim != 2:
+        values = values.reshape(-1, 1)
+    hist = cv2.calcHist([values], [0], None, [256], [0, 256]).ravel()
+    rank = int(percent / 100.0 * (values.size - 1))
+    return float(np.searchsorted(np.cumsum(hist), rank, side="right"))
 
 
 def _fiducial_candidates_in_corners(
@@ -546,10 +568,10 @@ def _refine_fiducial(image: np.ndarray, centre: np.ndarray, side: float, paper: 
     if x1 - x0 < 4 or y1 - y0 < 4:
         return None
     window = image[y0:y1, x0:x1]
-    ink_guess = _quantile(window, _INK_PERCENTILE)
+    ink_guess = gray_quantile(window, _INK_PERCENTILE)
     threshold = (ink_guess + paper) / 2.0
     mask = (window < threshold).astype(np.uint8)
-    n, labels, stats, centroids = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    n, labels, stats, centroids = _components(mask)
     if n <= 1:
         return None
     # The blob nearest the window centre, among the large ones.
@@ -583,8 +605,8 @@ def _refine_fiducial(image: np.ndarray, centre: np.ndarray, side: float, paper: 
     # minAreaRect works on pixel centres; the blob's edge lies half a pixel out.
     (rcx, rcy), (rw, rh), angle = rect
     corners = cv2.boxPoints(((rcx + x0, rcy + y0), (rw + 1.0, rh + 1.0), angle)).astype(np.float64)
-    ink = _quantile(window[blob], _INK_PERCENTILE)
-    local_paper = _quantile(window[~blob], _LOCAL_PAPER_PERCENTILE) if (~blob).any() else paper
+    ink = gray_quantile(window[blob], _INK_PERCENTILE)
+    local_paper = gray_quantile(window[~blob], _LOCAL_PAPER_PERCENTILE) if (~blob).any() else paper
     probe = max(1, int(round(_HOLE_PROBE_FRACTION * side)))
     px, py = int(round(mx)), int(round(my))
     centre_patch = image[max(py - probe, 0) : py + probe + 1, max(px - probe, 0) : px + probe + 1]
@@ -680,14 +702,9 @@ def _form_match(
     them; a page that is not this template shows neither.
     """
     scale = max(paper - ink, 1.0)
-    radii = geometry.radii[:, None, None, None] * np.array(_RING_PROBE)[None, :, None, None]
-    points = (
-        geometry.centres[:, None, None, :] + radii * _RING_UNIT[None, None, :, :]
-    )  # (N, 3, A, 2)
-    darkness = (
-        paper - _sample(image, map_points(homography, points).reshape(len(radii), -1, 2))
-    ) / scale
-    darkness = darkness.reshape(len(radii), len(_RING_PROBE), -1)
+    points = _ring_probe_points(geometry)
+    darkness = (paper - _sample(image, homography, points)) / scale
+    darkness = darkness.reshape(len(points), len(_RING_PROBE), -1)
     on_ring, inside, outside = darkness[:, 0], darkness[:, 1], darkness[:, 2]
     # A ring is found where it is dark and darker than the paper just inside
     # and just outside it, in most directions: on a shifted grid the probes
@@ -706,17 +723,37 @@ def _form_match(
     worst = float(np.min(per_field[large] / sizes[large])) if large.any() else rings
     if len(box_points) == 0:
         return rings, 0.0, worst
-    darkness = (paper - _sample(image, map_points(homography, box_points))) / scale
+    darkness = (paper - _sample(image, homography, box_points)) / scale
     boxes = float(np.mean(darkness.max(axis=1) >= cal.ring_darkness_min))
     return rings, boxes, worst
 
 
-def _sample(image: np.ndarray, points: np.ndarray) -> np.ndarray:
-    scan = np.asarray(points, dtype=np.float32)
+@functools.lru_cache(maxsize=8)
+def _ring_probe_points(geometry: BubbleGeometry) -> np.ndarray:
+    """The form match's probe points of every bubble: (N, 3 * A, 2) float32
+    template pixels, on its ring and just inside and outside it
+    (``_RING_PROBE``) in ``_RING_POINTS`` directions; made once per geometry."""
+    radii = geometry.radii[:, None, None, None] * np.array(_RING_PROBE)[None, :, None, None]
+    points = geometry.centres[:, None, None, :] + radii * _RING_UNIT[None, None, :, :]
+    points = np.ascontiguousarray(points.reshape(len(geometry.radii), -1, 2), dtype=np.float32)
+    points.setflags(write=False)
+    return points
+
+
+def _sample(image: np.ndarray, homography: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Gray levels (bilinear, paper white off the scan) at template ``points``
+    (P, M, 2) mapped onto the scan by ``homography``: (P, M) float32.
+
+    One ``cv2.perspectiveTransform`` in float32 (a thousandth of a pixel on an
+    A4 page at 600 dpi) is three times faster than :func:`map_points`.
+    """
+    scan = cv2.perspectiveTransform(
+        np.asarray(points, dtype=np.float32).reshape(-1, 1, 2), homography
+    ).reshape(*points.shape[:2], 2)
     return cv2.remap(
         image,
-        scan[..., 0],
-        scan[..., 1],
+        np.ascontiguousarray(scan[..., 0]),
+        np.ascontiguousarray(scan[..., 1]),
         cv2.INTER_LINEAR,
         borderMode=cv2.BORDER_CONSTANT,
         borderValue=255,
@@ -749,6 +786,6 @@ def _box_points(template: Template, dpi: float) -> np.ndarray:
             )
     if not places:
         return np.zeros((0, 3, 2))
-    points = mm_to_px(np.concatenate(places), dpi)
+    points = np.ascontiguousarray(mm_to_px(np.concatenate(places), dpi), dtype=np.float32)
     points.setflags(write=False)
     return points
