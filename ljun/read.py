@@ -457,7 +457,7 @@ def measure_darkness(
     page_paper = np.float32(registration.paper_level)
     # Median of the paper points: robust to a neighbour's overfill or a stray mark.
     paper = np.maximum(
-        np.median(gray[:, pattern.paper], axis=1), page_paper * (1.0 - PAPER_LOCAL_MAX_DROP)
+        _row_median(gray[:, pattern.paper]), page_paper * (1.0 - PAPER_LOCAL_MAX_DROP)
     )
     contrast = np.maximum(paper - np.float32(registration.ink_level), MIN_CONTRAST)
     point_darkness = (paper[:, None] - gray) / contrast[:, None]  # (N, K)
@@ -471,10 +471,8 @@ def measure_darkness(
     # Most bubbles printed alike are blank: a low quantile of their group is
     # how this scan shows a blank one (letter counters filled by a 1-bit
     # threshold, rings thickened by blur ...).
-    darkness = (mean - _group_level(mean, pattern)).astype(np.float32)
-    core = (core - _group_level(core, pattern)).astype(np.float32)
-    quarter = (quarter - _group_level(quarter, pattern)).astype(np.float32)
-    body = (body - _group_level(body, pattern)).astype(np.float32)
+    features = np.stack([mean, core, quarter, body])
+    darkness, core, quarter, body = (features - _group_levels(features, pattern)).astype(np.float32)
     # The halo point by point (a blurred neighbour ring darkens the same
     # points of every bubble of a group), then per direction the darker ring.
     halo_points = point_darkness[:, pattern.halo]
@@ -501,33 +499,66 @@ def measure_darkness(
     )
 
 
-def _group_level(values: np.ndarray, pattern: SamplingPattern) -> np.ndarray:
-    """The blank level of each bubble's group, per bubble, for a (N,) feature.
+def _group_levels(features: np.ndarray, pattern: SamplingPattern) -> np.ndarray:
+    """The blank level of each bubble's group, per bubble, for (F, N) features.
 
     The ``BLANK_QUANTILE`` of the whole group (robust while up to 3/4 of it
     is marked), but never more than ``GROUP_LEVEL_MAX_EXCESS`` above the
     sheet's own blank level: a group marked almost everywhere (a student who
-    answered C to nearly every question) keeps its marks.
+    answered C to nearly every question) keeps its marks.  All features are
+    sorted group by group in one call (:func:`_group_slots`).
+    """
+    slots, rank = _group_slots(pattern)
+    padded = np.concatenate([features, np.full((len(features), 1), np.inf, features.dtype)], axis=1)
+    ordered = np.sort(padded[:, slots], axis=2)  # (F, G, M)
+    level = ordered[:, np.arange(len(rank)), rank]  # (F, G)
+    # The sheet's blank level: the typical group's (most groups are mostly blank).
+    sheet = np.median(level, axis=1, keepdims=True)
+    return np.minimum(level, sheet + GROUP_LEVEL_MAX_EXCESS)[:, pattern.group]
+
+
+@functools.lru_cache(maxsize=8)
+def _group_slots(pattern: SamplingPattern) -> tuple[np.ndarray, np.ndarray]:
+    """Each group's bubbles as a row, and the rank of its blank level.
+
+    Returns ``slots`` (G, M) of intp, the bubbles of group g in row g padded
+    with N (one past the last bubble: :func:`_group_levels` puts +inf there,
+    so padding sorts last), and ``rank`` (G,) of intp, the position of the
+    ``BLANK_QUANTILE`` in each sorted row.
     """
     group = pattern.group
-    order = np.lexsort((values, group))
     counts = np.bincount(group, minlength=len(pattern.members))
+    slots = np.full((len(counts), int(counts.max())), len(group), dtype=np.intp)
+    order = np.argsort(group, kind="stable")
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    position = starts + np.floor(BLANK_QUANTILE * np.maximum(counts - 1, 0)).astype(np.intp)
-    level = values[order][position]
-    # The sheet's blank level: the typical group's (most groups are mostly blank).
-    sheet = np.median(level)
-    return np.minimum(level, sheet + GROUP_LEVEL_MAX_EXCESS)[group]
+    column = np.arange(len(group)) - np.repeat(starts, counts)
+    slots[group[order], column] = order
+    rank = np.floor(BLANK_QUANTILE * np.maximum(counts - 1, 0)).astype(np.intp)
+    return slots, rank
 
 
 def _group_point_level(values: np.ndarray, pattern: SamplingPattern) -> np.ndarray:
-    """Like :func:`_group_level` for (N, M) point darkness, column by column,
+    """Like :func:`_group_levels` for (N, M) point darkness, column by column,
     from the group's ``GROUP_SAMPLE`` sample members (cheaper)."""
     sample = values[pattern.members]  # (G, S, M)
     rank = int(BLANK_QUANTILE * (GROUP_SAMPLE - 1))
     level = np.partition(sample, rank, axis=1)[:, rank]
     sheet = np.median(level, axis=0)
     return np.minimum(level, sheet + GROUP_LEVEL_MAX_EXCESS)[pattern.group]
+
+
+def _row_median(values: np.ndarray) -> np.ndarray:
+    """Median of each row of a (N, M) array: ``np.median(values, axis=1)``
+    by one sort of the short rows (three times faster).
+
+    >>> _row_median(np.array([[3.0, 1.0, 2.0, 9.0]])).tolist()
+    [2.5]
+    """
+    ordered = np.sort(values, axis=1)
+    middle = values.shape[1] // 2
+    if values.shape[1] % 2:
+        return ordered[:, middle]
+    return (ordered[:, middle - 1] + ordered[:, middle]) / 2
 
 
 def is_bilevel(image: np.ndarray) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import io
 import struct
 import zlib
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 import tifffile
 from PIL import Image
 
+from ljun import load
 from ljun.load import (
     DEFAULT_MAX_PIXELS,
     PDF_RENDER_DPI,
@@ -22,6 +24,7 @@ from ljun.load import (
     to_gray,
 )
 from ljun.records import Page, PageFailure
+from ljun.vocabulary import FailureReason
 
 
 def _gray(height: int = 60, width: int = 40, value: int = 200) -> np.ndarray:
@@ -288,3 +291,39 @@ def test_a_batch_with_bad_files_still_reads_every_good_page(tmp_path):
         ("3-text.tif", "unsupported_format"),
         ("4-locked.pdf", "encrypted_pdf"),
     ]
+
+
+def _gray_jpeg_bytes(dpi: int | None = 200) -> tuple[np.ndarray, bytes]:
+    rng = np.random.default_rng(7)
+    pixels = np.clip(rng.normal(200, 30, (240, 180)), 0, 255).astype(np.uint8)
+    pixels[60:120, 40:100] = 20  # a dark square: something to cut through
+    buffer = io.BytesIO()
+    options = {"dpi": (dpi, dpi)} if dpi else {}
+    Image.fromarray(pixels).save(buffer, format="JPEG", quality=90, **options)
+    return pixels, buffer.getvalue()
+
+
+def test_gray_jpeg_is_decoded_by_opencv_with_pillows_pixels_and_dpi(tmp_path):
+    _, data = _gray_jpeg_bytes()
+    (tmp_path / "a.jpg").write_bytes(data)
+    # Zero padding after the end-of-image marker (some scanners write whole blocks).
+    (tmp_path / "padded.jpg").write_bytes(data + bytes(300))
+    with Image.open(tmp_path / "a.jpg") as image:
+        expected = np.asarray(image)
+    for name in ("a.jpg", "padded.jpg"):
+        (page,) = iter_file_pages(tmp_path / name)
+        assert isinstance(page, Page)
+        assert page.dpi == pytest.approx(200)
+        np.testing.assert_array_equal(page.image, expected)
+    assert load._gray_jpeg(str(tmp_path / "padded.jpg")) is not None
+
+
+def test_cut_gray_jpeg_is_left_to_pillow_and_reported_as_truncated(tmp_path):
+    _, data = _gray_jpeg_bytes()
+    cut = tmp_path / "cut.jpg"
+    cut.write_bytes(data[: len(data) * 2 // 3])
+    assert load._gray_jpeg(str(cut)) is None
+    (failure,) = iter_file_pages(cut)
+    assert isinstance(failure, PageFailure)
+    assert failure.reason == FailureReason.CORRUPT_IMAGE
+    assert "truncated" in failure.detail

@@ -506,3 +506,35 @@ def test_regression_a_dot_beside_a_line_grazing_the_ring_is_not_sure_blank():
     decision = _decide_any(bubbles)
     assert decision.unsure[0]
     assert decision.count[0] <= 1
+
+
+def _group_level_by_lexsort(values: np.ndarray, pattern) -> np.ndarray:
+    """The blank level of each bubble's group the plain way: sort the whole
+    sheet by (group, value) and pick each group's BLANK_QUANTILE."""
+    from ljun.read import BLANK_QUANTILE, GROUP_LEVEL_MAX_EXCESS
+
+    group = pattern.group
+    order = np.lexsort((values, group))
+    counts = np.bincount(group, minlength=len(pattern.members))
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    position = starts + np.floor(BLANK_QUANTILE * np.maximum(counts - 1, 0)).astype(np.intp)
+    level = values[order][position]
+    return np.minimum(level, np.median(level) + GROUP_LEVEL_MAX_EXCESS)[group]
+
+
+def test_group_levels_of_several_features_at_once_equal_one_by_one():
+    from ljun.read import _group_levels
+
+    pattern = sampling_pattern(ljun_template())
+    rng = np.random.default_rng(3)
+    n = len(pattern.group)
+    features = rng.normal(0.0, 0.05, (4, n)).astype(np.float32)
+    # Marks: most of one group dark (its level must not follow them past the
+    # cap), a few dark bubbles everywhere, ties.
+    features[1, pattern.group == pattern.group[0]] = 0.9
+    features[2, rng.choice(n, 60, replace=False)] = 0.8
+    features[3, :] = np.round(features[3, :], 1)
+    levels = _group_levels(features, pattern)
+    assert levels.shape == (4, n)
+    for row, level in zip(features, levels):
+        np.testing.assert_array_equal(level, _group_level_by_lexsort(row, pattern))

@@ -175,3 +175,15 @@ def test_register_never_raises_on_odd_images():
     ):
         result = register(image, ljun_template(), CAL)
         assert isinstance(result, RegistrationFailure)
+
+
+@pytest.mark.parametrize("percent", [0, 10, 50, 75, 90, 100])
+def test_gray_quantile_is_the_partial_sort_quantile(percent):
+    from ljun.register import gray_quantile
+
+    rng = np.random.default_rng(percent)
+    window = rng.integers(0, 256, (37, 53), dtype=np.uint8)
+    for values in (window, window[5:30, 7:40], window[window > 100]):
+        flat = values.ravel()
+        rank = int(percent / 100.0 * (flat.size - 1))
+        assert gray_quantile(values, percent) == float(np.partition(flat, rank)[rank])
