@@ -302,7 +302,7 @@ END;
 """
 
 # The folder watcher's journal (ljun watch): one row per file it took out of
-# its inbox: the file's content (SHA-256, the digest of ljun.batch.page_hash),
+# its inbox: the file's content (the digest of ljun.batch.page_hash),
 # the name it had, what was done with it and where it went.  A file dropped
 # again under another name is recognised by its digest; after a crash
 # between storing a file's sheets and moving it, the row says where it goes.
@@ -324,6 +324,22 @@ CREATE TABLE watched_files (
 CREATE INDEX watched_files_digest ON watched_files(digest);
 """
 
+# Which digest identifies a scan file's bytes (ljun.batch.file_digest): BLAKE3
+# in a new store; SHA-256, the only one before this step, in a store that
+# already holds digests, so its pages keep their identity.
+_FILE_DIGEST = """
+CREATE TABLE store_settings (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+INSERT INTO store_settings (name, value)
+SELECT 'file_digest',
+       CASE WHEN EXISTS (SELECT 1 FROM readings)
+              OR EXISTS (SELECT 1 FROM watched_files)
+              OR EXISTS (SELECT 1 FROM review_images)
+            THEN 'sha256' ELSE 'blake3' END;
+"""
+
 #: Every step of the layout, oldest first.  Append only.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("0001_initial", _INITIAL),
@@ -331,6 +347,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration("0003_certificates", _CERTIFICATES),
     Migration("0004_review", _REVIEW),
     Migration("0005_watch", _WATCH),
+    Migration("0006_file_digest", _FILE_DIGEST),
 )
 
 #: The layout this ljun writes: ``PRAGMA user_version`` of an up-to-date store.

@@ -12,7 +12,8 @@ Tables (schema version :data:`SCHEMA_VERSION`, kept in ``PRAGMA user_version``):
     which batch used which key file.
 ``pages``
     One row per scanned page (a *sheet*), identified by ``page_hash`` —
-    the SHA-256 of the file's bytes and the page number — so re-running the
+    the digest of the file's bytes (``store_settings.file_digest``: BLAKE3,
+    or SHA-256 in stores made before it) and the page number — so re-running the
     same files never adds a sheet twice.  ``batch_id``/``ordinal`` place the
     page in the batch that read it last.
 ``readings``
@@ -78,7 +79,7 @@ from .errors import StoreError, StoreOutputError
 from .keys import AnswerKey, AnswerKeySet, parse_answer_key
 from .records import RESULT_KEYS, SheetReading
 from .score import ScoredSheet, add_flags
-from .vocabulary import FailureReason
+from .vocabulary import DIGEST_ALGORITHMS, DigestAlgorithm, FailureReason
 
 if TYPE_CHECKING:
     from .grade._registry import CertificateRegistry
@@ -237,7 +238,8 @@ class StoredIdentity:
 class WatchedFile:
     """One row of the folder watcher's journal (table ``watched_files``).
 
-    ``digest`` is the SHA-256 of the file's bytes (:func:`ljun.batch.file_digest`),
+    ``digest`` is the digest of the file's bytes (:func:`ljun.batch.file_digest`
+    with the store's :attr:`ResultsStore.file_digest_algorithm`),
     ``name`` the file's name in ``inbox``, ``outcome`` a
     :class:`~ljun.vocabulary.WatchOutcome` and ``destination`` the path it
     was moved to.  ``batch_id`` is the batch that stored its sheets (``None``
@@ -364,6 +366,11 @@ class ResultsStore:
     def connection(self) -> sqlite3.Connection:
         """The open connection (autocommit mode), for modules with own tables (ljun.review)."""
         return self._db
+
+    @property
+    def file_digest_algorithm(self) -> DigestAlgorithm:
+        """The digest that identifies scan files in this store (:func:`file_digest_algorithm`)."""
+        return file_digest_algorithm(self._db)
 
     def __enter__(self) -> ResultsStore:
         return self
@@ -1062,6 +1069,24 @@ class BatchWriter:
 
     def _drop_staging(self) -> None:
         self._db.execute("DROP TABLE IF EXISTS temp.staged")
+
+
+def file_digest_algorithm(connection: sqlite3.Connection) -> DigestAlgorithm:
+    """The digest that identifies scan files in the store open on ``connection``.
+
+    BLAKE3 in a store made by this ljun, SHA-256 in one that held sheets
+    before the choice was recorded (migration ``0006_file_digest``).
+    """
+    row = connection.execute(
+        "SELECT value FROM store_settings WHERE name = 'file_digest'"
+    ).fetchone()
+    for algorithm in DIGEST_ALGORITHMS:
+        if row is not None and row[0] == algorithm:
+            return algorithm
+    raise StoreError(
+        f"results store: unknown file digest {row[0] if row else None!r} in store_settings "
+        f"(this ljun knows {', '.join(DIGEST_ALGORITHMS)}); upgrade ljun"
+    )
 
 
 def open_store(path: str | os.PathLike[str], *, create: bool = True) -> ResultsStore:

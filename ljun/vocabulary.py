@@ -94,6 +94,9 @@ __all__ = [
     "BatchKind",
     "BatchStatus",
     "WatchOutcome",
+    "DigestAlgorithm",
+    "DIGEST_ALGORITHMS",
+    "NEW_STORE_DIGEST",
     "flag_word",
     "flag_reason",
     "needs_review",
@@ -232,6 +235,14 @@ class WatchOutcome(StrEnum):
     DONE = "done"  # scored (some pages may have failed), moved to done/DAY/
     QUARANTINE = "quarantine"  # no page could be read, moved to quarantine/ with a reason
     DUPLICATE = "duplicate"  # the same bytes were scored before, moved to done/DAY/ unscored
+
+
+#: A digest that identifies a scan file's bytes (``ljun.batch.file_digest``).
+DigestAlgorithm = Literal["blake3", "sha256"]
+#: Every file digest a results store may record (``store_settings``).
+DIGEST_ALGORITHMS: tuple[DigestAlgorithm, ...] = get_args(DigestAlgorithm)
+#: The file digest of a new results store, and of files hashed without one.
+NEW_STORE_DIGEST: DigestAlgorithm = "blake3"
 
 
 def flag_word(flag: str) -> str:

@@ -105,3 +105,69 @@ def test_statements_are_split_so_triggers_keep_their_bodies():
     statements = list(_migrations._statements(sql))
     assert len(statements) == 2
     assert statements[1].strip().endswith("END;")
+
+
+def _score(store, scan):
+    from ljun.batch import run_batch
+    from ljun.calibration import load_calibration
+    from ljun.keys import load_answer_keys
+    from ljun.template import load_template
+
+    samples = scan.parent
+    keys = load_answer_keys([samples / "paketA.json", samples / "paketB.json"])
+    return run_batch(
+        [scan],
+        keys=keys,
+        store=store,
+        template=load_template("ljun-teori-kejuruan"),
+        calibration=load_calibration(),
+    )
+
+
+def test_a_store_that_held_sheets_keeps_sha256_so_its_pages_keep_their_identity(
+    tmp_path, repo_root
+):
+    import hashlib
+    import shutil
+
+    from ljun.batch import page_hash
+
+    scan = tmp_path / "amplop-004.tif"
+    shutil.copy(repo_root / "samples" / "scans" / "amplop-004.tif", scan)
+    for key in ("paketA.json", "paketB.json"):
+        shutil.copy(repo_root / "samples" / "scans" / key, tmp_path / key)
+    old_identity = page_hash(hashlib.sha256(scan.read_bytes()).hexdigest(), 1)
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as raw:
+        raw.executescript(MIGRATIONS[0].sql)
+        raw.executescript(_VERSION_1_ROWS.replace("'hash-1'", f"'{old_identity}'"))
+        raw.execute("PRAGMA user_version = 1")
+    raw.close()
+    with open_store(path) as store:
+        assert store.file_digest_algorithm == "sha256"
+        result = _score(store, scan)
+    with sqlite3.connect(path) as raw:
+        rows = dict(raw.execute("SELECT page_hash, source FROM pages").fetchall())
+    raw.close()
+    # The sheet stored under the old identity is this scan's page 1, read again.
+    assert rows[old_identity] == str(scan)
+    assert len(rows) == result.summary["pages"]
+
+
+def test_a_new_store_identifies_files_by_blake3(tmp_path, repo_root):
+    import shutil
+
+    import blake3
+
+    from ljun.batch import page_hash
+
+    scan = tmp_path / "amplop-004.tif"
+    shutil.copy(repo_root / "samples" / "scans" / "amplop-004.tif", scan)
+    for key in ("paketA.json", "paketB.json"):
+        shutil.copy(repo_root / "samples" / "scans" / key, tmp_path / key)
+    with open_store(tmp_path / "new.sqlite") as store:
+        assert store.file_digest_algorithm == "blake3"
+        _score(store, scan)
+        hashes = {row[0] for row in store.connection.execute("SELECT page_hash FROM pages")}
+    digest = blake3.blake3(scan.read_bytes()).hexdigest()
+    assert page_hash(digest, 1) in hashes

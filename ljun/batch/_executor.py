@@ -36,6 +36,7 @@ from ..calibration import Calibration
 from ..errors import BatchError, LjunError
 from ..load import quiet_tifffile
 from ..template import Template
+from ..vocabulary import NEW_STORE_DIGEST, DigestAlgorithm
 from ._reading import FileResult, read_file, with_digest
 
 __all__ = ["default_workers", "iter_file_results", "PART_PAGES", "plan_parts"]
@@ -186,7 +187,11 @@ def _init_worker(
 
 
 def _read_file_in_worker(
-    path: str, file_index: int, pages: range | None = None, hash_file: bool = True
+    path: str,
+    file_index: int,
+    pages: range | None = None,
+    hash_file: bool = True,
+    digest_algorithm: DigestAlgorithm = NEW_STORE_DIGEST,
 ) -> FileResult:
     return read_file(
         path,
@@ -196,6 +201,7 @@ def _read_file_in_worker(
         on_page=_WORKER_STATE["on_page"],
         pages=pages,
         hash_file=hash_file,
+        digest_algorithm=digest_algorithm,
     )
 
 
@@ -209,6 +215,7 @@ def iter_file_results(
     on_file_done: Callable[[FileResult], None] | None = None,
     on_pages: Callable[[int], None] | None = None,
     part_pages: int = PART_PAGES,
+    digest_algorithm: DigestAlgorithm = NEW_STORE_DIGEST,
 ) -> Iterator[FileResult]:
     """Read ``files`` and yield the results in file order.
 
@@ -234,6 +241,8 @@ def iter_file_results(
         Files of more pages are shared across workers in ranges of this
         many pages (see :func:`plan_parts`); each file still comes back as
         one :class:`FileResult`.
+    digest_algorithm : {"blake3", "sha256"}, optional
+        The file digest of the results store the pages go to.
 
     Raises
     ------
@@ -245,14 +254,19 @@ def iter_file_results(
     if executor is None and len(tasks) <= 1:
         for index, path in enumerate(files):
             result = read_file(
-                path, file_index=index, template=template, calibration=calibration, on_page=on_pages
+                path,
+                file_index=index,
+                template=template,
+                calibration=calibration,
+                on_page=on_pages,
+                digest_algorithm=digest_algorithm,
             )
             if on_file_done is not None:
                 on_file_done(result)
             yield result
     elif executor is None:
         yield from _read_in_local_processes(
-            tasks, template, calibration, workers, on_file_done, on_pages
+            tasks, template, calibration, workers, on_file_done, on_pages, digest_algorithm
         )
     else:
         # Keyed by task number: task order is file order, then page order.
@@ -265,6 +279,7 @@ def iter_file_results(
                 calibration=calibration,
                 pages=pages,
                 hash_file=_hashes_file(pages),
+                digest_algorithm=digest_algorithm,
             ): number
             for number, (index, path, pages) in enumerate(tasks)
         }
@@ -294,6 +309,7 @@ def _read_in_local_processes(
     workers: int,
     on_file_done: Callable[[FileResult], None] | None,
     on_pages: Callable[[int], None] | None,
+    digest_algorithm: DigestAlgorithm,
 ) -> Iterator[FileResult]:
     # forkserver: workers start from a clean process, not a fork of one
     # that may already run threads (progress display, OpenCV).
@@ -321,7 +337,9 @@ def _read_in_local_processes(
 
     try:
         futures = {
-            pool.submit(_read_file_in_worker, path, index, pages, _hashes_file(pages)): number
+            pool.submit(
+                _read_file_in_worker, path, index, pages, _hashes_file(pages), digest_algorithm
+            ): number
             for number, (index, path, pages) in enumerate(tasks)
         }
         yield from _in_file_order(

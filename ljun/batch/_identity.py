@@ -1,8 +1,15 @@
 """Page identity: which scanned page a sheet is, wherever its file has moved.
 
-A sheet is identified by :func:`page_hash`: the SHA-256 of the file's bytes
+A sheet is identified by :func:`page_hash`: the digest of the file's bytes
 plus the page number, so re-running the same files updates those sheets
 instead of adding them again.
+
+The digest is BLAKE3 in stores made by this ljun; stores that already held
+sheets when the choice was recorded keep SHA-256, so their pages keep their
+identity (``ResultsStore.file_digest_algorithm``).  BLAKE3 takes 1.3 ms
+where SHA-256 takes 3.1 ms on a 4.6 MB uncompressed 200-dpi page, one core
+(this machine, 2026-12-03): hashing is part of the 10 ms a sheet may cost
+beyond decoding.
 """
 
 from __future__ import annotations
@@ -10,24 +17,35 @@ from __future__ import annotations
 import hashlib
 import os
 
+import blake3
 import numpy as np
+
+from ..vocabulary import DIGEST_ALGORITHMS, NEW_STORE_DIGEST, DigestAlgorithm
 
 __all__ = ["file_digest", "page_hash", "image_hash"]
 
 
-def file_digest(path: str | os.PathLike[str]) -> str:
-    """SHA-256 (hex) of a file's bytes; ``""`` when it cannot be read or is empty.
+def file_digest(path: str | os.PathLike[str], algorithm: DigestAlgorithm = NEW_STORE_DIGEST) -> str:
+    """Digest (hex) of a file's bytes; ``""`` when it cannot be read or is empty.
 
+    ``algorithm`` is the results store's (``ResultsStore.file_digest_algorithm``).
     Empty files all have the same bytes (none): identified by their digest,
     every empty file would be "the same page given twice" and all but one
     would go unreported, so they are identified by their path instead.
     """
+    if algorithm not in DIGEST_ALGORITHMS:
+        raise ValueError(
+            f"unknown file digest {algorithm!r}; one of {', '.join(DIGEST_ALGORITHMS)}"
+        )
     try:
         with open(path, "rb") as handle:
             if os.fstat(handle.fileno()).st_size == 0:
                 return ""
-            # hashlib's own loop: no Python-level chunking (about 10 % faster).
-            return hashlib.file_digest(handle, "sha256").hexdigest()
+            if algorithm == "sha256":
+                # hashlib's own loop: no Python-level chunking (about 10 % faster).
+                return hashlib.file_digest(handle, "sha256").hexdigest()
+            # One thread: the workers already use every core.
+            return blake3.blake3(max_threads=1).update_mmap(path).hexdigest()
     except OSError:
         return ""
 

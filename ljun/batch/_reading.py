@@ -16,7 +16,7 @@ from ..calibration import Calibration
 from ..load import iter_file_pages
 from ..records import PageFailure, SheetReading
 from ..template import Template
-from ..vocabulary import FailureReason
+from ..vocabulary import NEW_STORE_DIGEST, DigestAlgorithm, FailureReason
 from ._identity import file_digest, page_hash
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ class FileResult:
     ``readings`` holds ``(page_hash, reading)`` in page order.  ``errors``
     holds ``(page, text)`` of each unexpected exception of a reader: that
     page has a ``reader_error`` reading; when the loader itself raised, the
-    rest of the file is missing too.  ``digest`` is the file's SHA-256
+    rest of the file is missing too.  ``digest`` is the file's digest
     (:func:`file_digest`), ``""`` when it was not computed (a page range
     read without hashing: the page hashes are then ``""`` too, filled in by
     :func:`with_digest`).
@@ -97,6 +97,7 @@ def read_file(
     on_page: Callable[[int], None] | None = None,
     pages: range | None = None,
     hash_file: bool = True,
+    digest_algorithm: DigestAlgorithm = NEW_STORE_DIGEST,
 ) -> FileResult:
     """Load and read every page of one scan file.
 
@@ -104,7 +105,8 @@ def read_file(
     ``pages`` (0-based indices) reads only that range of the file's pages: a
     large file is shared across workers that way.  With ``hash_file=False``
     the file is not hashed (another part of it is) and the page hashes are
-    ``""`` (see :func:`with_digest`).
+    ``""`` (see :func:`with_digest`).  ``digest_algorithm`` is the results
+    store's (:attr:`ljun.store.ResultsStore.file_digest_algorithm`).
 
     Never raises for file or page content: load failures become failure
     readings (:func:`ljun.pipeline.reading_from_failure`).  An unexpected
@@ -116,7 +118,7 @@ def read_file(
     """
     analyse_sheet, reading_from_failure = _pipeline()
     source = str(path)
-    digest = file_digest(path) if hash_file else ""
+    digest = file_digest(path, digest_algorithm) if hash_file else ""
 
     def identity_of(page: int) -> str:
         return page_hash(digest, page, source=source) if hash_file else ""

@@ -134,6 +134,7 @@ def run_batch(
             executor=executor,
             on_file_done=on_file_done,
             on_pages=on_pages,
+            digest_algorithm=store.file_digest_algorithm,
         ):
             page_entries += [
                 ReconciliationEntry(

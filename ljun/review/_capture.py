@@ -90,7 +90,8 @@ class ReviewImage:
 class CapturedPage:
     """A review image with the identity of the page it shows.
 
-    ``file_digest`` is the SHA-256 of the scan file's bytes and ``page`` its
+    ``file_digest`` is the digest of the scan file's bytes (the store's
+    ``file_digest_algorithm``) and ``page`` its
     1-based page number: ``ljun.batch.page_hash(file_digest, page)`` must be
     ``page_hash``, which is how the store checks the image belongs to the sheet.
     """

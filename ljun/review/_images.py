@@ -187,11 +187,12 @@ def ensure_review_image(
     from ..calibration import load_calibration
     from ..load import iter_file_pages
     from ..pipeline import analyse_sheet
+    from ..store import file_digest_algorithm
 
     source, number = state.reading.source, state.reading.page
     if not os.path.isfile(source):
         return None
-    digest = file_digest(source)
+    digest = file_digest(source, file_digest_algorithm(db))
     if not digest or sheet_hash(digest, number) != state.page_hash:
         return None  # the file at that path is not the scan any more
     for item in iter_file_pages(source):

@@ -163,7 +163,7 @@ def process_files(
         return place
 
     for path in paths:
-        digest = file_digest(path)
+        digest = file_digest(path, store.file_digest_algorithm)
         if not digest:
             continue  # gone (or unreadable) since it was found complete; the next scan sees
         rows = store.watched(digest)
