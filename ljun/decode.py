@@ -523,7 +523,7 @@ def _grid_candidates(crop: np.ndarray, template: Template) -> _GridCandidates | 
     )
     # Darkness down each column (the bars run the full height), 0 paper .. 1 bar.
     column = crop[rows].mean(axis=0, dtype=np.float64)
-    paper, ink = np.percentile(column, 95), np.percentile(column, 5)
+    paper, ink = np.percentile(column, [95, 5])
     if paper - ink < 1.0:
         return None
     profile = np.clip((paper - column) / (paper - ink), 0.0, 1.0)
@@ -538,18 +538,15 @@ def _grid_candidates(crop: np.ndarray, template: Template) -> _GridCandidates | 
     )
     widths = module_px * np.asarray(BARCODE_GRID_SCALES)
     at = (np.arange(n_modules * sub) + 0.5) / sub  # sample positions, in modules
-    x = start + shifts[:, None, None] + widths[None, :, None] * at[None, None, :]
-    # Linear interpolation of the profile (np.interp's search is not needed:
-    # the grid is regular).
-    x = np.clip(x, 0.0, len(profile) - 1.001)
-    left = x.astype(np.intp)
-    frac = x - left
-    observed = profile[left] * (1.0 - frac) + profile[left + 1] * frac  # (S, W, n_modules * sub)
 
     grown, shared, predicted_by_growth = _grid_models()
-    # Mean squared difference, as (o - g)^2 = o^2 - 2 o.g + g^2 (one matrix product).
-    seen_shared = observed[..., shared]
+    # Every grid is fitted on the samples all sheet barcodes share (the
+    # variable symbols are read on the best grid only).
+    seen_shared = _profile_at(
+        profile, start + shifts[:, None, None] + widths[None, :, None] * at[shared][None, None, :]
+    )  # (S, W, shared samples)
     model = grown[:, shared]
+    # Mean squared difference, as (o - g)^2 = o^2 - 2 o.g + g^2 (one matrix product).
     error = (
         (seen_shared**2).sum(axis=-1)[..., None]
         - 2.0 * seen_shared @ model.T
@@ -558,7 +555,8 @@ def _grid_candidates(crop: np.ndarray, template: Template) -> _GridCandidates | 
     s_best, w_best, g_best = np.unravel_index(np.argmin(error), error.shape)
     if error[s_best, w_best, g_best] > BARCODE_GRID_FIT_MAX:
         return None
-    seen = observed[s_best, w_best, : n_symbols * _C128_SYMBOL_MODULES * sub].reshape(
+    observed = _profile_at(profile, start + shifts[s_best] + widths[w_best] * at)
+    seen = observed[: n_symbols * _C128_SYMBOL_MODULES * sub].reshape(
         n_symbols, _C128_SYMBOL_MODULES * sub
     )
     predicted = predicted_by_growth[g_best]  # (106, 11 * sub)
@@ -575,6 +573,15 @@ def _grid_candidates(crop: np.ndarray, template: Template) -> _GridCandidates | 
         pairs=tuple(close(slot, list(range(100))) for slot in _C128_PAIR_SLOTS),
         check=close(_C128_CHECK_SLOT, list(range(103))),
     )
+
+
+def _profile_at(profile: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """The profile linearly interpolated at pixel positions ``x`` (any shape;
+    np.interp's search is not needed: the positions are on a regular grid)."""
+    x = np.clip(x, 0.0, len(profile) - 1.001)
+    left = x.astype(np.intp)
+    frac = x - left
+    return profile[left] * (1.0 - frac) + profile[left + 1] * frac
 
 
 @dataclass(frozen=True)
