@@ -521,21 +521,24 @@ def _match_layout(candidates: np.ndarray, template_points: np.ndarray):
     return combos[c], orders, float(abs(a[c, shift]))
 
 
-def gray_quantile(values: np.ndarray, percent: float) -> float:
+def gray_quantile(values: np.ndarray, percent: float, mask: np.ndarray | None = None) -> float:
     """The ``percent`` percentile of uint8 gray levels, from their histogram.
 
     The value of rank ``floor(percent / 100 * (n - 1))`` (no interpolation);
     about eight times faster than ``np.percentile`` on a barcode crop and
-    five times faster than a partial sort.
+    five times faster than a partial sort.  ``mask`` (uint8, the shape of a
+    2-D ``values``) counts only the pixels where it is not 0, as
+    ``values[mask != 0]`` would without the copy.
 
     >>> gray_quantile(np.arange(10, dtype=np.uint8), 50)
     4.0
     """
     if values.ndim != 2:
         values = values.reshape(-1, 1)
-    hist = cv2.calcHist([values], [0], None, [256], [0, 256]).ravel()
-    rank = int(percent / 100.0 * (values.size - 1))
-    return float(np.searchsorted(np.cumsum(hist), rank, side="right"))
+    hist = cv2.calcHist([values], [0], mask, [256], [0, 256]).ravel()
+    counts = np.cumsum(hist)
+    rank = int(percent / 100.0 * (counts[-1] - 1))
+    return float(np.searchsorted(counts, rank, side="right"))
 
 
 def _fiducial_candidates_in_corners(
@@ -590,23 +593,26 @@ def _refine_fiducial(image: np.ndarray, centre: np.ndarray, side: float, paper: 
         or (y0 + by + bh >= image.shape[0])
     ):
         return None  # cut by the edge of the scan: its centre cannot be measured
-    blob = labels == k
-    ys, xs = np.nonzero(blob)
+    blob = cv2.compare(labels, k, cv2.CMP_EQ)  # uint8, 255 on the blob
     # Darkness-weighted centroid: sub-pixel, symmetric under blur.
-    weight = np.clip(paper - window[ys, xs].astype(np.float64), 0, None)
-    if weight.sum() <= 0:
+    weight = np.where(blob != 0, np.maximum(np.float32(paper) - window, 0.0), 0.0)
+    moments = cv2.moments(weight.astype(np.float32))
+    if moments["m00"] <= 0:
         return None
-    mx = float(np.sum(weight * xs) / weight.sum()) + x0
-    my = float(np.sum(weight * ys) / weight.sum()) + y0
-    contours, _ = cv2.findContours(
-        blob.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE
-    )
+    mx = moments["m10"] / moments["m00"] + x0
+    my = moments["m01"] / moments["m00"] + y0
+    contours, _ = cv2.findContours(blob, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     rect = cv2.minAreaRect(max(contours, key=len))
     # minAreaRect works on pixel centres; the blob's edge lies half a pixel out.
     (rcx, rcy), (rw, rh), angle = rect
     corners = cv2.boxPoints(((rcx + x0, rcy + y0), (rw + 1.0, rh + 1.0), angle)).astype(np.float64)
-    ink = gray_quantile(window[blob], _INK_PERCENTILE)
-    local_paper = gray_quantile(window[~blob], _LOCAL_PAPER_PERCENTILE) if (~blob).any() else paper
+    ink = gray_quantile(window, _INK_PERCENTILE, mask=blob)
+    outside = cv2.bitwise_not(blob)
+    local_paper = (
+        gray_quantile(window, _LOCAL_PAPER_PERCENTILE, mask=outside)
+        if cv2.countNonZero(outside)
+        else paper
+    )
     probe = max(1, int(round(_HOLE_PROBE_FRACTION * side)))
     px, py = int(round(mx)), int(round(my))
     centre_patch = image[max(py - probe, 0) : py + probe + 1, max(px - probe, 0) : px + probe + 1]

@@ -187,3 +187,15 @@ def test_gray_quantile_is_the_partial_sort_quantile(percent):
         flat = values.ravel()
         rank = int(percent / 100.0 * (flat.size - 1))
         assert gray_quantile(values, percent) == float(np.partition(flat, rank)[rank])
+
+
+def test_gray_quantile_with_a_mask_counts_only_the_masked_pixels():
+    from ljun.register import gray_quantile
+
+    rng = np.random.default_rng(11)
+    window = rng.integers(0, 256, (41, 29), dtype=np.uint8)
+    mask = (rng.random(window.shape) < 0.3).astype(np.uint8) * 255
+    for percent in (10, 75):
+        inside = window[mask != 0]
+        rank = int(percent / 100.0 * (inside.size - 1))
+        assert gray_quantile(window, percent, mask=mask) == float(np.partition(inside, rank)[rank])
