@@ -593,7 +593,7 @@ def _refine_fiducial(image: np.ndarray, centre: np.ndarray, side: float, paper: 
         or (y0 + by + bh >= image.shape[0])
     ):
         return None  # cut by the edge of the scan: its centre cannot be measured
-    blob = cv2.compare(labels, k, cv2.CMP_EQ)  # uint8, 255 on the blob
+    blob = cv2.inRange(labels, k, k)  # uint8, 255 on the blob
     # Darkness-weighted centroid: sub-pixel, symmetric under blur.
     weight = np.where(blob != 0, np.maximum(np.float32(paper) - window, 0.0), 0.0)
     moments = cv2.moments(weight.astype(np.float32))
