@@ -123,7 +123,7 @@ def test_one_bit_group4_tiff_becomes_0_and_255(tmp_path):
     (page,) = iter_file_pages(path)
     assert set(np.unique(page.image)) == {0, 255}
     np.testing.assert_array_equal(page.image, np.where(image < 128, 0, 255))
-    assert page.dpi == pytest.approx(300)
+    assert page.dpi == pytest.approx(300, abs=0.01)  # PNG stores dots per metre
 
 
 def test_min_is_white_tiff_is_inverted_to_black_on_white(tmp_path):
@@ -315,15 +315,34 @@ def test_gray_jpeg_is_decoded_by_opencv_with_pillows_pixels_and_dpi(tmp_path):
         assert isinstance(page, Page)
         assert page.dpi == pytest.approx(200)
         np.testing.assert_array_equal(page.image, expected)
-    assert load._gray_jpeg(str(tmp_path / "padded.jpg")) is not None
+    assert load._gray_by_opencv(str(tmp_path / "padded.jpg"), "JPEG", "L") is not None
 
 
 def test_cut_gray_jpeg_is_left_to_pillow_and_reported_as_truncated(tmp_path):
     _, data = _gray_jpeg_bytes()
     cut = tmp_path / "cut.jpg"
     cut.write_bytes(data[: len(data) * 2 // 3])
-    assert load._gray_jpeg(str(cut)) is None
+    assert load._gray_by_opencv(str(cut), "JPEG", "L") is None
     (failure,) = iter_file_pages(cut)
     assert isinstance(failure, PageFailure)
     assert failure.reason == FailureReason.CORRUPT_IMAGE
     assert "truncated" in failure.detail
+
+
+@pytest.mark.parametrize("mode", ["1", "L"])
+def test_gray_and_one_bit_png_are_decoded_by_opencv_with_pillows_pixels(tmp_path, mode):
+    pixels, _ = _gray_jpeg_bytes()
+    path = tmp_path / "a.png"
+    Image.fromarray(pixels).convert(mode).save(path, dpi=(300, 300))
+    with Image.open(path) as image:
+        expected = to_gray(np.asarray(image))
+    assert load._gray_by_opencv(str(path), "PNG", mode) is not None
+    (page,) = iter_file_pages(path)
+    assert page.dpi == pytest.approx(300, abs=0.01)  # PNG stores dots per metre
+    np.testing.assert_array_equal(page.image, expected)
+    # Cut before its end chunk: left to Pillow, which reports it.
+    cut = tmp_path / "cut.png"
+    cut.write_bytes(path.read_bytes()[:-40])
+    assert load._gray_by_opencv(str(cut), "PNG", mode) is None
+    (failure,) = iter_file_pages(cut)
+    assert isinstance(failure, PageFailure)
