@@ -35,10 +35,17 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .calibration import Calibration, DecodeCalibration
+from .calibration import Bands, Calibration, DecodeCalibration, ReadCalibration
 from .kompetensi import competency_codes
 from .nomor import NOMOR_PESERTA_DIGITS, format_nomor_peserta, luhn_valid
-from .read import BubbleDarkness, bands_for, decide_items, is_bilevel, mark_evidence
+from .read import (
+    BubbleDarkness,
+    ItemDecision,
+    bands_for,
+    decide_items,
+    is_bilevel,
+    mark_evidence,
+)
 from .register import Registration, gray_quantile
 from .render import BARCODE_QUIET_MODULES, BARCODE_TEXT_MM
 from .template import BubbleGeometry, Template
@@ -181,9 +188,10 @@ def decode_marks(
     confidence = np.ones(len(geometry), dtype=np.float32)
     fields: dict[str, str] = {}
     answers: tuple[str, ...] = ()
+    decisions = decide_fields(evidence, bubbles.inside, geometry, bands, read_cal)
     for fld in template.fields:
         grid = geometry.grid(fld.name)
-        decision = decide_items(evidence[grid], bands, read_cal, bubbles.inside[grid])
+        decision = decisions[fld.name]
         confidence[grid] = decision.confidence
         if fld.kind == "answers":
             answers, answer_flags = _answers(decision, fld.options)
@@ -200,6 +208,65 @@ def decode_marks(
     return DecodedMarks(
         fields=fields, answers=answers, flags=tuple(flags), confidence=confidence, evidence=evidence
     )
+
+
+def decide_fields(
+    evidence: np.ndarray,
+    inside: np.ndarray,
+    geometry: BubbleGeometry,
+    bands: Bands,
+    calibration: ReadCalibration,
+) -> dict[str, ItemDecision]:
+    """:func:`ljun.read.decide_items` for every field of ``geometry`` in one call.
+
+    The fields' items are stacked as rows of one array, short rows padded
+    with bubbles of evidence -inf (never a mark, never the darkest, always
+    sure), so each field's decision equals its own ``decide_items`` call
+    (0.1 ms where six calls take 0.3 ms, warm).
+
+    Parameters
+    ----------
+    evidence : (N,) ndarray of float32
+        Mark evidence of every bubble (:func:`ljun.read.mark_evidence`).
+    inside : (N,) ndarray of bool
+        Bubbles on the scan.
+
+    Returns
+    -------
+    dict of str to ItemDecision
+        Per field name, the decision of its ``(items, options)`` grid.
+    """
+    slots, rows = _field_rows(geometry)
+    padded = np.append(evidence.astype(np.float32), np.float32(-np.inf))[slots]
+    on_scan = np.append(inside, True)[slots]
+    stacked = decide_items(padded, bands, calibration, on_scan)
+    decisions = {}
+    for name, shape, row in zip(geometry.field_names, geometry.field_shapes, rows):
+        options = shape[1]
+        decisions[name] = ItemDecision(
+            marked=stacked.marked[row, :options],
+            count=stacked.count[row],
+            choice=stacked.choice[row],
+            unsure=stacked.unsure[row],
+            confidence=stacked.confidence[row, :options],
+        )
+    return decisions
+
+
+@functools.lru_cache(maxsize=8)
+def _field_rows(geometry: BubbleGeometry) -> tuple[np.ndarray, tuple[slice, ...]]:
+    """Every field's grid stacked: (items of all fields, most options) bubble
+    indices, padded with N (one past the last bubble), and each field's rows."""
+    grids = [geometry.grid(name) for name in geometry.field_names]
+    width = max(grid.shape[1] for grid in grids)
+    slots = np.full((sum(len(grid) for grid in grids), width), len(geometry), dtype=np.intp)
+    rows, start = [], 0
+    for grid in grids:
+        slots[start : start + len(grid), : grid.shape[1]] = grid
+        rows.append(slice(start, start + len(grid)))
+        start += len(grid)
+    slots.setflags(write=False)
+    return slots, tuple(rows)
 
 
 def _answers(decision, options: tuple[str, ...]) -> tuple[tuple[str, ...], list[str]]:

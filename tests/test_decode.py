@@ -286,3 +286,27 @@ def test_sheet_barcode_symbols_match_the_renderer():
         values = sheet_barcode_symbols(paket, serial)
         modules = "".join(code128.CODES[v] for v in values) + code128.STOP + "11"
         assert modules == code128_modules(f"LJUN-{paket}-{serial}")
+
+
+def test_every_field_decided_in_one_call_equals_each_field_on_its_own():
+    from ljun.decode import decide_fields
+    from ljun.read import decide_items
+
+    calibration = load_calibration().read
+    bands = calibration.gray
+    rng = np.random.default_rng(5)
+    n = len(GEOMETRY)
+    # Evidence across every band edge, with exact edge values and ties.
+    evidence = rng.choice(
+        [-0.1, 0.0, bands.blank_sure_max, bands.mark_min, bands.marked_sure_min, 0.3, 0.9],
+        size=n,
+    ).astype(np.float32)
+    evidence += rng.normal(0, 0.02, n).astype(np.float32) * (rng.random(n) < 0.5)
+    inside = rng.random(n) > 0.02
+    decisions = decide_fields(evidence, inside, GEOMETRY, bands, calibration)
+    assert list(decisions) == list(GEOMETRY.field_names)
+    for name, decision in decisions.items():
+        grid = GEOMETRY.grid(name)
+        alone = decide_items(evidence[grid], bands, calibration, inside[grid])
+        for part in ("marked", "count", "choice", "unsure", "confidence"):
+            np.testing.assert_array_equal(getattr(decision, part), getattr(alone, part), part)
