@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+# Cached sampling patterns (ljun._cache) go to a folder of this test run, not
+# the user's ~/.cache; child processes (CLI tests, workers) inherit it.
+os.environ["LJUN_CACHE_DIR"] = tempfile.mkdtemp(prefix="ljun-test-cache-")
 
 from ljun.cli import main
 from ljun.template import DEFAULT_TEMPLATE, Template, load_template
