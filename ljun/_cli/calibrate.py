@@ -158,8 +158,8 @@ def review_samples(
         if unknown:
             raise CalibrateError(
                 f"results store {db_path}: batch {', '.join(map(str, unknown))} has no review "
-                f"decisions (reviewed batches: {', '.join(map(str, reviewed))}); "
-                "see `ljun status --db` for the batches"
+                f"decisions (reviewed batches: {', '.join(map(str, reviewed))}); give one of "
+                "those to --batch, or none to use them all"
             )
         chosen = tuple(batch_ids) or tuple(reviewed)
         truth = reviewed_truth(store.connection, chosen)
