@@ -456,3 +456,49 @@ def test_calibrate_help_shows_the_from_review_example(run_cli):
     assert result.exit_code == 0
     assert "ljun calibrate --db ljun.sqlite --from-review --out" in result.stdout
     assert "is taken as read right" in " ".join(result.stdout.split())
+
+
+def test_calibrate_measures_colour_scans_in_the_pencil_channel_like_score(tmp_path):
+    """Regression: the --truth path loaded colour pages by luma, ljun score in
+    the channel where the print fades, so it fitted bands to other values."""
+    from ljun._cli.calibrate import scan_pages
+    from ljun._color import pencil_channel_weights
+    from ljun.calibrate import measure_sheet
+    from ljun.cli import main
+    from ljun.load import iter_file_pages
+    from ljun.read import mark_evidence
+    from ljun.template import load_template
+
+    made = main(
+        ["samples", "make", "--template", "ljk-provinsi-60", "--scan-color", "rgb",
+         "--count", "1", "--seed", "3", "--level", "easy", "--format", "tiff",
+         "--out", str(tmp_path / "set")]
+    )  # fmt: skip
+    assert made == 0
+    template = load_template("ljk-provinsi-60")
+    (scan,) = sorted((tmp_path / "set").glob("*.tif"))
+    truth = {"answers": []}
+    weights = pencil_channel_weights(template.print_color)
+
+    def evidence(page):
+        sample = measure_sheet(page, truth, template, CAL)
+        assert sample is not None
+        return mark_evidence(sample.bubbles, CAL.read)
+
+    (calibrated,) = [p for p in scan_pages([tmp_path / "set"], template) if p.page == 1]
+    (as_scored,) = [p for p in iter_file_pages(scan, weights=weights) if p.page == 1]
+    (by_luma,) = [p for p in iter_file_pages(scan) if p.page == 1]
+    assert np.array_equal(evidence(calibrated), evidence(as_scored))
+    assert not np.array_equal(evidence(calibrated), evidence(by_luma))
+
+
+def test_calibrate_from_review_names_the_template_the_batches_were_read_with(
+    reviewed_office, tmp_path, monkeypatch, run_cli
+):
+    _office_copy(reviewed_office, tmp_path, monkeypatch)
+    result = run_cli(
+        "calibrate", "--db", "ljun.sqlite", "--from-review", "--template", "ljk-provinsi-60",
+        "--out", "c.json",
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "give --template ljun-teori-kejuruan (the batches were read with it)" in result.stderr

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+import os
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -22,9 +24,9 @@ from ..calibrate import (
 )
 from ..calibration import Calibration, load_calibration
 from ..errors import CalibrationError, LjunError
-from ..load import iter_file_pages, iter_pages
+from ..load import iter_file_pages, list_scan_files
 from ..read import sampling_pattern
-from ..records import Page
+from ..records import Page, PageFailure
 from ..register import REFERENCE_DPI
 from ..review.truth import (
     ReviewedSheet,
@@ -34,7 +36,16 @@ from ..review.truth import (
 )
 from ..template import DEFAULT_TEMPLATE, Template, load_template
 
-__all__ = ["COMMANDS", "calibrate", "CalibrateError", "load_truth", "review_samples"]
+__all__ = [
+    "COMMANDS",
+    "calibrate",
+    "CalibrateError",
+    "load_truth",
+    "review_samples",
+    "scan_pages",
+    "LEFT_OUT",
+    "ReviewSamples",
+]
 
 
 class CalibrateError(LjunError, ValueError):
@@ -74,28 +85,57 @@ def load_truth(paths: tuple[Path, ...]) -> dict[tuple[Path, int], dict]:
     return records
 
 
+def scan_pages(
+    paths: Iterable[str | os.PathLike[str]], template: Template
+) -> Iterator[Page | PageFailure]:
+    """Every page under ``paths`` as ``ljun score`` loads it for ``template``.
+
+    Colour pages are turned gray in the channel where the template's print
+    fades (:func:`ljun._color.pencil_channel_weights`), as
+    :func:`ljun.batch.read_file` does: a calibration measured on other gray
+    values would not fit what ``ljun score`` reads.
+    """
+    weights = None if template.print_color is None else pencil_channel_weights(template.print_color)
+    for path in list_scan_files(paths):
+        yield from iter_file_pages(path, weights=weights)
+
+
 # How many skipped scan files are named in the output.
 _NAMED_SKIPS = 5
 
 
-@dataclass
-class ReviewSamples:
-    """The measured sheets of reviewed batches and what was left out, by cause."""
+#: Why a sheet of a reviewed batch is left out, in the order printed.
+LEFT_OUT: tuple[str, ...] = (
+    "rejected",
+    "still in review",
+    "of another template",
+    "in files moved or missing",
+    "in files changed since scoring",
+    "unreadable",
+    "not registered",
+)
 
-    samples: list[SheetSample]
+
+@dataclass(frozen=True)
+class ReviewSamples:
+    """The measured sheets of reviewed batches, and what was left out.
+
+    ``left_out`` counts sheets per cause of :data:`LEFT_OUT`;
+    ``skipped_files`` says which scan files were not used, and why.
+    """
+
+    samples: tuple[SheetSample, ...]
     start: Calibration
     batches: tuple[int, ...]
-    decided: int = 0
-    machine: int = 0
-    rejected: int = 0
-    unresolved: int = 0
-    other_template: int = 0
-    missing: int = 0
-    changed: int = 0
-    unreadable: int = 0
-    unregistered: int = 0
-    skipped_files: list[str] = field(default_factory=list)
+    decided: int
+    machine: int
+    left_out: dict[str, int]
+    skipped_files: tuple[str, ...] = ()
     note: str = ""
+
+    def left_out_text(self) -> str:
+        """``0 rejected, 2 still in review, ...``."""
+        return ", ".join(f"{self.left_out.get(cause, 0)} {cause}" for cause in LEFT_OUT)
 
 
 def _start_calibration(
@@ -167,63 +207,63 @@ def review_samples(
     sheets = [s for s in truth.sheets if s.truth["template"] == template.id]
     labels = {s.calibration for s in sheets if s.calibration}
     start, note = _start_calibration(start_file, labels, [run_with[b] for b in chosen])
-    found = ReviewSamples(
-        [],
-        start,
-        chosen,
-        rejected=truth.rejected,
-        unresolved=truth.unresolved,
-        other_template=len(truth.sheets) - len(sheets),
-        note=note,
+    left_out = Counter(
+        {
+            "rejected": truth.rejected,
+            "still in review": truth.unresolved,
+            "of another template": len(truth.sheets) - len(sheets),
+        }
     )
+    samples: list[SheetSample] = []
+    decided = 0
+    skipped: list[str] = []
     by_source: dict[str, list[ReviewedSheet]] = {}
     for sheet in sheets:
         by_source.setdefault(sheet.source, []).append(sheet)
-    weights = None if template.print_color is None else pencil_channel_weights(template.print_color)
     for source, mine in by_source.items():
         digest = file_digest(source) if Path(source).is_file() else ""
         if not digest:
-            found.missing += len(mine)
-            found.skipped_files.append(f"{source}: not found (moved or deleted)")
+            left_out["in files moved or missing"] += len(mine)
+            skipped.append(f"{source}: not found (moved or deleted)")
             continue
-        wanted = {}
-        for sheet in mine:
-            if page_hash(digest, sheet.page, source=source) == sheet.page_hash:
-                wanted[sheet.page] = sheet
-            else:
-                found.changed += 1
+        wanted = {s.page: s for s in mine if page_hash(digest, s.page) == s.page_hash}
         if len(wanted) < len(mine):
-            found.skipped_files.append(f"{source}: changed since it was scored")
-        for page in iter_file_pages(source, weights=weights):
+            left_out["in files changed since scoring"] += len(mine) - len(wanted)
+            skipped.append(f"{source}: changed since it was scored")
+        for page in scan_pages([source], template):
             if not isinstance(page, Page) or page.page not in wanted:
                 continue  # a page that failed to load stays in wanted: unreadable
             sheet = wanted.pop(page.page)
             sample = measure_sheet(page, sheet.truth, template, start)
             if sample is None:
-                found.unregistered += 1
+                left_out["not registered"] += 1
                 continue
-            found.samples.append(sample)
-            if sheet.decided:
-                found.decided += 1
-            else:
-                found.machine += 1
-        found.unreadable += len(wanted)
-    if not found.samples:
+            samples.append(sample)
+            decided += sheet.decided
+        left_out["unreadable"] += len(wanted)
+    found = ReviewSamples(
+        samples=tuple(samples),
+        start=start,
+        batches=chosen,
+        decided=decided,
+        machine=len(samples) - decided,
+        left_out=dict(left_out),
+        skipped_files=tuple(skipped),
+        note=note,
+    )
+    if not samples:
+        others = sorted({s.truth["template"] for s in truth.sheets} - {template.id})
+        fix = (
+            f"give --template {others[0]} (the batches were read with it)"
+            if others and not sheets
+            else "run ljun calibrate from the folder `ljun score` ran in, with the scans "
+            "where and as they were scored"
+        )
         raise CalibrateError(
             f"results store {db_path}: no sheet of batch {', '.join(map(str, chosen))} can be "
-            f"used ({_left_out(found)}); run ljun calibrate from the folder `ljun score` ran "
-            "in, with the scans where and as they were scored"
+            f"used ({found.left_out_text()}); {fix}"
         )
     return found
-
-
-def _left_out(found: ReviewSamples) -> str:
-    return (
-        f"{found.rejected} rejected, {found.unresolved} still in review, "
-        f"{found.other_template} of another template, {found.missing} in files moved or "
-        f"missing, {found.changed} in files changed since scoring, {found.unreadable} "
-        f"unreadable, {found.unregistered} not registered"
-    )
 
 
 def _fit_and_write(
@@ -417,7 +457,7 @@ def calibrate(
             f"{found.decided} decided by operators, {found.machine} not sent to review "
             "(taken as right)"
         )
-        click.echo(f"left out: {_left_out(found)}")
+        click.echo(f"left out: {found.left_out_text()}")
         for line in found.skipped_files[:_NAMED_SKIPS]:
             click.echo(f"  skipped {line}")
         if len(found.skipped_files) > _NAMED_SKIPS:
@@ -441,7 +481,7 @@ def calibrate(
     truth = load_truth(truth_files)
     samples = []
     unmatched = failed = unregistered = 0
-    for page in iter_pages(scans):
+    for page in scan_pages(scans, template):
         if not isinstance(page, Page):
             failed += 1
             continue
