@@ -502,3 +502,43 @@ def test_calibrate_from_review_names_the_template_the_batches_were_read_with(
     )  # fmt: skip
     assert result.exit_code == 2
     assert "give --template ljun-teori-kejuruan (the batches were read with it)" in result.stderr
+
+
+def test_reviewed_truth_leaves_out_sheets_not_yet_decided_and_reopened(reviewed_office, tmp_path):
+    import shutil
+
+    from ljun.review.decisions import load_sheet, reject_sheet, reopen_sheet
+    from ljun.review.queue import load_queue
+    from ljun.review.truth import reviewed_batches, reviewed_truth
+    from ljun.store import open_store
+
+    folder, truth, decided = reviewed_office
+    # Only one page rejected: every other flagged sheet is still in review.
+    db = tmp_path / "scored.sqlite"
+    shutil.copy(folder / "scored.sqlite", db)
+    with open_store(db, create=False) as store:
+        queue = load_queue(store.connection).open
+        page = next(e for e in queue if not truth[(Path(e.source).name, e.page)].get("answers"))
+        reject_sheet(store.connection, page.page_id, version=0, operator="sari", reason="kosong")
+        found = reviewed_truth(store.connection, reviewed_batches(store.connection))
+    assert (found.rejected, found.unresolved, found.decided) == (1, len(queue) - 1, 0)
+    assert found.machine == sum(1 for r in truth.values() if r.get("answers")) - (
+        len(queue) - sum(1 for r in truth.values() if not r.get("answers"))
+    )
+
+    # A resolved sheet a supervisor reopened is in review again.
+    db = tmp_path / "reopened.sqlite"
+    shutil.copy(folder / "ljun.sqlite", db)
+    with open_store(db, create=False) as store:
+        before = reviewed_truth(store.connection, [1])
+        sheet = next(s for s in before.sheets if s.decided)
+        state = load_sheet(store.connection, sheet.page_id)
+        assert state is not None
+        reopen_sheet(
+            store.connection, sheet.page_id, version=state.version, operator="kepala",
+            reason="periksa lagi",
+        )  # fmt: skip
+        after = reviewed_truth(store.connection, [1])
+    assert after.unresolved == before.unresolved + 1
+    assert after.decided == before.decided - 1
+    assert sheet.page_id not in {s.page_id for s in after.sheets}
