@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -244,3 +245,300 @@ def test_dithered_bands_are_ordered_like_the_others(tmp_path):
     with pytest.raises(CalibrationError, match=r"\$\.read\.dithered: blank_sure_max"):
         parse_calibration(document)
     assert CAL.read.dithered.mark_min > CAL.read.dithered.blank_sure_max
+
+
+# --------------------------------------------------------------------------- from review
+
+#: Keys of a result record the truth of a sheet is made of.
+_TRUTH_KEYS = ("nomor_peserta", "nama", "tanggal_lahir", "kode_kompetensi", "paket", "answers")
+
+
+@pytest.fixture(scope="module")
+def reviewed_office(tmp_path_factory, ljun_template):
+    """A generated hard 150-dpi gray set, scored into a real store from its own
+    folder (relative source paths) and reviewed by an operator who knows the
+    generator's truth: every flagged student sheet resolved, the first sheet
+    of the queue (a failed page) left open, the other non-LJUN page rejected.
+
+    Returns the folder, the generator's truth, what was decided, and a copy
+    of the store before any decision (``scored.sqlite``).
+    """
+    import shutil
+
+    from _calibrate_helpers import decide_with_truth, load_generator_truth
+
+    from ljun.cli import main
+
+    folder = tmp_path_factory.mktemp("office")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(folder)
+        made = main(
+            ["samples", "make", "--count", "14", "--seed", "21", "--level", "hard",
+             "--dpi", "150", "--bits", "8", "--format", "tiff", "--out", "set"]
+        )  # fmt: skip
+        assert made == 0
+        keys = [a for k in ("paketA", "paketB", "susulan") for a in ("--key", f"set/{k}.json")]
+        scored = main(["score", "set", *keys, "--db", "ljun.sqlite", "--workers", "1"])
+        assert scored == 0
+    shutil.copy(folder / "ljun.sqlite", folder / "scored.sqlite")
+    truth = load_generator_truth(folder / "set" / "truth.jsonl")
+    decided = decide_with_truth(folder / "ljun.sqlite", truth, ljun_template, leave_open=1)
+    return folder, truth, decided
+
+
+def _office_copy(reviewed_office, tmp_path, monkeypatch):
+    import shutil
+
+    folder = reviewed_office[0]
+    shutil.copytree(folder / "set", tmp_path / "set")
+    shutil.copy(folder / "ljun.sqlite", tmp_path / "ljun.sqlite")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_the_fixture_has_decided_sheets_machine_sheets_and_sheets_left_out(reviewed_office):
+    _, truth, decided = reviewed_office
+    students = [k for k, r in truth.items() if r.get("answers")]
+    assert decided.resolved and decided.rejected and decided.left_open
+    assert len(students) - len(decided.resolved) - len(decided.left_open) >= 5
+
+
+def test_reviewed_truth_is_the_generators_truth(reviewed_office):
+    from ljun.review.truth import reviewed_batches, reviewed_truth
+    from ljun.store import open_store
+
+    folder, truth, decided = reviewed_office
+    with open_store(folder / "ljun.sqlite", create=False) as store:
+        batches = reviewed_batches(store.connection)
+        found = reviewed_truth(store.connection, batches)
+    assert batches == [1]
+    assert found.rejected == len(decided.rejected)
+    assert found.unresolved == len(decided.left_open)
+    by_sheet = {(Path(s.source).name, s.page): s for s in found.sheets}
+    assert sorted(k for k, s in by_sheet.items() if s.decided) == sorted(decided.resolved)
+    for key, sheet in by_sheet.items():
+        expected = {name: truth[key][name] for name in _TRUTH_KEYS}
+        assert {name: sheet.truth[name] for name in _TRUTH_KEYS} == expected, key
+    # The operator changed values: the truth is not simply the machine's reading.
+    with open_store(folder / "scored.sqlite", create=False) as store:
+        machine = {(Path(s.reading.source).name, s.reading.page): s for s in store.stored_sheets()}
+    changed = [
+        key
+        for key in decided.resolved
+        if any(
+            getattr(machine[key].reading, name)
+            != (tuple(truth[key][name]) if name == "answers" else truth[key][name])
+            for name in _TRUTH_KEYS
+        )
+    ]
+    assert changed
+
+
+def test_calibrate_from_review_writes_a_calibration_that_score_uses(
+    reviewed_office, tmp_path, monkeypatch, run_cli
+):
+    _, truth, decided = reviewed_office
+    office = _office_copy(reviewed_office, tmp_path, monkeypatch)
+    result = run_cli("calibrate", "--db", "ljun.sqlite", "--from-review", "--out", "office.json")
+    assert result.exit_code == 0, result.stderr
+    used = sum(1 for k, r in truth.items() if r.get("answers") and k not in decided.left_open)
+    assert (
+        f"{used} sheets measured from batch 1 of ljun.sqlite: {len(decided.resolved)} decided "
+        f"by operators, {used - len(decided.resolved)} not sent to review (taken as right)"
+    ) in result.stdout
+    assert (
+        f"left out: {len(decided.rejected)} rejected, {len(decided.left_open)} still in review"
+    ) in result.stdout
+    assert "gray" in result.stdout and "fitted" in result.stdout
+    fitted = load_calibration(office / "office.json")  # valid: the schema and band order
+    document = json.loads((office / "office.json").read_text())
+    assert "--from-review" in document["derived_from"] and "ljun.sqlite" in document["derived_from"]
+    assert fitted.read.bilevel == CAL.read.bilevel  # no 1-bit sheets: kept
+
+    keys = [a for k in ("paketA", "paketB", "susulan") for a in ("--key", f"set/{k}.json")]
+    scored = run_cli(
+        "score", "set", *keys, "--calibration", "office.json", "--db", "again.sqlite",
+        "--workers", "1", "--no-progress",
+    )  # fmt: skip
+    assert scored.exit_code == 0, scored.stderr
+    with sqlite3.connect(office / "again.sqlite") as conn:
+        labels = {row[0] for row in conn.execute("SELECT calibration FROM readings")}
+    assert labels == {fitted.identity}
+
+
+def test_calibrate_from_review_skips_moved_and_changed_files(
+    reviewed_office, tmp_path, monkeypatch, run_cli
+):
+    from collections import Counter
+
+    from ljun.review.truth import reviewed_truth
+
+    office = _office_copy(reviewed_office, tmp_path, monkeypatch)
+    with sqlite3.connect(office / "ljun.sqlite") as conn:
+        per_file = Counter(s.source for s in reviewed_truth(conn, [1]).sheets)
+    conn.close()
+    big, small = sorted(per_file, key=per_file.__getitem__, reverse=True)[:2]
+    with open(small, "ab") as handle:
+        handle.write(b"\0")  # still a readable TIFF, but not the bytes that were scored
+    result = run_cli("calibrate", "--db", "ljun.sqlite", "--from-review", "--out", "office.json")
+    assert result.exit_code == 0, result.stderr
+    assert f"{per_file[big]} sheets measured" in result.stdout
+    assert f"0 in files moved or missing, {per_file[small]} in files changed" in result.stdout
+    assert f"skipped {small}: changed since it was scored" in result.stdout
+
+    # Every usable file moved away: nothing to fit to, and the message says why.
+    Path(big).rename(office / "elsewhere.tif")
+    result = run_cli("calibrate", "--db", "ljun.sqlite", "--from-review", "--out", "again.json")
+    assert result.exit_code == 2
+    assert (
+        f"{per_file[big]} in files moved or missing, {per_file[small]} in files changed"
+    ) in result.stderr
+    assert "run ljun calibrate from the folder" in result.stderr
+    assert not (office / "again.json").exists()
+
+
+def test_calibrate_from_review_refuses_a_store_without_review(reviewed_office, tmp_path, run_cli):
+    import shutil
+
+    db = tmp_path / "scored.sqlite"
+    shutil.copy(reviewed_office[0] / "scored.sqlite", db)
+    result = run_cli("calibrate", "--db", db, "--from-review", "--out", tmp_path / "c.json")
+    assert result.exit_code == 2
+    assert f"results store {db}: no batch has a sheet resolved or rejected" in result.stderr
+    assert not (tmp_path / "c.json").exists()
+
+
+def test_calibrate_from_review_refuses_a_store_of_a_newer_ljun(reviewed_office, tmp_path, run_cli):
+    import shutil
+
+    db = tmp_path / "future.sqlite"
+    shutil.copy(reviewed_office[0] / "ljun.sqlite", db)
+    with sqlite3.connect(db) as raw:
+        raw.execute("INSERT INTO schema_migrations VALUES ('9999_from_the_future', 'now')")
+    raw.close()
+    result = run_cli("calibrate", "--db", db, "--from-review", "--out", tmp_path / "c.json")
+    assert result.exit_code == 2
+    assert f"results store {db}" in result.stderr and "newer ljun" in result.stderr
+
+
+def test_calibrate_from_review_refuses_a_batch_without_review(reviewed_office, tmp_path, run_cli):
+    db = reviewed_office[0] / "ljun.sqlite"
+    result = run_cli(
+        "calibrate", "--db", db, "--from-review", "--batch", "7", "--out", tmp_path / "c.json"
+    )
+    assert result.exit_code == 2
+    assert "batch 7 has no review decisions (reviewed batches: 1)" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--from-review"], "--from-review needs --db"),
+        (["--db", "ljun.sqlite", "--truth", "TRUTH"], "--db ljun.sqlite and --truth"),
+        (["--db", "ljun.sqlite"], "only read with --from-review"),
+        (["--db", "ljun.sqlite", "--from-review", "SCANS"], "give no SCANS"),
+        (["SCANS"], "give SCANS with --truth"),
+        (["--truth", "TRUTH"], "give the SCANS that --truth"),
+    ],
+)
+def test_calibrate_wants_one_source_of_truth(generated_set, tmp_path, run_cli, arguments, message):
+    fill = {"TRUTH": generated_set / "truth.jsonl", "SCANS": generated_set}
+    result = run_cli(
+        "calibrate", *[fill.get(a, a) for a in arguments], "--out", tmp_path / "c.json"
+    )
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert not (tmp_path / "c.json").exists()
+
+
+def test_calibrate_help_shows_the_from_review_example(run_cli):
+    result = run_cli("calibrate", "--help")
+    assert result.exit_code == 0
+    assert "ljun calibrate --db ljun.sqlite --from-review --out" in result.stdout
+    assert "is taken as read right" in " ".join(result.stdout.split())
+
+
+def test_calibrate_measures_colour_scans_in_the_pencil_channel_like_score(tmp_path):
+    """Regression: the --truth path loaded colour pages by luma, ljun score in
+    the channel where the print fades, so it fitted bands to other values."""
+    from ljun._cli.calibrate import scan_pages
+    from ljun._color import pencil_channel_weights
+    from ljun.calibrate import measure_sheet
+    from ljun.cli import main
+    from ljun.load import iter_file_pages
+    from ljun.read import mark_evidence
+    from ljun.template import load_template
+
+    made = main(
+        ["samples", "make", "--template", "ljk-provinsi-60", "--scan-color", "rgb",
+         "--count", "1", "--seed", "3", "--level", "easy", "--format", "tiff",
+         "--out", str(tmp_path / "set")]
+    )  # fmt: skip
+    assert made == 0
+    template = load_template("ljk-provinsi-60")
+    (scan,) = sorted((tmp_path / "set").glob("*.tif"))
+    truth = {"answers": []}
+    weights = pencil_channel_weights(template.print_color)
+
+    def evidence(page):
+        sample = measure_sheet(page, truth, template, CAL)
+        assert sample is not None
+        return mark_evidence(sample.bubbles, CAL.read)
+
+    (calibrated,) = [p for p in scan_pages([tmp_path / "set"], template) if p.page == 1]
+    (as_scored,) = [p for p in iter_file_pages(scan, weights=weights) if p.page == 1]
+    (by_luma,) = [p for p in iter_file_pages(scan) if p.page == 1]
+    assert np.array_equal(evidence(calibrated), evidence(as_scored))
+    assert not np.array_equal(evidence(calibrated), evidence(by_luma))
+
+
+def test_calibrate_from_review_names_the_template_the_batches_were_read_with(
+    reviewed_office, tmp_path, monkeypatch, run_cli
+):
+    _office_copy(reviewed_office, tmp_path, monkeypatch)
+    result = run_cli(
+        "calibrate", "--db", "ljun.sqlite", "--from-review", "--template", "ljk-provinsi-60",
+        "--out", "c.json",
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "give --template ljun-teori-kejuruan (the batches were read with it)" in result.stderr
+
+
+def test_reviewed_truth_leaves_out_sheets_not_yet_decided_and_reopened(reviewed_office, tmp_path):
+    import shutil
+
+    from ljun.review.decisions import load_sheet, reject_sheet, reopen_sheet
+    from ljun.review.queue import load_queue
+    from ljun.review.truth import reviewed_batches, reviewed_truth
+    from ljun.store import open_store
+
+    folder, truth, decided = reviewed_office
+    # Only one page rejected: every other flagged sheet is still in review.
+    db = tmp_path / "scored.sqlite"
+    shutil.copy(folder / "scored.sqlite", db)
+    with open_store(db, create=False) as store:
+        queue = load_queue(store.connection).open
+        page = next(e for e in queue if not truth[(Path(e.source).name, e.page)].get("answers"))
+        reject_sheet(store.connection, page.page_id, version=0, operator="sari", reason="kosong")
+        found = reviewed_truth(store.connection, reviewed_batches(store.connection))
+    assert (found.rejected, found.unresolved, found.decided) == (1, len(queue) - 1, 0)
+    assert found.machine == sum(1 for r in truth.values() if r.get("answers")) - (
+        len(queue) - sum(1 for r in truth.values() if not r.get("answers"))
+    )
+
+    # A resolved sheet a supervisor reopened is in review again.
+    db = tmp_path / "reopened.sqlite"
+    shutil.copy(folder / "ljun.sqlite", db)
+    with open_store(db, create=False) as store:
+        before = reviewed_truth(store.connection, [1])
+        sheet = next(s for s in before.sheets if s.decided)
+        state = load_sheet(store.connection, sheet.page_id)
+        assert state is not None
+        reopen_sheet(
+            store.connection, sheet.page_id, version=state.version, operator="kepala",
+            reason="periksa lagi",
+        )  # fmt: skip
+        after = reviewed_truth(store.connection, [1])
+    assert after.unresolved == before.unresolved + 1
+    assert after.decided == before.decided - 1
+    assert sheet.page_id not in {s.page_id for s in after.sheets}

@@ -3,32 +3,53 @@
 from __future__ import annotations
 
 import json
+import os
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
+from .._color import pencil_channel_weights
 from .._io import atomic_write
 from ..calibrate import (
     SCAN_KINDS,
+    SheetSample,
     calibration_document,
     fit_bands,
     fitted_calibration,
     measure_sheet,
     replay,
 )
-from ..calibration import load_calibration
-from ..errors import LjunError
-from ..load import iter_pages
+from ..calibration import Calibration, load_calibration
+from ..errors import CalibrationError, LjunError
+from ..load import iter_file_pages, list_scan_files
 from ..read import sampling_pattern
-from ..records import Page
+from ..records import Page, PageFailure
 from ..register import REFERENCE_DPI
-from ..template import DEFAULT_TEMPLATE, load_template
+from ..review.truth import (
+    ReviewedSheet,
+    batch_calibrations,
+    reviewed_batches,
+    reviewed_truth,
+)
+from ..template import DEFAULT_TEMPLATE, Template, load_template
 
-__all__ = ["COMMANDS", "calibrate", "CalibrateError", "load_truth"]
+__all__ = [
+    "COMMANDS",
+    "calibrate",
+    "CalibrateError",
+    "load_truth",
+    "review_samples",
+    "scan_pages",
+    "LEFT_OUT",
+    "ReviewSamples",
+]
 
 
 class CalibrateError(LjunError, ValueError):
-    """Unusable inputs of ``ljun calibrate`` (truth file, no matching pages)."""
+    """Unusable inputs of ``ljun calibrate`` (truth file, results store, no matching pages)."""
 
 
 def load_truth(paths: tuple[Path, ...]) -> dict[tuple[Path, int], dict]:
@@ -64,15 +85,288 @@ def load_truth(paths: tuple[Path, ...]) -> dict[tuple[Path, int], dict]:
     return records
 
 
+def scan_pages(
+    paths: Iterable[str | os.PathLike[str]], template: Template
+) -> Iterator[Page | PageFailure]:
+    """Every page under ``paths`` as ``ljun score`` loads it for ``template``.
+
+    Colour pages are turned gray in the channel where the template's print
+    fades (:func:`ljun._color.pencil_channel_weights`), as
+    :func:`ljun.batch.read_file` does: a calibration measured on other gray
+    values would not fit what ``ljun score`` reads.
+    """
+    weights = None if template.print_color is None else pencil_channel_weights(template.print_color)
+    for path in list_scan_files(paths):
+        yield from iter_file_pages(path, weights=weights)
+
+
+# How many skipped scan files are named in the output.
+_NAMED_SKIPS = 5
+
+
+#: Why a sheet of a reviewed batch is left out, in the order printed.
+LEFT_OUT: tuple[str, ...] = (
+    "rejected",
+    "still in review",
+    "of another template",
+    "in files moved or missing",
+    "in files changed since scoring",
+    "unreadable",
+    "not registered",
+)
+
+
+@dataclass(frozen=True)
+class ReviewSamples:
+    """The measured sheets of reviewed batches, and what was left out.
+
+    ``left_out`` counts sheets per cause of :data:`LEFT_OUT`;
+    ``skipped_files`` says which scan files were not used, and why.
+    """
+
+    samples: tuple[SheetSample, ...]
+    start: Calibration
+    batches: tuple[int, ...]
+    decided: int
+    machine: int
+    left_out: dict[str, int]
+    skipped_files: tuple[str, ...] = ()
+    note: str = ""
+
+    def left_out_text(self) -> str:
+        """``0 rejected, 2 still in review, ...``."""
+        return ", ".join(f"{self.left_out.get(cause, 0)} {cause}" for cause in LEFT_OUT)
+
+
+def _start_calibration(
+    start_file: Path | None, labels: set[str], batch_sources: Sequence[str]
+) -> tuple[Calibration, str]:
+    """The calibration to start from, and a note when it is not what read the sheets.
+
+    Without ``--calibration``: the calibration the batches were run with,
+    when it is still there unchanged (its identity is what the sheets
+    record); otherwise the default.
+    """
+    if start_file is not None:
+        return load_calibration(start_file), ""
+    for source in dict.fromkeys(s for s in batch_sources if s):
+        try:
+            candidate = load_calibration(source)
+        except CalibrationError:
+            continue
+        if labels == {candidate.identity}:
+            return candidate, ""
+    default = load_calibration()
+    if labels and labels != {default.identity}:
+        return default, (
+            f"note: the sheets were read with {', '.join(sorted(labels))}, not found as it was; "
+            f"starting from {default.source} (give --calibration to choose)"
+        )
+    return default, ""
+
+
+def review_samples(
+    db_path: Path, batch_ids: Sequence[int], template: Template, start_file: Path | None
+) -> ReviewSamples:
+    """Measure again the sheets of the reviewed batches of ``db_path``, with their decided truth.
+
+    Each scan is read from the path the store keeps (relative paths from the
+    current folder, as ``ljun score`` was given them); a file that is gone
+    or whose bytes changed since it was scored (its page hash differs) is
+    skipped and counted, never used.
+
+    Raises
+    ------
+    StoreError
+        When the store cannot be opened (missing, not a store, newer ljun).
+    CalibrateError
+        When it has no reviewed batch (or not the one asked for), or no
+        sheet of them can be used.
+    """
+    from ..batch import file_digest, page_hash
+    from ..store import open_store
+
+    with open_store(db_path, create=False) as store:
+        reviewed = reviewed_batches(store.connection)
+        if not reviewed:
+            raise CalibrateError(
+                f"results store {db_path}: no batch has a sheet resolved or rejected in review "
+                f"yet; decide its flagged sheets first (`ljun review --db {db_path}`), or fit "
+                "from scans with known truth (SCANS --truth truth.jsonl)"
+            )
+        unknown = [b for b in batch_ids if b not in reviewed]
+        if unknown:
+            raise CalibrateError(
+                f"results store {db_path}: batch {', '.join(map(str, unknown))} has no review "
+                f"decisions (reviewed batches: {', '.join(map(str, reviewed))}); give one of "
+                "those to --batch, or none to use them all"
+            )
+        chosen = tuple(batch_ids) or tuple(reviewed)
+        truth = reviewed_truth(store.connection, chosen)
+        run_with = batch_calibrations(store.connection, chosen)
+    sheets = [s for s in truth.sheets if s.truth["template"] == template.id]
+    labels = {s.calibration for s in sheets if s.calibration}
+    start, note = _start_calibration(start_file, labels, [run_with[b] for b in chosen])
+    left_out = Counter(
+        {
+            "rejected": truth.rejected,
+            "still in review": truth.unresolved,
+            "of another template": len(truth.sheets) - len(sheets),
+        }
+    )
+    samples: list[SheetSample] = []
+    decided = 0
+    skipped: list[str] = []
+    by_source: dict[str, list[ReviewedSheet]] = {}
+    for sheet in sheets:
+        by_source.setdefault(sheet.source, []).append(sheet)
+    for source, mine in by_source.items():
+        digest = file_digest(source) if Path(source).is_file() else ""
+        if not digest:
+            left_out["in files moved or missing"] += len(mine)
+            skipped.append(f"{source}: not found (moved or deleted)")
+            continue
+        wanted = {s.page: s for s in mine if page_hash(digest, s.page) == s.page_hash}
+        if len(wanted) < len(mine):
+            left_out["in files changed since scoring"] += len(mine) - len(wanted)
+            skipped.append(f"{source}: changed since it was scored")
+        for page in scan_pages([source], template):
+            if not isinstance(page, Page) or page.page not in wanted:
+                continue  # a page that failed to load stays in wanted: unreadable
+            sheet = wanted.pop(page.page)
+            sample = measure_sheet(page, sheet.truth, template, start)
+            if sample is None:
+                left_out["not registered"] += 1
+                continue
+            samples.append(sample)
+            decided += sheet.decided
+        left_out["unreadable"] += len(wanted)
+    found = ReviewSamples(
+        samples=tuple(samples),
+        start=start,
+        batches=chosen,
+        decided=decided,
+        machine=len(samples) - decided,
+        left_out=dict(left_out),
+        skipped_files=tuple(skipped),
+        note=note,
+    )
+    if not samples:
+        others = sorted({s.truth["template"] for s in truth.sheets} - {template.id})
+        fix = (
+            f"give --template {others[0]} (the batches were read with it)"
+            if others and not sheets
+            else "run ljun calibrate from the folder `ljun score` ran in, with the scans "
+            "where and as they were scored"
+        )
+        raise CalibrateError(
+            f"results store {db_path}: no sheet of batch {', '.join(map(str, chosen))} can be "
+            f"used ({found.left_out_text()}); {fix}"
+        )
+    return found
+
+
+def _fit_and_write(
+    samples: Sequence[SheetSample],
+    *,
+    start: Calibration,
+    template: Template,
+    kinds: Sequence[str],
+    out: Path,
+    description: str,
+    derived_from: str,
+) -> None:
+    """The fitting both sources of truth share: fit, print before/after, write ``out``."""
+    geometry = sampling_pattern(template, REFERENCE_DPI).geometry
+    fits = fit_bands(samples, start, template, geometry, kinds=kinds or SCAN_KINDS)
+    fitted = fitted_calibration(start, fits)
+    click.echo(
+        f"{'scan':<9} {'sheets':>6}  {'blank_sure_max':>14} {'mark_min':>8} "
+        f"{'marked_sure_min':>15}  {'silent sheets':>13} {'silent items':>12} {'review':>7}"
+    )
+    for fit in fits:
+        mine = [s for s in samples if s.kind == fit.kind]
+        before = replay(mine, start, template, geometry)
+        for label, bands, result in (
+            ("before", getattr(start.read, fit.kind), before),
+            ("fitted" if fit.fitted else "kept", fit.bands, fit.result),
+        ):
+            share = result.review / max(fit.sheets, 1)
+            click.echo(
+                f"{fit.kind:<9} {fit.sheets:>6}  {bands.blank_sure_max:>14.3f} "
+                f"{bands.mark_min:>8.3f} {bands.marked_sure_min:>15.3f}  "
+                f"{result.silent_sheets:>13} {result.silent_items:>12} {share:>7.1%}  {label}"
+            )
+    document = calibration_document(fitted, description=description, derived_from=derived_from)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(out, "w") as handle:
+        handle.write(json.dumps(document, indent=2) + "\n")
+    click.echo(f"wrote {out}")
+
+
+def _check_sources(
+    scans: tuple[Path, ...],
+    truth_files: tuple[Path, ...],
+    db: Path | None,
+    from_review: bool,
+    batch_ids: tuple[int, ...],
+) -> None:
+    """One source of truth: SCANS with --truth, or --db with --from-review."""
+    if db is not None and truth_files:
+        raise click.UsageError(
+            f"--db {db} and --truth {truth_files[0]} are two sources of truth: give --db "
+            "STORE --from-review (the review decisions) or SCANS --truth FILE, not both"
+        )
+    if from_review and db is None:
+        raise click.UsageError(
+            "--from-review needs --db STORE: the results store that holds the review "
+            "decisions (for example --db ljun.sqlite)"
+        )
+    if db is not None and not from_review:
+        raise click.UsageError(
+            f"--db {db} is only read with --from-review (fit to its review decisions); add it"
+        )
+    if from_review and scans:
+        raise click.UsageError(
+            f"with --from-review the scans are read from the paths stored in {db}; "
+            f"give no SCANS ({scans[0]})"
+        )
+    if batch_ids and not from_review:
+        raise click.UsageError("--batch chooses reviewed batches: use it with --db --from-review")
+    if not from_review and not truth_files:
+        raise click.UsageError(
+            "give SCANS with --truth truth.jsonl, or --db STORE --from-review (see --help)"
+        )
+    if not from_review and not scans:
+        raise click.UsageError(f"give the SCANS that --truth {truth_files[0]} describes")
+
+
 @click.command()
-@click.argument("scans", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.argument("scans", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option(
     "--truth",
     "truth_files",
     multiple=True,
-    required=True,
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="truth.jsonl of the scans (result records, source relative to its folder). Repeatable.",
+)
+@click.option(
+    "--db",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Results store whose review decisions give the truth (with --from-review).",
+)
+@click.option(
+    "--from-review",
+    is_flag=True,
+    help="Fit to the reviewed batches of --db instead of a truth file (see above).",
+)
+@click.option(
+    "--batch",
+    "batch_ids",
+    multiple=True,
+    type=int,
+    help="With --from-review: only this batch id (repeatable). Default: every reviewed batch.",
 )
 @click.option(
     "--out",
@@ -85,8 +379,9 @@ def load_truth(paths: tuple[Path, ...]) -> dict[tuple[Path, int], dict]:
     "start_file",
     default=None,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Calibration to start from; what is not fitted is kept. "
-    "Default: calibration/default.json.",
+    help="Calibration to start from; what is not fitted is kept. Default: "
+    "calibration/default.json (with --from-review: the one the batches were read with, "
+    "if unchanged).",
 )
 @click.option(
     "--fit",
@@ -106,6 +401,9 @@ def load_truth(paths: tuple[Path, ...]) -> dict[tuple[Path, int], dict]:
 def calibrate(
     scans: tuple[Path, ...],
     truth_files: tuple[Path, ...],
+    db: Path | None,
+    from_review: bool,
+    batch_ids: tuple[int, ...],
     out: Path,
     start_file: Path | None,
     kinds: tuple[str, ...],
@@ -114,31 +412,76 @@ def calibrate(
 ) -> int:
     """Fit the bubble-reading thresholds to scans whose right reading is known.
 
-    SCANS are files and folders of one scanner and paper (generated with
-    `ljun samples make`, or a batch whose readings were checked); --truth
-    gives their right readings.  Every page is registered and measured, and
-    for each kind of scan (gray, 1-bit threshold, 1-bit dithered) the band
-    edges of the mark evidence are chosen that make no silent error on
-    these sheets (with a safety margin) and send the fewest to review.  The
-    expected silent errors and review rates before and after are printed;
-    use the result with `ljun score --calibration FILE`.
-
-    Fitting from review decisions in the results store (--db --from-review)
-    is not available yet.
+    The truth comes from one of two places:
 
     \b
-    Example:
+    - SCANS --truth FILE: scans of one scanner and paper with their right
+      readings (generated with `ljun samples make`, which writes truth.jsonl);
+    - --db STORE --from-review: the office's own batches, checked by its
+      operators in `ljun review`.
+
+    Every page is registered and measured, and for each kind of scan (gray,
+    1-bit threshold, 1-bit dithered) the band edges of the mark evidence are
+    chosen that make no silent error on these sheets (with a safety margin)
+    and send the fewest to review.  The expected silent errors and review
+    rates before and after are printed; use the result with `ljun score
+    --calibration FILE`.
+
+    With --from-review, every reading batch of the store with a sheet
+    resolved or rejected in review is used (or those given by --batch):
+    a sheet an operator resolved counts with the answers and identity the
+    operator decided; a sheet that was NOT sent to review is taken as read
+    right (the machine was sure of every item: a silent error on it cannot
+    be seen here).  Rejected sheets and sheets still in review are left out.
+    The scans are read again from the paths the store keeps (run it from the
+    folder `ljun score` ran in); a file moved, deleted or changed since it
+    was scored is skipped and counted, never used.
+
+    \b
+    Examples:
       ljun samples make --count 200 --seed 11 --level moderate --dpi mixed \\
                         --bits mixed --format tiff --out train/
       ljun calibrate train/ --truth train/truth.jsonl --out calibration/office.json
+      ljun calibrate --db ljun.sqlite --from-review --out calibration/office.json
     """
+    _check_sources(scans, truth_files, db, from_review, batch_ids)
     template = load_template(template_name)
+    if from_review:
+        assert db is not None  # _check_sources
+        found = review_samples(db, batch_ids, template, start_file)
+        if found.note:
+            click.echo(found.note)
+        batches = ", ".join(map(str, found.batches))
+        click.echo(
+            f"{len(found.samples)} sheets measured from batch {batches} of {db}: "
+            f"{found.decided} decided by operators, {found.machine} not sent to review "
+            "(taken as right)"
+        )
+        click.echo(f"left out: {found.left_out_text()}")
+        for line in found.skipped_files[:_NAMED_SKIPS]:
+            click.echo(f"  skipped {line}")
+        if len(found.skipped_files) > _NAMED_SKIPS:
+            click.echo(f"  ... and {len(found.skipped_files) - _NAMED_SKIPS} more files")
+        _fit_and_write(
+            found.samples,
+            start=found.start,
+            template=template,
+            kinds=kinds,
+            out=out,
+            description=description
+            or f"Fitted by ljun calibrate on {len(found.samples)} reviewed sheets.",
+            derived_from=(
+                f"ljun calibrate --from-review from {found.start.source}: review decisions "
+                f"of batch {batches} in {db} ({found.decided} sheets decided by operators, "
+                f"{found.machine} not sent to review)"
+            ),
+        )
+        return 0
     start = load_calibration(start_file)
     truth = load_truth(truth_files)
-    geometry = sampling_pattern(template, REFERENCE_DPI).geometry
     samples = []
     unmatched = failed = unregistered = 0
-    for page in iter_pages(scans):
+    for page in scan_pages(scans, template):
         if not isinstance(page, Page):
             failed += 1
             continue
@@ -158,41 +501,22 @@ def calibrate(
             f"{failed} unreadable, {unregistered} not registered); give the truth.jsonl "
             "that came with these scans"
         )
-    fits = fit_bands(samples, start, template, geometry, kinds=kinds or SCAN_KINDS)
-    fitted = fitted_calibration(start, fits)
     click.echo(
         f"{len(samples)} sheets measured; {unmatched} pages without truth, "
         f"{failed} unreadable, {unregistered} not registered (left out)"
     )
-    click.echo(
-        f"{'scan':<9} {'sheets':>6}  {'blank_sure_max':>14} {'mark_min':>8} "
-        f"{'marked_sure_min':>15}  {'silent sheets':>13} {'silent items':>12} {'review':>7}"
-    )
-    for fit in fits:
-        mine = [s for s in samples if s.kind == fit.kind]
-        before = replay(mine, start, template, geometry)
-        for label, bands, result in (
-            ("before", getattr(start.read, fit.kind), before),
-            ("fitted" if fit.fitted else "kept", fit.bands, fit.result),
-        ):
-            share = result.review / max(fit.sheets, 1)
-            click.echo(
-                f"{fit.kind:<9} {fit.sheets:>6}  {bands.blank_sure_max:>14.3f} "
-                f"{bands.mark_min:>8.3f} {bands.marked_sure_min:>15.3f}  "
-                f"{result.silent_sheets:>13} {result.silent_items:>12} {share:>7.1%}  {label}"
-            )
-    document = calibration_document(
-        fitted,
+    _fit_and_write(
+        samples,
+        start=start,
+        template=template,
+        kinds=kinds,
+        out=out,
         description=description or f"Fitted by ljun calibrate on {len(samples)} sheets.",
         derived_from=(
             f"ljun calibrate from {start.source}: {', '.join(map(str, scans))} with truth "
             f"{', '.join(map(str, truth_files))}"
         ),
     )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_write(out, "w") as handle:
-        handle.write(json.dumps(document, indent=2) + "\n")
-    click.echo(f"wrote {out}")
     return 0
 
 

@@ -10,6 +10,8 @@ Modules (the web framework is imported only by :mod:`ljun.review.app`):
 - :mod:`~ljun.review.queue`: which sheets need a person, most urgent first;
 - :mod:`~ljun.review.decisions`: what a sheet asks of a person, and applying the answers
   (the sheet is rescored with the same scoring code);
+- :mod:`~ljun.review.truth`: what reviewed batches say the right readings are
+  (``ljun calibrate --from-review``);
 - :mod:`~ljun.review.catalogue`: every label in Bahasa Indonesia and English;
 - :mod:`~ljun.review.app`: the Flask application.
 """
