@@ -542,3 +542,26 @@ def test_reviewed_truth_leaves_out_sheets_not_yet_decided_and_reopened(reviewed_
     assert after.unresolved == before.unresolved + 1
     assert after.decided == before.decided - 1
     assert sheet.page_id not in {s.page_id for s in after.sheets}
+
+
+def test_calibrate_from_review_checks_files_with_the_stores_own_digest(
+    reviewed_office, tmp_path, monkeypatch, run_cli
+):
+    # A store made before BLAKE3 identifies its files by SHA-256: its files
+    # are the same, not "changed since scoring".
+    import hashlib
+
+    from ljun.batch import page_hash
+
+    office = _office_copy(reviewed_office, tmp_path, monkeypatch)
+    with sqlite3.connect(office / "ljun.sqlite") as conn:
+        for page_id, source, page in conn.execute("SELECT id, source, page FROM pages").fetchall():
+            digest = hashlib.sha256(Path(source).read_bytes()).hexdigest()
+            conn.execute(
+                "UPDATE pages SET page_hash = ? WHERE id = ?", (page_hash(digest, page), page_id)
+            )
+        conn.execute("UPDATE store_settings SET value = 'sha256' WHERE name = 'file_digest'")
+    conn.close()
+    result = run_cli("calibrate", "--db", "ljun.sqlite", "--from-review", "--out", "office.json")
+    assert result.exit_code == 0, result.stderr
+    assert "0 in files moved or missing, 0 in files changed" in result.stdout

@@ -204,6 +204,7 @@ def review_samples(
         chosen = tuple(batch_ids) or tuple(reviewed)
         truth = reviewed_truth(store.connection, chosen)
         run_with = batch_calibrations(store.connection, chosen)
+        digest_algorithm = store.file_digest_algorithm
     sheets = [s for s in truth.sheets if s.truth["template"] == template.id]
     labels = {s.calibration for s in sheets if s.calibration}
     start, note = _start_calibration(start_file, labels, [run_with[b] for b in chosen])
@@ -221,7 +222,7 @@ def review_samples(
     for sheet in sheets:
         by_source.setdefault(sheet.source, []).append(sheet)
     for source, mine in by_source.items():
-        digest = file_digest(source) if Path(source).is_file() else ""
+        digest = file_digest(source, digest_algorithm) if Path(source).is_file() else ""
         if not digest:
             left_out["in files moved or missing"] += len(mine)
             skipped.append(f"{source}: not found (moved or deleted)")

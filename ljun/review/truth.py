@@ -62,7 +62,7 @@ class ReviewedSheet:
     page : int
         1-based page of ``source``.
     page_hash : str
-        The page's identity (:func:`ljun.batch.page_hash`): SHA-256 of the
+        The page's identity (:func:`ljun.batch.page_hash`): the digest of the
         file's bytes and the page number, to check the file is unchanged.
     calibration : str
         The calibration that read it (``name@hash``, ``""`` before it was recorded).
