@@ -37,6 +37,7 @@ from ..batch import (
     default_workers,
     load_attendance,
     run_batch,
+    start_worker_server,
 )
 from ..batch import (
     rescore as rescore_store,
@@ -171,12 +172,14 @@ def score(
             f"{scheduler!r} is not a scheduler address such as tcp://HOST:8786",
             param_hint="--scheduler",
         )
+    worker_count = workers or default_workers()
+    if worker_count > 1 and cluster is None and scheduler is None:
+        start_worker_server()  # imports on another core while the inputs load
     template = load_template(template_name)
     keys = load_answer_keys(key_files)
     keys.check_items(template.field("answers").n_items, template=f"template {template.id}")
     calibration = load_calibration(calibration_file)
     attendance = load_attendance(attendance_files) if attendance_files else None
-    worker_count = workers or default_workers()
     arguments = {
         "scans": [str(p) for p in scans],
         "keys": [str(p) for p in key_files],

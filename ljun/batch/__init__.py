@@ -26,7 +26,7 @@ from ._attendance import (
     attendance_files,
     load_attendance,
 )
-from ._executor import default_workers, iter_file_results
+from ._executor import default_workers, iter_file_results, start_worker_server
 from ._identity import file_digest, image_hash, page_hash
 from ._reading import FileResult, read_file
 from ._reconcile import Reconciliation, SheetSummary, reconcile
@@ -57,4 +57,5 @@ __all__ = [
     "run_batch",
     "rescore",
     "default_workers",
+    "start_worker_server",
 ]
