@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from ._track import track_stretched
 from .calibration import Calibration
 from .decode import barcode_paket, decode_barcode, decode_marks
-from .read import BubbleDarkness, measure_darkness, sampling_pattern
+from .read import BubbleDarkness, measure_darkness, sampling_pattern, scan_kind
 from .records import Page, PageFailure, SheetReading
 from .register import REFERENCE_DPI, Registration, RegistrationFailure, register
 from .template import Template
@@ -91,7 +91,16 @@ def analyse_sheet(
     pattern = sampling_pattern(template, REFERENCE_DPI)
     geometry = pattern.geometry
     started = clock()
-    registration = register(page.image, template, calibration, dpi=page.dpi)
+    kind = scan_kind(page.image)
+    # The reading kernel's points are sampled in registration's own pass over
+    # the page, except on a dithered scan (read blurred, see measure_darkness).
+    registration = register(
+        page.image,
+        template,
+        calibration,
+        dpi=page.dpi,
+        sample_points=None if kind.dithered else pattern.points,
+    )
     registered = clock()
     if stage_seconds is not None:
         stage_seconds["register"] = registered - started
@@ -107,7 +116,7 @@ def analyse_sheet(
         )
         return SheetAnalysis(reading=reading, registration=None, bubbles=None)
 
-    bubbles = measure_darkness(page.image, registration, pattern)
+    bubbles = measure_darkness(page.image, registration, pattern, kind=kind)
     measured = clock()
     marks = decode_marks(bubbles, geometry, template, calibration)
     flags = list(marks.flags)

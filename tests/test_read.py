@@ -538,3 +538,32 @@ def test_group_levels_of_several_features_at_once_equal_one_by_one():
     assert levels.shape == (4, n)
     for row, level in zip(features, levels):
         np.testing.assert_array_equal(level, _group_level_by_lexsort(row, pattern))
+
+
+def test_the_kernels_points_sampled_in_registrations_pass_read_the_same():
+    import dataclasses
+
+    from ljun.register import sample_scan
+
+    spec = SheetSpec()
+    image = scan_page(pencil(spec, 200), Scan(skew_deg=1.5, shift_px=(9, -6)))
+    pattern = sampling_pattern(ljun_template())
+    shared = register(image, ljun_template(), CAL, dpi=200, sample_points=pattern.points)
+    assert isinstance(shared, Registration)
+    assert shared.sampled is not None and shared.sampled.points is pattern.points
+    scan, gray = sample_scan(image, shared.homography, pattern.points)
+    np.testing.assert_array_equal(shared.sampled.gray, gray)
+    np.testing.assert_array_equal(shared.sampled.scan, scan)
+    alone = dataclasses.replace(shared, sampled=None)
+    with_samples = measure_darkness(image, shared, pattern)
+    without = measure_darkness(image, alone, pattern)
+    for name in ("darkness", "core", "quarter", "body", "halo", "halo_contact", "inside", "paper"):
+        np.testing.assert_array_equal(getattr(with_samples, name), getattr(without, name), name)
+    # Samples taken at another array of points are not used for the pattern's.
+    foreign = dataclasses.replace(
+        shared.sampled, points=pattern.points.copy(), gray=np.zeros_like(gray)
+    )
+    other = dataclasses.replace(shared, sampled=foreign)
+    np.testing.assert_array_equal(
+        measure_darkness(image, other, pattern).darkness, without.darkness
+    )
