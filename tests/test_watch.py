@@ -470,3 +470,33 @@ def test_a_copy_of_a_quarantined_file_joins_it_in_quarantine(settings, tmp_path)
     assert "the same bytes as a.tif" in (settings.quarantine / f"c.tif{REASON_SUFFIX}").read_text()
     assert not settings.done.exists() or not any(settings.done.rglob("*.tif"))
     assert [row[1] for row in _watched(db)] == ["quarantine", "duplicate", "duplicate"]
+
+
+def test_a_round_hashes_each_file_once(scans, settings, tmp_path, monkeypatch):
+    # The watcher's journal hashes every file; reading it uses that digest
+    # instead of hashing the file again.
+    import ljun.batch._identity
+    import ljun.batch._reading
+    import ljun.watch._process
+
+    hashed: list[str] = []
+    real = ljun.batch._identity.file_digest
+
+    def counted(path, *args, **kwargs):
+        hashed.append(Path(path).name)
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(ljun.batch._reading, "file_digest", counted)
+    monkeypatch.setattr(ljun.watch._process, "file_digest", counted)
+    shutil.copy(scans[0], settings.inbox / "a.tif")
+    shutil.copy(scans[1], settings.inbox / "b.tif")
+    db = tmp_path / "s.sqlite"
+    with open_store(db) as store:
+        outcomes = process_files(
+            sorted(settings.inbox.iterdir()), settings=settings, store=store, executor=None
+        )
+    assert [o.outcome for o in outcomes] == [WatchOutcome.DONE, WatchOutcome.DONE]
+    assert sorted(hashed) == ["a.tif", "b.tif"]
+    with sqlite3.connect(db) as connection:
+        hashes = {row[0] for row in connection.execute("SELECT page_hash FROM pages")}
+    assert hashes == {page_hash(file_digest(scans[k]), 1) for k in (0, 1)}

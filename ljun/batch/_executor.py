@@ -29,7 +29,7 @@ import signal
 import struct
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from ..calibration import Calibration
@@ -198,6 +198,7 @@ def _read_file_in_worker(
     pages: range | None = None,
     hash_file: bool = True,
     digest_algorithm: DigestAlgorithm = NEW_STORE_DIGEST,
+    known_digest: str = "",
 ) -> FileResult:
     return read_file(
         path,
@@ -208,6 +209,7 @@ def _read_file_in_worker(
         pages=pages,
         hash_file=hash_file,
         digest_algorithm=digest_algorithm,
+        known_digest=known_digest,
     )
 
 
@@ -222,6 +224,7 @@ def iter_file_results(
     on_pages: Callable[[int], None] | None = None,
     part_pages: int = PART_PAGES,
     digest_algorithm: DigestAlgorithm = NEW_STORE_DIGEST,
+    known_digests: Mapping[str, str] | None = None,
 ) -> Iterator[FileResult]:
     """Read ``files`` and yield the results in file order.
 
@@ -249,6 +252,9 @@ def iter_file_results(
         one :class:`FileResult`.
     digest_algorithm : {"blake3", "sha256"}, optional
         The file digest of the results store the pages go to.
+    known_digests : mapping of str to str, optional
+        Digests the caller has computed already, by ``str(path)``: those
+        files are not hashed again.
 
     Raises
     ------
@@ -257,6 +263,7 @@ def iter_file_results(
     """
     # Counting pages opens every multi-page file: only worth it when they can be shared.
     tasks = plan_parts(files, part_pages=part_pages) if executor is not None or workers > 1 else []
+    known = known_digests or {}
     if executor is None and len(tasks) <= 1:
         for index, path in enumerate(files):
             result = read_file(
@@ -266,13 +273,14 @@ def iter_file_results(
                 calibration=calibration,
                 on_page=on_pages,
                 digest_algorithm=digest_algorithm,
+                known_digest=known.get(str(path), ""),
             )
             if on_file_done is not None:
                 on_file_done(result)
             yield result
     elif executor is None:
         yield from _read_in_local_processes(
-            tasks, template, calibration, workers, on_file_done, on_pages, digest_algorithm
+            tasks, template, calibration, workers, on_file_done, on_pages, digest_algorithm, known
         )
     else:
         # Keyed by task number: task order is file order, then page order.
@@ -286,6 +294,7 @@ def iter_file_results(
                 pages=pages,
                 hash_file=_hashes_file(pages),
                 digest_algorithm=digest_algorithm,
+                known_digest=known.get(str(path), ""),
             ): number
             for number, (index, path, pages) in enumerate(tasks)
         }
@@ -343,6 +352,7 @@ def _read_in_local_processes(
     on_file_done: Callable[[FileResult], None] | None,
     on_pages: Callable[[int], None] | None,
     digest_algorithm: DigestAlgorithm,
+    known_digests: Mapping[str, str],
 ) -> Iterator[FileResult]:
     context = _worker_context()
     page_ticks: Any = context.Queue()
@@ -366,7 +376,13 @@ def _read_in_local_processes(
     try:
         futures = {
             pool.submit(
-                _read_file_in_worker, path, index, pages, _hashes_file(pages), digest_algorithm
+                _read_file_in_worker,
+                path,
+                index,
+                pages,
+                _hashes_file(pages),
+                digest_algorithm,
+                known_digests.get(str(path), ""),
             ): number
             for number, (index, path, pages) in enumerate(tasks)
         }

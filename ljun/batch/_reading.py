@@ -98,6 +98,7 @@ def read_file(
     pages: range | None = None,
     hash_file: bool = True,
     digest_algorithm: DigestAlgorithm = NEW_STORE_DIGEST,
+    known_digest: str = "",
 ) -> FileResult:
     """Load and read every page of one scan file.
 
@@ -106,7 +107,9 @@ def read_file(
     large file is shared across workers that way.  With ``hash_file=False``
     the file is not hashed (another part of it is) and the page hashes are
     ``""`` (see :func:`with_digest`).  ``digest_algorithm`` is the results
-    store's (:attr:`ljun.store.ResultsStore.file_digest_algorithm`).
+    store's (:attr:`ljun.store.ResultsStore.file_digest_algorithm`);
+    ``known_digest`` is the file's digest when the caller has just computed
+    it (the folder watcher), so it is not hashed twice.
 
     Never raises for file or page content: load failures become failure
     readings (:func:`ljun.pipeline.reading_from_failure`).  An unexpected
@@ -118,7 +121,7 @@ def read_file(
     """
     analyse_sheet, reading_from_failure = _pipeline()
     source = str(path)
-    digest = file_digest(path, digest_algorithm) if hash_file else ""
+    digest = (known_digest or file_digest(path, digest_algorithm)) if hash_file else ""
 
     def identity_of(page: int) -> str:
         return page_hash(digest, page, source=source) if hash_file else ""

@@ -66,6 +66,7 @@ def run_batch(
     on_file_done: Callable[[FileResult], None] | None = None,
     on_files: Callable[[int], None] | None = None,
     on_pages: Callable[[int], None] | None = None,
+    known_digests: Mapping[str, str] | None = None,
 ) -> BatchResult:
     """Read, score, reconcile and store every page under ``paths``.
 
@@ -96,6 +97,9 @@ def run_batch(
         Called once with the number of files found, before reading starts.
     on_pages : callable, optional
         Called with the number of pages read since the last call (progress).
+    known_digests : mapping of str to str, optional
+        File digests (the store's algorithm) the caller computed already, by
+        ``str(path)``; those files are not hashed again (the folder watcher).
 
     Returns
     -------
@@ -135,6 +139,7 @@ def run_batch(
             on_file_done=on_file_done,
             on_pages=on_pages,
             digest_algorithm=store.file_digest_algorithm,
+            known_digests=known_digests,
         ):
             page_entries += [
                 ReconciliationEntry(

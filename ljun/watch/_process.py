@@ -304,6 +304,7 @@ def _score(
             arguments=settings.arguments,
             kind=BatchKind.WATCH,
             on_file_done=note_failures,
+            known_digests={str(path): digest for path, digest in files},
         )
     except BatchError as exc:
         if len(files) > 1:
