@@ -86,3 +86,25 @@ def test_a_file_read_in_parts_gives_the_same_results_as_read_whole(
     assert [identity for identity, _ in big.readings] == [
         page_hash(digest, page) for page in range(1, 12)
     ]
+
+
+def test_a_small_batch_is_cut_so_every_worker_stays_busy(tmp_path):
+    from ljun.batch._executor import MIN_PART_PAGES, TASKS_PER_WORKER
+
+    envelopes = [first_pixel_tiff(tmp_path / f"{k}.tif", range(20)) for k in range(3)]
+    # One worker, or a batch large enough: envelopes stay whole.
+    assert plan_parts(envelopes) == [(k, str(p), None) for k, p in enumerate(envelopes)]
+    many = envelopes * 4
+    assert all(pages is None for _, _, pages in plan_parts(many, workers=2))
+    # Three envelopes on two workers: about TASKS_PER_WORKER ranges each, in order.
+    tasks = plan_parts(envelopes, workers=2)
+    size = -(-60 // (TASKS_PER_WORKER * 2))
+    assert size >= MIN_PART_PAGES
+    assert tasks == [
+        (k, str(p), range(start, min(start + size, 20)))
+        for k, p in enumerate(envelopes)
+        for start in range(0, 20, size)
+    ]
+    # Never below MIN_PART_PAGES pages a range.
+    short = plan_parts(envelopes[:1], workers=16)
+    assert [len(pages) for _, _, pages in short] == [5, 5, 5, 5]

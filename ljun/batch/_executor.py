@@ -64,6 +64,11 @@ _FORKSERVER_MARK = b"multiprocessing.forkserver"
 #: most 20 sheets plus a blank or a cover page) stays whole; a 500-page scan
 #: becomes 20 tasks, enough to keep 2-16 cores evenly busy.
 PART_PAGES = 25
+#: A small batch is cut so that each worker gets about this many tasks
+#: (the last ones end at about the same time), in ranges of at least
+#: MIN_PART_PAGES pages (each range opens the file again).
+TASKS_PER_WORKER = 4
+MIN_PART_PAGES = 5
 
 _MAGIC_MULTI_PAGE = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+", b"%PDF")
 
@@ -94,16 +99,24 @@ def _page_count(path: str) -> int | None:
 
 
 def plan_parts(
-    files: Sequence[str | os.PathLike[str]], *, part_pages: int = PART_PAGES
+    files: Sequence[str | os.PathLike[str]], *, part_pages: int = PART_PAGES, workers: int = 1
 ) -> list[tuple[int, str, range | None]]:
     """The tasks of a batch: ``(file_index, path, pages)`` in file and page order.
 
     ``pages`` is None (the whole file) except for files of more than
     ``part_pages`` pages, which get one task per range of ``part_pages``.
+    A batch too small to give ``workers`` about ``TASKS_PER_WORKER`` tasks
+    each that way (three envelopes on two cores: one core would read two
+    of them while the other waits) is cut in smaller ranges, down to
+    ``MIN_PART_PAGES``.
     """
+    counts = [_page_count(str(path)) for path in files]
+    if workers > 1:
+        total = sum(count or 1 for count in counts)
+        balanced = -(-total // (TASKS_PER_WORKER * workers))  # ceiling
+        part_pages = min(part_pages, max(balanced, MIN_PART_PAGES))
     tasks: list[tuple[int, str, range | None]] = []
-    for index, path in enumerate(files):
-        count = _page_count(str(path))
+    for index, (path, count) in enumerate(zip(files, counts)):
         if count is None or count <= part_pages:
             tasks.append((index, str(path), None))
             continue
@@ -262,7 +275,11 @@ def iter_file_results(
         When a worker dies (killed, out of memory) or the executor breaks.
     """
     # Counting pages opens every multi-page file: only worth it when they can be shared.
-    tasks = plan_parts(files, part_pages=part_pages) if executor is not None or workers > 1 else []
+    tasks = (
+        plan_parts(files, part_pages=part_pages, workers=workers)
+        if executor is not None or workers > 1
+        else []
+    )
     known = known_digests or {}
     if executor is None and len(tasks) <= 1:
         for index, path in enumerate(files):
