@@ -9,6 +9,7 @@ keys of :data:`RESULT_KEYS` (ARCHITECTURE.md §3).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -108,3 +109,19 @@ class SheetReading:
     darkness: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
     confidence: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
     failure: FailureReason | None = None
+
+    def result_fields(self) -> dict[str, Any]:
+        """This reading's part of the result record (ARCHITECTURE.md §3): the
+        page, its identity fields and answers (a list); scoring adds the rest."""
+        return {
+            "source": self.source,
+            "page": self.page,
+            "template": self.template,
+            "nomor_peserta": self.nomor_peserta,
+            "nama": self.nama,
+            "tanggal_lahir": self.tanggal_lahir,
+            "kode_kompetensi": self.kode_kompetensi,
+            "paket": self.paket,
+            "barcode": self.barcode,
+            "answers": list(self.answers),
+        }

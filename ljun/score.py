@@ -91,18 +91,8 @@ class ScoredSheet:
         ``answers`` and ``flags`` are lists, ``score`` a :class:`~decimal.Decimal`
         with 2 decimals (or ``None``), ``correct`` an int (or ``None``).
         """
-        reading = self.reading
         record = {
-            "source": reading.source,
-            "page": reading.page,
-            "template": reading.template,
-            "nomor_peserta": reading.nomor_peserta,
-            "nama": reading.nama,
-            "tanggal_lahir": reading.tanggal_lahir,
-            "kode_kompetensi": reading.kode_kompetensi,
-            "paket": reading.paket,
-            "barcode": reading.barcode,
-            "answers": list(reading.answers),
+            **self.reading.result_fields(),
             "correct": self.correct,
             "score": self.score,
             "flags": list(self.flags),

@@ -111,18 +111,7 @@ class ReviewedTruth:
 
 def truth_record(reading: SheetReading) -> dict[str, Any]:
     """The result-record fields of a :class:`~ljun.records.SheetReading` a truth needs."""
-    return {
-        "source": reading.source,
-        "page": reading.page,
-        "template": reading.template,
-        "nomor_peserta": reading.nomor_peserta,
-        "nama": reading.nama,
-        "tanggal_lahir": reading.tanggal_lahir,
-        "kode_kompetensi": reading.kode_kompetensi,
-        "paket": reading.paket,
-        "barcode": reading.barcode,
-        "answers": list(reading.answers),
-    }
+    return reading.result_fields()
 
 
 def _kinds_sql() -> str:
