@@ -81,3 +81,23 @@ def test_no_scan_files_is_a_clear_error(tmp_path, run_cli):
     result = run_cli("bench", tmp_path, "--json", tmp_path / "b.json")
     assert result.exit_code == 2
     assert "no scan files" in result.stderr
+
+
+def _own_peak() -> dict:
+    from ljun.bench import peak_rss_mb
+
+    return {"peak_rss_mb": peak_rss_mb()}
+
+
+def test_a_fresh_process_reports_its_own_peak_memory_not_its_parents():
+    # Linux carries ru_maxrss over from the parent of a spawned process: the
+    # bench once reported its own generated scans as the batch's peak.
+    import numpy as np
+
+    from ljun.bench import _in_fresh_process, peak_rss_mb
+
+    held = np.ones(500 * 2**20, dtype=np.uint8)  # 500 MB, touched
+    assert peak_rss_mb() > 500
+    child = _in_fresh_process(_own_peak)
+    assert 0 < child["peak_rss_mb"] < 400
+    del held
