@@ -425,6 +425,19 @@ def test_duplicate_entries_name_the_other_sheets():
     assert found.entries[0].detail == "also on env.tif page 2; env.tif page 3"
 
 
+def test_a_participant_on_many_sheets_names_a_few_of_the_others():
+    # Every sheet of a large group listed all the others: 120 MB of entries
+    # in a 10,000-page batch where each participant appeared 100 times.
+    from ljun.batch._reconcile import OTHERS_NAMED
+
+    sheets = [_summary(k, nomor(1)) for k in range(1, 41)]
+    found = reconcile(sheets)
+    assert len(found.flags) == 40
+    first = found.entries[0].detail
+    named = [f"env.tif page {k}" for k in range(2, 2 + OTHERS_NAMED)]
+    assert first == f"also on {'; '.join(named)}; and {39 - OTHERS_NAMED} more"
+
+
 def test_summary_means_are_rounded_half_up():
     sheets = [
         _summary(1, score=Decimal("7.25")),

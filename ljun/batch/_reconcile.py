@@ -167,6 +167,22 @@ def _where(sheet: SheetSummary | StoredIdentity) -> str:
     return f"{sheet.source} page {sheet.page} (batch {sheet.batch_id})"
 
 
+#: A duplicate's entry names at most this many of the other sheets: a
+#: participant scanned a hundred times (a test batch copied over and over)
+#: made a hundred entries of a hundred names each, 120 MB in a 10,000-page
+#: batch.
+OTHERS_NAMED = 5
+
+
+def _others(group: Sequence[SheetSummary | StoredIdentity], sheet: object) -> str:
+    """Where the other sheets of a duplicate ``group`` are, the first
+    ``OTHERS_NAMED`` of them by name."""
+    others = [o for o in group if o is not sheet]
+    named = "; ".join(_where(o) for o in others[:OTHERS_NAMED])
+    rest = len(others) - OTHERS_NAMED
+    return f"{named}; and {rest} more" if rest > 0 else named
+
+
 def _find_duplicates(
     findings: _Findings, sheets: Sequence[SheetSummary], earlier: Sequence[StoredIdentity]
 ) -> None:
@@ -184,8 +200,7 @@ def _find_duplicates(
             # Earlier sheets only matter beside a sheet of this batch.
             if len(group) > 1 and any(isinstance(s, SheetSummary) for s in group):
                 for sheet in group:
-                    others = "; ".join(_where(o) for o in group if o is not sheet)
-                    findings.add(flag, sheet, f"also on {others}")
+                    findings.add(flag, sheet, f"also on {_others(group, sheet)}")
 
 
 def _check_attendance(
