@@ -48,12 +48,14 @@ def _letter() -> np.ndarray:
     return patch
 
 
-def _patches(bubble: np.ndarray, *, usable: bool = True) -> Patches:
+def _patches(
+    bubble: np.ndarray, *, usable: bool = True, blank: np.ndarray | None = None
+) -> Patches:
     y, x = np.mgrid[:SIDE, :SIDE] - SIDE // 2
     inside = x**2 + y**2 <= (SIDE // 2 - 1) ** 2
     return Patches(
         bubble=bubble[None],
-        blank_look=_letter()[None],
+        blank_look=(_letter() if blank is None else blank)[None],
         inside=inside[None],
         usable=np.array([usable]),
         dpi=DPI,
