@@ -170,6 +170,8 @@ def decode_marks(
     geometry: BubbleGeometry,
     template: Template,
     calibration: Calibration,
+    *,
+    evidence: np.ndarray | None = None,
 ) -> DecodedMarks:
     """Decode every field of the sheet from the bubbles' darkness.
 
@@ -180,10 +182,16 @@ def decode_marks(
     geometry : BubbleGeometry
     template : Template
     calibration : Calibration
+    evidence : (N,) ndarray of float32, optional
+        The mark evidence to decide on; default
+        :func:`ljun.read.mark_evidence` of ``bubbles``
+        (:func:`ljun.pipeline.analyse_sheet` passes it after a closer look
+        at the unsure bubbles, :func:`ljun._closer_look.closer_evidence`).
     """
     read_cal = calibration.read
     bands = bands_for(bubbles, read_cal)
-    evidence = mark_evidence(bubbles, read_cal)
+    if evidence is None:
+        evidence = mark_evidence(bubbles, read_cal)
     flags: list[str] = []
     confidence = np.ones(len(geometry), dtype=np.float32)
     fields: dict[str, str] = {}

@@ -26,6 +26,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from ._closer_look import closer_evidence
 from ._track import track_stretched
 from .calibration import Calibration
 from .decode import barcode_paket, decode_barcode, decode_marks
@@ -118,7 +119,8 @@ def analyse_sheet(
 
     bubbles = measure_darkness(page.image, registration, pattern, kind=kind)
     measured = clock()
-    marks = decode_marks(bubbles, geometry, template, calibration)
+    evidence = closer_evidence(page.image, registration, pattern, bubbles, calibration.read)
+    marks = decode_marks(bubbles, geometry, template, calibration, evidence=evidence)
     flags = list(marks.flags)
     if registration.orientation != 0:
         flags.append(Flag.ROTATED)

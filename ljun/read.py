@@ -703,14 +703,17 @@ def mark_evidence(bubbles: BubbleDarkness, calibration: ReadCalibration) -> np.n
     # line is darker inside (its quarter or its centre).  Then the inside
     # counts too, but no more than unsure: it goes to review.
     spill = bubbles.halo < bubbles.quarter
+    # A centre far darker than the rest of a line's path (the darkest
+    # quarter) is a dot of its own: seed 5101 (hard, 1-bit adaptive) and
+    # seed 7301 (hard, 300-dpi gray: a dot of centre 0.53 under a faint
+    # smudge that darkened the halo to 0.21 read blank surely).
+    spill |= centre >= DOT_CENTRE_OVER_QUARTER * bubbles.quarter
     if bubbles.bilevel:
         # A 1-bit scan turns a faint line black and puts dither dots in the
-        # halo: there a centre much darker than the halo, or far darker than
-        # the rest of a line's path (the darkest quarter), is a dot (seeds
-        # 5101 and 5102, hard).  On gray scans the halo's darkness is the
-        # line's own, and these rules only cost reviews (seed 5103).
+        # halo: there a centre much darker than the halo is a dot (seed
+        # 5102, hard).  On gray scans the halo's darkness is the line's
+        # own, and this rule only costs reviews (seed 5103).
         spill |= bubbles.halo < SPILL_CENTRE_RATIO * centre
-        spill |= centre >= DOT_CENTRE_OVER_QUARTER * bubbles.quarter
     along_line = np.where(spill, np.maximum(along_line, np.minimum(local, unsure_cap)), along_line)
     return np.where(line, along_line, local).astype(np.float32)
 

@@ -567,3 +567,22 @@ def test_the_kernels_points_sampled_in_registrations_pass_read_the_same():
     np.testing.assert_array_equal(
         measure_darkness(image, other, pattern).darkness, without.darkness
     )
+
+
+def test_regression_a_dot_under_a_faint_smudge_on_a_gray_scan_is_not_sure_blank():
+    """bench_read seed 7301, hard, sheet 79 (300 dpi gray, noise 12, blur
+    2.3 px): a smudge darkened the halo of question 23 to about 0.2 all
+    along; B's clear dot took the stray-line branch and read blank surely.
+    Its centre is far darker than its darkest quarter: unsure, B."""
+    bubbles = _bubbles(
+        bilevel=False,
+        darkness=[0.016, 0.037, 0.011, 0.008, 0.026],
+        core=[-0.006, 0.534, 0.039, 0.017, -0.011],
+        quarter=[0.011, 0.056, 0.006, -0.006, 0.028],
+        body=[0.019, 0.028, 0.017, 0.016, 0.025],
+        halo=[0.220, 0.208, 0.155, 0.140, 0.257],
+        halo_contact=[5, 2, 2, 0, 7],
+    )
+    decision = _decide_any(bubbles)
+    assert decision.unsure[0]
+    assert decision.choice[0] == 1

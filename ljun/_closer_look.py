@@ -1,0 +1,345 @@
+"""A second, finer look at the few bubbles near a decision edge.
+
+The bubble kernel (:mod:`ljun.read`) samples a few dozen points per bubble,
+inside 0.72 of its radius and off the printed option letter.  Two things
+escape it, and both concern few bubbles per sheet:
+
+* on a 1-bit scan the threshold thickens the letter's strokes by a pixel or
+  so, by a different amount at every place of the sheet, so some clean
+  points of a blank bubble fall on the letter: a blank name column reaches
+  the same mark evidence (0.08-0.5) as where partial pencil fills start, and
+  goes to review (and reads a letter where the column is blank);
+* on a gray scan a partial fill that covers only a segment by the ring
+  leaves the inner points almost clean: one read blank surely (moderate,
+  seed 6101, evidence 0.16, plainly a mark to a person).
+
+For those bubbles only, this module looks at every scan pixel within
+``CLOSER_RADIUS_FRACTION`` of the radius and compares the bubble with the
+blank bubbles printed alike on the same sheet (same letter, same size: the
+group of :class:`ljun.read.SamplingPattern`), which the scan treated the
+same way:
+
+1. each bubble looked at and the sampled members of its group
+   (``pattern.members``) that read blank surely are sampled on a square grid
+   of one scan pixel, in template coordinates mapped through the
+   registration's homography (one ``cv2.perspectiveTransform`` and one
+   ``cv2.remap`` for all of them);
+2. the *blank look* of the group is the per-pixel median of those members,
+   grown by ``REFERENCE_GROW_PX`` scan pixels (registration error and the
+   threshold's phase);
+3. the bubble's *excess ink* is the area (mm²) of its pixels darker than
+   that blank look by a pencil's darkness at least: pencil, never the
+   printed letter, which the blank look holds.
+
+:func:`resolve` turns it into evidence.  On a 1-bit threshold scan (plain or
+adaptive), an unsure bubble with no more excess ink than
+``PENCIL_AREA_MIN_MM2`` is a printed letter and reads blank surely, and one
+whose excess ink covers half its disc (``PENCIL_COVER_SURE``) is a mark,
+surely.  On a
+gray scan, a bubble at the top of the blank-sure band that a pencil line does
+not run into, but with more excess ink than that, is lowered to blank-unsure
+(it goes to review).  Every other bubble keeps its evidence; dithered scans
+(read by dot density) are not looked at.
+
+>>> printed_only(np.array([0.0, 0.3, 0.31, np.nan])).tolist()
+[True, True, False, False]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .calibration import Bands, ReadCalibration
+from .read import MIN_CONTRAST, BubbleDarkness, SamplingPattern, bands_for, mark_evidence
+from .register import Registration
+
+__all__ = [
+    "CLOSER_RADIUS_FRACTION",
+    "BILEVEL_EXCESS_DARKNESS",
+    "GRAY_EXCESS_DARKNESS",
+    "PENCIL_AREA_MIN_MM2",
+    "PENCIL_COVER_SURE",
+    "GRAY_LOOK_FROM",
+    "Patches",
+    "closer_patches",
+    "excess_ink",
+    "disc_area",
+    "printed_only",
+    "pencil_covers",
+    "resolve",
+    "closer_evidence",
+]
+
+MM_PER_INCH = 25.4
+#: The closer look covers the disc of this fraction of the bubble radius:
+#: the printed ring (0.3 mm stroke, centred on the radius) starts at 0.92 r,
+#: and a 1-bit threshold thickens it by up to a pixel (0.17 mm at 150 dpi).
+CLOSER_RADIUS_FRACTION = 0.8
+#: A pixel of a 1-bit scan is pencil beyond the printed letter when it is
+#: black where the group's (grown) blank look is white: darker by at least
+#: this (darkness, 0 paper .. 1 fiducial black).
+BILEVEL_EXCESS_DARKNESS = 0.5
+#: A pixel of a gray scan is pencil beyond the printed letter when at least
+#: this much darker than the group's blank look: between the darkest
+#: erasure residue the generator draws (0.25, hard) and the lightest light
+#: mark (0.35, hard).
+GRAY_EXCESS_DARKNESS = 0.25
+#: The group's blank look is grown by this many scan pixels each way before
+#: comparing: registration error across the sheet and the threshold's phase
+#: move a letter's edge by about a pixel.
+REFERENCE_GROW_PX = 1
+#: The blank look needs at least this many members that read blank surely
+#: (of ``ljun.read.GROUP_SAMPLE``); with fewer the bubble keeps its evidence.
+MIN_REFERENCES = 3
+#: A bubble with at most this much excess ink (mm²) shows the printed letter
+#: only: no pencil.  Half the least excess ink of any pencil mark (light,
+#: partial, tick, dot) on generated 1-bit scans: 0.61 mm² (a dot, 300 dpi;
+#: threshold and adaptive, 150/200/300 dpi, moderate seed 6101 and hard
+#: seed 6102, 400 sheets; gray at 0.25 darkness likewise at least 0.41 mm²).
+#: Blank bubbles the kernel was unsure of: 87 % of 487 have no more.  (The
+#: second darkest member instead of the median as the blank look resolved
+#: 93 %, but read a dot on a letter blank surely: hard seed 7301, sheet 106.)
+PENCIL_AREA_MIN_MM2 = 0.3
+#: On a 1-bit threshold scan, an unsure bubble whose excess ink covers at
+#: least this fraction of its disc is a pencil mark, surely: erasure residue
+#: and stray lines through blank bubbles cover at most 0.28 (the same sets,
+#: the bubbles left unsure after the letter check: 252 residue and blank
+#: bubbles), and a mark the kernel is unsure of only because a faint halo
+#: made it look like a line covers 0.5-0.9.
+PENCIL_COVER_SURE = 0.5
+#: On gray scans, blank-sure bubbles from this evidence up (and no pencil
+#: line in their halo) get a closer look: blank bubbles stay below it
+#: (moderate 200-dpi gray: 99 % of blank bubbles <= 0.01, calibration/README.md).
+GRAY_LOOK_FROM = 0.05
+
+
+@dataclass(frozen=True, eq=False)
+class Patches:
+    """The closer look at U bubbles: one scan pixel per grid step, S x S grid.
+
+    Attributes
+    ----------
+    bubble : (U, S, S) ndarray of float32
+        Darkness of each bubble's pixels (0 paper, 1 fiducial black).
+    blank_look : (U, S, S) ndarray of float32
+        Per-pixel median darkness of the blank-sure members of its group.
+    inside : (U, S, S) ndarray of bool
+        Pixels within ``CLOSER_RADIUS_FRACTION`` of the bubble radius.
+    usable : (U,) ndarray of bool
+        At least ``MIN_REFERENCES`` members made the blank look.
+    dpi : float
+        The scan's resolution (a pixel is ``(25.4 / dpi)**2`` mm²).
+    """
+
+    bubble: np.ndarray
+    blank_look: np.ndarray
+    inside: np.ndarray
+    usable: np.ndarray
+    dpi: float
+
+
+def closer_patches(
+    image: np.ndarray,
+    registration: Registration,
+    pattern: SamplingPattern,
+    paper: np.ndarray,
+    candidates: np.ndarray,
+    blank: np.ndarray,
+) -> Patches:
+    """Each candidate bubble and its group's blank look, pixel by pixel.
+
+    Parameters
+    ----------
+    image : (H, W) ndarray of uint8
+        The scan, as the kernel read it.
+    registration : Registration
+        Maps ``pattern.geometry`` pixels onto ``image``.
+    pattern : SamplingPattern
+        The kernel's sampling pattern (its groups and group members).
+    paper : (N,) ndarray of float32
+        Paper gray level beside each bubble (:attr:`BubbleDarkness.paper`).
+    candidates : (U,) ndarray of intp
+        Bubbles to look at, geometry order.
+    blank : (N,) ndarray of bool
+        Bubbles that read blank surely: only they make a group's blank look.
+
+    Returns
+    -------
+    Patches
+    """
+    candidates = np.asarray(candidates, dtype=np.intp)
+    geometry = pattern.geometry
+    step = geometry.dpi / registration.dpi  # template pixels per scan pixel
+    reach = CLOSER_RADIUS_FRACTION * geometry.radii[candidates]
+    half = int(np.ceil(reach.max() / step)) + REFERENCE_GROW_PX
+    side = 2 * half + 1
+    grid = np.arange(-half, half + 1, dtype=np.float64) * step
+    gx, gy = np.meshgrid(grid, grid)
+    offsets = np.column_stack([gx.ravel(), gy.ravel()])  # (P, 2), P = side**2
+
+    members = pattern.members[pattern.group[candidates]]  # (U, M)
+    looked = np.concatenate([candidates[:, None], members], axis=1)  # (U, 1 + M)
+    points = geometry.centres[looked][:, :, None, :] + offsets  # (U, 1 + M, P, 2)
+    scan = cv2.perspectiveTransform(
+        points.reshape(-1, 1, 2).astype(np.float32), registration.homography
+    ).reshape(-1, len(offsets), 2)
+    gray = cv2.remap(
+        image,
+        np.ascontiguousarray(scan[..., 0]),
+        np.ascontiguousarray(scan[..., 1]),
+        cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=255,
+    ).astype(np.float32)
+    level = paper[looked].reshape(-1, 1)
+    contrast = np.maximum(level - np.float32(registration.ink_level), MIN_CONTRAST)
+    dark = ((level - gray) / contrast).reshape(len(candidates), looked.shape[1], side, side)
+
+    usable = blank[members] & (members != candidates[:, None])  # (U, M)
+    enough = usable.sum(axis=1) >= MIN_REFERENCES
+    # Per-pixel median of the usable members: sorted with the others last
+    # (NaN sorts last), the middle of the first ``k`` (np.nanmedian loops in
+    # Python over small axes).  Too few references: the bubble is answered
+    # NaN anyway.
+    ordered = np.sort(np.where(usable[:, :, None, None], dark[:, 1:], np.nan), axis=1)
+    k = np.maximum(usable.sum(axis=1), 1)[:, None, None, None]
+    low = np.take_along_axis(ordered, (k - 1) // 2, axis=1)[:, 0]
+    high = np.take_along_axis(ordered, k // 2, axis=1)[:, 0]
+    reference = np.where(enough[:, None, None], (low + high) / 2, 0.0).astype(np.float32)
+    inside = gx**2 + gy**2 <= reach[:, None, None] ** 2  # (U, side, side)
+    return Patches(
+        bubble=dark[:, 0], blank_look=reference, inside=inside, usable=enough, dpi=registration.dpi
+    )
+
+
+def excess_ink(patches: Patches, darker_by: float) -> np.ndarray:
+    """Ink inside each bubble beyond its group's blank look (mm²): the area
+    of its pixels at least ``darker_by`` darker than the grown blank look.
+
+    Returns
+    -------
+    (U,) ndarray of float64
+        Area of excess ink in mm², NaN where fewer than ``MIN_REFERENCES``
+        members of the group read blank surely.
+    """
+    grown = _grow(patches.blank_look, REFERENCE_GROW_PX)
+    excess = (patches.bubble - grown >= darker_by) & patches.inside
+    area = excess.sum(axis=(1, 2)) * (MM_PER_INCH / patches.dpi) ** 2
+    return np.where(patches.usable, area, np.nan)
+
+
+def disc_area(patches: Patches) -> np.ndarray:
+    """Area (mm²) of each bubble's disc the closer look covers, (U,) float64."""
+    return patches.inside.sum(axis=(1, 2)) * (MM_PER_INCH / patches.dpi) ** 2
+
+
+def _grow(values: np.ndarray, pixels: int) -> np.ndarray:
+    """Grey dilation of (U, S, S) patches by a square of ``2 * pixels + 1``."""
+    out = values.copy()
+    padded = np.pad(values, ((0, 0), (pixels, pixels), (pixels, pixels)), mode="edge")
+    side = values.shape[1]
+    for dy in range(2 * pixels + 1):
+        for dx in range(2 * pixels + 1):
+            np.maximum(out, padded[:, dy : dy + side, dx : dx + side], out=out)
+    return out
+
+
+def printed_only(area: np.ndarray) -> np.ndarray:
+    """True where the closer look finds the printed letter only, no pencil.
+
+    ``area`` is :func:`excess_ink`'s in mm² (NaN, no blank look: never).
+    """
+    area = np.asarray(area, dtype=np.float64)
+    return np.nan_to_num(area, nan=np.inf) <= PENCIL_AREA_MIN_MM2
+
+
+def pencil_covers(area: np.ndarray, disc: np.ndarray) -> np.ndarray:
+    """True where excess ink covers ``PENCIL_COVER_SURE`` of the disc or more.
+
+    ``area`` and ``disc`` in mm² (:func:`excess_ink`, :func:`disc_area`);
+    NaN (no blank look): never.
+
+    >>> pencil_covers(np.array([4.9, 5.0, np.nan]), np.array([10.0, 10.0, 10.0])).tolist()
+    [False, True, False]
+    """
+    area = np.nan_to_num(np.asarray(area, dtype=np.float64), nan=-np.inf)
+    return area >= PENCIL_COVER_SURE * np.asarray(disc, dtype=np.float64)
+
+
+def resolve(
+    evidence: np.ndarray,
+    image: np.ndarray,
+    registration: Registration,
+    pattern: SamplingPattern,
+    bubbles: BubbleDarkness,
+    bands: Bands,
+) -> np.ndarray:
+    """The mark evidence after a closer look at the bubbles near an edge.
+
+    On a 1-bit threshold scan, bubbles whose evidence lies in the unsure
+    band (above ``blank_sure_max``, below ``marked_sure_min``) and that show
+    the printed letter only get ``blank_sure_max`` (blank, sure); those whose
+    pencil covers ``PENCIL_COVER_SURE`` of the disc get ``marked_sure_min``
+    (a mark, sure).  On a gray
+    scan, blank-sure bubbles from ``GRAY_LOOK_FROM`` up with no pencil line
+    in their halo that show pencil get the middle of the blank-unsure band
+    (blank, unsure).  Every other bubble keeps its evidence.
+
+    Parameters
+    ----------
+    evidence : (N,) ndarray of float32
+        From :func:`ljun.read.mark_evidence`.
+    image, registration, pattern, bubbles
+        What the kernel measured ``evidence`` on.
+    bands : Bands
+        The bands of this scan (:func:`ljun.read.bands_for`).
+
+    Returns
+    -------
+    (N,) ndarray of float32
+    """
+    if bubbles.dithered:
+        return evidence
+    if bubbles.bilevel:
+        near = (evidence > bands.blank_sure_max) & (evidence < bands.marked_sure_min)
+    else:
+        near = (
+            (evidence > GRAY_LOOK_FROM)
+            & (evidence <= bands.blank_sure_max)
+            & (bubbles.halo < bands.line_halo_min)
+        )
+    looked = np.flatnonzero(near & bubbles.inside)
+    if len(looked) == 0:
+        return evidence
+    blank = evidence <= bands.blank_sure_max
+    patches = closer_patches(image, registration, pattern, bubbles.paper, looked, blank)
+    darker_by = BILEVEL_EXCESS_DARKNESS if bubbles.bilevel else GRAY_EXCESS_DARKNESS
+    area = excess_ink(patches, darker_by)
+    letter = printed_only(area)
+    out = evidence.copy()
+    if bubbles.bilevel:
+        out[looked[letter]] = np.float32(bands.blank_sure_max)
+        out[looked[pencil_covers(area, disc_area(patches))]] = np.float32(bands.marked_sure_min)
+    else:
+        out[looked[~letter]] = np.float32((bands.blank_sure_max + bands.mark_min) / 2)
+    return out
+
+
+def closer_evidence(
+    image: np.ndarray,
+    registration: Registration,
+    pattern: SamplingPattern,
+    bubbles: BubbleDarkness,
+    calibration: ReadCalibration,
+) -> np.ndarray:
+    """:func:`ljun.read.mark_evidence`, then :func:`resolve`.
+
+    Returns
+    -------
+    (N,) ndarray of float32
+    """
+    evidence = mark_evidence(bubbles, calibration)
+    return resolve(evidence, image, registration, pattern, bubbles, bands_for(bubbles, calibration))

@@ -1,0 +1,196 @@
+"""The closer look at bubbles near a decision edge (ljun._closer_look)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from _reading_helpers import DEFAULT_ANSWERS, Scan, SheetSpec, bubble_px, ljun_template, pencil
+from _reading_helpers import scan_page as synthetic_scan
+
+from ljun._closer_look import (
+    BILEVEL_EXCESS_DARKNESS,
+    GRAY_EXCESS_DARKNESS,
+    PENCIL_AREA_MIN_MM2,
+    PENCIL_COVER_SURE,
+    Patches,
+    closer_evidence,
+    disc_area,
+    excess_ink,
+    pencil_covers,
+    printed_only,
+)
+from ljun.calibration import load_calibration
+from ljun.pipeline import analyse_sheet
+from ljun.read import (
+    BLANK_SURE,
+    MARKED_SURE,
+    classify,
+    mark_evidence,
+    measure_darkness,
+    sampling_pattern,
+)
+from ljun.records import Page
+from ljun.register import REFERENCE_DPI, Registration, register
+
+CAL = load_calibration()
+READ = CAL.read
+DPI = 150.0
+PIXEL_MM2 = (25.4 / DPI) ** 2
+SIDE = 31
+
+
+def _letter() -> np.ndarray:
+    """A printed letter 'E' of 1-bit strokes in a (SIDE, SIDE) patch."""
+    patch = np.zeros((SIDE, SIDE), np.float32)
+    patch[8:23, 10:13] = 1.0
+    for row in (8, 14, 20):
+        patch[row : row + 3, 10:20] = 1.0
+    return patch
+
+
+def _patches(
+    bubble: np.ndarray, *, usable: bool = True, blank: np.ndarray | None = None
+) -> Patches:
+    y, x = np.mgrid[:SIDE, :SIDE] - SIDE // 2
+    inside = x**2 + y**2 <= (SIDE // 2 - 1) ** 2
+    return Patches(
+        bubble=bubble[None],
+        blank_look=(_letter() if blank is None else blank)[None],
+        inside=inside[None],
+        usable=np.array([usable]),
+        dpi=DPI,
+    )
+
+
+def test_printed_only_is_no_more_excess_ink_than_the_least_pencil_area():
+    at = PENCIL_AREA_MIN_MM2
+    areas = np.array([0.0, at, np.nextafter(at, np.inf), 2.0, np.nan])
+    assert printed_only(areas).tolist() == [True, True, False, False, False]
+
+
+def test_pencil_covers_from_half_the_disc_and_never_without_a_blank_look():
+    disc = np.full(4, 10.0)
+    share = PENCIL_COVER_SURE * 10.0
+    areas = np.array([np.nextafter(share, 0.0), share, 10.0, np.nan])
+    assert pencil_covers(areas, disc).tolist() == [False, True, True, False]
+
+
+def test_the_printed_letter_moved_by_a_pixel_is_no_excess_ink():
+    moved = np.roll(_letter(), (1, -1), axis=(0, 1))
+    assert excess_ink(_patches(moved), BILEVEL_EXCESS_DARKNESS)[0] == 0.0
+
+
+def test_a_letter_thickened_by_two_pixels_is_excess_ink():
+    thick = _letter().copy()
+    thick[8:23, 7:10] = 1.0  # the stem two pixels wider on the left, beyond the growth
+    area = excess_ink(_patches(thick), BILEVEL_EXCESS_DARKNESS)[0]
+    assert area == pytest.approx(15 * 2 * PIXEL_MM2)  # column 7 and 8: 9 is within the growth
+
+
+@pytest.mark.parametrize("pixels", [9, 11])
+def test_pencil_beside_the_letter_counts_pixel_by_pixel(pixels):
+    """A blob of pencil of 9 pixels (0.26 mm² at 150 dpi) shows the letter
+    only; one of 11 (0.32 mm²) is pencil."""
+    bubble = _letter().copy()
+    blob = np.zeros_like(bubble)
+    blob[24:27, 14:20] = 1.0  # 18 pixels, away from the letter's grown strokes
+    bubble[np.nonzero(blob)[0][:pixels], np.nonzero(blob)[1][:pixels]] = 1.0
+    area = excess_ink(_patches(bubble), BILEVEL_EXCESS_DARKNESS)
+    assert area[0] == pytest.approx(pixels * PIXEL_MM2)
+    assert printed_only(area)[0] == (pixels * PIXEL_MM2 <= PENCIL_AREA_MIN_MM2)
+
+
+def test_pencil_lighter_than_the_threshold_is_no_excess_ink():
+    bubble = _letter().copy()
+    bubble[24:27, 12:20] = GRAY_EXCESS_DARKNESS - 0.01
+    assert excess_ink(_patches(bubble), GRAY_EXCESS_DARKNESS)[0] == 0.0
+    bubble[24:27, 12:20] = GRAY_EXCESS_DARKNESS
+    assert excess_ink(_patches(bubble), GRAY_EXCESS_DARKNESS)[0] > PENCIL_AREA_MIN_MM2
+
+
+def test_a_filled_bubble_covers_its_disc():
+    patches = _patches(np.ones((SIDE, SIDE), np.float32))
+    area = excess_ink(patches, BILEVEL_EXCESS_DARKNESS)
+    assert pencil_covers(area, disc_area(patches))[0]
+    assert not printed_only(area)[0]
+
+
+def test_without_a_blank_look_nothing_is_decided():
+    area = excess_ink(_patches(_letter(), usable=False), BILEVEL_EXCESS_DARKNESS)
+    assert np.isnan(area[0])
+    assert not printed_only(area)[0]
+    assert not pencil_covers(area, np.array([10.0]))[0]
+
+
+def _measured(image: np.ndarray, dpi: float):
+    pattern = sampling_pattern(ljun_template(), REFERENCE_DPI)
+    registration = register(image, ljun_template(), CAL, dpi=dpi)
+    assert isinstance(registration, Registration)
+    return pattern, registration, measure_darkness(image, registration, pattern)
+
+
+def test_blank_name_columns_of_a_generated_1bit_sheet_read_surely_blank():
+    """Generated moderate sheet (seed 37, 150 dpi, 1-bit threshold): the
+    threshold thickened printed letters of blank name columns into the
+    unsure band; the closer look finds the letters only, and the sheet
+    reads exactly as its truth without review."""
+    from ljun.samples import generate_sheets
+
+    (sheet,) = generate_sheets(
+        ljun_template(),
+        count=1,
+        seed=37,
+        level="moderate",
+        dpi=150,
+        bits=1,
+        include_special_pages=False,
+    )
+    pattern, registration, bubbles = _measured(sheet.image, 150.0)
+    nama = pattern.geometry.grid("nama").ravel()
+    bands = READ.bilevel
+    before = classify(mark_evidence(bubbles, READ)[nama], bands)
+    after = classify(
+        closer_evidence(sheet.image, registration, pattern, bubbles, READ)[nama], bands
+    )
+    assert ((before != BLANK_SURE) & (before != MARKED_SURE)).sum() >= 3
+    assert set(after.tolist()) <= {BLANK_SURE, MARKED_SURE}
+    reading = analyse_sheet(Page(sheet.image, "seed37", 1, 150.0), ljun_template(), CAL).reading
+    assert not reading.review, reading.flags
+    for key in ("nama", "nomor_peserta", "tanggal_lahir", "kode_kompetensi", "paket"):
+        assert getattr(reading, key) == sheet.truth[key]
+    assert list(reading.answers) == list(sheet.truth["answers"])
+
+
+@pytest.mark.parametrize("edge", [0.3, 0.35])
+def test_regression_a_partial_fill_by_the_ring_on_a_gray_scan_goes_to_review(edge):
+    """bench seed 6101, moderate, sheet 107 (300 dpi gray): a partial fill
+    covering only the segment of E by its ring left the kernel's inner
+    points almost clean (evidence 0.16, blank-sure) and question 10 read
+    blank without review, though plainly marked.  The same crescent,
+    pencilled beyond ``edge`` of the radius, now goes to review."""
+    dpi = 300
+    answers = list(DEFAULT_ANSWERS)
+    answers[9] = ""
+    page = pencil(SheetSpec(answers=tuple(answers)), dpi)
+    cx, cy, r = bubble_px("answers", 10, "E", dpi)
+    y, x = np.mgrid[: page.shape[0], : page.shape[1]]
+    crescent = ((x - cx) ** 2 + (y - cy) ** 2 <= (0.95 * r) ** 2) & (x <= cx - edge * r)
+    page[crescent] = np.minimum(page[crescent], 95)
+    image = synthetic_scan(page, Scan(dpi=dpi, blur=1.1, noise=2, skew_deg=1.0))
+    pattern, _, bubbles = _measured(image, float(dpi))
+    e = pattern.geometry.grid("answers")[9, 4]
+    assert mark_evidence(bubbles, READ)[e] <= READ.gray.blank_sure_max  # the kernel alone
+    reading = analyse_sheet(Page(image, "crescent", 1, float(dpi)), ljun_template(), CAL).reading
+    assert reading.review
+    assert "answer_unsure:10" in reading.flags
+
+
+def test_a_clean_gray_sheet_is_left_as_it_was():
+    """Blank bubbles of a gray scan stay below the closer look's floor: the
+    evidence is the kernel's, bubble for bubble."""
+    image = synthetic_scan(pencil(SheetSpec(), 200), Scan(dpi=200, noise=2, blur=0.8))
+    pattern, registration, bubbles = _measured(image, 200.0)
+    np.testing.assert_array_equal(
+        closer_evidence(image, registration, pattern, bubbles, READ),
+        mark_evidence(bubbles, READ),
+    )
