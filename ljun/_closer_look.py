@@ -22,8 +22,8 @@ same way:
 1. each bubble looked at and the sampled members of its group
    (``pattern.members``) that read blank surely are sampled on a square grid
    of one scan pixel, in template coordinates mapped through the
-   registration's homography (one ``cv2.perspectiveTransform`` and one
-   ``cv2.remap`` for all of them);
+   registration's homography (one :func:`ljun.register.sample_scan` for
+   all of them);
 2. the *blank look* of the group is the per-pixel median of those members,
    grown by ``REFERENCE_GROW_PX`` scan pixels (registration error and the
    threshold's phase);
@@ -49,12 +49,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
 from .calibration import Bands, ReadCalibration
 from .read import MIN_CONTRAST, BubbleDarkness, SamplingPattern, bands_for, mark_evidence
-from .register import Registration
+from .register import Registration, sample_scan
 
 __all__ = [
     "CLOSER_RADIUS_FRACTION",
@@ -183,17 +182,10 @@ def closer_patches(
     members = pattern.members[pattern.group[candidates]]  # (U, M)
     looked = np.concatenate([candidates[:, None], members], axis=1)  # (U, 1 + M)
     points = geometry.centres[looked][:, :, None, :] + offsets  # (U, 1 + M, P, 2)
-    scan = cv2.perspectiveTransform(
-        points.reshape(-1, 1, 2).astype(np.float32), registration.homography
-    ).reshape(-1, len(offsets), 2)
-    gray = cv2.remap(
-        image,
-        np.ascontiguousarray(scan[..., 0]),
-        np.ascontiguousarray(scan[..., 1]),
-        cv2.INTER_LINEAR,
-        borderMode=cv2.BORDER_CONSTANT,
-        borderValue=255,
-    ).astype(np.float32)
+    _, gray_levels = sample_scan(
+        image, registration.homography, points.reshape(-1, len(offsets), 2)
+    )
+    gray = gray_levels.astype(np.float32)
     level = paper[looked].reshape(-1, 1)
     contrast = np.maximum(level - np.float32(registration.ink_level), MIN_CONTRAST)
     dark = ((level - gray) / contrast).reshape(len(candidates), looked.shape[1], side, side)

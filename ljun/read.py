@@ -473,7 +473,7 @@ def measure_darkness(
     -------
     BubbleDarkness
     """
-    n, k = pattern.points.shape[:2]
+    n = len(pattern.points)
     bilevel, dithered = kind if kind is not None else scan_kind(image)
     sampled = registration.sampled
     if dithered:

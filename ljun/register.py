@@ -394,7 +394,7 @@ def register(
             image,
             box_points,
             shared,
-        )  # fmt: skip
+        )
         for order in orders
     ]
     # Without a clear ring, a timing track decides the orientation, and

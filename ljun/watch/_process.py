@@ -162,8 +162,9 @@ def process_files(
         taken.add(place.name)
         return place
 
+    algorithm = store.file_digest_algorithm
     for path in paths:
-        digest = file_digest(path, store.file_digest_algorithm)
+        digest = file_digest(path, algorithm)
         if not digest:
             continue  # gone (or unreadable) since it was found complete; the next scan sees
         rows = store.watched(digest)
