@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["LUMA_WEIGHTS", "pencil_channel_weights", "to_pencil_gray"]
+__all__ = ["LUMA_WEIGHTS", "pencil_channel_weights", "loading_weights", "to_pencil_gray"]
 
 #: ITU-R BT.601 luma, what a gray scanner and OpenCV's RGB2GRAY compute.
 LUMA_WEIGHTS = (0.299, 0.587, 0.114)
@@ -56,6 +56,16 @@ def pencil_channel_weights(print_color: tuple[int, int, int] | None) -> tuple[fl
     weights = [0.0, 0.0, 0.0]
     weights[channel] = 1.0
     return (weights[0], weights[1], weights[2])
+
+
+def loading_weights(
+    print_color: tuple[int, int, int] | None,
+) -> tuple[float, float, float] | None:
+    """The ``weights`` to load a template's scans with (``ljun.load``):
+    None for a template printed in black (the loader's own luma), else
+    :func:`pencil_channel_weights`.  ``ljun score`` and ``ljun calibrate``
+    load pages this one way, so a calibration fits what scoring reads."""
+    return None if print_color is None else pencil_channel_weights(print_color)
 
 
 def to_pencil_gray(rgb: np.ndarray, weights: tuple[float, float, float]) -> np.ndarray:

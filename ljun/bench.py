@@ -528,7 +528,7 @@ def peak_rss_mb() -> float:
                 if line.startswith("VmHWM:"):
                     return int(line.split()[1]) / 1024
     except (OSError, ValueError, IndexError):
-        pass
+        pass  # no /proc (not Linux): the rusage figure is the one there is
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

@@ -383,7 +383,6 @@ def _pattern_arrays(template: Template, dpi: float) -> dict[str, np.ndarray]:
     paper = _first_clean(centres, radii, paper_unit, PAPER_POINTS, ink, form.shape, dpi)
     halo = _halo_points(centres, radii, ink, form.shape, dpi)
     points = np.concatenate([inner, centre, paper, halo], axis=1).astype(np.float32)
-    points.setflags(write=False)
     kinds = [(label, round(float(r), 1)) for label, r in zip(geometry.option, radii)]
     names = sorted(set(kinds))
     group = np.array([names.index(k) for k in kinds], dtype=np.intp)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from .._color import pencil_channel_weights
+from .._color import loading_weights
 from .._io import atomic_write
 from ..calibrate import (
     SCAN_KINDS,
@@ -91,11 +91,11 @@ def scan_pages(
     """Every page under ``paths`` as ``ljun score`` loads it for ``template``.
 
     Colour pages are turned gray in the channel where the template's print
-    fades (:func:`ljun._color.pencil_channel_weights`), as
+    fades (:func:`ljun._color.loading_weights`), as
     :func:`ljun.batch.read_file` does: a calibration measured on other gray
     values would not fit what ``ljun score`` reads.
     """
-    weights = None if template.print_color is None else pencil_channel_weights(template.print_color)
+    weights = loading_weights(template.print_color)
     for path in list_scan_files(paths):
         yield from iter_file_pages(path, weights=weights)
 

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .._color import pencil_channel_weights
+from .._color import loading_weights
 from ..calibration import Calibration
 from ..load import iter_file_pages
 from ..records import PageFailure, SheetReading
@@ -130,7 +130,7 @@ def read_file(
     captured: list[CapturedPage] = []
     errors: list[tuple[int, str]] = []
     # Colour pages are read in the channel where the template's print fades.
-    weights = None if template.print_color is None else pencil_channel_weights(template.print_color)
+    weights = loading_weights(template.print_color)
     loaded = iter_file_pages(path, pages=pages, weights=weights)
     next_page = 1 if pages is None else pages.start + 1
     while True:
