@@ -73,15 +73,13 @@ def track_points(template: Template, dpi: float) -> tuple[np.ndarray, np.ndarray
     return mm_to_px(bars, dpi), mm_to_px(gaps, dpi)
 
 
-def _map(homography: np.ndarray, points: np.ndarray) -> np.ndarray:
-    flat = points.reshape(-1, 2)
-    projected = flat @ homography[:2, :2].T + homography[:2, 2]
-    w = flat @ homography[2, :2] + homography[2, 2]
-    return (projected / w[:, None]).reshape(points.shape)
+def _darkness(
+    image: np.ndarray, homography: np.ndarray, points: np.ndarray, paper: float, ink: float
+) -> np.ndarray:
+    """Darkness (0 paper, 1 ink) of the scan at template ``points`` (..., 2)."""
+    from .register import map_points  # here: ljun.register imports this module
 
-
-def _darkness(image: np.ndarray, points: np.ndarray, paper: float, ink: float) -> np.ndarray:
-    scan = np.asarray(points, dtype=np.float32).reshape(1, -1, 2)
+    scan = np.asarray(map_points(homography, points), dtype=np.float32).reshape(1, -1, 2)
     gray = cv2.remap(
         image,
         scan[..., 0],
@@ -121,8 +119,8 @@ def track_match(
         0-1: a bar counts when it is dark at one of its probes and the paper
         after it is light (the last bar needs only be dark).
     """
-    dark = _darkness(image, _map(homography, bars), paper, ink).max(axis=1) >= BAR_DARKNESS_MIN
-    light = _darkness(image, _map(homography, gaps), paper, ink) <= GAP_DARKNESS_MAX
+    dark = _darkness(image, homography, bars, paper, ink).max(axis=1) >= BAR_DARKNESS_MIN
+    light = _darkness(image, homography, gaps, paper, ink) <= GAP_DARKNESS_MAX
     found = dark & np.append(light, True)
     return float(np.mean(found))
 
@@ -222,7 +220,7 @@ def track_offsets_mm(
     points = (
         centres[:, None, None, :] + t[None, :, None, None] * along + a[None, None, :, None] * across
     )  # (K, T, A, 2)
-    darkness = _darkness(image, _map(homography, mm_to_px(points, dpi)), paper, ink).mean(axis=2)
+    darkness = _darkness(image, homography, mm_to_px(points, dpi), paper, ink).mean(axis=2)
     weight = np.where(darkness >= BAR_DARKNESS_MIN, darkness, 0.0)  # (K, T)
     total = weight.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
