@@ -12,9 +12,10 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
+if TYPE_CHECKING:
+    import jsonschema
 
 __all__ = ["COMMON_FIXES", "json_path", "read_json", "packaged_validator", "schema_problems"]
 
@@ -89,6 +90,8 @@ def read_json(
 @functools.cache
 def packaged_validator(resource: str) -> jsonschema.Draft202012Validator:
     """The validator of a schema shipped in the package (``data/....schema.json``)."""
+    import jsonschema  # about 90 ms: imported when a document is first checked
+
     text = resources.files("ljun").joinpath(resource).read_text("utf-8")
     return jsonschema.Draft202012Validator(json.loads(text))
 

@@ -35,13 +35,14 @@ import json
 import os
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
-
-import jsonschema
+from typing import TYPE_CHECKING, Any
 
 from ._bundled import bundled_folder, bundled_names, find_file_or_bundled
 from ._jsondoc import COMMON_FIXES, read_json, schema_problems
 from .errors import CalibrationError
+
+if TYPE_CHECKING:
+    import jsonschema
 
 __all__ = [
     "CALIBRATION_FORMAT",
@@ -288,6 +289,8 @@ _CALIBRATION_FIXES = {
 
 @functools.lru_cache(maxsize=1)
 def _validator() -> jsonschema.Draft202012Validator:
+    import jsonschema  # only where a calibration file is checked: not in workers
+
     return jsonschema.Draft202012Validator(CALIBRATION_SCHEMA)
 
 

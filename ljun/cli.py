@@ -11,29 +11,16 @@ shown escaped (:func:`ljun._safe.printable`).
 
 from __future__ import annotations
 
+import importlib
 import sys
 from collections.abc import Sequence
 
 import click
 
 from . import __version__
-from ._cli import audit as _audit
-from ._cli import bench as _bench
-from ._cli import calibrate as _calibrate
-from ._cli import certificates as _certificates
-from ._cli import grade as _grade
-from ._cli import report as _report
-from ._cli import review as _review
-from ._cli import samples as _samples
-from ._cli import score as _score
-from ._cli import status as _status
-from ._cli import template as _template
-from ._cli import users as _users
-from ._cli import watch as _watch
 from ._io import output_error
 from ._safe import printable
 from .errors import LjunError, OutputError
-from .load import quiet_tifffile
 
 __all__ = ["cli", "main"]
 
@@ -45,7 +32,47 @@ EXIT_USAGE = 2
 EXIT_IO = 74
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+#: Each command and the module of ``ljun/_cli`` that defines it.  A command's
+#: module is imported when the command runs (or ``ljun --help`` lists it), so
+#: ``ljun status`` does not import the reading stack and ``ljun score`` does
+#: not import the review server.
+COMMAND_MODULES = {
+    "score": "score",
+    "rescore": "score",
+    "export": "score",
+    "samples": "samples",
+    "template": "template",
+    "grade": "grade",
+    "certificates": "certificates",
+    "report": "report",
+    "review": "review",
+    "users": "users",
+    "audit": "audit",
+    "bench": "bench",
+    "watch": "watch",
+    "status": "status",
+    "calibrate": "calibrate",
+}
+
+
+class _CommandsOnDemand(click.Group):
+    """A click group whose commands are imported from their modules when used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMAND_MODULES)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = COMMAND_MODULES.get(cmd_name)
+        if module is None:
+            return None
+        commands = importlib.import_module(f"{__package__}._cli.{module}").COMMANDS
+        return next(command for command in commands if command.name == cmd_name)
+
+
+@click.group(
+    cls=_CommandsOnDemand,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, prog_name="ljun")
 def cli() -> None:
     """Scanned LJUN answer sheets in, scores and competency grades out.
@@ -57,27 +84,10 @@ def cli() -> None:
     """
 
 
-for _module in (
-    _score,
-    _samples,
-    _template,
-    _grade,
-    _certificates,
-    _report,
-    _review,
-    _users,
-    _audit,
-    _bench,
-    _watch,
-    _status,
-    _calibrate,
-):
-    for _command in _module.COMMANDS:
-        cli.add_command(_command)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
+    from .load import quiet_tifffile
+
     quiet_tifffile()
     try:
         result = cli.main(

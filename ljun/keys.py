@@ -39,14 +39,15 @@ import json
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-import jsonschema
+from typing import TYPE_CHECKING, Any
 
 from ._jsondoc import COMMON_FIXES, json_path, packaged_validator, read_json, schema_problems
 from .errors import AnswerKeyError
 from .kompetensi import competency_codes
 from .vocabulary import PAKETS
+
+if TYPE_CHECKING:
+    import jsonschema
 
 __all__ = [
     "PAKETS",

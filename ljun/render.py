@@ -13,7 +13,6 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-import barcode as _barcode
 import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
@@ -124,8 +123,10 @@ def code128_modules(text: str) -> str:
     >>> code128_modules("A")[:11]
     '11010010000'
     """
+    import barcode  # python-barcode (25 ms): imported where a barcode is first drawn
+
     try:
-        return _barcode.get("code128", text).build()[0]
+        return barcode.get("code128", text).build()[0]
     except Exception as exc:  # python-barcode raises its own bare errors
         raise LjunError(f"cannot encode {text!r} as Code 128: {exc}") from None
 

@@ -14,7 +14,10 @@ from ljun.cli import cli
 
 def _all_commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
     found = []
-    for name, command in sorted(group.commands.items()):
+    context = click.Context(group)
+    for name in group.list_commands(context):
+        command = group.get_command(context, name)
+        assert command is not None, name
         path = prefix + (name,)
         found.append(path)
         if isinstance(command, click.Group):
@@ -32,6 +35,36 @@ def test_the_cli_has_the_foundation_commands():
         ("template", "geometry"),
         ("template", "check"),
     } <= set(COMMANDS)
+
+
+def test_every_command_module_is_on_the_command_line():
+    """A command added to a module of ljun/_cli but not to COMMAND_MODULES would be unreachable."""
+    import importlib
+    import pkgutil
+
+    import ljun._cli
+    from ljun.cli import COMMAND_MODULES
+
+    defined = {}
+    for module in pkgutil.iter_modules(ljun._cli.__path__):
+        if not module.name.startswith("_"):
+            for command in importlib.import_module(f"ljun._cli.{module.name}").COMMANDS:
+                defined[command.name] = module.name
+    assert defined == COMMAND_MODULES
+
+
+def test_a_command_imports_only_what_it_needs():
+    """`ljun status` answers without importing the review server or the scoring commands."""
+    code = (
+        "import sys\n"
+        "from ljun.cli import main\n"
+        "assert main(['status', '--help']) == 0\n"
+        "print(sorted(m for m in ('ljun.review', 'ljun.report', 'ljun.bench', 'ljun._cli.score') "
+        "if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
 
 
 @pytest.mark.parametrize("path", COMMANDS, ids=[" ".join(p) for p in COMMANDS])
