@@ -349,13 +349,14 @@ def _floor_seconds(path: Path, fmt: str) -> tuple[float, int]:
     if fmt.startswith("pdf"):
         import pypdfium2 as pdfium
 
-        from ._pdf import page_image
+        from ._pdf import fax_parameters, page_image
 
         started = clock()
+        fax = fax_parameters(path)  # Group 4 pages by imagecodecs, as ljun reads them
         with pdfium.PdfDocument(str(path)) as document:
             pages = len(document)
             for index in range(pages):
-                page_image(document, index, 1 << 62, where=str(path))
+                page_image(document, index, 1 << 62, where=str(path), fax=fax)
         return clock() - started, pages
     import cv2
     from PIL import Image
@@ -468,6 +469,13 @@ def _end_to_end_child(
     """
     clock = time.process_time
     started = clock()
+    if workers > 1:
+        # As ``ljun score`` does first; waited for here, so that the batch's
+        # time is the workers' reading, and the server's imports count as
+        # start-up like the imports of a one-worker run.
+        from .batch import start_worker_server
+
+        start_worker_server(wait=True)
     import cv2
 
     # One core's work, as in a worker process (OpenCV's own threads would add

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import concurrent.futures
+import subprocess
+import sys
 
 import pytest
 from _batch_helpers import first_pixel_tiff, use_fake_reader
@@ -108,3 +110,20 @@ def test_a_small_batch_is_cut_so_every_worker_stays_busy(tmp_path):
     # Never below MIN_PART_PAGES pages a range.
     short = plan_parts(envelopes[:1], workers=16)
     assert [len(pages) for _, _, pages in short] == [5, 5, 5, 5]
+
+
+def test_the_worker_server_can_be_waited_for_until_it_has_the_reading_stack():
+    """``start_worker_server(wait=True)`` returns once the server has imported
+    the reading stack (OpenCV is mapped into it), so ``ljun bench`` does not
+    time the server's imports as part of the batch."""
+    code = (
+        "import multiprocessing.forkserver as fs, os\n"
+        "from ljun.batch import start_worker_server\n"
+        "start_worker_server(wait=True)\n"
+        "pid = fs._forkserver._forkserver_pid\n"
+        "maps = open(f'/proc/{pid}/maps').read()\n"
+        "print('cv2' in maps, 'ljun.pipeline' in open(f'/proc/{pid}/cmdline').read())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "True"]

@@ -348,17 +348,25 @@ def _worker_context() -> Any:
     return context
 
 
-def start_worker_server() -> None:
+def start_worker_server(*, wait: bool = False) -> None:
     """Start the process local workers fork from, now rather than at the first file.
 
     It imports the reading stack (0.3-0.4 s) on another core while the
     caller loads the template and keys, opens the store and lists the
     files, instead of after.  Harmless when no worker is started after all.
+
+    With ``wait``, return only once the server has imported it (by starting
+    one process from it that does nothing): ``ljun bench`` counts that as
+    start-up, as it counts the imports of a one-worker run.
     """
     from multiprocessing import forkserver
 
-    _worker_context()
+    context = _worker_context()
     forkserver.ensure_running()
+    if wait:
+        ready = context.Process(target=os.getpid, name="ljun-worker-server-ready")
+        ready.start()
+        ready.join()
 
 
 def _read_in_local_processes(
