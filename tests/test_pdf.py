@@ -92,3 +92,81 @@ def test_bundled_scanner_pdf_reads_as_its_truth(repo_root, ljun_template):
         expected = truth[("amplop-001.pdf", page.page)]
         assert reading.nomor_peserta == expected["nomor_peserta"]
         assert list(reading.answers) == expected["answers"]
+
+
+def _fax_pdf(path, stream: bytes, width: int, height: int, entries: str) -> None:
+    """A one-page PDF of one CCITT image whose dictionary holds ``entries``
+    (/Filter and /DecodeParms; written by hand: Pillow always writes the same)."""
+    content = f"q {width} 0 0 {height} 0 0 cm /Im0 Do Q".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {width} {height}] "
+        "/Resources << /XObject << /Im0 4 0 R >> >> /Contents 5 0 R >>".encode(),
+        f"<< /Type /XObject /Subtype /Image /Width {width} /Height {height} "
+        f"/BitsPerComponent 1 /ColorSpace /DeviceGray {entries} "
+        f"/Length {len(stream)} >>\nstream\n".encode()
+        + stream
+        + b"\nendstream",
+        f"<< /Length {len(content)} >>\nstream\n".encode() + content + b"\nendstream",
+        f"<< /K -1 /Columns {width} /Rows {height} /BlackIs1 true >>".encode(),
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets)
+    out += (
+        f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    )
+    path.write_bytes(bytes(out))
+
+
+def test_group4_pages_decode_as_pdfium_decodes_them_whatever_their_parameters(tmp_path):
+    """ljun decodes CCITT Group 4 pages itself (faster than PDFium) when it
+    understands the image's parameters; the pixels must be PDFium's either way."""
+    from ljun._pdf import fax_parameters, page_image
+
+    page = np.where(_gray_page(4, shape=(200, 96)) < 128, 0, 255).astype(np.uint8)
+    pillow = _image_pdf(tmp_path / "pillow.pdf", [page], dpi=72)
+    with pdfium.PdfDocument(pillow) as document:
+        (image,) = document[0].get_objects()
+        stream = bytes(image.get_data(decode_simple=False))
+    height, width = page.shape
+    parms = f"/K -1 /Columns {width} /Rows {height}"
+    fax = "/Filter /CCITTFaxDecode /DecodeParms"
+    variants = {
+        # name: (dictionary entries, parameters understood by ljun)
+        "BlackIs1 true": (f"{fax} << {parms} /BlackIs1 true >>", True),
+        "BlackIs1 absent": (f"{fax} << {parms} >>", True),
+        "arrays, BlackIs1 false": (
+            f"/Filter [/CCITTFaxDecode] /DecodeParms [<< {parms} /BlackIs1 false >>]",
+            True,
+        ),
+        "Decode inverted": (f"{fax} << {parms} /BlackIs1 true >> /Decode [1 0]", True),
+        # PDFium takes no parameters from an array that does not go with the filter's name.
+        "array for a name": (f"{fax} [<< {parms} /BlackIs1 true >>]", False),
+        "parameters by reference": (f"{fax} 6 0 R", False),
+        "Group 3": (f"{fax} << /K 0 /Columns {width} /Rows {height} >>", False),
+        # Understood, but not the image's width: PDFium decodes it.
+        "other width": (f"{fax} << /K -1 /Columns {width + 8} /BlackIs1 true >>", True),
+    }
+    looks = set()
+    for name, (entries, understood) in variants.items():
+        path = tmp_path / f"{name}.pdf"
+        _fax_pdf(path, stream, width, height, entries)
+        assert (fax_parameters(path)(stream) is not None) == understood, name
+        with pdfium.PdfDocument(path) as document:
+            expected, _ = page_image(document, 0, 1 << 30, where=name)  # by PDFium
+        (loaded,) = iter_file_pages(path)
+        assert isinstance(loaded, Page), name
+        assert np.array_equal(loaded.image, expected), name
+        looks.add(loaded.image.tobytes())
+    # The parameters matter: the page is read both ways round.
+    assert len(looks) >= 2
+    assert any(
+        np.array_equal(np.frombuffer(look, np.uint8).reshape(page.shape), page) for look in looks
+    )
