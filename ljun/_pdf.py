@@ -29,10 +29,12 @@ Failure reasons are those of :mod:`ljun.load`.
 
 from __future__ import annotations
 
+import functools
+import mmap
 import os
 import re
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -327,20 +329,26 @@ def fax_parameters(source: str | os.PathLike[str]) -> Callable[[bytes], FaxParam
     any dictionary it does not fully understand: Group 3 (``/K`` ≥ 0),
     byte-aligned rows, parameters given by reference, a chain of filters.
     """
-    found: dict[bytes, set[FaxParameters | None]] | None = None
+    found: Mapping[bytes, set[FaxParameters | None]] | None = None
 
     def lookup(raw: bytes) -> FaxParameters | None:
         nonlocal found
         if found is None:
-            found = _search_fax_images(source)
+            try:
+                stat = os.stat(source)
+            except OSError:
+                return None  # PDFium has read it, or says why not
+            # Once per file and process: the parts of a large file a worker reads share it.
+            found = _search_fax_images(os.fspath(source), stat.st_size, stat.st_mtime_ns)
         candidates = found.get(bytes(raw[:_FAX_KEY_BYTES]), set())
         return next(iter(candidates)) if len(candidates) == 1 else None
 
     return lookup
 
 
-# The dictionary of one image object: from "N G obj" to the stream's data.
-_OBJECT_START = re.compile(rb"\d+\s+\d+\s+obj\b")
+# An image dictionary is searched for this far around its filter's name.
+_FAX_DICTIONARY_MAX = 4096
+_OBJECT_HEAD = re.compile(rb"(?:^|\s)\d+\s+\d+\s+obj$")
 _STREAM_DATA = re.compile(rb"stream(?:\r\n|\n|\r)")
 _FAX_ENTRY = {
     key: re.compile(pattern)
@@ -359,26 +367,35 @@ _FAX_NOT_UNDERSTOOD = re.compile(
 )
 
 
-def _search_fax_images(source: str | os.PathLike[str]) -> dict[bytes, set[FaxParameters | None]]:
-    """Every CCITT image dictionary of the file, by the first bytes of its stream."""
+@functools.lru_cache(maxsize=4)
+def _search_fax_images(
+    path: str, size: int, modified_ns: int
+) -> Mapping[bytes, set[FaxParameters | None]]:
+    """Every CCITT image dictionary of the file, by the first bytes of its
+    stream (``size`` and ``modified_ns`` key the cache: a changed file is
+    searched again)."""
     found: dict[bytes, set[FaxParameters | None]] = {}
+    if not 0 < size <= FAX_SEARCH_MAX_BYTES:
+        return found
     try:
-        if os.path.getsize(source) > FAX_SEARCH_MAX_BYTES:
-            return found
-        with open(source, "rb") as handle:
-            data = handle.read()
-    except OSError:
-        return found  # PDFium has read it or says why not
-    position = data.find(b"/CCITTFaxDecode")
-    while position >= 0:
-        starts = [
-            m.start() for m in _OBJECT_START.finditer(data, max(0, position - 4096), position)
-        ]
-        stream = _STREAM_DATA.search(data, position, position + 4096)
-        if starts and stream is not None:
-            key = data[stream.end() : stream.end() + _FAX_KEY_BYTES]
-            found.setdefault(key, set()).add(_parse_fax(data[starts[-1] : stream.start()]))
-        position = data.find(b"/CCITTFaxDecode", position + 1)
+        with (
+            open(path, "rb") as handle,
+            mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data,
+        ):
+            position = data.find(b"/CCITTFaxDecode")
+            while position >= 0:
+                # The dictionary runs from its object's "obj" to "stream".
+                start = data.rfind(b"obj", max(0, position - _FAX_DICTIONARY_MAX), position)
+                stream = _STREAM_DATA.search(data, position, position + _FAX_DICTIONARY_MAX)
+                if start >= 0 and stream is not None:
+                    key = data[stream.end() : stream.end() + _FAX_KEY_BYTES]
+                    # "obj" may end a name inside the dictionary: then unsure.
+                    head = _OBJECT_HEAD.search(data[max(0, start - 32) : start + 3])
+                    dictionary = data[start + 3 : stream.start()]
+                    found.setdefault(key, set()).add(_parse_fax(dictionary) if head else None)
+                position = data.find(b"/CCITTFaxDecode", position + 1)
+    except (OSError, ValueError):
+        return {}  # PDFium has read it or says why not (ValueError: emptied meanwhile)
     return found
 
 

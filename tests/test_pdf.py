@@ -150,6 +150,9 @@ def test_group4_pages_decode_as_pdfium_decodes_them_whatever_their_parameters(tm
         # PDFium takes no parameters from an array that does not go with the filter's name.
         "array for a name": (f"{fax} [<< {parms} /BlackIs1 true >>]", False),
         "parameters by reference": (f"{fax} 6 0 R", False),
+        # "obj" ending a name: where the dictionary starts is not sure.
+        "a name ending in obj": (f"/Pageobj 1 {fax} << {parms} /BlackIs1 true >>", False),
+        "one after": (f"{fax} << {parms} /BlackIs1 true >> /Pageobj 1", True),
         "Group 3": (f"{fax} << /K 0 /Columns {width} /Rows {height} >>", False),
         # Understood, but not the image's width: PDFium decodes it.
         "other width": (f"{fax} << /K -1 /Columns {width + 8} /BlackIs1 true >>", True),
