@@ -482,27 +482,33 @@ def decode_barcode(
         return BarcodeReading(text="", has_ink=False)
     if bilevel is None:
         bilevel = is_bilevel(image)
+    foreign = ""
     for image in _barcode_candidates(crop, template):
         found = zbar_decode(image, symbols=[ZBarSymbol.CODE128])
         texts = sorted({f.data.decode("ascii", "replace") for f in found})
-        if len(texts) == 1:
-            text = texts[0]
-            # zbar's own check can pass a misread (mod 103) of bars a 1-bit
-            # scan ragged: where the sheet barcode's grid fits, it must allow
-            # zbar's text, and a text that is no sheet barcode gives way to a
-            # clear grid reading.  (Gray scans: zbar alone, no misread seen.)
-            grid = _grid_candidates(crop, template) if bilevel else None
-            if grid is not None:
-                if BARCODE_PATTERN.fullmatch(text) and not grid.allows(text):
-                    continue
-                readings = grid.readings()
-                if not BARCODE_PATTERN.fullmatch(text) and len(readings) == 1:
-                    text = readings[0]
-            return BarcodeReading(text=text, has_ink=True)
+        if len(texts) != 1:
+            continue
+        text = texts[0]
+        if not BARCODE_PATTERN.fullmatch(text):
+            # A foreign barcode, or a misread that zbar's own check (mod
+            # 103) let pass ("%JUN-A-520978" on blurred gray scans): the
+            # sheet barcode's grid and synthesis read first.
+            foreign = foreign or text
+            continue
+        # zbar can misread bars a 1-bit scan ragged: where the sheet
+        # barcode's grid fits, it must allow zbar's text.  (Gray scans:
+        # zbar alone, no misread into a sheet barcode seen.)
+        grid = _grid_candidates(crop, template) if bilevel else None
+        if grid is not None and not grid.allows(text):
+            continue
+        return BarcodeReading(text=text, has_ink=True)
     text = decode_sheet_barcode_grid(crop, template)
     if not text:
         model = read_sheet_barcode_model(crop, template)
-        text = model.text or (f"LJUN-{model.paket}-{BARCODE_SERIAL_UNREAD}" if model.paket else "")
+        # A sure paket symbol says the bars are the sheet barcode's: zbar's
+        # foreign text was a misread.
+        paket_only = f"LJUN-{model.paket}-{BARCODE_SERIAL_UNREAD}" if model.paket else ""
+        text = model.text or paket_only or foreign
     return BarcodeReading(text=text, has_ink=True)
 
 
