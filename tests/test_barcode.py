@@ -169,3 +169,12 @@ def test_part_read_barcodes_are_never_duplicates():
         for i in range(2)
     ]  # fmt: skip
     assert reconcile(sheets).flags == {}
+
+
+def test_a_foreign_barcode_is_kept_and_reviewed():
+    """zbar's text that is no sheet barcode waits for the grid and synthesis;
+    when neither reads (the bars are not the sheet barcode's), it is kept."""
+    sheet = synthetic_sheet(SheetSpec(barcode="TK-A-0001"), Scan())
+    reading = read_sheet(Page(sheet.image, "x", 1, 200.0), ljun_template(), CAL)
+    assert reading.barcode == "TK-A-0001"
+    assert Flag.INVALID.at("barcode") in reading.flags and reading.review
