@@ -5,7 +5,8 @@ Pure functions over the kernel's output (:mod:`ljun.read`):
 * :func:`decode_marks` turns every field's bubble darkness into the strings of
   a result record (ARCHITECTURE.md §3) plus flags, and the per-bubble confidence;
 * :func:`decode_barcode` reads the Code 128 in the template's barcode area
-  through the homography (an upright crop, never a page warp) with pyzbar;
+  through the homography (an upright crop, never a page warp) with pyzbar,
+  and by synthesis where zbar fails (:func:`read_sheet_barcode_model`);
 * the validators (:func:`valid_nomor_peserta`, :func:`valid_tanggal_lahir`,
   :func:`valid_kode_kompetensi`, :func:`barcode_paket`) check what was read.
 
@@ -59,6 +60,7 @@ __all__ = [
     "BarcodeReading",
     "decode_marks",
     "decode_barcode",
+    "read_barcode_crop",
     "format_nomor_peserta",
     "format_tanggal_lahir",
     "valid_nomor_peserta",
@@ -460,28 +462,40 @@ def decode_barcode(
     *,
     bilevel: bool | None = None,
 ) -> BarcodeReading:
-    """Decode the Code 128 in the template's barcode area.
+    """Decode the Code 128 in the template's barcode area
+    (:func:`read_barcode_crop` on :func:`barcode_crop`).
 
-    zbar first (on column profiles, then the crop), then the sheet
-    barcode's module grid (:func:`decode_sheet_barcode_grid`), then
-    synthesis (:func:`read_sheet_barcode_model`), which may read the paket
-    symbol alone: the text is then ``LJUN-<paket>-??????``.  ``bilevel``
-    is whether the scan is black and white (:func:`ljun.read.is_bilevel`),
-    when the caller knows it already.
+    ``bilevel`` is whether the scan is black and white
+    (:func:`ljun.read.is_bilevel`), when the caller knows it already.
+    """
+    crop = barcode_crop(image, registration, template, geometry)
+    if crop.size == 0:
+        return BarcodeReading(text="", has_ink=False)
+    if bilevel is None:
+        bilevel = is_bilevel(image)
+    return read_barcode_crop(crop, template, bilevel=bilevel)
+
+
+def read_barcode_crop(crop: np.ndarray, template: Template, *, bilevel: bool) -> BarcodeReading:
+    """Read the barcode area cut out by :func:`barcode_crop`.
+
+    zbar first (on column profiles, then the crop; on a 1-bit scan its text
+    must be allowed by the sheet barcode's module grid), then synthesis
+    (:func:`read_sheet_barcode_model`), which may read the paket symbol
+    alone: the text is then ``LJUN-<paket>-??????``.  (The grid's own
+    reading, :func:`decode_sheet_barcode_grid`, is not used: synthesis read
+    every barcode it read, on generated hard and moderate scans, and the one
+    it read wrong.)  A zbar text that is no sheet barcode is kept only when
+    synthesis reads nothing (a foreign barcode: ``invalid:barcode``).
     """
     from pyzbar.pyzbar import ZBarSymbol
     from pyzbar.pyzbar import decode as zbar_decode
 
-    crop = barcode_crop(image, registration, template, geometry)
-    if crop.size == 0:
-        return BarcodeReading(text="", has_ink=False)
     bars = _bar_band(crop, template)
     paper = gray_quantile(crop, 90)
     has_ink = bool(np.mean(bars < paper * BARCODE_INK_FRACTION) > BARCODE_INK_MIN)
     if not has_ink:
         return BarcodeReading(text="", has_ink=False)
-    if bilevel is None:
-        bilevel = is_bilevel(image)
     foreign = ""
     for image in _barcode_candidates(crop, template):
         found = zbar_decode(image, symbols=[ZBarSymbol.CODE128])
@@ -491,8 +505,8 @@ def decode_barcode(
         text = texts[0]
         if not BARCODE_PATTERN.fullmatch(text):
             # A foreign barcode, or a misread that zbar's own check (mod
-            # 103) let pass ("%JUN-A-520978" on blurred gray scans): the
-            # sheet barcode's grid and synthesis read first.
+            # 103) let pass ("%JUN-A-520978" on blurred gray scans):
+            # synthesis reads first.
             foreign = foreign or text
             continue
         # zbar can misread bars a 1-bit scan ragged: where the sheet
@@ -502,14 +516,11 @@ def decode_barcode(
         if grid is not None and not grid.allows(text):
             continue
         return BarcodeReading(text=text, has_ink=True)
-    text = decode_sheet_barcode_grid(crop, template)
-    if not text:
-        model = read_sheet_barcode_model(crop, template)
-        # A sure paket symbol says the bars are the sheet barcode's: zbar's
-        # foreign text was a misread.
-        paket_only = f"LJUN-{model.paket}-{BARCODE_SERIAL_UNREAD}" if model.paket else ""
-        text = model.text or paket_only or foreign
-    return BarcodeReading(text=text, has_ink=True)
+    model = read_sheet_barcode_model(crop, template)
+    # A sure paket symbol says the bars are the sheet barcode's: a foreign
+    # zbar text was a misread.
+    paket_only = f"LJUN-{model.paket}-{BARCODE_SERIAL_UNREAD}" if model.paket else ""
+    return BarcodeReading(text=model.text or paket_only or foreign, has_ink=True)
 
 
 def _bar_band(crop: np.ndarray, template: Template) -> np.ndarray:
@@ -579,6 +590,10 @@ def _code128_patterns() -> tuple[np.ndarray, np.ndarray]:
 
 def decode_sheet_barcode_grid(crop: np.ndarray, template: Template) -> str:
     """Read the sheet barcode on its known module grid, ``""`` when unsure.
+
+    Not on :func:`read_barcode_crop`'s path: its dilation model of merged
+    bars read a 300-dpi adaptive 1-bit scan wrong (tests/test_barcode.py),
+    which synthesis reads right; its candidates still check zbar's text.
 
     For bars a 1-bit threshold or blur merged, which zbar cannot separate.
     The sheet barcode ``LJUN-<paket>-<6 digits>`` always has the same

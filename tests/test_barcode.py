@@ -17,6 +17,7 @@ from ljun.decode import (
     barcode_paket,
     barcode_serial_read,
     decode_sheet_barcode_grid,
+    read_barcode_crop,
     read_sheet_barcode_model,
 )
 from ljun.pipeline import read_sheet
@@ -84,6 +85,25 @@ def test_texts_that_merge_alike_are_not_read():
     crop = _crop("LJUN-A-546075_200dpi_1bit_threshold")
     reading = read_sheet_barcode_model(crop, ljun_template())
     assert reading.text in ("", "LJUN-A-546075") and reading.paket == "A"
+
+
+def test_a_wrong_grid_reading_is_not_taken():
+    """Regression (silent risk on main): hard level, 300 dpi, 1-bit adaptive
+    (dev seed 8112, sheet 147): the module grid's dilation model read
+    LJUN-B-773663, one combination agreeing with the check symbol;
+    synthesis reads the truth, and the decode path takes synthesis."""
+    crop = _crop("LJUN-B-898763_300dpi_1bit_adaptive")
+    assert _zbar(crop) == []
+    assert decode_sheet_barcode_grid(crop, ljun_template()) == "LJUN-B-773663"
+    assert read_sheet_barcode_model(crop, ljun_template()).text == "LJUN-B-898763"
+    assert read_barcode_crop(crop, ljun_template(), bilevel=True).text == "LJUN-B-898763"
+
+
+@pytest.mark.parametrize("name", [p.stem for p in sorted(CROPS.glob("*.png"))])
+def test_every_real_crop_reads_right_or_its_paket_alone(name):
+    text = name.split("_")[0]
+    reading = read_barcode_crop(_crop(name), ljun_template(), bilevel="1bit" in name)
+    assert reading.text in (text, f"LJUN-{text[5]}-??????")
 
 
 # --------------------------------------------------------------------------- synthetic profiles
