@@ -10,7 +10,13 @@ Accuracy: for each level, ``--count`` sheets are generated in memory with
   kode kompetensi, paket and barcode all read exactly;
 * silent errors: student sheets that differ from the truth while ``review``
   is false (the number that must be zero), plus special pages (blank or
-  non-LJUN) that were not sent to review;
+  non-LJUN) that were not sent to review.  A barcode read in part
+  (``LJUN-<paket>-??????``: its paket symbol read right, the serial declared
+  unread with the flag ``barcode_serial_unread``) is not a difference here;
+  it is counted apart (``barcode_partial``) and is not an exact identity;
+* barcode: student sheets whose barcode read exactly (``barcode_accuracy``),
+  in part (``barcode_partial``), or wrong (``barcode_wrong``: a text that is
+  neither the truth nor a part of it);
 * review rate: student sheets sent to review;
 * needless reviews: reviewed student sheets whose reading was in fact
   right (share of the reviewed ones): most reviews should be necessary;
@@ -49,7 +55,7 @@ import tifffile
 
 from ljun._color import pencil_channel_weights
 from ljun.calibration import load_calibration
-from ljun.decode import decode_barcode, decode_marks
+from ljun.decode import barcode_paket, barcode_serial_read, decode_barcode, decode_marks
 from ljun.load import to_gray
 from ljun.pipeline import analyse_sheet
 from ljun.read import measure_darkness, sampling_pattern
@@ -88,7 +94,7 @@ def accuracy(
 ) -> dict:
     n_sheets = n_items = items_ok = identity_ok = silent = review = failures = upside_down = (
         needless
-    ) = 0
+    ) = barcode_ok = barcode_partial = barcode_wrong = 0
     special = Counter()
     special_silent = 0
     flag_words: Counter = Counter()
@@ -135,6 +141,16 @@ def accuracy(
         items_ok += len(answers_truth) - len(wrong_items)
         wrong_identity = [k for k in IDENTITY_KEYS if got[k] != truth[k]]
         identity_ok += not wrong_identity
+        partial = (
+            got["barcode"] != truth["barcode"]
+            and not barcode_serial_read(got["barcode"])
+            and barcode_paket(got["barcode"]) == barcode_paket(truth["barcode"])
+        )
+        barcode_ok += got["barcode"] == truth["barcode"]
+        barcode_partial += partial
+        barcode_wrong += bool(got["barcode"]) and got["barcode"] != truth["barcode"] and not partial
+        if partial:  # declared unread, not wrong
+            wrong_identity.remove("barcode")
         review += reading.review
         failures += reading.failure is not None
         for flag in reading.flags:
@@ -168,6 +184,9 @@ def accuracy(
         "sheets": n_sheets,
         "answers_accuracy": items_ok / max(n_items, 1),
         "identity_accuracy": identity_ok / max(n_sheets, 1),
+        "barcode_accuracy": barcode_ok / max(n_sheets, 1),
+        "barcode_partial": barcode_partial,
+        "barcode_wrong": barcode_wrong,
         "silent_errors": silent,
         "review_rate": review / max(n_sheets, 1),
         "needless_reviews": needless / max(review, 1),
@@ -317,6 +336,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{row['identity_accuracy']:>8.2%} {row['silent_errors']:>6} {row['review_rate']:>7.2%} "
             f"{row['needless_reviews']:>8.1%} "
             f"{row['registration_failures']:>7} {row['upside_down']:>6}  {special}"
+            f"  barcode {row['barcode_accuracy']:.1%} exact, {row['barcode_partial']} paket only,"
+            f" {row['barcode_wrong']} wrong"
             + (
                 f"  NOT REVIEWED: {row['special_pages_not_reviewed']}"
                 if row["special_pages_not_reviewed"]

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from ._closer_look import closer_evidence
 from ._track import track_stretched
 from .calibration import Calibration
-from .decode import barcode_paket, decode_barcode, decode_marks
+from .decode import barcode_paket, barcode_serial_read, decode_barcode, decode_marks
 from .read import BubbleDarkness, measure_darkness, sampling_pattern, scan_kind
 from .records import Page, PageFailure, SheetReading
 from .register import REFERENCE_DPI, Registration, RegistrationFailure, register
@@ -156,6 +156,8 @@ def analyse_sheet(
                 flags.append(Flag.INVALID.at("barcode"))
             elif marks.fields.get("paket", "") in PAKETS and named != marks.fields["paket"]:
                 flags.append(Flag.BARCODE_PAKET_MISMATCH)
+            if not barcode_serial_read(barcode.text):
+                flags.append(Flag.BARCODE_SERIAL_UNREAD)
         elif barcode.has_ink:
             flags.append(Flag.UNREADABLE.at("barcode"))
         else:

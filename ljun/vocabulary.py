@@ -66,6 +66,10 @@ Informational (kept on the record, no review on their own):
 ``rotated``                     the sheet was fed upside down (or sideways) and read so
 ``answer_multi:<item>``         a question clearly has two or more marks (answer ``*``)
 ``no_barcode``                  the barcode area is empty (a sheet printed without one)
+``barcode_serial_unread``       the barcode's paket symbol was read, its serial was not
+                                (bars merged by the scan; recorded ``LJUN-<paket>-??????``):
+                                the paket checks still hold, the serial takes no part in
+                                duplicate matching (the nomor peserta still does)
 
 >>> Flag.ANSWER_UNSURE.at(12), flag_word("unsure:nama:6"), flag_reason("unsure:nama:6")
 ('answer_unsure:12', 'unsure', 'unsure:nama')
@@ -186,6 +190,7 @@ class Flag(StrEnum):
     ROTATED = "rotated"
     ANSWER_MULTI = "answer_multi"
     NO_BARCODE = "no_barcode"
+    BARCODE_SERIAL_UNREAD = "barcode_serial_unread"
 
     def at(self, *details: object) -> str:
         """The flag with its details: ``Flag.UNSURE.at("nama", 6) == "unsure:nama:6"``."""
@@ -193,7 +198,9 @@ class Flag(StrEnum):
 
 
 #: Flag words that do not send a sheet to review on their own.
-INFO_FLAGS: frozenset[str] = frozenset({Flag.ROTATED, Flag.ANSWER_MULTI, Flag.NO_BARCODE})
+INFO_FLAGS: frozenset[str] = frozenset(
+    {Flag.ROTATED, Flag.ANSWER_MULTI, Flag.NO_BARCODE, Flag.BARCODE_SERIAL_UNREAD}
+)
 
 
 class ReconciliationKind(StrEnum):

@@ -160,7 +160,7 @@ def test_read_sheet_never_raises_on_page_content():
 
 
 def test_flag_vocabulary():
-    assert {"rotated", "answer_multi", "no_barcode"} == INFO_FLAGS
+    assert {"rotated", "answer_multi", "no_barcode", "barcode_serial_unread"} == INFO_FLAGS
     assert not needs_review(["rotated", "answer_multi:4", "no_barcode"])
     assert needs_review(["rotated", "unsure:nama:3"])
 
