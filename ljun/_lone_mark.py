@@ -25,9 +25,13 @@ way round, a bubble of an item read blank surely (every option blank-sure)
 that a pencil line runs into but that holds such a solid patch may be a dot
 or a tick under a stray line (hard seed 8122, sheets 14 and 121: dots read
 blank surely): a line explains it as well as a mark, so it goes to review
-(the middle of the blank-unsure band).  Every other bubble keeps its
-evidence, so anything else near an edge still goes to review.  Gray and dithered scans are left alone (on those the kernel reads
-a dot's darkness directly).
+(the middle of the blank-unsure band).  That holds on gray scans too (a
+tick whose tail runs out over the ring read blank surely on a 200-dpi gray
+scan, dev seed 8123 sheet 65), where the excess ink is pencil darker than
+the blank look by ``GRAY_EXCESS_DARKNESS``; a lone dot on a gray scan is
+left to the kernel, which reads its darkness.  Dithered scans are left
+alone.  Every other bubble keeps its evidence, so anything else near an
+edge still goes to review.
 
 Measured on generated hard sheets (dev seeds 8121-8122, 400 sheets, 150-300
 dpi, threshold and adaptive B/W modes), the solid area (mm²) of the unsure
@@ -58,7 +62,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._closer_look import BILEVEL_EXCESS_DARKNESS, REFERENCE_GROW_PX, _grow, closer_patches
+from ._closer_look import (
+    BILEVEL_EXCESS_DARKNESS,
+    GRAY_EXCESS_DARKNESS,
+    REFERENCE_GROW_PX,
+    _grow,
+    closer_patches,
+)
 from .calibration import ReadCalibration
 from .read import BubbleDarkness, SamplingPattern, bands_for
 from .register import Registration
@@ -186,11 +196,15 @@ def lone_mark_evidence(
         solid patch of pencil, and blank-unsure where a line-crossed one of
         an item read blank does (see the module doc).
     """
-    if not bubbles.bilevel or bubbles.dithered:
+    if bubbles.dithered:
         return evidence
     geometry = pattern.geometry
     grids = [geometry.grid(f.name) for f in template.fields if f.kind == "answers"]
     lone, crossed = lone_candidates(evidence, bubbles, grids, calibration)
+    if not bubbles.bilevel:
+        # On gray scans the kernel reads a dot's darkness itself; only a
+        # stroke a line may explain is looked at (seed 8123, sheet 65).
+        lone = lone[:0]
     looked = np.concatenate([lone, crossed])
     if len(looked) == 0:
         return evidence
@@ -198,7 +212,8 @@ def lone_mark_evidence(
     blank = evidence <= bands.blank_sure_max
     patches = closer_patches(image, registration, pattern, bubbles.paper, looked, blank)
     grown = _grow(patches.blank_look, REFERENCE_GROW_PX)
-    excess = (patches.bubble - grown >= BILEVEL_EXCESS_DARKNESS) & patches.inside
+    darker_by = BILEVEL_EXCESS_DARKNESS if bubbles.bilevel else GRAY_EXCESS_DARKNESS
+    excess = (patches.bubble - grown >= darker_by) & patches.inside
     solid = patches.usable & (solid_area(excess, patches.dpi) >= SOLID_PATCH_MIN_MM2)
     out = evidence.copy()
     out[lone[solid[: len(lone)]]] = np.float32(bands.marked_sure_min)

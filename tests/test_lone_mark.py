@@ -243,3 +243,22 @@ def test_regression_a_dot_under_a_stray_line_is_no_sure_blank(dpi):
     reading = _read(page, dpi)
     assert reading.review
     assert f"answer_unsure:{ITEM}" in reading.flags
+
+
+def test_regression_a_tick_running_out_over_the_ring_on_a_gray_scan_is_no_sure_blank():
+    """bench_read seed 8123, hard, sheet 65 (200-dpi gray): a tick on D of
+    question 12 whose tail ran out over the ring took the kernel's line
+    branch and read blank surely, the sheet not reviewed.  A line explains
+    it as well as a tick: the question goes to review."""
+    dpi = 300.0
+    answers = list(DEFAULT_ANSWERS)
+    answers[ITEM - 1] = ""
+    page = pencil(SheetSpec(answers=tuple(answers)), dpi)
+    cx, cy, r = bubble_px("answers", ITEM, "D", dpi)
+    knee = (cx - 0.15 * r, cy + 0.45 * r)
+    draw_line(page, (cx - 0.55 * r, cy - 0.05 * r), knee, dpi, width_mm=0.5, gray=110)
+    draw_line(page, knee, (cx + 0.96 * r, cy - 1.6 * r), dpi, width_mm=0.5, gray=110)
+    image = scan_page(page, Scan(dpi=dpi, blur=0.8, noise=3, skew_deg=0.7))
+    reading = analyse_sheet(Page(image, "tick", 1, dpi), ljun_template(), CAL).reading
+    assert reading.review
+    assert f"answer_unsure:{ITEM}" in reading.flags
