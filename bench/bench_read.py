@@ -10,7 +10,10 @@ Accuracy: for each level, ``--count`` sheets are generated in memory with
   kode kompetensi, paket and barcode all read exactly;
 * silent errors: student sheets that differ from the truth while ``review``
   is false (the number that must be zero), plus special pages (blank or
-  non-LJUN) that were not sent to review.  A barcode read in part
+  non-LJUN) that were not sent to review; ``dot/tick`` counts those of them
+  whose every wrong item holds a dot or a tick (marks ambiguous by design,
+  :data:`AMBIGUOUS_KINDS`) and whose identity read right: the hard level's
+  target allows these, never the others.  A barcode read in part
   (``LJUN-<paket>-??????``: its paket symbol read right, the serial declared
   unread with the flag ``barcode_serial_unread``) is not a difference here;
   it is counted apart (``barcode_partial``) and is not an exact identity;
@@ -70,6 +73,27 @@ from ljun.template import DEFAULT_TEMPLATE, load_template
 DEFAULT_ROWS = ("easy", "moderate", "moderate:mixed:mixed", "hard:mixed:mixed")
 IDENTITY_KEYS = ("nomor_peserta", "nama", "tanggal_lahir", "kode_kompetensi", "paket", "barcode")
 DEFAULT_JSON = Path(__file__).resolve().parent / "out" / "bench_read.json"
+#: Kinds of pencil mark ambiguous by design (issue 15's hard target): a
+#: silent error on an item holding one is counted apart.
+AMBIGUOUS_KINDS = frozenset({"dot", "tick"})
+
+
+def ambiguous_only(wrong_items: list[int], wrong_identity: list[str], hard_marks) -> bool:
+    """True when every wrong answer item holds a mark of :data:`AMBIGUOUS_KINDS`.
+
+    >>> ambiguous_only([3], [], [{"field": "answers", "item": 3, "kind": "dot"}])
+    True
+    >>> ambiguous_only([3, 4], [], [{"field": "answers", "item": 3, "kind": "dot"}])
+    False
+    >>> ambiguous_only([], [], [])
+    False
+    """
+    ambiguous = {
+        m["item"]
+        for m in hard_marks or ()
+        if m["field"] == "answers" and m["kind"] in AMBIGUOUS_KINDS
+    }
+    return bool(wrong_items) and not wrong_identity and set(wrong_items) <= ambiguous
 
 
 def _reading_dict(reading) -> dict:
@@ -94,7 +118,7 @@ def accuracy(
 ) -> dict:
     n_sheets = n_items = items_ok = identity_ok = silent = review = failures = upside_down = (
         needless
-    ) = barcode_ok = barcode_partial = barcode_wrong = 0
+    ) = barcode_ok = barcode_partial = barcode_wrong = silent_ambiguous = 0
     special = Counter()
     special_silent = 0
     flag_words: Counter = Counter()
@@ -156,8 +180,10 @@ def accuracy(
         for flag in reading.flags:
             flag_words[flag.split(":")[0]] += 1
         differs = bool(wrong_items or wrong_identity)
+        hard_marks = sheet.scan.get("hard_marks")
         if differs and not reading.review:
             silent += 1
+            silent_ambiguous += ambiguous_only(wrong_items, wrong_identity, hard_marks)
         needless += reading.review and not differs
         if differs and (not reading.review or len(errors) < show):
             errors.append(
@@ -172,7 +198,7 @@ def accuracy(
                     },
                     "identity": {k: (truth[k], got[k]) for k in wrong_identity},
                     "flags": list(reading.flags),
-                    "hard_marks": sheet.scan.get("hard_marks"),
+                    "hard_marks": hard_marks,
                 }
             )
     return {
@@ -188,6 +214,7 @@ def accuracy(
         "barcode_partial": barcode_partial,
         "barcode_wrong": barcode_wrong,
         "silent_errors": silent,
+        "silent_dot_tick": silent_ambiguous,
         "review_rate": review / max(n_sheets, 1),
         "needless_reviews": needless / max(review, 1),
         "registration_failures": failures,
@@ -305,6 +332,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     print(
         f"{'level':<9} {'scan':<13} {'sheets':>6} {'answers':>8} {'identity':>8} {'silent':>6} "
+        f"{'dot/tick':>8} "
         f"{'review':>7} {'needless':>8} {'regfail':>7} {'upside':>6}  special pages"
     )
     for spec in args.levels:
@@ -333,7 +361,8 @@ def main(argv: list[str] | None = None) -> int:
         shown = f"{dpi}dpi/{bits}bit" if scan_color == "gray" else f"{dpi}dpi/{scan_color}"
         print(
             f"{level:<9} {shown:<13} {row['sheets']:>6} {row['answers_accuracy']:>8.4%} "
-            f"{row['identity_accuracy']:>8.2%} {row['silent_errors']:>6} {row['review_rate']:>7.2%} "
+            f"{row['identity_accuracy']:>8.2%} {row['silent_errors']:>6} {row['silent_dot_tick']:>8} "
+            f"{row['review_rate']:>7.2%} "
             f"{row['needless_reviews']:>8.1%} "
             f"{row['registration_failures']:>7} {row['upside_down']:>6}  {special}"
             f"  barcode {row['barcode_accuracy']:.1%} exact, {row['barcode_partial']} paket only,"

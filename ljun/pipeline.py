@@ -27,6 +27,7 @@ import time
 from dataclasses import dataclass
 
 from ._closer_look import closer_evidence
+from ._lone_mark import lone_mark_evidence
 from ._track import track_stretched
 from .calibration import Calibration
 from .decode import barcode_paket, barcode_serial_read, decode_barcode, decode_marks
@@ -120,6 +121,9 @@ def analyse_sheet(
     bubbles = measure_darkness(page.image, registration, pattern, kind=kind)
     measured = clock()
     evidence = closer_evidence(page.image, registration, pattern, bubbles, calibration.read)
+    evidence = lone_mark_evidence(
+        page.image, registration, pattern, template, bubbles, evidence, calibration.read
+    )
     marks = decode_marks(bubbles, geometry, template, calibration, evidence=evidence)
     flags = list(marks.flags)
     if registration.orientation != 0:

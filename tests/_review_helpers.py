@@ -173,3 +173,30 @@ class Client:
             payload={"version": version, "decisions": decisions},
             headers=headers,
         )
+
+
+#: Erasure residue pencilled into option A of question 2 of the sample
+#: ``amplop-003/013.png`` (1-bit, 200 dpi): 2 x 2 pixel specks at these
+#: offsets from A's centre (scan pixel 383, 1747).  The sheet's only hard
+#: mark, a partial fill of E there, reads surely on its own now (a lone solid
+#: patch, ljun._lone_mark); with ink in A beside it the question goes to
+#: review, which the review tests need: one sheet with one unsure answer.
+RESIDUE_CENTRE = (383, 1747)
+RESIDUE_SPECKS = (
+    (-1, 0), (4, 8), (-9, -7), (5, 8), (-5, -4), (6, -2), (-5, 5), (-5, -2),
+    (2, 0), (-8, -9), (6, 4), (6, 0), (5, -4), (-1, 5), (-7, -4), (-7, -1),
+)  # fmt: skip
+
+
+def copy_unsure_sample(source: Path, target: Path) -> None:
+    """Copy the sample ``013.png`` to ``target`` with residue beside question 2's mark."""
+    import numpy as np
+    from PIL import Image
+
+    with Image.open(source) as image:
+        dpi = image.info["dpi"]
+        pixels = np.asarray(image.convert("L")).copy()
+    x, y = RESIDUE_CENTRE
+    for dx, dy in RESIDUE_SPECKS:
+        pixels[y + dy : y + dy + 2, x + dx : x + dx + 2] = 0
+    Image.fromarray(pixels).convert("1").save(target, dpi=dpi)

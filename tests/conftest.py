@@ -69,7 +69,7 @@ def review_store_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """
     import shutil
 
-    from _review_helpers import PASSWORD
+    from _review_helpers import PASSWORD, copy_unsure_sample
 
     from ljun.review.auth import add_user
     from ljun.store import open_store
@@ -80,6 +80,8 @@ def review_store_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     samples = REPO_ROOT / "samples" / "scans"
     for name in REVIEW_SAMPLES:
         shutil.copy(samples / "amplop-003" / name, scans / name)
+    # 013's question 2 would read surely now: residue beside it keeps it unsure.
+    copy_unsure_sample(samples / "amplop-003" / "013.png", scans / "013.png")
     db = folder / "ljun.sqlite"
     keys = [
         arg for k in ("paketA", "paketB", "susulan") for arg in ("--key", samples / f"{k}.json")

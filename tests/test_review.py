@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _review_helpers import PASSWORD, Client, start_server
+from _review_helpers import PASSWORD, Client, copy_unsure_sample, start_server
 
 from ljun.review.audit import verify_audit
 from ljun.review.auth import MAX_FAILED_LOGINS
@@ -275,7 +275,7 @@ def test_a_resolved_review_survives_moving_the_scan(review_store_template, tmp_p
     samples = Path(__file__).resolve().parent.parent / "samples" / "scans"
     scans = tmp_path / "inbox"
     scans.mkdir()
-    shutil.copy(samples / "amplop-003" / "013.png", scans / "013.png")
+    copy_unsure_sample(samples / "amplop-003" / "013.png", scans / "013.png")
     db = tmp_path / "ljun.sqlite"
     keys = [
         arg for k in ("paketA", "paketB", "susulan") for arg in ("--key", samples / f"{k}.json")
