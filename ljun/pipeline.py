@@ -119,7 +119,9 @@ def analyse_sheet(
 
     bubbles = measure_darkness(page.image, registration, pattern, kind=kind)
     measured = clock()
-    evidence = closer_evidence(page.image, registration, pattern, bubbles, calibration.read)
+    evidence = closer_evidence(
+        page.image, registration, pattern, bubbles, calibration.read, template=template
+    )
     marks = decode_marks(bubbles, geometry, template, calibration, evidence=evidence)
     flags = list(marks.flags)
     if registration.orientation != 0:
