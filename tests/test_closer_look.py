@@ -14,6 +14,7 @@ from ljun._closer_look import (
     LETTER_OUTSIDE_MAX_MM2,
     PENCIL_AREA_MIN_MM2,
     PENCIL_COVER_SURE,
+    SOLID_INK_MM,
     Patches,
     closer_evidence,
     disc_area,
@@ -24,6 +25,7 @@ from ljun._closer_look import (
     printed_letters,
     printed_only,
     resolve,
+    solid_ink,
 )
 from ljun.calibration import load_calibration
 from ljun.pipeline import analyse_sheet
@@ -221,6 +223,59 @@ def test_the_printed_letters_are_where_the_template_prints_them():
     r = geometry.radii[bubble]
     between = letters.gray[bubble, letters.half, letters.half + int(0.6 * r)]
     assert between == 255
+
+
+def _band(width: int) -> np.ndarray:
+    """Excess ink across the disc: a straight band ``width`` pixels wide."""
+    bubble = np.zeros((SIDE, SIDE), np.float32)
+    bubble[SIDE // 2 - width // 2 : SIDE // 2 - width // 2 + width, :] = 1.0
+    return bubble
+
+
+def test_a_line_through_the_bubble_is_no_solid_ink_and_a_fill_is():
+    """At 150 dpi ``SOLID_INK_MM`` is 5 pixels: a band 4 pixels wide (0.68
+    mm, a stray line as wide as any seen) fills no such square, one of 5
+    does, and so does a partial fill of a quarter of the disc."""
+    assert round(SOLID_INK_MM * DPI / 25.4) == 4  # reach 2: a 5 x 5 square
+    blank = np.zeros((SIDE, SIDE), np.float32)
+    assert not solid_ink(_patches(_band(4), blank=blank), GRAY_EXCESS_DARKNESS)[0]
+    assert solid_ink(_patches(_band(5), blank=blank), GRAY_EXCESS_DARKNESS)[0]
+    quarter = np.zeros((SIDE, SIDE), np.float32)
+    quarter[SIDE // 2 :, : SIDE // 2] = 0.4  # light pencil, above GRAY_EXCESS_DARKNESS
+    assert solid_ink(_patches(quarter, blank=blank), GRAY_EXCESS_DARKNESS)[0]
+    assert not solid_ink(_patches(quarter, blank=blank, usable=False), GRAY_EXCESS_DARKNESS)[0]
+
+
+def test_regression_a_light_partial_fill_spilling_over_the_ring_goes_to_review():
+    """bench moderate seed 8104, sheet 81 (200 dpi gray): a light partial
+    fill (pencil darkness 0.21) of G in name column 11 spilled over the ring
+    in one direction; the kernel took the spill for a pencil line running
+    into the bubble (evidence 0.15, blank-sure), and the closer look then
+    left line bubbles alone: the name read ``RAHMAT ANG RAINI`` without
+    review.  Its excess ink fills squares a line does not: it now goes to
+    review."""
+    from ljun.samples._generate import answer_items, make_sheet
+    from ljun.samples._levels import get_level
+    from ljun.samples._truth import plan_envelopes, plan_sheet
+
+    template = ljun_template()
+    level = get_level("moderate")
+    (envelope,) = [
+        e
+        for e in plan_envelopes(8104, 82, level, special_pages=True)
+        if e.first_sheet <= 81 < e.first_sheet + e.n_sheets
+    ]
+    participant = envelope.present[81 - envelope.first_sheet]
+    plan = plan_sheet(8104, 81, envelope, participant, level, answer_items(template))
+    sheet = make_sheet(template, plan, seed=8104, level=level, dpi=200, bits=8)
+    assert sheet.truth["nama"] == "RAHMAT ANGGRAINI"
+    pattern, _, bubbles = _measured(sheet.image, 200.0)
+    g = pattern.geometry.grid("nama")[10, 6]
+    assert mark_evidence(bubbles, READ)[g] <= READ.gray.blank_sure_max  # the kernel alone
+    assert bubbles.halo[g] >= READ.gray.line_halo_min  # taken for a line
+    reading = analyse_sheet(Page(sheet.image, "seed8104", 82, 200.0), template, CAL).reading
+    assert reading.review
+    assert "unsure:nama:11" in reading.flags
 
 
 def _measured(image: np.ndarray, dpi: float):
