@@ -38,8 +38,20 @@ whose excess ink covers half its disc (``PENCIL_COVER_SURE``) is a mark,
 surely.  On a
 gray scan, a bubble at the top of the blank-sure band that a pencil line does
 not run into, but with more excess ink than that, is lowered to blank-unsure
-(it goes to review).  Every other bubble keeps its evidence; dithered scans
-(read by dot density) are not looked at.
+(it goes to review); one a line runs into only when its excess ink fills a
+square of ``SOLID_INK_MM`` somewhere (a fill beside the line's path).
+Every other bubble keeps its evidence; dithered scans (read by dot
+density) are not looked at.
+
+Most members of a group often show no letter at all on a 1-bit scan (the
+threshold drops the gray print), while a bubble where the paper is a little
+darker shows the whole letter: its excess ink is the letter's strokes
+(0.3-0.6 mm², moderate seed 8105).  So on 1-bit scans the closer look also
+knows the printed letter (:func:`printed_letters`, the blank form rendered
+once per template): a bubble whose excess ink is little
+(``LETTER_EXCESS_MAX_MM2``, less than the least pencil dot) and lies on the
+printed letter's footprint, grown like the blank look, all but
+``LETTER_OUTSIDE_MAX_MM2``, shows the letter only and reads blank surely.
 
 >>> printed_only(np.array([0.0, 0.3, 0.31, np.nan])).tolist()
 [True, True, False, False]
@@ -47,13 +59,17 @@ not run into, but with more excess ink than that, is lowered to blank-unsure
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 
+from ._cache import cached_arrays
 from .calibration import Bands, ReadCalibration
 from .read import MIN_CONTRAST, BubbleDarkness, SamplingPattern, bands_for, mark_evidence
 from .register import Registration, sample_scan
+from .render import render_image
+from .template import Template
 
 __all__ = [
     "CLOSER_RADIUS_FRACTION",
@@ -62,9 +78,18 @@ __all__ = [
     "PENCIL_AREA_MIN_MM2",
     "PENCIL_COVER_SURE",
     "GRAY_LOOK_FROM",
+    "LETTER_INK_MIN",
+    "LETTER_EXCESS_MAX_MM2",
+    "LETTER_OUTSIDE_MAX_MM2",
+    "SOLID_INK_MM",
     "Patches",
+    "PrintedLetters",
+    "printed_letters",
     "closer_patches",
     "excess_ink",
+    "excess_off_letter",
+    "letter_only",
+    "solid_ink",
     "disc_area",
     "printed_only",
     "pencil_covers",
@@ -113,6 +138,32 @@ PENCIL_COVER_SURE = 0.5
 #: line in their halo) get a closer look: blank bubbles stay below it
 #: (moderate 200-dpi gray: 99 % of blank bubbles <= 0.01, calibration/README.md).
 GRAY_LOOK_FROM = 0.05
+#: A pixel of the blank form rendered at the template's dpi is the printed
+#: letter where at least this dark (0 paper, 1 black): the letters are
+#: printed gray (the form's bubble print), their anti-aliased edge lighter.
+LETTER_INK_MIN = 0.2
+#: A bubble of a 1-bit threshold scan with at most this much excess ink
+#: (mm²), all but ``LETTER_OUTSIDE_MAX_MM2`` of it on the printed letter's
+#: grown footprint, shows the letter only.  Below the least excess ink of a
+#: pencil dot on a letter (0.76 mm², hard seed 8106, 28 dots on threshold
+#: and adaptive scans 150-300 dpi; 0.61 mm² on seeds 6101/6102) with a
+#: margin: the letter alone, thickened where the paper is darker, is
+#: 0.3-0.6 mm² (moderate seed 8105: 15 of 17 unsure blank bubbles the
+#: ``PENCIL_AREA_MIN_MM2`` rule left, none of 4,200 pencil marks).
+LETTER_EXCESS_MAX_MM2 = 0.5
+#: ... and at most this much of its excess ink (mm²) off the grown letter:
+#: half of ``PENCIL_AREA_MIN_MM2``.  A dot of pencil on a dense letter at
+#: 150 dpi can lie almost wholly on the grown letter (0.06 mm² off it,
+#: hard seed 8106), which is why the total is bounded too.
+LETTER_OUTSIDE_MAX_MM2 = 0.15
+#: On a gray scan, excess ink that fills a square of this side (mm) is a
+#: pencil fill, not a stray line: a line through a bubble, 0.6-0.7 mm wide
+#: in the excess, fills none (207 blank bubbles a line ran through, hard
+#: seed 8106, and 62 at moderate seed 8104, 200 dpi: none with a 7 x 7
+#: pixel square of excess ink; 5 x 5 pixels, up to 0.39 mm²), while a light
+#: partial fill that spilled over the ring (moderate seed 8104, sheet 81:
+#: read blank surely, a silent error) filled 0.2 mm² of such squares.
+SOLID_INK_MM = 0.75
 
 
 @dataclass(frozen=True, eq=False)
@@ -131,6 +182,10 @@ class Patches:
         At least ``MIN_REFERENCES`` members made the blank look.
     dpi : float
         The scan's resolution (a pixel is ``(25.4 / dpi)**2`` mm²).
+    letter : (U, S, S) ndarray of bool, optional
+        The printed letter's footprint on the blank form (darkness at least
+        ``LETTER_INK_MIN``), grown by ``REFERENCE_GROW_PX`` scan pixels;
+        None when the closer look was not given the printed letters.
     """
 
     bubble: np.ndarray
@@ -138,6 +193,82 @@ class Patches:
     inside: np.ndarray
     usable: np.ndarray
     dpi: float
+    letter: np.ndarray | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class PrintedLetters:
+    """The blank form around every bubble, as printed (no scanner).
+
+    Attributes
+    ----------
+    gray : (N, T, T) ndarray of uint8
+        The form rendered at ``dpi``, a square of ``T = 2 * half + 1``
+        template pixels around each bubble's centre rounded to a pixel.
+    half : int
+        Template pixels from a patch's centre to its edge.
+    dpi : float
+        The template pixels' scale (the sampling pattern's geometry).
+    """
+
+    gray: np.ndarray
+    half: int
+    dpi: float
+
+
+#: The code the printed letters come from (their cache key, see ljun._cache).
+_LETTER_MODULES = ("_closer_look.py", "render.py", "template.py", "_cache.py")
+
+
+@functools.lru_cache(maxsize=4)
+def printed_letters(template: Template, dpi: float) -> PrintedLetters:
+    """The printed form around every bubble of ``template`` at ``dpi``.
+
+    Rendered once per machine (``ljun._cache``; 0.2 s otherwise) and per
+    process.
+    """
+    geometry = template.geometry(dpi)
+    half = int(np.ceil(geometry.radii.max())) + 2
+
+    def build() -> dict[str, np.ndarray]:
+        form = np.pad(render_image(template, dpi), half, mode="constant", constant_values=255)
+        centre = np.rint(geometry.centres).astype(np.intp) + half  # (N, 2) x, y
+        span = np.arange(-half, half + 1)
+        rows = centre[:, 1, None, None] + span[None, :, None]
+        cols = centre[:, 0, None, None] + span[None, None, :]
+        return {"gray": np.ascontiguousarray(form[rows, cols])}
+
+    arrays = cached_arrays("printed-letters", (template, dpi), build, modules=_LETTER_MODULES)
+    return PrintedLetters(gray=arrays["gray"], half=half, dpi=float(dpi))
+
+
+def _letter_footprint(
+    letters: PrintedLetters, bubbles: np.ndarray, centres: np.ndarray, offsets: np.ndarray
+) -> np.ndarray:
+    """Where each bubble's printed letter is, at template ``offsets``.
+
+    ``bubbles`` (U,) geometry indices, ``centres`` (U, 2) their centres in
+    template pixels, ``offsets`` (P, 2) template pixels from them; the
+    rendered form is interpolated bilinearly.
+    Returns (U, P) bool: darkness at least ``LETTER_INK_MIN``.
+    """
+    gray = letters.gray
+    side = gray.shape[1]
+    # Position in each patch: the patch is centred on the rounded centre.
+    at = (centres - np.rint(centres))[:, None, :] + offsets[None, :, :] + letters.half  # (U, P, 2)
+    at = np.clip(at, 0.0, side - 1.000001)
+    x0 = np.floor(at[..., 0]).astype(np.intp)
+    y0 = np.floor(at[..., 1]).astype(np.intp)
+    fx = at[..., 0] - x0
+    fy = at[..., 1] - y0
+    which = np.asarray(bubbles, dtype=np.intp)[:, None]
+    value = (
+        gray[which, y0, x0] * (1 - fx) * (1 - fy)
+        + gray[which, y0, x0 + 1] * fx * (1 - fy)
+        + gray[which, y0 + 1, x0] * (1 - fx) * fy
+        + gray[which, y0 + 1, x0 + 1] * fx * fy
+    )
+    return np.asarray((255.0 - value) / 255.0 >= LETTER_INK_MIN)
 
 
 def closer_patches(
@@ -147,6 +278,7 @@ def closer_patches(
     paper: np.ndarray,
     candidates: np.ndarray,
     blank: np.ndarray,
+    letters: PrintedLetters | None = None,
 ) -> Patches:
     """Each candidate bubble and its group's blank look, pixel by pixel.
 
@@ -164,6 +296,9 @@ def closer_patches(
         Bubbles to look at, geometry order.
     blank : (N,) ndarray of bool
         Bubbles that read blank surely: only they make a group's blank look.
+    letters : PrintedLetters, optional
+        The printed form (:func:`printed_letters` of the template at
+        ``pattern.geometry.dpi``): then :attr:`Patches.letter` is made.
 
     Returns
     -------
@@ -202,8 +337,18 @@ def closer_patches(
     high = np.take_along_axis(ordered, k // 2, axis=1)[:, 0]
     reference = np.where(enough[:, None, None], (low + high) / 2, 0.0).astype(np.float32)
     inside = gx**2 + gy**2 <= reach[:, None, None] ** 2  # (U, side, side)
+    letter = None
+    if letters is not None:
+        printed = _letter_footprint(letters, candidates, geometry.centres[candidates], offsets)
+        grown = _grow(printed.reshape(-1, side, side).astype(np.float32), REFERENCE_GROW_PX)
+        letter = grown > 0.5
     return Patches(
-        bubble=dark[:, 0], blank_look=reference, inside=inside, usable=enough, dpi=registration.dpi
+        bubble=dark[:, 0],
+        blank_look=reference,
+        inside=inside,
+        usable=enough,
+        dpi=registration.dpi,
+        letter=letter,
     )
 
 
@@ -217,10 +362,30 @@ def excess_ink(patches: Patches, darker_by: float) -> np.ndarray:
         Area of excess ink in mm², NaN where fewer than ``MIN_REFERENCES``
         members of the group read blank surely.
     """
-    grown = _grow(patches.blank_look, REFERENCE_GROW_PX)
-    excess = (patches.bubble - grown >= darker_by) & patches.inside
-    area = excess.sum(axis=(1, 2)) * (MM_PER_INCH / patches.dpi) ** 2
+    area = _excess(patches, darker_by).sum(axis=(1, 2)) * (MM_PER_INCH / patches.dpi) ** 2
     return np.where(patches.usable, area, np.nan)
+
+
+def excess_off_letter(patches: Patches, darker_by: float) -> np.ndarray:
+    """Of :func:`excess_ink`, the area (mm²) off the printed letter's grown
+    footprint (:attr:`Patches.letter`).
+
+    Returns
+    -------
+    (U,) ndarray of float64
+        NaN where there is no blank look or no printed letter.
+    """
+    if patches.letter is None:
+        return np.full(len(patches.usable), np.nan)
+    off = _excess(patches, darker_by) & ~patches.letter
+    area = off.sum(axis=(1, 2)) * (MM_PER_INCH / patches.dpi) ** 2
+    return np.where(patches.usable, area, np.nan)
+
+
+def _excess(patches: Patches, darker_by: float) -> np.ndarray:
+    """(U, S, S) bool: pixels at least ``darker_by`` darker than the grown blank look."""
+    grown = _grow(patches.blank_look, REFERENCE_GROW_PX)
+    return (patches.bubble - grown >= darker_by) & patches.inside
 
 
 def disc_area(patches: Patches) -> np.ndarray:
@@ -248,6 +413,34 @@ def printed_only(area: np.ndarray) -> np.ndarray:
     return np.nan_to_num(area, nan=np.inf) <= PENCIL_AREA_MIN_MM2
 
 
+def letter_only(area: np.ndarray, off_letter: np.ndarray) -> np.ndarray:
+    """True where the excess ink is the printed letter, thickened: at most
+    ``LETTER_EXCESS_MAX_MM2`` in all, at most ``LETTER_OUTSIDE_MAX_MM2`` of
+    it off the letter's grown footprint (both in mm², NaN: never).
+
+    >>> letter_only(np.array([0.5, 0.5, 0.51, np.nan]), np.array([0.15, 0.16, 0.0, 0.0])).tolist()
+    [True, False, False, False]
+    """
+    area = np.nan_to_num(np.asarray(area, dtype=np.float64), nan=np.inf)
+    off_letter = np.nan_to_num(np.asarray(off_letter, dtype=np.float64), nan=np.inf)
+    return (area <= LETTER_EXCESS_MAX_MM2) & (off_letter <= LETTER_OUTSIDE_MAX_MM2)
+
+
+def solid_ink(patches: Patches, darker_by: float) -> np.ndarray:
+    """True where some square of side ``SOLID_INK_MM`` (at least 3 scan
+    pixels, odd) is excess ink throughout: a fill, not a line.
+
+    Returns
+    -------
+    (U,) ndarray of bool
+        False where there is no blank look.
+    """
+    reach = max(1, int(round(SOLID_INK_MM / 2 * patches.dpi / MM_PER_INCH)))
+    excess = _excess(patches, darker_by).astype(np.float32)
+    core = -_grow(-excess, reach) > 0.5  # erosion: the square around is all excess
+    return np.asarray(core.any(axis=(1, 2)) & patches.usable)
+
+
 def pencil_covers(area: np.ndarray, disc: np.ndarray) -> np.ndarray:
     """True where excess ink covers ``PENCIL_COVER_SURE`` of the disc or more.
 
@@ -268,17 +461,20 @@ def resolve(
     pattern: SamplingPattern,
     bubbles: BubbleDarkness,
     bands: Bands,
+    letters: PrintedLetters | None = None,
 ) -> np.ndarray:
     """The mark evidence after a closer look at the bubbles near an edge.
 
     On a 1-bit threshold scan, bubbles whose evidence lies in the unsure
     band (above ``blank_sure_max``, below ``marked_sure_min``) and that show
-    the printed letter only get ``blank_sure_max`` (blank, sure); those whose
+    the printed letter only (:func:`printed_only`, or with ``letters``
+    :func:`letter_only`) get ``blank_sure_max`` (blank, sure); those whose
     pencil covers ``PENCIL_COVER_SURE`` of the disc get ``marked_sure_min``
     (a mark, sure).  On a gray
-    scan, blank-sure bubbles from ``GRAY_LOOK_FROM`` up with no pencil line
-    in their halo that show pencil get the middle of the blank-unsure band
-    (blank, unsure).  Every other bubble keeps its evidence.
+    scan, blank-sure bubbles from ``GRAY_LOOK_FROM`` up that show pencil
+    (with a pencil line in their halo: a fill, :func:`solid_ink`) get the
+    middle of the blank-unsure band (blank, unsure).  Every other bubble
+    keeps its evidence.
 
     Parameters
     ----------
@@ -288,6 +484,8 @@ def resolve(
         What the kernel measured ``evidence`` on.
     bands : Bands
         The bands of this scan (:func:`ljun.read.bands_for`).
+    letters : PrintedLetters, optional
+        The printed form at ``pattern.geometry.dpi`` (:func:`printed_letters`).
 
     Returns
     -------
@@ -295,28 +493,36 @@ def resolve(
     """
     if bubbles.dithered:
         return evidence
+    line = bubbles.halo >= bands.line_halo_min
     if bubbles.bilevel:
         near = (evidence > bands.blank_sure_max) & (evidence < bands.marked_sure_min)
     else:
-        near = (
-            (evidence > GRAY_LOOK_FROM)
-            & (evidence <= bands.blank_sure_max)
-            & (bubbles.halo < bands.line_halo_min)
-        )
+        near = (evidence > GRAY_LOOK_FROM) & (evidence <= bands.blank_sure_max)
     looked = np.flatnonzero(near & bubbles.inside)
     if len(looked) == 0:
         return evidence
     blank = evidence <= bands.blank_sure_max
-    patches = closer_patches(image, registration, pattern, bubbles.paper, looked, blank)
+    patches = closer_patches(
+        image,
+        registration,
+        pattern,
+        bubbles.paper,
+        looked,
+        blank,
+        letters if bubbles.bilevel else None,
+    )
     darker_by = BILEVEL_EXCESS_DARKNESS if bubbles.bilevel else GRAY_EXCESS_DARKNESS
     area = excess_ink(patches, darker_by)
     letter = printed_only(area)
     out = evidence.copy()
     if bubbles.bilevel:
+        letter |= letter_only(area, excess_off_letter(patches, darker_by))
         out[looked[letter]] = np.float32(bands.blank_sure_max)
         out[looked[pencil_covers(area, disc_area(patches))]] = np.float32(bands.marked_sure_min)
     else:
-        out[looked[~letter]] = np.float32((bands.blank_sure_max + bands.mark_min) / 2)
+        # A line may run through a blank bubble: there only a fill counts.
+        pencil = np.where(line[looked], solid_ink(patches, darker_by), ~letter)
+        out[looked[pencil]] = np.float32((bands.blank_sure_max + bands.mark_min) / 2)
     return out
 
 
@@ -326,12 +532,22 @@ def closer_evidence(
     pattern: SamplingPattern,
     bubbles: BubbleDarkness,
     calibration: ReadCalibration,
+    *,
+    template: Template | None = None,
 ) -> np.ndarray:
     """:func:`ljun.read.mark_evidence`, then :func:`resolve`.
+
+    ``template`` (the one ``pattern`` was made for), when given, lets the
+    closer look know the printed letters of a 1-bit scan
+    (:func:`printed_letters`).
 
     Returns
     -------
     (N,) ndarray of float32
     """
     evidence = mark_evidence(bubbles, calibration)
-    return resolve(evidence, image, registration, pattern, bubbles, bands_for(bubbles, calibration))
+    letters = None
+    if template is not None and bubbles.bilevel and not bubbles.dithered:
+        letters = printed_letters(template, pattern.geometry.dpi)
+    bands = bands_for(bubbles, calibration)
+    return resolve(evidence, image, registration, pattern, bubbles, bands, letters)

@@ -120,7 +120,9 @@ def analyse_sheet(
 
     bubbles = measure_darkness(page.image, registration, pattern, kind=kind)
     measured = clock()
-    evidence = closer_evidence(page.image, registration, pattern, bubbles, calibration.read)
+    evidence = closer_evidence(
+        page.image, registration, pattern, bubbles, calibration.read, template=template
+    )
     evidence = lone_mark_evidence(
         page.image, registration, pattern, template, bubbles, evidence, calibration.read
     )

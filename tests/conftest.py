@@ -60,7 +60,8 @@ REVIEW_SAMPLES = ("001.png", "010.png", "013.png")
 
 @pytest.fixture(scope="session")
 def review_store_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A results store with three sample sheets scored (all three go to review),
+    """A results store with three sample sheets scored (all three go to review;
+    001.png with a pencil spot, :func:`_pencil_spot`),
     operators ``sari`` and ``budi`` and a supervisor ``kepala`` (password
     ``_review_helpers.PASSWORD``).
 
@@ -82,6 +83,7 @@ def review_store_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
         shutil.copy(samples / "amplop-003" / name, scans / name)
     # 013's question 2 would read surely now: residue beside it keeps it unsure.
     copy_unsure_sample(samples / "amplop-003" / "013.png", scans / "013.png")
+    _pencil_spot(scans / "001.png")
     db = folder / "ljun.sqlite"
     keys = [
         arg for k in ("paketA", "paketB", "susulan") for arg in ("--key", samples / f"{k}.json")
@@ -93,6 +95,25 @@ def review_store_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
         add_user(store.connection, "budi", PASSWORD, by="test")
         add_user(store.connection, "kepala", PASSWORD, role="supervisor", by="test")
     return db
+
+
+def _pencil_spot(path: Path) -> None:
+    """A faint pencil spot (20 pixels, 0.3 mm²) by the letter of bubble R
+    in the name's blank column 6 of sample amplop-003/001.png (1-bit,
+    200 dpi): the column still reads blank, unsure, and the sheet goes to
+    review with the one identity item ``nama:6``, as the review tests need.
+    (Read as printed, the column is blank surely since the closer look
+    knows the printed letters, and the sheet needs no review.)"""
+    import numpy as np
+    from PIL import Image
+
+    with Image.open(path) as image:
+        dpi = image.info.get("dpi")
+        spotted = image.convert("L")
+    y, x = np.mgrid[: spotted.height, : spotted.width]
+    spot = (x - 390.6) ** 2 + (y - 1214.6) ** 2 <= 2.5**2
+    spotted = Image.fromarray(np.where(spot, 0, np.asarray(spotted)).astype(np.uint8))
+    spotted.convert("1", dither=Image.Dither.NONE).save(path, dpi=dpi)
 
 
 def _fresh_copy(template: Path, db: Path) -> None:
