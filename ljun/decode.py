@@ -483,9 +483,9 @@ def read_barcode_crop(crop: np.ndarray, template: Template, *, bilevel: bool) ->
     must be allowed by the sheet barcode's module grid), then synthesis
     (:func:`read_sheet_barcode_model`), which may read the paket symbol
     alone: the text is then ``LJUN-<paket>-??????``.  (The grid's own
-    reading, :func:`decode_sheet_barcode_grid`, is not used: synthesis read
-    every barcode it read, on generated hard and moderate scans, and the one
-    it read wrong.)  A zbar text that is no sheet barcode is kept only when
+    reading of merged bars was dropped: synthesis read every barcode it
+    read, on generated hard and moderate scans, and the one it read wrong,
+    a 300-dpi adaptive 1-bit scan, tests/test_barcode.py.)  A zbar text that is no sheet barcode is kept only when
     synthesis reads nothing (a foreign barcode: ``invalid:barcode``).
     """
     from pyzbar.pyzbar import ZBarSymbol
@@ -588,44 +588,19 @@ def _code128_patterns() -> tuple[np.ndarray, np.ndarray]:
     return table, stop
 
 
-def decode_sheet_barcode_grid(crop: np.ndarray, template: Template) -> str:
-    """Read the sheet barcode on its known module grid, ``""`` when unsure.
+def _grid_candidates(crop: np.ndarray, template: Template) -> _GridCandidates | None:
+    """Close values of each variable symbol; ``None`` when the grid does not fit.
 
-    Not on :func:`read_barcode_crop`'s path: its dilation model of merged
-    bars read a 300-dpi adaptive 1-bit scan wrong (tests/test_barcode.py),
-    which synthesis reads right; its candidates still check zbar's text.
-
-    For bars a 1-bit threshold or blur merged, which zbar cannot separate.
+    The check of zbar's text on 1-bit scans (:func:`read_barcode_crop`).
     The sheet barcode ``LJUN-<paket>-<6 digits>`` always has the same
     module grid and shares most symbols (start, ``LJUN-``, ``-``, Code C,
     Stop); the column profile of the bars is fitted, over grid position,
     module width and how much the scan grew the bars, to what those shared
-    symbols look like once grown; then every value the paket symbol, the
-    three digit pairs and the check symbol can take is compared with its
-    part of the profile.  The reading is accepted only when the shared
-    symbols fit (``BARCODE_GRID_FIT_MAX``) and exactly one combination of
-    close candidates agrees with a close candidate of the check symbol
-    (``BARCODE_GRID_TOLERANCE``): a space the scan filled in makes values
-    alike, and the check symbol tells them apart or the sheet goes to review.
-
-    Parameters
-    ----------
-    crop : (h, w) ndarray of uint8
-        From :func:`barcode_crop`.
-    template : Template
-
-    Returns
-    -------
-    str
-        The barcode text, or ``""``.
+    symbols look like once grown (``BARCODE_GRID_FIT_MAX``); then every value
+    the paket symbol, the three digit pairs and the check symbol can take is
+    compared with its part of the profile, and those within
+    ``BARCODE_GRID_TOLERANCE`` of the best are kept.
     """
-    candidates = _grid_candidates(crop, template)
-    readings = candidates.readings() if candidates is not None else []
-    return readings[0] if len(readings) == 1 else ""
-
-
-def _grid_candidates(crop: np.ndarray, template: Template) -> _GridCandidates | None:
-    """Close values of each variable symbol; ``None`` when the grid does not fit."""
     area = template.barcode
     if area is None or crop.size == 0:
         return None
@@ -722,18 +697,6 @@ class _GridCandidates:
     paket: tuple[int, ...]
     pairs: tuple[tuple[int, ...], ...]
     check: tuple[int, ...]
-
-    def readings(self) -> list[str]:
-        """Every text whose symbols are all candidates, the check symbol included."""
-        out = []
-        for p in self.paket:
-            for a in self.pairs[0]:
-                for b in self.pairs[1]:
-                    for c in self.pairs[2]:
-                        serial = f"{a:02d}{b:02d}{c:02d}"
-                        if sheet_barcode_symbols(chr(p + 32), serial)[-1] in self.check:
-                            out.append(f"LJUN-{chr(p + 32)}-{serial}")
-        return out
 
     def allows(self, text: str) -> bool:
         """``text`` (a sheet barcode) is among the candidates' readings."""

@@ -234,46 +234,49 @@ def _zbar(crop: np.ndarray) -> list[str]:
     return [f.data.decode() for f in zbar_decode(crop, symbols=[ZBarSymbol.CODE128])]
 
 
-def test_merged_bars_are_read_on_the_barcode_grid():
-    from ljun.decode import decode_sheet_barcode_grid
+def _grid_allows(crop: np.ndarray, text: str) -> bool | None:
+    """Whether the sheet barcode's module grid allows ``text``; None when the grid does not fit."""
+    from ljun.decode import _grid_candidates
 
+    candidates = _grid_candidates(crop, ljun_template())
+    return None if candidates is None else candidates.allows(text)
+
+
+def test_merged_bars_still_fit_the_barcode_grid():
     crop = _barcode_crop("LJUN-S-987650", grow_px=2, blur_px=0.8)
     assert _zbar(crop) == []  # the bars are merged beyond zbar
-    assert decode_sheet_barcode_grid(crop, ljun_template()) == "LJUN-S-987650"
+    assert _grid_allows(crop, "LJUN-S-987650") is True
 
 
-@pytest.mark.parametrize("grow_px", [1, 2, 3])
+@pytest.mark.parametrize("grow_px", [0, 1, 2, 3])
 @pytest.mark.parametrize("text", ["LJUN-A-000123", "LJUN-S-987650", "LJUN-B-810118"])
-def test_barcode_grid_reads_right_or_not_at_all(text, grow_px):
-    """Filled spaces make symbol values alike: the grid then reads nothing
-    (the sheet goes to review) rather than a near miss."""
-    from ljun.decode import decode_sheet_barcode_grid
+def test_a_1bit_barcode_reads_right_in_part_or_not_at_all(text, grow_px):
+    """Filled spaces make symbol values alike: the reader then gives the
+    paket alone or nothing (the sheet goes to review), never a near miss;
+    and the grid that checks zbar's text never refuses the right one."""
+    from ljun.decode import read_barcode_crop
 
     crop = _barcode_crop(text, grow_px=grow_px, blur_px=0.8)
-    assert decode_sheet_barcode_grid(crop, ljun_template()) in ("", text)
+    if text in _zbar(crop):
+        assert _grid_allows(crop, text) in (None, True)
+    reading = read_barcode_crop(crop, ljun_template(), bilevel=True)
+    assert reading.has_ink
+    assert reading.text in ("", text, text[:7] + "??????")
 
 
-def test_a_clean_barcode_reads_the_same_on_the_grid():
-    from ljun.decode import decode_sheet_barcode_grid
-
+def test_the_barcode_grid_refuses_a_near_miss():
+    """zbar's own check (mod 103) can pass a misread of ragged bars; the grid does not."""
     crop = _barcode_crop("LJUN-B-004711", grow_px=0)
     assert _zbar(crop) == ["LJUN-B-004711"]
-    assert decode_sheet_barcode_grid(crop, ljun_template()) == "LJUN-B-004711"
+    assert _grid_allows(crop, "LJUN-B-004711") is True
+    assert _grid_allows(crop, "LJUN-B-004712") is False
+    assert _grid_allows(crop, "LJUN-A-004711") is False
 
 
-def test_barcode_grid_gives_up_when_the_bars_are_one_block():
-    from ljun.decode import decode_sheet_barcode_grid
-
-    crop = _barcode_crop("LJUN-A-000123", grow_px=4)
-    assert decode_sheet_barcode_grid(crop, ljun_template()) == ""
-
-
-def test_barcode_grid_reads_nothing_from_another_barcode():
+def test_the_barcode_grid_does_not_fit_another_barcode():
     """A foreign Code 128 in the area does not fit the sheet barcode's grid."""
-    from ljun.decode import decode_sheet_barcode_grid
-
     crop = _barcode_crop("TK-A-0001", grow_px=0)
-    assert decode_sheet_barcode_grid(crop, ljun_template()) == ""
+    assert _grid_allows(crop, "LJUN-A-000123") in (None, False)
 
 
 def test_sheet_barcode_symbols_match_the_renderer():
