@@ -476,6 +476,10 @@ def _end_to_end_child(
         from .batch import start_worker_server
 
         start_worker_server(wait=True)
+    else:
+        # The reading stack, imported on first use since ljun's names load
+        # lazily: start-up here, as the worker server's imports are above.
+        import ljun.pipeline  # noqa: F401
     import cv2
 
     # One core's work, as in a worker process (OpenCV's own threads would add
