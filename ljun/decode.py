@@ -50,7 +50,7 @@ from .read import (
 )
 from .register import Registration, gray_quantile
 from .render import BARCODE_QUIET_MODULES, BARCODE_TEXT_MM
-from .template import BubbleGeometry, Template
+from .template import BarcodeArea, BubbleGeometry, Template
 from .vocabulary import BLANK, MULTI, UNREAD, Flag
 
 __all__ = [
@@ -588,6 +588,27 @@ def _code128_patterns() -> tuple[np.ndarray, np.ndarray]:
     return table, stop
 
 
+def _grid_search(
+    crop: np.ndarray, area: BarcodeArea, n_modules: int
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """Where the sheet barcode's grid of ``n_modules`` may lie in ``crop`` (pixels).
+
+    Returns the nominal left edge of its first module, the shifts around it
+    (``BARCODE_GRID_SEARCH_MM`` either way, a subsample apart) and the
+    module widths tried (``BARCODE_GRID_SCALES``).
+    """
+    module_mm = area.width_mm / (n_modules + 2 * BARCODE_QUIET_MODULES)
+    px_per_mm = crop.shape[0] / (area.height_mm + 2 * BARCODE_MARGIN_MM)
+    module_px = module_mm * px_per_mm
+    start = (BARCODE_MARGIN_MM + BARCODE_QUIET_MODULES * module_mm) * px_per_mm - 0.5
+    shifts = np.arange(
+        -BARCODE_GRID_SEARCH_MM * px_per_mm,
+        BARCODE_GRID_SEARCH_MM * px_per_mm + 1e-9,
+        module_px / BARCODE_SUBSAMPLES,
+    )
+    return start, shifts, module_px * np.asarray(BARCODE_GRID_SCALES)
+
+
 def _grid_candidates(crop: np.ndarray, template: Template) -> _GridCandidates | None:
     """Close values of each variable symbol; ``None`` when the grid does not fit.
 
@@ -608,21 +629,12 @@ def _grid_candidates(crop: np.ndarray, template: Template) -> _GridCandidates | 
     reference = sheet_barcode_symbols("A", "000000")
     n_symbols = len(reference)
     n_modules = n_symbols * _C128_SYMBOL_MODULES + len(stop)
-    module_mm = area.width_mm / (n_modules + 2 * BARCODE_QUIET_MODULES)
-    px_per_mm = crop.shape[0] / (area.height_mm + 2 * BARCODE_MARGIN_MM)
     profile = _bar_profile(crop, template)
     if profile is None:
         return None
 
     sub = BARCODE_SUBSAMPLES
-    module_px = module_mm * px_per_mm
-    start = (BARCODE_MARGIN_MM + BARCODE_QUIET_MODULES * module_mm) * px_per_mm - 0.5
-    shifts = np.arange(
-        -BARCODE_GRID_SEARCH_MM * px_per_mm,
-        BARCODE_GRID_SEARCH_MM * px_per_mm + 1e-9,
-        module_px / sub,
-    )
-    widths = module_px * np.asarray(BARCODE_GRID_SCALES)
+    start, shifts, widths = _grid_search(crop, area, n_modules)
     at = (np.arange(n_modules * sub) + 0.5) / sub  # sample positions, in modules
 
     grown, shared, predicted_by_growth = _grid_models()
@@ -920,16 +932,7 @@ def _fit_model(
     models, shared, predicted = _model_fits()
     sub = BARCODE_SUBSAMPLES
     n_samples = shared.size
-    module_mm = area.width_mm / (n_samples // sub + 2 * BARCODE_QUIET_MODULES)
-    px_per_mm = crop.shape[0] / (area.height_mm + 2 * BARCODE_MARGIN_MM)
-    module_px = module_mm * px_per_mm
-    start = (BARCODE_MARGIN_MM + BARCODE_QUIET_MODULES * module_mm) * px_per_mm - 0.5
-    shifts = np.arange(
-        -BARCODE_GRID_SEARCH_MM * px_per_mm,
-        BARCODE_GRID_SEARCH_MM * px_per_mm + 1e-9,
-        module_px / sub,
-    )
-    widths = module_px * np.asarray(BARCODE_GRID_SCALES)
+    start, shifts, widths = _grid_search(crop, area, n_samples // sub)
     at = (np.arange(n_samples) + 0.5) / sub
     seen = _profile_at(
         profile, start + shifts[:, None, None] + widths[None, :, None] * at[shared][None, None, :]
