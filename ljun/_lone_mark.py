@@ -21,10 +21,13 @@ can the reader when the evidence is clear:
   is wider than a pencil's grain.
 
 Such a bubble reads as a mark, surely (``marked_sure_min``).  The other
-way round, a bubble of an item read blank surely (every option blank-sure)
-that a pencil line runs into but that holds such a solid patch may be a dot
-or a tick under a stray line (hard seed 8122, sheets 14 and 121: dots read
-blank surely): a line explains it as well as a mark, so it goes to review
+way round, a bubble of an item read blank surely (every option blank-sure;
+an answer item, or on a 1-bit scan an identity column) that a pencil line runs into
+but that holds such a solid patch may be a dot or a tick under a stray
+line (hard seed 8122, sheets 14 and 121: dots read blank surely), or a
+light mark an adaptive threshold made a thick ring and a blob (hard seed
+8222, sheet 138, a name letter): a line explains it as well as a mark, so
+it goes to review
 (the middle of the blank-unsure band).  That holds on gray scans too (a
 tick whose tail runs out over the ring read blank surely on a 200-dpi gray
 scan, dev seed 8123 sheet 65), where the excess ink is pencil darker than
@@ -184,7 +187,8 @@ def lone_mark_evidence(
     registration, pattern, bubbles
         What the kernel measured ``evidence`` on.
     template : Template
-        Its ``answers`` fields are the items looked at.
+        Lone marks are looked for in its ``answers`` field; line-crossed
+        bubbles there, and on 1-bit scans in every field.
     evidence : (N,) ndarray of float32
         After the closer look (:func:`ljun._closer_look.closer_evidence`).
     calibration : ReadCalibration
@@ -199,8 +203,19 @@ def lone_mark_evidence(
     if bubbles.dithered:
         return evidence
     geometry = pattern.geometry
-    grids = [geometry.grid(f.name) for f in template.fields if f.kind == "answers"]
-    lone, crossed = lone_candidates(evidence, bubbles, grids, calibration)
+    answers = [geometry.grid(f.name) for f in template.fields if f.kind == "answers"]
+    lone, crossed = lone_candidates(evidence, bubbles, answers, calibration)
+    if bubbles.bilevel:
+        # On 1-bit scans a line-crossed bubble with a solid patch is unsure
+        # in identity columns too (hard seed 8222, sheet 138: a light mark
+        # of N that an adaptive threshold made a thick ring and a blob, read
+        # blank surely).  Not on gray scans, where stray lines through
+        # identity columns hold such patches too (moderate 200-dpi gray
+        # reviews 0.5 -> 3.5 % on seed 8301, all needless); a lone bubble is
+        # read surely in answer items only.
+        others = [geometry.grid(f.name) for f in template.fields if f.kind != "answers"]
+        identity_crossed = lone_candidates(evidence, bubbles, others, calibration)[1]
+        crossed = np.concatenate([crossed, identity_crossed])
     if not bubbles.bilevel:
         # On gray scans the kernel reads a dot's darkness itself; only a
         # stroke a line may explain is looked at (seed 8123, sheet 65).

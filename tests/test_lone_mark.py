@@ -262,3 +262,32 @@ def test_regression_a_tick_running_out_over_the_ring_on_a_gray_scan_is_no_sure_b
     reading = analyse_sheet(Page(image, "tick", 1, dpi), ljun_template(), CAL).reading
     assert reading.review
     assert f"answer_unsure:{ITEM}" in reading.flags
+
+
+def test_regression_a_light_name_mark_made_a_ring_and_a_blob_is_no_sure_blank():
+    """bench hard seed 8222, sheet 138 (150 dpi, adaptive 1-bit): a light
+    mark (pencil darkness 0.31) of N in name column 7 came out as a thick
+    ring and a blob, with a stroke into the ring from the bubble above; the
+    kernel took it for a line and read it blank surely: ``IKA PA GARIBUAN``
+    without review.  Line-crossed bubbles with a solid patch are looked at
+    in identity columns too: it now goes to review."""
+    from ljun.samples._generate import answer_items, make_sheet
+    from ljun.samples._levels import get_level
+    from ljun.samples._truth import plan_envelopes, plan_sheet
+
+    template = ljun_template()
+    level = get_level("hard")
+    (envelope,) = [
+        e
+        for e in plan_envelopes(8222, 139, level, special_pages=True)
+        if e.first_sheet <= 138 < e.first_sheet + e.n_sheets
+    ]
+    participant = envelope.present[138 - envelope.first_sheet]
+    plan = plan_sheet(8222, 138, envelope, participant, level, answer_items(template))
+    sheet = make_sheet(
+        template, plan, seed=8222, level=level, dpi=150, bits=1, bilevel_mode="adaptive"
+    )
+    assert sheet.truth["nama"] == "IKA PANGARIBUAN"
+    reading = analyse_sheet(Page(sheet.image, "seed8222", 139, 150.0), template, CAL).reading
+    assert reading.review
+    assert "unsure:nama:7" in reading.flags
