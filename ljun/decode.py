@@ -126,9 +126,9 @@ BARCODE_GROWTH = (-2, -1, 0, 1, 2, 3, 4, 5)
 BARCODE_GRID_FIT_MAX = 0.08
 #: A symbol value stays a candidate while its squared error over the
 #: symbol's 11 x BARCODE_SUBSAMPLES samples is within this of the best
-#: value's (2 = a third of a module wrong); a reading is accepted only
-#: when exactly one combination of candidates agrees with a candidate of
-#: the check symbol.  Fitted on generated 1-bit scans where zbar failed.
+#: value's (2 = a third of a module wrong); zbar's text on a 1-bit scan
+#: must be made of candidates, its check symbol included.  Fitted on
+#: generated 1-bit scans where zbar failed.
 BARCODE_GRID_TOLERANCE = 2.0
 # At most this many candidates per symbol are combined.
 BARCODE_GRID_CANDIDATES = 12
