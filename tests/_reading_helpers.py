@@ -310,3 +310,26 @@ def draw_tick(
         width_mm=0.5,
         gray=gray,
     )
+
+
+def bench_sheet(seed: int, index: int, level_name: str, *, dpi: int, bits: int, **scan):
+    """Sheet ``index`` of ``bench_read``'s set of ``seed`` at ``level_name``,
+    made alone (as ``generate_sheets`` makes it, without the sheets before it).
+
+    ``dpi``, ``bits`` and ``scan`` (``bilevel_mode``) are those its envelope
+    got in the set; see the sheet's ``scan`` record in the bench's JSON.
+    """
+    from ljun.samples._generate import answer_items, make_sheet
+    from ljun.samples._levels import get_level
+    from ljun.samples._truth import plan_envelopes, plan_sheet
+
+    template = ljun_template()
+    level = get_level(level_name)
+    (envelope,) = [
+        e
+        for e in plan_envelopes(seed, index + 1, level, special_pages=True)
+        if e.first_sheet <= index < e.first_sheet + e.n_sheets
+    ]
+    participant = envelope.present[index - envelope.first_sheet]
+    plan = plan_sheet(seed, index, envelope, participant, level, answer_items(template))
+    return make_sheet(template, plan, seed=seed, level=level, dpi=dpi, bits=bits, **scan)

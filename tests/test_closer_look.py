@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _reading_helpers import DEFAULT_ANSWERS, Scan, SheetSpec, bubble_px, ljun_template, pencil
+from _reading_helpers import (
+    DEFAULT_ANSWERS,
+    Scan,
+    SheetSpec,
+    bench_sheet,
+    bubble_px,
+    ljun_template,
+    pencil,
+)
 from _reading_helpers import scan_page as synthetic_scan
 
 from ljun._closer_look import (
@@ -254,20 +262,8 @@ def test_regression_a_light_partial_fill_spilling_over_the_ring_goes_to_review()
     left line bubbles alone: the name read ``RAHMAT ANG RAINI`` without
     review.  Its excess ink fills squares a line does not: it now goes to
     review."""
-    from ljun.samples._generate import answer_items, make_sheet
-    from ljun.samples._levels import get_level
-    from ljun.samples._truth import plan_envelopes, plan_sheet
-
     template = ljun_template()
-    level = get_level("moderate")
-    (envelope,) = [
-        e
-        for e in plan_envelopes(8104, 82, level, special_pages=True)
-        if e.first_sheet <= 81 < e.first_sheet + e.n_sheets
-    ]
-    participant = envelope.present[81 - envelope.first_sheet]
-    plan = plan_sheet(8104, 81, envelope, participant, level, answer_items(template))
-    sheet = make_sheet(template, plan, seed=8104, level=level, dpi=200, bits=8)
+    sheet = bench_sheet(8104, 81, "moderate", dpi=200, bits=8)
     assert sheet.truth["nama"] == "RAHMAT ANGGRAINI"
     pattern, _, bubbles = _measured(sheet.image, 200.0)
     g = pattern.geometry.grid("nama")[10, 6]

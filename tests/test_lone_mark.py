@@ -10,6 +10,7 @@ from _reading_helpers import (
     DEFAULT_ANSWERS,
     Scan,
     SheetSpec,
+    bench_sheet,
     bubble_px,
     draw_dot,
     draw_line,
@@ -271,22 +272,8 @@ def test_regression_a_light_name_mark_made_a_ring_and_a_blob_is_no_sure_blank():
     kernel took it for a line and read it blank surely: ``IKA PA GARIBUAN``
     without review.  Line-crossed bubbles with a solid patch are looked at
     in identity columns too: it now goes to review."""
-    from ljun.samples._generate import answer_items, make_sheet
-    from ljun.samples._levels import get_level
-    from ljun.samples._truth import plan_envelopes, plan_sheet
-
     template = ljun_template()
-    level = get_level("hard")
-    (envelope,) = [
-        e
-        for e in plan_envelopes(8222, 139, level, special_pages=True)
-        if e.first_sheet <= 138 < e.first_sheet + e.n_sheets
-    ]
-    participant = envelope.present[138 - envelope.first_sheet]
-    plan = plan_sheet(8222, 138, envelope, participant, level, answer_items(template))
-    sheet = make_sheet(
-        template, plan, seed=8222, level=level, dpi=150, bits=1, bilevel_mode="adaptive"
-    )
+    sheet = bench_sheet(8222, 138, "hard", dpi=150, bits=1, bilevel_mode="adaptive")
     assert sheet.truth["nama"] == "IKA PANGARIBUAN"
     reading = analyse_sheet(Page(sheet.image, "seed8222", 139, 150.0), template, CAL).reading
     assert reading.review
