@@ -69,7 +69,7 @@ from .calibration import Bands, ReadCalibration
 from .read import MIN_CONTRAST, BubbleDarkness, SamplingPattern, bands_for, mark_evidence
 from .register import Registration, sample_scan
 from .render import render_image
-from .template import Template
+from .template import MM_PER_INCH, Template
 
 __all__ = [
     "CLOSER_RADIUS_FRACTION",
@@ -93,11 +93,11 @@ __all__ = [
     "disc_area",
     "printed_only",
     "pencil_covers",
+    "excess_mask",
     "resolve",
     "closer_evidence",
 ]
 
-MM_PER_INCH = 25.4
 #: The closer look covers the disc of this fraction of the bubble radius:
 #: the printed ring (0.3 mm stroke, centred on the radius) starts at 0.92 r,
 #: and a 1-bit threshold thickens it by up to a pixel (0.17 mm at 150 dpi).
@@ -362,7 +362,7 @@ def excess_ink(patches: Patches, darker_by: float) -> np.ndarray:
         Area of excess ink in mm², NaN where fewer than ``MIN_REFERENCES``
         members of the group read blank surely.
     """
-    area = _excess(patches, darker_by).sum(axis=(1, 2)) * (MM_PER_INCH / patches.dpi) ** 2
+    area = excess_mask(patches, darker_by).sum(axis=(1, 2)) * (MM_PER_INCH / patches.dpi) ** 2
     return np.where(patches.usable, area, np.nan)
 
 
@@ -377,12 +377,12 @@ def excess_off_letter(patches: Patches, darker_by: float) -> np.ndarray:
     """
     if patches.letter is None:
         return np.full(len(patches.usable), np.nan)
-    off = _excess(patches, darker_by) & ~patches.letter
+    off = excess_mask(patches, darker_by) & ~patches.letter
     area = off.sum(axis=(1, 2)) * (MM_PER_INCH / patches.dpi) ** 2
     return np.where(patches.usable, area, np.nan)
 
 
-def _excess(patches: Patches, darker_by: float) -> np.ndarray:
+def excess_mask(patches: Patches, darker_by: float) -> np.ndarray:
     """(U, S, S) bool: pixels at least ``darker_by`` darker than the grown blank look."""
     grown = _grow(patches.blank_look, REFERENCE_GROW_PX)
     return (patches.bubble - grown >= darker_by) & patches.inside
@@ -436,7 +436,7 @@ def solid_ink(patches: Patches, darker_by: float) -> np.ndarray:
         False where there is no blank look.
     """
     reach = max(1, int(round(SOLID_INK_MM / 2 * patches.dpi / MM_PER_INCH)))
-    excess = _excess(patches, darker_by).astype(np.float32)
+    excess = excess_mask(patches, darker_by).astype(np.float32)
     core = -_grow(-excess, reach) > 0.5  # erosion: the square around is all excess
     return np.asarray(core.any(axis=(1, 2)) & patches.usable)
 

@@ -68,14 +68,13 @@ import numpy as np
 from ._closer_look import (
     BILEVEL_EXCESS_DARKNESS,
     GRAY_EXCESS_DARKNESS,
-    REFERENCE_GROW_PX,
-    _grow,
     closer_patches,
+    excess_mask,
 )
 from .calibration import ReadCalibration
 from .read import BubbleDarkness, SamplingPattern, bands_for
 from .register import Registration
-from .template import Template
+from .template import MM_PER_INCH, Template
 
 __all__ = [
     "SOLID_PATCH_RADIUS_MM",
@@ -85,7 +84,6 @@ __all__ = [
     "lone_mark_evidence",
 ]
 
-MM_PER_INCH = 25.4
 #: Excess ink is eroded by a disc of this radius (mm; at least one scan
 #: pixel) before its area is measured: erasure residue on a 1-bit scan is
 #: specks of a pixel or two, a printed letter's thickened strokes are thin
@@ -226,9 +224,8 @@ def lone_mark_evidence(
     bands = bands_for(bubbles, calibration)
     blank = evidence <= bands.blank_sure_max
     patches = closer_patches(image, registration, pattern, bubbles.paper, looked, blank)
-    grown = _grow(patches.blank_look, REFERENCE_GROW_PX)
     darker_by = BILEVEL_EXCESS_DARKNESS if bubbles.bilevel else GRAY_EXCESS_DARKNESS
-    excess = (patches.bubble - grown >= darker_by) & patches.inside
+    excess = excess_mask(patches, darker_by)
     solid = patches.usable & (solid_area(excess, patches.dpi) >= SOLID_PATCH_MIN_MM2)
     out = evidence.copy()
     out[lone[solid[: len(lone)]]] = np.float32(bands.marked_sure_min)
