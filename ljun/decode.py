@@ -723,6 +723,24 @@ class _GridCandidates:
         )
 
 
+def _shared_samples(margin_modules: int) -> tuple[np.ndarray, np.ndarray]:
+    """The sheet barcode's module pattern (symbols of ``LJUN-A-000000`` and
+    the Stop, ``BARCODE_SUBSAMPLES`` samples a module, 0 space 1 bar) and
+    the mask of its samples every sheet barcode shares: all but the
+    variable symbols (paket, digit pairs, check) and ``margin_modules``
+    either side of each."""
+    table, stop = _code128_patterns()
+    sub = BARCODE_SUBSAMPLES
+    reference = sheet_barcode_symbols("A", "000000")
+    ideal = np.repeat(np.concatenate([table[v] for v in reference] + [stop]), sub)
+    shared = np.ones(len(ideal), dtype=bool)
+    for slot in (_C128_PAKET_SLOT, *_C128_PAIR_SLOTS, _C128_CHECK_SLOT):
+        lo = slot * _C128_SYMBOL_MODULES * sub - margin_modules * sub
+        hi = (slot + 1) * _C128_SYMBOL_MODULES * sub + margin_modules * sub
+        shared[max(lo, 0) : hi] = False
+    return ideal, shared
+
+
 @functools.lru_cache(maxsize=1)
 def _grid_models() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """What the sheet barcode looks like on its grid, once per process.
@@ -734,17 +752,11 @@ def _grid_models() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     (every symbol ends in one) and precedes a bar (every symbol and the
     stop begin with one).
     """
-    table, stop = _code128_patterns()
+    table, _ = _code128_patterns()
     sub = BARCODE_SUBSAMPLES
-    reference = sheet_barcode_symbols("A", "000000")
-    ideal = np.repeat(np.concatenate([table[v] for v in reference] + [stop]), sub)
+    # The variable symbols and what their bars may grow into on either side.
+    ideal, shared = _shared_samples(margin_modules=1)
     grown = np.stack([_grow(ideal, g) for g in BARCODE_GROWTH])
-    shared = np.ones(len(ideal), dtype=bool)
-    for slot in (_C128_PAKET_SLOT, *_C128_PAIR_SLOTS, _C128_CHECK_SLOT):
-        # The symbol and what its bars may grow into on either side.
-        lo = slot * _C128_SYMBOL_MODULES * sub - sub
-        hi = (slot + 1) * _C128_SYMBOL_MODULES * sub + sub
-        shared[max(lo, 0) : hi] = False
     context = np.concatenate(
         [np.zeros((len(table), sub)), np.repeat(table, sub, axis=1), np.ones((len(table), sub))],
         axis=1,
@@ -821,13 +833,6 @@ class _ModelReading:
     paket: str
 
 
-def _ideal(values: list[int]) -> np.ndarray:
-    """The module pattern of symbol ``values``, BARCODE_SUBSAMPLES samples per
-    module, 0 space 1 bar."""
-    table, _ = _code128_patterns()
-    return np.repeat(np.concatenate([table[v] for v in values]), BARCODE_SUBSAMPLES)
-
-
 def _blur_rows(rows: np.ndarray, sigma_modules: float) -> np.ndarray:
     """Each row of ``(C, n)`` blurred by a Gaussian of ``sigma_modules`` modules."""
     sigma = sigma_modules * BARCODE_SUBSAMPLES
@@ -852,16 +857,8 @@ def _respond(blurred: np.ndarray, tau: float, kappa: float) -> np.ndarray:
 def _model_fits() -> tuple[tuple[tuple[float, float, float], ...], np.ndarray, np.ndarray]:
     """Every (sigma, tau, kappa), the mask of the shared samples and what the
     shared symbols look like under each model ``(M, n_samples)``."""
-    table, stop = _code128_patterns()
-    sub = BARCODE_SUBSAMPLES
-    reference = sheet_barcode_symbols("A", "000000")
-    ideal = np.concatenate([_ideal(reference), np.repeat(stop, sub)])
-    shared = np.ones(len(ideal), dtype=bool)
-    for slot in (_C128_PAKET_SLOT, *_C128_PAIR_SLOTS, _C128_CHECK_SLOT):
-        # The symbol and two modules either side (what blur carries over).
-        lo = slot * _C128_SYMBOL_MODULES * sub - 2 * sub
-        hi = (slot + 1) * _C128_SYMBOL_MODULES * sub + 2 * sub
-        shared[max(lo, 0) : hi] = False
+    # The variable symbols and two modules either side (what blur carries over).
+    ideal, shared = _shared_samples(margin_modules=2)
     models, predicted = [], []
     for sigma in BARCODE_MODEL_SIGMAS:
         blurred = _blur_rows(ideal[None, :], sigma)[0]
