@@ -497,6 +497,8 @@ def read_barcode_crop(crop: np.ndarray, template: Template, *, bilevel: bool) ->
     if not has_ink:
         return BarcodeReading(text="", has_ink=False)
     foreign = ""
+    # The grid of this crop, made once, when a zbar text on a 1-bit scan needs it.
+    grid_of_crop = functools.cache(lambda: _grid_candidates(crop, template))
     for image in _barcode_candidates(crop, template):
         found = zbar_decode(image, symbols=[ZBarSymbol.CODE128])
         texts = sorted({f.data.decode("ascii", "replace") for f in found})
@@ -512,7 +514,7 @@ def read_barcode_crop(crop: np.ndarray, template: Template, *, bilevel: bool) ->
         # zbar can misread bars a 1-bit scan ragged: where the sheet
         # barcode's grid fits, it must allow zbar's text.  (Gray scans:
         # zbar alone, no misread into a sheet barcode seen.)
-        grid = _grid_candidates(crop, template) if bilevel else None
+        grid = grid_of_crop() if bilevel else None
         if grid is not None and not grid.allows(text):
             continue
         return BarcodeReading(text=text, has_ink=True)
