@@ -313,3 +313,21 @@ def test_every_field_decided_in_one_call_equals_each_field_on_its_own():
         alone = decide_items(evidence[grid], bands, calibration, inside[grid])
         for part in ("marked", "count", "choice", "unsure", "confidence"):
             np.testing.assert_array_equal(getattr(decision, part), getattr(alone, part), part)
+
+
+@pytest.mark.parametrize("shift_px", [-5, -2, 0, 1, 3, 6])
+@pytest.mark.parametrize("grow_px", [0, 2])
+def test_the_grid_search_coarse_to_fine_finds_the_grid_every_step_finds(
+    monkeypatch, shift_px, grow_px
+):
+    """The grid's position is searched every third step, then finely around
+    the best (twice as fast); it must end on the grid a search of every step
+    ends on, wherever the bars sit against the steps."""
+    import importlib
+
+    decode = importlib.import_module("ljun.decode")
+    crop = np.roll(_barcode_crop("LJUN-B-810118", grow_px=grow_px, blur_px=0.8), shift_px, axis=1)
+    coarse_to_fine = decode._grid_candidates(crop, ljun_template())
+    assert coarse_to_fine is not None and coarse_to_fine.allows("LJUN-B-810118")
+    monkeypatch.setattr(decode, "BARCODE_GRID_COARSE", 1)
+    assert decode._grid_candidates(crop, ljun_template()) == coarse_to_fine
