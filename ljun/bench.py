@@ -477,9 +477,14 @@ def _end_to_end_child(
 
         start_worker_server(wait=True)
     else:
-        # The reading stack, imported on first use since ljun's names load
-        # lazily: start-up here, as the worker server's imports are above.
-        import ljun.pipeline  # noqa: F401
+        # What the worker server imports (the reading stack and the page
+        # decoders, imported on first use otherwise): start-up here too.
+        import importlib
+
+        from .batch._executor import WORKER_PRELOAD
+
+        for module in WORKER_PRELOAD:
+            importlib.import_module(module)
     import cv2
 
     # One core's work, as in a worker process (OpenCV's own threads would add

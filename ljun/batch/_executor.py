@@ -334,8 +334,17 @@ def _hashes_file(pages: range | None) -> bool:
     return pages is None or pages.start == 0
 
 
-# What the process workers fork from imports once (the reading stack).
-_WORKER_PRELOAD = ["ljun.pipeline", "ljun.batch._reading"]
+# What the process workers fork from imports once: the reading stack and the
+# decoders of the page formats (tifffile, PDFium, zbar), which each worker
+# would otherwise import at its first page.
+WORKER_PRELOAD = (
+    "ljun.pipeline",
+    "ljun.batch._reading",
+    "ljun._pdf",
+    "tifffile",
+    "pypdfium2",
+    "pyzbar.pyzbar",
+)
 
 
 def _worker_context() -> Any:
@@ -344,7 +353,7 @@ def _worker_context() -> Any:
     # forked from a server that has imported the reading stack once, instead
     # of importing it each (about 0.4 s of CPU per worker).
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(_WORKER_PRELOAD)
+    context.set_forkserver_preload(list(WORKER_PRELOAD))
     return context
 
 
