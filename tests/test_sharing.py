@@ -91,21 +91,31 @@ def test_a_file_read_in_parts_gives_the_same_results_as_read_whole(
 
 
 def test_a_small_batch_is_cut_so_every_worker_stays_busy(tmp_path):
-    from ljun.batch._executor import MIN_PART_PAGES, TASKS_PER_WORKER
+    from ljun.batch._executor import MIN_PART_PAGES, PART_PAGES, TASKS_PER_WORKER
 
     envelopes = [first_pixel_tiff(tmp_path / f"{k}.tif", range(20)) for k in range(3)]
-    # One worker, or a batch large enough: envelopes stay whole.
+    # One worker: envelopes stay whole.
     assert plan_parts(envelopes) == [(k, str(p), None) for k, p in enumerate(envelopes)]
+    # A batch large enough: envelopes stay whole but for the last PART_PAGES
+    # pages a worker, cut in ranges of MIN_PART_PAGES so the workers end together.
     many = envelopes * 4
-    assert all(pages is None for _, _, pages in plan_parts(many, workers=2))
-    # Three envelopes on two workers: about TASKS_PER_WORKER ranges each, in order.
+    tasks = plan_parts(many, workers=2)
+    tail = [k for k, _, pages in tasks if pages is not None]
+    assert tail and min(tail) == len(many) - -(-2 * PART_PAGES // 20)
+    assert tasks[: min(tail)] == [(k, str(p), None) for k, p in enumerate(many[: min(tail)])]
+    assert [len(pages) for k, _, pages in tasks if k >= min(tail)] == [MIN_PART_PAGES] * (
+        (len(many) - min(tail)) * 20 // MIN_PART_PAGES
+    )
+    # Three envelopes on two workers: about TASKS_PER_WORKER ranges each, in
+    # order; the last (the tail) in ranges of MIN_PART_PAGES.
     tasks = plan_parts(envelopes, workers=2)
     size = -(-60 // (TASKS_PER_WORKER * 2))
     assert size >= MIN_PART_PAGES
     assert tasks == [
-        (k, str(p), range(start, min(start + size, 20)))
+        (k, str(p), range(start, min(start + step, 20)))
         for k, p in enumerate(envelopes)
-        for start in range(0, 20, size)
+        for step in [size if k < 2 else MIN_PART_PAGES]
+        for start in range(0, 20, step)
     ]
     # Never below MIN_PART_PAGES pages a range.
     short = plan_parts(envelopes[:1], workers=16)
