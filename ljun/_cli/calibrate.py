@@ -15,12 +15,14 @@ from .._color import loading_weights
 from .._io import atomic_write
 from ..calibrate import (
     SCAN_KINDS,
+    BandFit,
     SheetSample,
+    Verification,
     calibration_document,
     fit_bands,
-    fitted_calibration,
     measure_sheet,
     replay,
+    verify_fit,
 )
 from ..calibration import Calibration, load_calibration
 from ..errors import CalibrationError, LjunError
@@ -102,6 +104,8 @@ def scan_pages(
 
 # How many skipped scan files are named in the output.
 _NAMED_SKIPS = 5
+# How many silent errors of the check are named in the output.
+_NAMED_SILENT = 10
 
 
 #: Why a sheet of a reviewed batch is left out, in the order printed.
@@ -277,10 +281,11 @@ def _fit_and_write(
     description: str,
     derived_from: str,
 ) -> None:
-    """The fitting both sources of truth share: fit, print before/after, write ``out``."""
+    """The fitting both sources of truth share: fit, print before/after, check the
+    fit with the whole pipeline (:func:`ljun.calibrate.verify_fit`), print what it
+    measured, write ``out``."""
     geometry = sampling_pattern(template, REFERENCE_DPI).geometry
     fits = fit_bands(samples, start, template, geometry, kinds=kinds or SCAN_KINDS)
-    fitted = fitted_calibration(start, fits)
     click.echo(
         f"{'scan':<9} {'sheets':>6}  {'blank_sure_max':>14} {'mark_min':>8} "
         f"{'marked_sure_min':>15}  {'silent sheets':>13} {'silent items':>12} {'review':>7}"
@@ -298,11 +303,105 @@ def _fit_and_write(
                 f"{bands.mark_min:>8.3f} {bands.marked_sure_min:>15.3f}  "
                 f"{result.silent_sheets:>13} {result.silent_items:>12} {share:>7.1%}  {label}"
             )
-    document = calibration_document(fitted, description=description, derived_from=derived_from)
+    progress = _Progress(samples, fits, start)
+    verification = verify_fit(
+        samples,
+        start,
+        fits,
+        template,
+        geometry,
+        read_pages=lambda wanted: _pages_of(wanted, template),
+        on_sheet=progress.step,
+    )
+    _print_verification(verification)
+    document = calibration_document(
+        verification.calibration,
+        description=description,
+        derived_from=derived_from,
+        verification=verification,
+    )
     out.parent.mkdir(parents=True, exist_ok=True)
     with atomic_write(out, "w") as handle:
         handle.write(json.dumps(document, indent=2) + "\n")
     click.echo(f"wrote {out}")
+
+
+class _Progress:
+    """Progress of the check on stderr: a line per tenth of the sheets read again."""
+
+    def __init__(self, samples: Sequence[SheetSample], fits: Sequence[BandFit], start: Calibration):
+        self.total = Counter(s.kind for s in samples)
+        self.done: Counter[str] = Counter()
+        changed = [f.kind for f in fits if f.fitted and f.bands != getattr(start.read, f.kind)]
+        if changed:
+            click.echo(
+                "checking the fit with ljun score's reading: "
+                + ", ".join(f"{self.total[k]} {k} sheets" for k in changed)
+                + " read again",
+                err=True,
+            )
+
+    def step(self, kind: str) -> None:
+        self.done[kind] += 1
+        done, total = self.done[kind] % self.total[kind] or self.total[kind], self.total[kind]
+        if done == total or done % max(total // 10, 1) == 0:
+            click.echo(f"  {kind}: {done}/{total}", err=True)
+
+
+def _pages_of(wanted: Sequence[SheetSample], template: Template) -> Iterator[tuple[int, Page]]:
+    """The pages of ``wanted`` loaded again, as ``(index into wanted, page)``."""
+    where: dict[tuple[Path, int], int] = {}
+    files: dict[Path, str] = {}
+    for index, sample in enumerate(wanted):
+        assert sample.reading is not None  # measure_sheet keeps it
+        path = Path(sample.reading.source)
+        where[(path.resolve(), sample.reading.page)] = index
+        files.setdefault(path.resolve(), sample.reading.source)
+    for source in files.values():
+        for page in scan_pages([source], template):
+            if isinstance(page, Page):
+                found = where.get((Path(page.source).resolve(), page.page))
+                if found is not None:
+                    yield found, page
+
+
+def _print_verification(verification: Verification) -> None:
+    """The check's table: measured by the whole pipeline, next to the replay's prediction."""
+    click.echo(
+        "checked with ljun score's reading (closer look, lone marks, identity, barcode, "
+        "scoring) on the same sheets; replay = the band replay above:"
+    )
+    click.echo(
+        f"{'scan':<9} {'sheets':>6}  {'silent':>6} {'review':>7} {'needless':>8}  "
+        f"{'replay: silent':>14} {'review':>7} {'needless':>8}"
+    )
+    for rows in (verification.before, verification.after):
+        totals = Verification.total(rows)
+        label = rows[0].label if rows else ""
+        for kind, measured, predicted, name in [
+            *((r.kind, r.measured, r.predicted, r.label) for r in rows),
+            ("all", *totals, "before" if label == "before" else "checked"),
+        ]:
+            click.echo(
+                f"{kind:<9} {measured.sheets:>6}  {measured.silent:>6} "
+                f"{measured.review_rate:>7.1%} {measured.needless_share:>8.1%}  "
+                f"{predicted.silent:>14} {predicted.review_rate:>7.1%} "
+                f"{predicted.needless_share:>8.1%}  {name}"
+            )
+    for line in verification.decisions:
+        click.echo(f"decided: {line}")
+    silent = [c for c in verification.checks if c.silent]
+    unexplained = {id(c) for c in verification.unexplained}
+    for check in silent[:_NAMED_SILENT]:
+        if id(check) not in unexplained:
+            why = "predicted by the replay"
+        elif check.bands_decide:
+            why = "NOT predicted by the replay; the bands of this kind were kept"
+        else:
+            why = "NOT predicted by the replay; no bubble band decides it"
+        click.echo(f"silent error: {check.describe()} ({why})")
+    if len(silent) > _NAMED_SILENT:
+        click.echo(f"  ... and {len(silent) - _NAMED_SILENT} more silent errors")
 
 
 def _check_sources(
