@@ -7,8 +7,14 @@ are marks, and :func:`fit_bands` chooses, per kind of scan (``gray``,
 ``bilevel``, ``dithered``), the band edges of the mark evidence that give
 **no silent error** on those sheets and, among those, the fewest sheets to
 review: every candidate setting is replayed with the item rule of
-:func:`ljun.read.decide_items`, so what is printed is what ``ljun score``
-will do on the same sheets.
+:func:`ljun.read.decide_items` (fast, but the bubble rules only).
+
+:func:`verify_fit` then checks the chosen setting with what ``ljun score``
+does on the same sheets: the whole pipeline (:func:`ljun.pipeline.analyse_sheet`:
+closer look, lone marks, identity checks, barcode) and scoring
+(:func:`check_readings`), and measures silent errors, sheets to review and
+needless reviews; a fitted kind with a silent error the replay did not
+predict is tightened, restored, or refused (see :func:`verify_fit`).
 
 Only the three band edges (``blank_sure_max``, ``mark_min``,
 ``marked_sure_min``) of each kind are fitted; the other thresholds are kept
@@ -43,6 +49,16 @@ __all__ = [
     "fit_bands",
     "fitted_calibration",
     "calibration_document",
+    "CHECKED_FIELDS",
+    "SheetCheck",
+    "Outcome",
+    "KindCheck",
+    "Verification",
+    "wrong_fields",
+    "every_paket_keys",
+    "check_readings",
+    "tightened",
+    "verify_fit",
 ]
 
 #: Kinds of scan with their own bands (keys of ``read`` in a calibration file).
