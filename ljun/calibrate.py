@@ -59,6 +59,7 @@ __all__ = [
     "check_readings",
     "tightened",
     "verify_fit",
+    "settle_bands",
 ]
 
 #: Kinds of scan with their own bands (keys of ``read`` in a calibration file).
@@ -836,13 +837,11 @@ class _Check:
 
     def settle(self, fit: BandFit, state: _State) -> BandFit:
         """The bands of a fitted kind that pass the check (see :func:`verify_fit`)."""
-        from .errors import CalibrationError
-
         kind = fit.kind
         start_bands: Bands = getattr(self.start.read, kind)
-        first_bad: list[SheetCheck] = []
-        for steps in range(MAX_TIGHTEN_STEPS + 1):
-            bands = tightened(fit.bands, steps)
+        trials: dict[Bands, tuple[Calibration, list[SheetReading], Replay]] = {}
+
+        def bad_at(bands: Bands) -> list[SheetCheck]:
             trial = _with_bands(state.current, kind, bands)
             readings = list(state.readings)
             if bands != start_bands:
@@ -850,43 +849,98 @@ class _Check:
                     readings[i] = reading
             checks = check_readings(self.samples, readings, self.template)
             result, known = self.predicted(kind, trial)
-            bad = [checks[i] for i in self.unexplained(kind, checks, known)]
-            bad = [c for c in bad if c.bands_decide]
-            if not bad:
-                state.current, state.readings = trial, readings
-                state.labels[kind] = f"tightened {steps}" if steps else "fitted"
-                if steps:
-                    state.decisions.append(
-                        f"{kind}: the check found {len(first_bad)} silent error(s) the replay did "
-                        f"not predict ({_named(first_bad)}); unsure band widened by {steps} x "
-                        f"{TIGHTEN_STEP} on each side, which makes none"
-                    )
-                return replace(fit, bands=bands, result=result)
-            first_bad = first_bad or bad
-        _, start_known = self.predicted(kind, self.start)
-        start_bad = [
-            self.start_checks[i] for i in self.unexplained(kind, self.start_checks, start_known)
-        ]
-        start_bad = [c for c in start_bad if c.bands_decide]
-        if start_bad:
-            raise CalibrationError(
-                f"the check with ljun score's reading finds {len(start_bad)} {kind} sheet(s) "
-                "read wrong without review that the band replay did not predict, with the "
-                f"fitted bands, with the unsure band widened by up to {MAX_TIGHTEN_STEPS} x "
-                f"{TIGHTEN_STEP} and with the start's bands: {_named(start_bad, 10)}.  Check "
-                "their truth (a wrong truth there makes this); if it is right, the reader errs "
-                "on them whatever the bands (report the sheets).  To fit the other kinds, "
-                f"leave {kind} out of --fit"
+            trials[bands] = (trial, readings, result)
+            return [checks[i] for i in self.unexplained(kind, checks, known)]
+
+        def bad_at_start() -> list[SheetCheck]:
+            _, known = self.predicted(kind, self.start)
+            return [self.start_checks[i] for i in self.unexplained(kind, self.start_checks, known)]
+
+        bands, label, decision = settle_bands(kind, fit.bands, start_bands, bad_at, bad_at_start)
+        state.labels[kind] = label
+        if decision:
+            state.decisions.append(decision)
+        if label == "restored":
+            state.current = _with_bands(state.current, kind, start_bands)
+            for i in self.index_of[kind]:
+                state.readings[i] = self.start_readings[i]
+            result = self.predicted(kind, self.start)[0]
+            return replace(fit, bands=start_bands, result=result, fitted=False)
+        state.current, state.readings, result = trials[bands]
+        return replace(fit, bands=bands, result=result)
+
+
+def settle_bands(
+    kind: str,
+    fitted: Bands,
+    start: Bands,
+    silent_at: Callable[[Bands], Sequence[SheetCheck]],
+    silent_at_start: Callable[[], Sequence[SheetCheck]],
+) -> tuple[Bands, str, str]:
+    """The decision of :func:`verify_fit` for one fitted kind of scan.
+
+    Parameters
+    ----------
+    kind : str
+    fitted, start : Bands
+        The fitted bands and those of the start calibration.
+    silent_at : callable
+        The silent errors the check finds at some bands that the replay of
+        the same bands did not predict (the whole pipeline is run there).
+    silent_at_start : callable
+        The same for the start calibration (whose reading is already made).
+
+    Returns
+    -------
+    bands : Bands
+        ``fitted``, ``tightened(fitted, N)`` or ``start``.
+    label : str
+        ``fitted``, ``tightened N`` or ``restored``.
+    decision : str
+        What was decided and why; ``""`` when the fitted bands passed.
+
+    Raises
+    ------
+    CalibrationError
+        When every setting tried, and ``start``, has such an error in a
+        field the bands decide; the message names the sheets.
+
+    Only errors in fields the bands decide (:attr:`SheetCheck.bands_decide`)
+    count; ``silent_at`` is called for ``tightened(fitted, N)``, N = 0, 1, ...
+    :data:`MAX_TIGHTEN_STEPS`, until one has none.
+    """
+    from .errors import CalibrationError
+
+    first_bad: list[SheetCheck] = []
+    for steps in range(MAX_TIGHTEN_STEPS + 1):
+        bands = tightened(fitted, steps)
+        bad = [c for c in silent_at(bands) if c.bands_decide]
+        if not bad and not steps:
+            return bands, "fitted", ""
+        if not bad:
+            return (
+                bands,
+                f"tightened {steps}",
+                f"{kind}: the check found {len(first_bad)} silent error(s) the replay did not "
+                f"predict ({_named(first_bad)}); unsure band widened by {steps} x "
+                f"{TIGHTEN_STEP} on each side, which makes none",
             )
-        state.current = _with_bands(state.current, kind, start_bands)
-        for i in self.index_of[kind]:
-            state.readings[i] = self.start_readings[i]
-        state.labels[kind] = "restored"
-        state.decisions.append(
-            f"{kind}: the fitted bands make {len(first_bad)} silent error(s) the replay did not "
-            f"predict ({_named(first_bad)}), still with the unsure band widened by "
-            f"{MAX_TIGHTEN_STEPS} x {TIGHTEN_STEP}; the start's bands, which make none, are kept"
+        first_bad = first_bad or bad
+    start_bad = [c for c in silent_at_start() if c.bands_decide]
+    if start_bad:
+        raise CalibrationError(
+            f"the check with ljun score's reading finds {len(start_bad)} {kind} sheet(s) "
+            "read wrong without review that the band replay did not predict, with the "
+            f"fitted bands, with the unsure band widened by up to {MAX_TIGHTEN_STEPS} x "
+            f"{TIGHTEN_STEP} and with the start's bands: {_named(start_bad, 10)}.  Check "
+            "their truth (a wrong truth there makes this); if it is right, the reader errs "
+            "on them whatever the bands (report the sheets).  To fit the other kinds, "
+            f"leave {kind} out of --fit"
         )
-        return replace(
-            fit, bands=start_bands, result=self.predicted(kind, self.start)[0], fitted=False
-        )
+    return (
+        start,
+        "restored",
+        f"{kind}: the fitted bands make {len(first_bad)} silent error(s) the replay did not "
+        f"predict ({_named(first_bad)}), still with the unsure band widened by "
+        f"{MAX_TIGHTEN_STEPS} x {TIGHTEN_STEP}; the start's bands, which make none, are kept",
+    )

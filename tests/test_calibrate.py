@@ -10,10 +10,15 @@ import numpy as np
 import pytest
 
 from ljun.calibrate import (
+    MAX_TIGHTEN_STEPS,
+    TIGHTEN_STEP,
+    SheetCheck,
     SheetSample,
     fit_bands,
     measure_sheet,
     replay,
+    settle_bands,
+    tightened,
     truth_marks,
 )
 from ljun.calibration import load_calibration, resolve_calibration_path
@@ -787,3 +792,68 @@ def test_calibrate_shows_and_records_a_silent_barcode_error_no_band_decides(
     assert document["verification"]["measured"]["silent_errors"] == 1
     assert document["verification"]["silent_errors"][0]["fields"] == ["barcode"]
     assert load_calibration(out).read.bilevel != CAL.read.bilevel  # the fit stands
+
+
+def _silent(page: int, *fields: str) -> SheetCheck:
+    return SheetCheck("set/a.tif", page, "bilevel", fields, review=False, flags=())
+
+
+def test_settle_bands_keeps_fitted_bands_that_pass():
+    fitted, start = CAL.read.bilevel, CAL.read.gray
+    asked = []
+    bands, label, decision = settle_bands(
+        "bilevel", fitted, start, lambda b: asked.append(b) or [], lambda: [_silent(1, "answers")]
+    )
+    assert (bands, label, decision) == (fitted, "fitted", "")
+    assert asked == [fitted]
+
+
+def test_settle_bands_widens_the_unsure_band_until_the_error_goes():
+    fitted, start = CAL.read.bilevel, CAL.read.gray
+    asked = []
+
+    def silent_at(bands):
+        asked.append(bands)
+        return [_silent(3, "answers")] if len(asked) < 3 else []
+
+    bands, label, decision = settle_bands("bilevel", fitted, start, silent_at, lambda: [])
+    assert asked == [tightened(fitted, 0), tightened(fitted, 1), tightened(fitted, 2)]
+    assert bands == tightened(fitted, 2) and label == "tightened 2"
+    assert bands.blank_sure_max == pytest.approx(fitted.blank_sure_max - 2 * TIGHTEN_STEP)
+    assert bands.marked_sure_min == pytest.approx(fitted.marked_sure_min + 2 * TIGHTEN_STEP)
+    assert "set/a.tif page 3 (bilevel): answers read wrong" in decision
+
+
+def test_settle_bands_restores_the_start_bands_when_widening_does_not_help():
+    fitted, start = CAL.read.bilevel, CAL.read.gray
+    asked = []
+    bands, label, decision = settle_bands(
+        "bilevel", fitted, start, lambda b: asked.append(b) or [_silent(3, "nama")], lambda: []
+    )
+    assert len(asked) == MAX_TIGHTEN_STEPS + 1
+    assert (bands, label) == (start, "restored")
+    assert "start's bands, which make none, are kept" in decision
+
+
+def test_settle_bands_refuses_when_the_start_bands_make_the_error_too():
+    from ljun.errors import CalibrationError
+
+    fitted, start = CAL.read.bilevel, CAL.read.gray
+    with pytest.raises(
+        CalibrationError, match=r"set/a\.tif page 3 \(bilevel\): answers read wrong"
+    ):
+        settle_bands(
+            "bilevel",
+            fitted,
+            start,
+            lambda b: [_silent(3, "answers")],
+            lambda: [_silent(3, "answers")],
+        )
+
+
+def test_settle_bands_does_not_change_bands_for_a_barcode_error():
+    fitted, start = CAL.read.bilevel, CAL.read.gray
+    bands, label, _ = settle_bands(
+        "bilevel", fitted, start, lambda b: [_silent(3, "barcode")], lambda: [_silent(3, "barcode")]
+    )
+    assert (bands, label) == (fitted, "fitted")
