@@ -19,8 +19,9 @@ Units
 
 The file is ``{"format": "ljun-calibration/1", "register": {...}, "read":
 {...}, "decode": {...}}`` (plus free-text ``description`` and
-``derived_from``); every key of :data:`CALIBRATION_SCHEMA` is required, so a
-file says everything it means.  Errors name the file, the key and the fix.
+``derived_from``, and the ``verification`` record ``ljun calibrate`` writes,
+:data:`VERIFICATION_SCHEMA`); every key of the three sections of
+:data:`CALIBRATION_SCHEMA` is required, so a file says everything it means.  Errors name the file, the key and the fix.
 
 >>> bands = load_calibration().read.gray
 >>> 0 < bands.blank_sure_max < bands.mark_min <= bands.marked_sure_min
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CALIBRATION_FORMAT",
     "CALIBRATION_SCHEMA",
+    "VERIFICATION_SCHEMA",
     "DEFAULT_CALIBRATION",
     "RegisterCalibration",
     "Bands",
@@ -242,6 +244,49 @@ _BANDS = _section(
     }
 )
 
+_COUNT = {"type": "integer", "minimum": 0}
+_OUTCOME = _section(
+    {
+        "sheets": _COUNT,
+        "silent_errors": _COUNT,
+        "review": _COUNT,
+        "review_rate": _number(0, 1),
+        "needless_reviews": _COUNT,
+    }
+)
+_SCAN_KINDS = ["gray", "bilevel", "dithered"]
+
+#: Schema of the optional ``verification`` section ``ljun calibrate`` writes
+#: (:meth:`ljun.calibrate.Verification.document`): what the fitting sheets
+#: gave when read by the whole pipeline with this calibration.  A record
+#: only: nothing of it is loaded.
+VERIFICATION_SCHEMA = _section(
+    {
+        "method": {"type": "string"},
+        "measured": _OUTCOME,
+        "predicted": _OUTCOME,
+        "kinds": {
+            "type": "object",
+            "propertyNames": {"enum": _SCAN_KINDS},
+            "additionalProperties": _section(
+                {"label": {"type": "string"}, "measured": _OUTCOME, "predicted": _OUTCOME}
+            ),
+        },
+        "silent_errors": {
+            "type": "array",
+            "items": _section(
+                {
+                    "source": {"type": "string"},
+                    "page": {"type": "integer", "minimum": 1},
+                    "kind": {"enum": _SCAN_KINDS},
+                    "fields": {"type": "array", "items": {"type": "string"}},
+                }
+            ),
+        },
+        "decisions": {"type": "array", "items": {"type": "string"}},
+    }
+)
+
 #: JSON schema of a calibration file.
 CALIBRATION_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -275,6 +320,7 @@ CALIBRATION_SCHEMA: dict[str, Any] = {
             }
         ),
         "decode": _section({"nomor_peserta_check": {"enum": list(NOMOR_PESERTA_CHECKS)}}),
+        "verification": VERIFICATION_SCHEMA,
     },
     "required": ["format", "register", "read", "decode"],
     "additionalProperties": False,

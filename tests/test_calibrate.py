@@ -10,9 +10,15 @@ import numpy as np
 import pytest
 
 from ljun.calibrate import (
+    MAX_TIGHTEN_STEPS,
+    TIGHTEN_STEP,
+    SheetCheck,
     SheetSample,
     fit_bands,
+    measure_sheet,
     replay,
+    settle_bands,
+    tightened,
     truth_marks,
 )
 from ljun.calibration import load_calibration, resolve_calibration_path
@@ -565,3 +571,289 @@ def test_calibrate_from_review_checks_files_with_the_stores_own_digest(
     result = run_cli("calibrate", "--db", "ljun.sqlite", "--from-review", "--out", "office.json")
     assert result.exit_code == 0, result.stderr
     assert "0 in files moved or missing, 0 in files changed" in result.stdout
+
+
+# --------------------------------------------------------------------------- the check
+
+#: Result-record keys a reading is compared with the truth on (bench/bench_read.py's).
+_CHECKED = (
+    "nomor_peserta",
+    "nama",
+    "tanggal_lahir",
+    "kode_kompetensi",
+    "paket",
+    "barcode",
+    "answers",
+)
+
+
+def _wrong(record: dict, truth: dict) -> list[str]:
+    """Fields of ``record`` that differ from ``truth``; a barcode declared unread in
+    part (``LJUN-A-??????`` with the paket right) is not a difference."""
+    wrong = []
+    for name in _CHECKED:
+        got, expected = record[name], truth[name]
+        if name == "barcode" and got.endswith("??????") and got[:7] == expected[:7]:
+            continue
+        if list(got) != list(expected) if name == "answers" else got != expected:
+            wrong.append(name)
+    return wrong
+
+
+def _outcome(records: list[dict], truth: dict) -> dict:
+    """Silent errors, review and needless reviews of scored ``records`` against ``truth``
+    (by ``(file name, page)``), counted here independently of ljun.calibrate."""
+    sheets = silent = review = needless = 0
+    for record in records:
+        expected = truth.get((Path(record["source"]).name, record["page"]))
+        if expected is None:
+            continue
+        differs = bool(_wrong(record, expected))
+        sheets += 1
+        silent += differs and not record["review"]
+        review += record["review"]
+        needless += record["review"] and not differs
+    return {
+        "sheets": sheets,
+        "silent_errors": silent,
+        "review": review,
+        "review_rate": round(review / sheets, 4),
+        "needless_reviews": needless,
+    }
+
+
+@pytest.fixture(scope="module")
+def bilevel_set(tmp_path_factory):
+    """12 hard 150-dpi 1-bit sheets (one envelope, no special pages) with truth: enough
+    to fit the ``bilevel`` bands.  On page 5 the replay finds item 26 unsure (a 1-bit
+    dot, evidence capped in the unsure band) while the whole pipeline reads it ``A``
+    surely (a lone mark: :mod:`ljun._lone_mark`)."""
+    from ljun.cli import main
+
+    out = tmp_path_factory.mktemp("bilevel") / "set"
+    code = main(
+        ["samples", "make", "--count", "12", "--seed", "31", "--level", "hard", "--dpi", "150",
+         "--bits", "1", "--format", "tiff", "--no-special-pages", "--out", str(out)]
+    )  # fmt: skip
+    assert code == 0
+    return out
+
+
+def _truth_records(folder: Path) -> dict[tuple[str, int], dict]:
+    records = map(json.loads, (folder / "truth.jsonl").read_text().splitlines())
+    return {(Path(r["source"]).name, r["page"]): r for r in records if r.get("answers")}
+
+
+def _score(run_cli, scans, keys_folder, calibration, tmp_path) -> list[dict]:
+    results = tmp_path / "results.jsonl"
+    keys = [
+        a for k in ("paketA", "paketB", "susulan") for a in ("--key", keys_folder / f"{k}.json")
+    ]
+    scored = run_cli(
+        "score", scans, *keys, "--calibration", calibration, "--db", tmp_path / "scored.sqlite",
+        "--out", results, "--workers", "1", "--no-progress",
+    )  # fmt: skip
+    assert scored.exit_code == 0, scored.stderr
+    return [json.loads(line) for line in results.read_text().splitlines()]
+
+
+def test_calibrate_records_what_ljun_score_then_does_on_the_same_sheets(
+    bilevel_set, tmp_path, run_cli
+):
+    out = tmp_path / "office.json"
+    result = run_cli("calibrate", bilevel_set, "--truth", bilevel_set / "truth.jsonl", "--out", out)
+    assert result.exit_code == 0, result.stderr
+    fitted = load_calibration(out)
+    assert fitted.read.bilevel != CAL.read.bilevel  # fitted: the check read every sheet again
+    assert "12 bilevel sheets read again" in result.stderr
+    verification = json.loads(out.read_text())["verification"]
+
+    records = _score(run_cli, bilevel_set, bilevel_set, out, tmp_path)
+    measured = _outcome(records, _truth_records(bilevel_set))
+    assert verification["measured"] == measured
+    assert verification["kinds"]["bilevel"]["measured"] == measured  # one kind of scan here
+    assert measured["sheets"] == 12 and measured["review"] > 0
+    # ... and not what the replay predicted: the closer look and lone marks settle some.
+    assert verification["predicted"]["review"] > measured["review"]
+    rate = measured["review"] / 12
+    checked = next(
+        line
+        for line in result.stdout.splitlines()
+        if line.startswith("all ") and line.endswith("checked")
+    )
+    assert checked.split()[1:4] == ["12", str(measured["silent_errors"]), f"{rate:.1%}"]
+
+
+def test_calibrate_from_review_records_what_ljun_score_then_does(
+    reviewed_office, tmp_path, monkeypatch, run_cli
+):
+    from ljun.review.truth import reviewed_truth
+
+    office = _office_copy(reviewed_office, tmp_path, monkeypatch)
+    result = run_cli("calibrate", "--db", "ljun.sqlite", "--from-review", "--out", "office.json")
+    assert result.exit_code == 0, result.stderr
+    verification = json.loads((office / "office.json").read_text())["verification"]
+    with sqlite3.connect(office / "ljun.sqlite") as conn:
+        truth = {(Path(s.source).name, s.page): s.truth for s in reviewed_truth(conn, [1]).sheets}
+    conn.close()
+    records = _score(run_cli, Path("set"), Path("set"), "office.json", tmp_path)
+    measured = _outcome(records, truth)
+    assert verification["measured"] == measured
+    assert measured["sheets"] == len(truth) and measured["review"] > 0
+
+
+def _edit_truth(folder: Path, tmp_path: Path, page: int, **changes) -> Path:
+    """A copy of ``folder``'s truth.jsonl (sources made absolute) with ``changes``
+    to the record of ``page``; ``answers`` is given as ``{item: value}``."""
+    lines = []
+    for record in map(json.loads, (folder / "truth.jsonl").read_text().splitlines()):
+        record["source"] = str(folder / record["source"])
+        if record["page"] == page:
+            for name, value in changes.items():
+                if name == "answers":
+                    for item, answer in value.items():
+                        record["answers"][item - 1] = answer
+                else:
+                    record[name] = value
+        lines.append(json.dumps(record))
+    edited = tmp_path / "truth.jsonl"
+    edited.write_text("\n".join(lines) + "\n")
+    return edited
+
+
+def test_the_premise_a_lone_mark_the_replay_sends_to_review_is_read_surely(bilevel_set):
+    from ljun._cli.calibrate import scan_pages
+    from ljun.template import load_template
+
+    template = load_template("ljun-teori-kejuruan")
+    geometry = sampling_pattern(template, REFERENCE_DPI).geometry
+    truth = _truth_records(bilevel_set)
+    page = next(p for p in scan_pages([bilevel_set], template) if p.page == 5)
+    sample = measure_sheet(page, truth[("amplop-001.tif", 5)], template, CAL)
+    predicted = replay([sample], CAL, template, geometry)
+    assert predicted.review_sheets.tolist() == [True] and predicted.silent_sheets == 0
+    assert sample.reading.answers[25] == "A" and not sample.reading.review
+
+
+def test_calibrate_refuses_a_fit_whose_check_finds_a_silent_error_the_replay_did_not(
+    bilevel_set, tmp_path, run_cli
+):
+    # The truth says item 26 of page 5 was left blank; the lone-mark rule reads the
+    # dot there as a sure A.  The replay sends the item to review at every setting
+    # (a 1-bit dot stays in the unsure band), so it cannot see the error; no band
+    # edge changes what the lone-mark rule decides, nor do the start's bands.
+    truth = _edit_truth(bilevel_set, tmp_path, 5, answers={26: ""})
+    out = tmp_path / "office.json"
+    result = run_cli("calibrate", bilevel_set, "--truth", truth, "--out", out)
+    assert result.exit_code == 2
+    assert "amplop-001.tif page 5 (bilevel): answers read wrong" in result.stderr
+    assert (
+        "with the start's bands" in result.stderr and "leave bilevel out of --fit" in result.stderr
+    )
+    assert not out.exists()
+
+    # Left out of --fit, the bilevel bands are kept, and the error is shown and recorded.
+    result = run_cli("calibrate", bilevel_set, "--truth", truth, "--fit", "gray", "--out", out)
+    assert result.exit_code == 0, result.stderr
+    assert (
+        "silent error: "
+        + str(bilevel_set / "amplop-001.tif")
+        + " page 5 (bilevel): answers read wrong (NOT predicted by the replay; the bands of "
+        "this kind were kept)"
+    ) in result.stdout
+    verification = json.loads(out.read_text())["verification"]
+    assert verification["measured"]["silent_errors"] == 1
+    assert verification["predicted"]["silent_errors"] == 0
+    assert verification["silent_errors"] == [
+        {
+            "source": str(bilevel_set / "amplop-001.tif"),
+            "page": 5,
+            "kind": "bilevel",
+            "fields": ["answers"],
+        }
+    ]
+
+
+def test_calibrate_shows_and_records_a_silent_barcode_error_no_band_decides(
+    bilevel_set, tmp_path, run_cli
+):
+    records = _truth_records(bilevel_set)
+    barcode = records[("amplop-001.tif", 6)]["barcode"]
+    other = barcode[:-1] + ("1" if barcode[-1] != "1" else "2")
+    truth = _edit_truth(bilevel_set, tmp_path, 6, barcode=other)
+    out = tmp_path / "office.json"
+    result = run_cli("calibrate", bilevel_set, "--truth", truth, "--out", out)
+    assert result.exit_code == 0, result.stderr
+    assert (
+        " page 6 (bilevel): barcode read wrong (NOT predicted by the replay; no bubble band "
+        "decides it)"
+    ) in result.stdout
+    document = json.loads(out.read_text())
+    assert document["verification"]["measured"]["silent_errors"] == 1
+    assert document["verification"]["silent_errors"][0]["fields"] == ["barcode"]
+    assert load_calibration(out).read.bilevel != CAL.read.bilevel  # the fit stands
+
+
+def _silent(page: int, *fields: str) -> SheetCheck:
+    return SheetCheck("set/a.tif", page, "bilevel", fields, review=False, flags=())
+
+
+def test_settle_bands_keeps_fitted_bands_that_pass():
+    fitted, start = CAL.read.bilevel, CAL.read.gray
+    asked = []
+    bands, label, decision = settle_bands(
+        "bilevel", fitted, start, lambda b: asked.append(b) or [], lambda: [_silent(1, "answers")]
+    )
+    assert (bands, label, decision) == (fitted, "fitted", "")
+    assert asked == [fitted]
+
+
+def test_settle_bands_widens_the_unsure_band_until_the_error_goes():
+    fitted, start = CAL.read.bilevel, CAL.read.gray
+    asked = []
+
+    def silent_at(bands):
+        asked.append(bands)
+        return [_silent(3, "answers")] if len(asked) < 3 else []
+
+    bands, label, decision = settle_bands("bilevel", fitted, start, silent_at, lambda: [])
+    assert asked == [tightened(fitted, 0), tightened(fitted, 1), tightened(fitted, 2)]
+    assert bands == tightened(fitted, 2) and label == "tightened 2"
+    assert bands.blank_sure_max == pytest.approx(fitted.blank_sure_max - 2 * TIGHTEN_STEP)
+    assert bands.marked_sure_min == pytest.approx(fitted.marked_sure_min + 2 * TIGHTEN_STEP)
+    assert "set/a.tif page 3 (bilevel): answers read wrong" in decision
+
+
+def test_settle_bands_restores_the_start_bands_when_widening_does_not_help():
+    fitted, start = CAL.read.bilevel, CAL.read.gray
+    asked = []
+    bands, label, decision = settle_bands(
+        "bilevel", fitted, start, lambda b: asked.append(b) or [_silent(3, "nama")], lambda: []
+    )
+    assert len(asked) == MAX_TIGHTEN_STEPS + 1
+    assert (bands, label) == (start, "restored")
+    assert "start's bands, which make none, are kept" in decision
+
+
+def test_settle_bands_refuses_when_the_start_bands_make_the_error_too():
+    from ljun.errors import CalibrationError
+
+    fitted, start = CAL.read.bilevel, CAL.read.gray
+    with pytest.raises(
+        CalibrationError, match=r"set/a\.tif page 3 \(bilevel\): answers read wrong"
+    ):
+        settle_bands(
+            "bilevel",
+            fitted,
+            start,
+            lambda b: [_silent(3, "answers")],
+            lambda: [_silent(3, "answers")],
+        )
+
+
+def test_settle_bands_does_not_change_bands_for_a_barcode_error():
+    fitted, start = CAL.read.bilevel, CAL.read.gray
+    bands, label, _ = settle_bands(
+        "bilevel", fitted, start, lambda b: [_silent(3, "barcode")], lambda: [_silent(3, "barcode")]
+    )
+    assert (bands, label) == (fitted, "fitted")
