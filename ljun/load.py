@@ -78,6 +78,7 @@ __all__ = [
     "quiet_tifffile",
     "tiff_truncation",
     "pdf_truncation",
+    "tiff_fax_strips",
 ]
 
 #: File name endings (lower case) picked up when a folder is walked.
@@ -372,6 +373,9 @@ def _tiff_page(tiff_page, source: str, number: int, max_pixels: int, weights=Non
             f"{where}: photometric interpretation {photometric} (e.g. CMYK) is not supported; "
             "scan in gray or RGB",
         )
+    gray = _tiff_fax_gray(tiff_page, photometric)
+    if gray is not None:
+        return Page(image=gray, source=source, page=number, dpi=_tiff_dpi(tiff_page))
     try:
         pixels = tiff_page.asarray()
     except _DECODE_ERRORS as exc:
@@ -393,6 +397,57 @@ def _tiff_page(tiff_page, source: str, number: int, max_pixels: int, weights=Non
     if photometric == _MINISWHITE:
         gray = 255 - gray
     return Page(image=gray, source=source, page=number, dpi=_tiff_dpi(tiff_page))
+
+
+def _tiff_fax_gray(tiff_page, photometric: int) -> np.ndarray | None:
+    """A 1-bit CCITT Group 3/4 page decoded by libtiff (:func:`ljun._fax.fax_gray`),
+    or None: the page is not one, or libtiff refuses it (tifffile decodes it then,
+    and says what is wrong)."""
+    from ._fax import FaxDecodeError, fax_gray
+
+    fax = tiff_fax_strips(tiff_page)
+    if fax is None or photometric not in (_MINISWHITE, _MINISBLACK):
+        return None
+    strips, layout = fax
+    try:
+        # The decoders give 1 for the code's black runs: white on a MinIsBlack page.
+        return fax_gray(strips, white_is_1=photometric == _MINISBLACK, **layout)
+    except FaxDecodeError:
+        return None
+
+
+def tiff_fax_strips(tiff_page) -> tuple[list[bytes], dict[str, int]] | None:
+    """The compressed strips of a 1-bit CCITT Group 3/4 TIFF page and their layout
+    (the keyword arguments of :func:`ljun._fax.fax_gray` but ``white_is_1``), read
+    from its file; None for any other page, or strips past the end of the file."""
+    from ._fax import FAX_COMPRESSION
+
+    compression = int(tiff_page.compression)
+    if (
+        compression not in FAX_COMPRESSION
+        or int(tiff_page.bitspersample) != 1
+        or int(tiff_page.samplesperpixel) != 1
+        or tiff_page.is_tiled
+        or len(tiff_page.shape) != 2
+    ):
+        return None
+    handle = tiff_page.parent.filehandle
+    strips = []
+    for offset, count in zip(tiff_page.dataoffsets, tiff_page.databytecounts):
+        handle.seek(offset)
+        strips.append(handle.read(count))
+        if len(strips[-1]) != count:
+            return None
+    height, width = (int(s) for s in tiff_page.shape)
+    layout = {
+        "width": width,
+        "height": height,
+        "rows_per_strip": int(tiff_page.rowsperstrip),
+        "compression": compression,
+        "fill_order": int(tiff_page.fillorder),
+        "options": int(tiff_page.tags.valueof(FAX_COMPRESSION[compression], 0)),
+    }
+    return strips, layout
 
 
 def _tiff_dpi(tiff_page) -> float | None:
