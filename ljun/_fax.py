@@ -175,8 +175,10 @@ def fax_bits(
     try:
         # libtiff unpacks each row into our buffer as 0/1 (bool): no copy after.
         imagecodecs.tiff_decode(data, out=bits.view(np.bool_))
-    except (RuntimeError, ValueError, IndexError, MemoryError) as exc:
-        # imagecodecs' TiffError is a RuntimeError; a shape it did not expect a ValueError.
+    except (RuntimeError, ValueError, IndexError, MemoryError, ImportError) as exc:
+        # imagecodecs' TiffError is a RuntimeError; a shape it did not expect, or a
+        # release that reads no 1-bit TIFF (before 2026.3.6), a ValueError; a build
+        # without libtiff an ImportError.
         raise FaxDecodeError(f"libtiff cannot decode the CCITT data: {exc}") from None
     return bits
 

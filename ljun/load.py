@@ -8,9 +8,10 @@ one bad file never stops a batch.  Pages are read one at a time (multi-page
 TIFF page by page, PDF page by page), so memory stays flat however large the
 batch.
 
-Supported: TIFF (8-bit gray, 1-bit Group 3/4, LZW/Deflate/JPEG, RGB, palette,
-multi-page), PDF (each page's embedded scan as it is, see :mod:`ljun._pdf`;
-other pages rendered at :data:`PDF_RENDER_DPI`), PNG and JPEG.  The
+Supported: TIFF (8-bit gray, 1-bit Group 3/4 (decoded by libtiff, see
+:mod:`ljun._fax`), LZW/Deflate/JPEG, RGB, palette, multi-page), PDF (each
+page's embedded scan as it is, see :mod:`ljun._pdf`; other pages rendered
+at :data:`PDF_RENDER_DPI`), PNG and JPEG.  The
 format is recognised from the file's first bytes, not from its name, so a
 text file called ``scan.tif`` is reported as ``unsupported_format``.
 
