@@ -162,23 +162,23 @@ def fax_bits(
     """
     import imagecodecs
 
-    data = fax_tiff(
-        strips,
-        width=width,
-        height=height,
-        rows_per_strip=rows_per_strip,
-        compression=compression,
-        fill_order=fill_order,
-        options=options,
-    )
     bits = np.empty((height, width), np.uint8)
     try:
+        data = fax_tiff(
+            strips,
+            width=width,
+            height=height,
+            rows_per_strip=rows_per_strip,
+            compression=compression,
+            fill_order=fill_order,
+            options=options,
+        )
         # libtiff unpacks each row into our buffer as 0/1 (bool): no copy after.
         imagecodecs.tiff_decode(data, out=bits.view(np.bool_))
-    except (RuntimeError, ValueError, IndexError, MemoryError, ImportError) as exc:
+    except (RuntimeError, ValueError, IndexError, MemoryError, ImportError, struct.error) as exc:
         # imagecodecs' TiffError is a RuntimeError; a shape it did not expect, or a
         # release that reads no 1-bit TIFF (before 2026.3.6), a ValueError; a build
-        # without libtiff an ImportError.
+        # without libtiff an ImportError; a value no TIFF field holds a struct.error.
         raise FaxDecodeError(f"libtiff cannot decode the CCITT data: {exc}") from None
     return bits
 

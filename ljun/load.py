@@ -406,8 +406,8 @@ def _tiff_fax_gray(tiff_page, photometric: int) -> np.ndarray | None:
     and says what is wrong)."""
     from ._fax import FaxDecodeError, fax_gray
 
-    fax = tiff_fax_strips(tiff_page)
-    if fax is None or photometric not in (_MINISWHITE, _MINISBLACK):
+    fax = tiff_fax_strips(tiff_page) if photometric in (_MINISWHITE, _MINISBLACK) else None
+    if fax is None:
         return None
     strips, layout = fax
     try:
@@ -432,22 +432,26 @@ def tiff_fax_strips(tiff_page) -> tuple[list[bytes], dict[str, int]] | None:
         or len(tiff_page.shape) != 2
     ):
         return None
-    handle = tiff_page.parent.filehandle
-    strips = []
-    for offset, count in zip(tiff_page.dataoffsets, tiff_page.databytecounts):
-        handle.seek(offset)
-        strips.append(handle.read(count))
-        if len(strips[-1]) != count:
-            return None
-    height, width = (int(s) for s in tiff_page.shape)
-    layout = {
-        "width": width,
-        "height": height,
-        "rows_per_strip": int(tiff_page.rowsperstrip),
-        "compression": compression,
-        "fill_order": int(tiff_page.fillorder),
-        "options": int(tiff_page.tags.valueof(FAX_COMPRESSION[compression], 0)),
-    }
+    options = tiff_page.tags.get(FAX_COMPRESSION[compression])
+    try:
+        height, width = (int(s) for s in tiff_page.shape)
+        layout = {
+            "width": width,
+            "height": height,
+            "rows_per_strip": int(tiff_page.rowsperstrip),
+            "compression": compression,
+            "fill_order": int(tiff_page.fillorder),
+            "options": 0 if options is None else int(options.value),
+        }
+        handle = tiff_page.parent.filehandle
+        strips = []
+        for offset, count in zip(tiff_page.dataoffsets, tiff_page.databytecounts):
+            handle.seek(offset)
+            strips.append(handle.read(count))
+            if len(strips[-1]) != count:
+                return None
+    except (OSError, TypeError, ValueError):
+        return None  # tifffile reads the page, or says what is wrong with it
     return strips, layout
 
 
