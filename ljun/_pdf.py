@@ -10,11 +10,13 @@ placed on part of the page) is rendered, by PDFium in this process, at
 to the ``pdftoppm`` loader of :mod:`ljun.load` (poppler may read what PDFium
 does not).
 
-A CCITT Group 4 page (black and white) is decoded by ``imagecodecs`` from
-its raw stream instead (:func:`_g4_gray`): about a third faster than
-PDFium's decoder, which made a CCITT PDF page cost 4 ms more than the same
-page in a Group 4 TIFF.  PDFium does not tell a stream's ``/DecodeParms``,
-so :class:`FaxParameters` reads them from the image's dictionary in the file
+A CCITT Group 4 page (black and white) is decoded from its raw stream
+instead (:func:`_g4_gray`): by libtiff, the stream wrapped as the one strip
+of a TIFF in memory (:mod:`ljun._fax`), else by ``imagecodecs``' own CCITT
+decoder.  PDFium's decoder made a CCITT PDF page cost 4 ms more than the
+same page in a Group 4 TIFF; imagecodecs' is a third faster than PDFium's,
+libtiff about 3 ms a 200-dpi A4 page faster again.  PDFium does not tell a
+stream's ``/DecodeParms``, so :class:`FaxParameters` reads them from the image's dictionary in the file
 (:func:`fax_parameters`); whatever it does not understand, or a stream it
 cannot find once, is left to PDFium.
 
@@ -39,12 +41,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._fax import FaxDecodeError, fax_bits, fax_gray
 from .load import PDF_RENDER_DPI, PT_PER_INCH, PageLoadError, pdf_truncation, to_gray
 from .load import _check_size as check_size
 from .records import Page, PageFailure
 from .vocabulary import FailureReason
 
-__all__ = ["pdf_pages", "pdf_page_count", "page_image", "PAGE_COVER_TOLERANCE"]
+__all__ = ["pdf_pages", "pdf_page_count", "page_image", "decode_only", "PAGE_COVER_TOLERANCE"]
 
 #: An image counts as "the page" when its placement box matches the page's
 #: media box within this fraction of the page size on every side (scanner
@@ -64,6 +67,9 @@ FAX_SEARCH_MAX_BYTES = 256 * 1024 * 1024
 
 #: A CCITT stream is found in the file by this many of its first bytes.
 _FAX_KEY_BYTES = 64
+
+# TIFF's Compression value of CCITT Group 4 (T.6), the only scheme /K < 0 names.
+_GROUP_4 = 4
 
 
 def pdf_page_count(source: str) -> int:
@@ -432,20 +438,44 @@ def _parse_fax(dictionary: bytes) -> FaxParameters | None:
     )
 
 
-def _g4_gray(image, metadata, fax: Callable[[bytes], FaxParameters | None]) -> np.ndarray | None:
-    """A CCITT Group 4 page decoded by imagecodecs; None when it is not one, its
-    parameters are unknown, or the decoder refuses it (PDFium decodes it then)."""
+def _g4_stream(
+    image, metadata, fax: Callable[[bytes], FaxParameters | None]
+) -> tuple[bytes, FaxParameters, int, int] | None:
+    """A CCITT Group 4 image's raw stream, its parameters, width and height; None
+    when it is not one or its parameters are unknown or do not fit the image."""
     if image.get_filters() != ["CCITTFaxDecode"]:
         return None
-    import imagecodecs
-
-    raw = image.get_data(decode_simple=False)
-    parameters = fax(bytes(raw))
+    raw = bytes(image.get_data(decode_simple=False))
+    parameters = fax(raw)
     width, height = int(metadata.width), int(metadata.height)
     if parameters is None or parameters.columns != width or parameters.rows not in (0, height):
         return None
+    return raw, parameters, width, height
+
+
+def _g4_gray(image, metadata, fax: Callable[[bytes], FaxParameters | None]) -> np.ndarray | None:
+    """A CCITT Group 4 page decoded by libtiff (:func:`ljun._fax.fax_gray`), or by
+    imagecodecs' own decoder when libtiff refuses it; None when it is not one, its
+    parameters are unknown, or both decoders refuse it (PDFium decodes it then)."""
+    stream = _g4_stream(image, metadata, fax)
+    if stream is None:
+        return None
+    raw, parameters, width, height = stream
     try:
-        bits = imagecodecs.ccittfax4_decode(bytes(raw), height=height, width=width)
+        return fax_gray(
+            [raw],
+            width=width,
+            height=height,
+            rows_per_strip=height,
+            compression=_GROUP_4,
+            white_is_1=parameters.white_is_1,
+        )
+    except FaxDecodeError:
+        pass  # imagecodecs' own decoder may read what libtiff refuses
+    import imagecodecs
+
+    try:
+        bits = imagecodecs.ccittfax4_decode(raw, height=height, width=width)
     except imagecodecs.Ccittfax4Error:
         return None
     if bits.shape != (height, width):
@@ -453,3 +483,27 @@ def _g4_gray(image, metadata, fax: Callable[[bytes], FaxParameters | None]) -> n
     if not parameters.white_is_1:
         np.subtract(1, bits, out=bits)
     return np.multiply(bits, 255, out=bits)
+
+
+def decode_only(document, index: int, fax: Callable[[bytes], FaxParameters | None]) -> None:
+    """Decode one page's image as :func:`page_image` would, and nothing more
+    (the benchmark's floor): a CCITT Group 4 page by libtiff, to 0/1 without
+    ljun's turn to 0/255 (imagecodecs' decoder if libtiff refuses it); any
+    other page as :func:`page_image` reads it."""
+    page = document[index]
+    try:
+        width_pt, height_pt = page.get_size()
+        image = _single_page_image(page, width_pt, height_pt)
+        stream = None if image is None else _g4_stream(image, image.get_metadata(), fax)
+    finally:
+        page.close()
+    if stream is None:
+        page_image(document, index, 1 << 62, where="floor", fax=fax)
+        return
+    raw, _, width, height = stream
+    try:
+        fax_bits([raw], width=width, height=height, rows_per_strip=height, compression=_GROUP_4)
+    except FaxDecodeError:
+        import imagecodecs
+
+        imagecodecs.ccittfax4_decode(raw, height=height, width=width)

@@ -8,9 +8,10 @@ one bad file never stops a batch.  Pages are read one at a time (multi-page
 TIFF page by page, PDF page by page), so memory stays flat however large the
 batch.
 
-Supported: TIFF (8-bit gray, 1-bit Group 3/4, LZW/Deflate/JPEG, RGB, palette,
-multi-page), PDF (each page's embedded scan as it is, see :mod:`ljun._pdf`;
-other pages rendered at :data:`PDF_RENDER_DPI`), PNG and JPEG.  The
+Supported: TIFF (8-bit gray, 1-bit Group 3/4 (decoded by libtiff, see
+:mod:`ljun._fax`), LZW/Deflate/JPEG, RGB, palette, multi-page), PDF (each
+page's embedded scan as it is, see :mod:`ljun._pdf`; other pages rendered
+at :data:`PDF_RENDER_DPI`), PNG and JPEG.  The
 format is recognised from the file's first bytes, not from its name, so a
 text file called ``scan.tif`` is reported as ``unsupported_format``.
 
@@ -78,6 +79,7 @@ __all__ = [
     "quiet_tifffile",
     "tiff_truncation",
     "pdf_truncation",
+    "tiff_fax_strips",
 ]
 
 #: File name endings (lower case) picked up when a folder is walked.
@@ -372,6 +374,9 @@ def _tiff_page(tiff_page, source: str, number: int, max_pixels: int, weights=Non
             f"{where}: photometric interpretation {photometric} (e.g. CMYK) is not supported; "
             "scan in gray or RGB",
         )
+    gray = _tiff_fax_gray(tiff_page, photometric)
+    if gray is not None:
+        return Page(image=gray, source=source, page=number, dpi=_tiff_dpi(tiff_page))
     try:
         pixels = tiff_page.asarray()
     except _DECODE_ERRORS as exc:
@@ -393,6 +398,61 @@ def _tiff_page(tiff_page, source: str, number: int, max_pixels: int, weights=Non
     if photometric == _MINISWHITE:
         gray = 255 - gray
     return Page(image=gray, source=source, page=number, dpi=_tiff_dpi(tiff_page))
+
+
+def _tiff_fax_gray(tiff_page, photometric: int) -> np.ndarray | None:
+    """A 1-bit CCITT Group 3/4 page decoded by libtiff (:func:`ljun._fax.fax_gray`),
+    or None: the page is not one, or libtiff refuses it (tifffile decodes it then,
+    and says what is wrong)."""
+    from ._fax import FaxDecodeError, fax_gray
+
+    fax = tiff_fax_strips(tiff_page) if photometric in (_MINISWHITE, _MINISBLACK) else None
+    if fax is None:
+        return None
+    strips, layout = fax
+    try:
+        # The decoders give 1 for the code's black runs: white on a MinIsBlack page.
+        return fax_gray(strips, white_is_1=photometric == _MINISBLACK, **layout)
+    except FaxDecodeError:
+        return None
+
+
+def tiff_fax_strips(tiff_page) -> tuple[list[bytes], dict[str, int]] | None:
+    """The compressed strips of a 1-bit CCITT Group 3/4 TIFF page and their layout
+    (the keyword arguments of :func:`ljun._fax.fax_gray` but ``white_is_1``), read
+    from its file; None for any other page, or strips past the end of the file."""
+    from ._fax import FAX_COMPRESSION
+
+    compression = int(tiff_page.compression)
+    if (
+        compression not in FAX_COMPRESSION
+        or int(tiff_page.bitspersample) != 1
+        or int(tiff_page.samplesperpixel) != 1
+        or tiff_page.is_tiled
+        or len(tiff_page.shape) != 2
+    ):
+        return None
+    options = tiff_page.tags.get(FAX_COMPRESSION[compression])
+    try:
+        height, width = (int(s) for s in tiff_page.shape)
+        layout = {
+            "width": width,
+            "height": height,
+            "rows_per_strip": int(tiff_page.rowsperstrip),
+            "compression": compression,
+            "fill_order": int(tiff_page.fillorder),
+            "options": 0 if options is None else int(options.value),
+        }
+        handle = tiff_page.parent.filehandle
+        strips = []
+        for offset, count in zip(tiff_page.dataoffsets, tiff_page.databytecounts):
+            handle.seek(offset)
+            strips.append(handle.read(count))
+            if len(strips[-1]) != count:
+                return None
+    except (OSError, TypeError, ValueError):
+        return None  # tifffile reads the page, or says what is wrong with it
+    return strips, layout
 
 
 def _tiff_dpi(tiff_page) -> float | None:

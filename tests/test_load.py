@@ -346,3 +346,154 @@ def test_gray_and_one_bit_png_are_decoded_by_opencv_with_pillows_pixels(tmp_path
     assert load._gray_by_opencv(str(cut), "PNG", mode) is None
     (failure,) = iter_file_pages(cut)
     assert isinstance(failure, PageFailure)
+
+
+# --------------------------------------------------------------------------- 1-bit CCITT by libtiff
+
+
+def _bilevel_page(height: int = 157, width: int = 203) -> np.ndarray:
+    """A 0/255 page with solid areas and a row band of noise (every run length)."""
+    rng = np.random.default_rng(17)
+    page = np.full((height, width), 255, np.uint8)
+    page[20:60, 30:90] = 0
+    page[100:110] = np.where(rng.random((10, width)) < 0.5, 0, 255)
+    return page
+
+
+def _ccitt_strips(page: np.ndarray, rows_per_strip: int, compression: str) -> tuple[list, int]:
+    """Each band of ``rows_per_strip`` rows CCITT-encoded by Pillow (libtiff), and
+    the T4/T6Options it wrote; the strip's 1 bits are white (Pillow's mode "1")."""
+    strips, options = [], 0
+    for top in range(0, page.shape[0], rows_per_strip):
+        buffer = io.BytesIO()
+        Image.fromarray(page[top : top + rows_per_strip]).convert("1").save(
+            buffer, format="TIFF", compression=compression
+        )
+        with tifffile.TiffFile(io.BytesIO(buffer.getvalue())) as tif:
+            page_ = tif.pages[0]
+            (offset,), (count,) = page_.dataoffsets, page_.databytecounts
+            options = int(page_.tags.valueof(292, 0) or page_.tags.valueof(293, 0))
+        strips.append(buffer.getvalue()[offset : offset + count])
+    return strips, options
+
+
+def _write_bilevel_tiff(
+    path: Path,
+    strips: list[bytes],
+    *,
+    width: int,
+    height: int,
+    rows_per_strip: int,
+    compression: int,
+    photometric: int,
+    fill_order: int,
+    options: int,
+) -> Path:
+    """A big-endian one-page 1-bit TIFF around ``strips``, tags written by hand
+    (tifffile writes no CCITT file, Pillow no FillOrder 2)."""
+    one = len(strips) == 1  # one strip: its offset and count are in the entries themselves
+    offsets_at = 8
+    counts_at = offsets_at + 4 * len(strips)
+    data_at = counts_at + 4 * len(strips)
+    starts = data_at + np.concatenate(([0], np.cumsum([len(s) for s in strips])[:-1]))
+    ifd_at = int(data_at + sum(len(s) for s in strips))
+    entries = [
+        (256, 4, 1, width),
+        (257, 4, 1, height),
+        (258, 3, 1, 1),
+        (259, 3, 1, compression),
+        (262, 3, 1, photometric),
+        (266, 3, 1, fill_order),
+        (273, 4, len(strips), int(starts[0]) if one else offsets_at),
+        (277, 3, 1, 1),
+        (278, 4, 1, rows_per_strip),
+        (279, 4, len(strips), len(strips[0]) if one else counts_at),
+        (292 if compression == 3 else 293, 4, 1, options),
+    ]
+    out = b"MM\x00*" + struct.pack(">I", ifd_at)
+    out += struct.pack(f">{len(strips)}I", *starts)
+    out += struct.pack(f">{len(strips)}I", *(len(s) for s in strips))
+    out += b"".join(strips) + struct.pack(">H", len(entries))
+    for tag, kind, count, value in entries:
+        out += struct.pack(
+            ">HHIHH" if kind == 3 else ">HHII", tag, kind, count, value, *[0][: kind == 3]
+        )
+    path.write_bytes(out + struct.pack(">I", 0))
+    return path
+
+
+def _reversed_bits(strip: bytes) -> bytes:
+    """FillOrder 2: a byte's first pixel in its low bit."""
+    bits = np.unpackbits(np.frombuffer(strip, np.uint8))
+    return np.packbits(bits, bitorder="little").tobytes()
+
+
+@pytest.mark.parametrize("compression", ["group4", "group3"])
+@pytest.mark.parametrize("photometric", [0, 1])  # MinIsWhite, MinIsBlack
+@pytest.mark.parametrize("fill_order", [1, 2])
+@pytest.mark.parametrize("rows_per_strip", [40, 157])  # four strips (the last short), one
+def test_one_bit_ccitt_tiff_is_decoded_by_libtiff_with_tifffiles_pixels(
+    tmp_path, compression, photometric, fill_order, rows_per_strip
+):
+    """Every layout a black-and-white scanner may write (odd width, not a multiple
+    of 8): libtiff's pixels are those of the tifffile decode ljun used before."""
+    page = _bilevel_page()
+    height, width = page.shape
+    strips, options = _ccitt_strips(page, rows_per_strip, compression)
+    if fill_order == 2:
+        strips = [_reversed_bits(strip) for strip in strips]
+    path = _write_bilevel_tiff(
+        tmp_path / "bw.tif",
+        strips,
+        width=width,
+        height=height,
+        rows_per_strip=rows_per_strip,
+        compression={"group3": 3, "group4": 4}[compression],
+        photometric=photometric,
+        fill_order=fill_order,
+        options=options,
+    )
+    # The strips' 1 bits are white: a MinIsWhite file shows the page inverted.
+    expected = page if photometric == 1 else 255 - page
+    with tifffile.TiffFile(path) as tif:
+        tiff_page = tif.pages[0]
+        assert (tiff_page.fillorder, len(tiff_page.dataoffsets)) == (
+            fill_order,
+            -(-height // rows_per_strip),
+        )
+        by_libtiff = load._tiff_fax_gray(tiff_page, photometric)
+        assert by_libtiff is not None  # not left to tifffile
+        np.testing.assert_array_equal(by_libtiff, expected)
+        by_tifffile = to_gray(tiff_page.asarray())  # as ljun decoded it before
+        np.testing.assert_array_equal(by_tifffile if photometric else 255 - by_tifffile, expected)
+    (loaded,) = iter_file_pages(path)
+    assert isinstance(loaded, Page) and loaded.image.dtype == np.uint8
+    np.testing.assert_array_equal(loaded.image, expected)
+
+
+def test_ccitt_page_libtiff_refuses_is_read_as_before(tmp_path):
+    """A damaged Group 4 strip: libtiff refuses it, and the page is decoded by
+    tifffile as before (its decoder reads on), not failed."""
+    page = _bilevel_page()
+    height, width = page.shape
+    strips, options = _ccitt_strips(page, 40, "group4")
+    damaged = bytearray(strips[1])
+    damaged[len(damaged) // 3 :] = b"\xff" * (len(damaged) - len(damaged) // 3)
+    strips[1] = bytes(damaged)
+    path = _write_bilevel_tiff(
+        tmp_path / "damaged.tif",
+        strips,
+        width=width,
+        height=height,
+        rows_per_strip=40,
+        compression=4,
+        photometric=1,
+        fill_order=1,
+        options=options,
+    )
+    with tifffile.TiffFile(path) as tif:
+        assert load._tiff_fax_gray(tif.pages[0], 1) is None
+        before = to_gray(tif.pages[0].asarray())
+    (loaded,) = iter_file_pages(path)
+    assert isinstance(loaded, Page)
+    np.testing.assert_array_equal(loaded.image, before)

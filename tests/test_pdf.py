@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pypdfium2 as pdfium
+import pytest
 from PIL import Image
 
 from ljun.load import PDF_RENDER_DPI, iter_file_pages
@@ -128,6 +129,7 @@ def _fax_pdf(path, stream: bytes, width: int, height: int, entries: str) -> None
 def test_group4_pages_decode_as_pdfium_decodes_them_whatever_their_parameters(tmp_path):
     """ljun decodes CCITT Group 4 pages itself (faster than PDFium) when it
     understands the image's parameters; the pixels must be PDFium's either way."""
+    from ljun._fax import fax_gray
     from ljun._pdf import fax_parameters, page_image
 
     page = np.where(_gray_page(4, shape=(200, 96)) < 128, 0, 255).astype(np.uint8)
@@ -168,8 +170,86 @@ def test_group4_pages_decode_as_pdfium_decodes_them_whatever_their_parameters(tm
         assert isinstance(loaded, Page), name
         assert np.array_equal(loaded.image, expected), name
         looks.add(loaded.image.tobytes())
+        parameters = fax_parameters(path)(stream)
+        if parameters is not None and parameters.columns == width:
+            # ljun's own decoder for these: libtiff, the stream as a TIFF strip
+            by_libtiff = fax_gray(
+                [stream],
+                width=width,
+                height=height,
+                rows_per_strip=height,
+                compression=4,
+                white_is_1=parameters.white_is_1,
+            )
+            assert np.array_equal(by_libtiff, expected), name
     # The parameters matter: the page is read both ways round.
     assert len(looks) >= 2
     assert any(
         np.array_equal(np.frombuffer(look, np.uint8).reshape(page.shape), page) for look in looks
     )
+
+
+def test_group4_pages_of_odd_width_decode_to_the_exact_pixels(tmp_path):
+    """Rows that do not end on a byte (203 pixels), several pages."""
+    pages = [
+        np.where(_gray_page(seed, shape=(171, 203)) < 128, 0, 255).astype(np.uint8)
+        for seed in (5, 6)
+    ]
+    path = _image_pdf(tmp_path / "odd.pdf", pages, dpi=200)
+    loaded = list(iter_file_pages(path))
+    assert [type(p) for p in loaded] == [Page, Page]
+    for page, original in zip(loaded, pages):
+        assert isinstance(page, Page)
+        assert np.array_equal(page.image, original)
+    from ljun._fax import fax_gray
+    from ljun._pdf import fax_parameters
+
+    with pdfium.PdfDocument(path) as document:
+        for index, original in enumerate(pages):
+            (image,) = document[index].get_objects()
+            stream = bytes(image.get_data(decode_simple=False))
+            parameters = fax_parameters(path)(stream)
+            assert parameters is not None  # decoded by libtiff, not left to PDFium
+            by_libtiff = fax_gray(
+                [stream],
+                width=203,
+                height=171,
+                rows_per_strip=171,
+                compression=4,
+                white_is_1=parameters.white_is_1,
+            )
+            assert np.array_equal(by_libtiff, original)
+
+
+def test_group4_stream_libtiff_refuses_is_decoded_as_before(tmp_path):
+    """A damaged CCITT stream: libtiff refuses it, and imagecodecs' own decoder
+    reads it as it did before libtiff was tried (it reads on past the damage)."""
+    import imagecodecs
+
+    from ljun._fax import FaxDecodeError, fax_gray
+
+    page = np.where(_gray_page(7, shape=(200, 96)) < 128, 0, 255).astype(np.uint8)
+    pillow = _image_pdf(tmp_path / "pillow.pdf", [page], dpi=72)
+    with pdfium.PdfDocument(pillow) as document:
+        (image,) = document[0].get_objects()
+        stream = bytearray(image.get_data(decode_simple=False))
+    stream[len(stream) // 2 :] = b"\xff" * (len(stream) - len(stream) // 2)
+    height, width = page.shape
+    parms = f"/K -1 /Columns {width} /Rows {height} /BlackIs1 true"
+    path = tmp_path / "damaged.pdf"
+    _fax_pdf(
+        path, bytes(stream), width, height, f"/Filter /CCITTFaxDecode /DecodeParms << {parms} >>"
+    )
+    with pytest.raises(FaxDecodeError):
+        fax_gray(
+            [bytes(stream)],
+            width=width,
+            height=height,
+            rows_per_strip=height,
+            compression=4,
+            white_is_1=True,
+        )
+    before = imagecodecs.ccittfax4_decode(bytes(stream), height=height, width=width) * np.uint8(255)
+    (loaded,) = iter_file_pages(path)
+    assert isinstance(loaded, Page)
+    assert np.array_equal(loaded.image, before)
