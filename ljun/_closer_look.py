@@ -565,8 +565,13 @@ def resolve(
         if identity is not None and patches.letter is not None:
             from ._lone_mark import solid_area  # that module builds on this one
 
-            solid = solid_area(excess_mask(patches, darker_by), patches.dpi)
-            letter |= identity[looked] & whole_letter(area, off_letter, solid)
+            # Erode only where the rest of the rule holds (few bubbles).
+            maybe = np.flatnonzero(
+                identity[looked] & ~letter & whole_letter(area, off_letter, np.zeros_like(area))
+            )
+            if len(maybe):
+                solid = solid_area(excess_mask(patches, darker_by)[maybe], patches.dpi)
+                letter[maybe] = whole_letter(area[maybe], off_letter[maybe], solid)
         out[looked[letter]] = np.float32(bands.blank_sure_max)
         out[looked[pencil_covers(area, disc_area(patches))]] = np.float32(bands.marked_sure_min)
     else:

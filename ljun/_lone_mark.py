@@ -39,8 +39,13 @@ straight band a line fills (:func:`off_band_area`, more than
 ``LINE_RESIDUE_MAX_MM2``): the blob of seed 8222 did, the lines through
 blank name columns that sent 4 of 600 moderate mixed dev sheets (seeds
 8401-8403) to review did not.  Answer items keep the rule whole: a dot or
-a tick, which students put there, may lie on the line's path.  Dithered
-scans are left alone.  Every other bubble keeps its evidence, so anything else near an
+a tick, which students put there, may lie on the line's path.  The same
+straight band settles the identity bubbles the kernel keeps unsure because
+a line runs through them (:func:`lined_candidates`: the only bubble of its
+column not blank-sure, its body blank, a line in its halo), gray and 1-bit:
+a line only, the column reads blank surely (moderate dev seed 8402, sheets
+165 and 172: lines through B and Q of blank name columns read as letters
+and reviewed).  Dithered scans are left alone.  Every other bubble keeps its evidence, so anything else near an
 edge still goes to review.
 
 Measured on generated hard sheets (dev seeds 8121-8122, 400 sheets, 150-300
@@ -92,6 +97,7 @@ __all__ = [
     "solid_area",
     "off_band_area",
     "lone_candidates",
+    "lined_candidates",
     "lone_mark_evidence",
 ]
 
@@ -246,6 +252,53 @@ def lone_candidates(
     return np.concatenate(lone).astype(np.intp), np.concatenate(crossed).astype(np.intp)
 
 
+def lined_candidates(
+    evidence: np.ndarray,
+    bubbles: BubbleDarkness,
+    grids: list[np.ndarray],
+    calibration: ReadCalibration,
+) -> np.ndarray:
+    """Unsure bubbles alone in their column that a line runs into, the rest
+    of the bubble blank: a stray line through a blank bubble, or a mark.
+
+    The bubble is the only one of its column not blank-sure, below the
+    marked-sure band, with its halo at least ``line_halo_min`` and its
+    ``body`` (the bubble without its darkest quarter) blank-sure: a light or
+    partial fill darkens more than a line's path.
+
+    Parameters
+    ----------
+    evidence : (N,) ndarray of float32
+        Mark evidence after the closer look.
+    bubbles : BubbleDarkness
+    grids : list of (I, O) ndarray of intp
+        Bubble indices of the columns of each identity field.
+    calibration : ReadCalibration
+
+    Returns
+    -------
+    (U,) ndarray of intp
+        Bubble indices, geometry order within each grid.
+    """
+    bands = bands_for(bubbles, calibration)
+    lined = [np.zeros(0, np.intp)]
+    every = np.concatenate([grid.ravel() for grid in grids])
+    e = evidence[every]
+    unsure = (e > bands.blank_sure_max) & (e < bands.marked_sure_min)
+    if not (unsure & (bubbles.halo[every] >= bands.line_halo_min)).any():
+        return lined[0]  # most sheets: no column to look at
+    for grid in grids:
+        e = evidence[grid]
+        above = (e > bands.blank_sure_max).sum(axis=1)
+        on_scan = bubbles.inside[grid].all(axis=1)
+        bubble = grid[np.arange(len(grid)), np.argmax(e, axis=1)]
+        unsure = evidence[bubble] < bands.marked_sure_min
+        line = bubbles.halo[bubble] >= bands.line_halo_min
+        body_blank = bubbles.body[bubble] <= bands.blank_sure_max
+        lined.append(bubble[(above == 1) & on_scan & unsure & line & body_blank])
+    return np.concatenate(lined).astype(np.intp)
+
+
 def lone_mark_evidence(
     image: np.ndarray,
     registration: Registration,
@@ -265,7 +318,8 @@ def lone_mark_evidence(
         What the kernel measured ``evidence`` on.
     template : Template
         Lone marks are looked for in its ``answers`` field; line-crossed
-        bubbles there, and on 1-bit scans in every field.
+        bubbles there, and on 1-bit scans in every field; lined bubbles in
+        its identity fields.
     evidence : (N,) ndarray of float32
         After the closer look (:func:`ljun._closer_look.closer_evidence`).
     calibration : ReadCalibration
@@ -274,8 +328,10 @@ def lone_mark_evidence(
     -------
     (N,) ndarray of float32
         ``evidence``, with ``marked_sure_min`` where a lone bubble holds a
-        solid patch of pencil, and blank-unsure where a line-crossed one of
-        an item read blank does (see the module doc).
+        solid patch of pencil, blank-unsure where a line-crossed one of
+        an item read blank does, and ``blank_sure_max`` where a straight
+        band holds all the ink of a lined identity bubble (see the module
+        doc).
     """
     if bubbles.dithered:
         return evidence
@@ -283,6 +339,13 @@ def lone_mark_evidence(
     answers = [geometry.grid(f.name) for f in template.fields if f.kind == "answers"]
     lone, crossed = lone_candidates(evidence, bubbles, answers, calibration)
     n_answers = len(crossed)
+    others = [geometry.grid(f.name) for f in template.fields if f.kind != "answers"]
+    # A stray line through a blank identity bubble (the column otherwise
+    # blank) that the kernel kept unsure: blank surely when a straight band
+    # holds its ink (moderate dev seed 8402, sheets 165 and 172: lines
+    # through B and Q of blank name columns, gray and 1-bit, read as letters
+    # and reviewed).
+    lined = lined_candidates(evidence, bubbles, others, calibration)
     if bubbles.bilevel:
         # On 1-bit scans a line-crossed bubble with a solid patch is unsure
         # in identity columns too (hard seed 8222, sheet 138: a light mark
@@ -291,14 +354,13 @@ def lone_mark_evidence(
         # identity columns hold such patches too (moderate 200-dpi gray
         # reviews 0.5 -> 3.5 % on seed 8301, all needless); a lone bubble is
         # read surely in answer items only.
-        others = [geometry.grid(f.name) for f in template.fields if f.kind != "answers"]
         identity_crossed = lone_candidates(evidence, bubbles, others, calibration)[1]
         crossed = np.concatenate([crossed, identity_crossed])
     if not bubbles.bilevel:
         # On gray scans the kernel reads a dot's darkness itself; only a
         # stroke a line may explain is looked at (seed 8123, sheet 65).
         lone = lone[:0]
-    looked = np.concatenate([lone, crossed])
+    looked = np.concatenate([lone, crossed, lined])
     if len(looked) == 0:
         return evidence
     bands = bands_for(bubbles, calibration)
@@ -306,7 +368,13 @@ def lone_mark_evidence(
     patches = closer_patches(image, registration, pattern, bubbles.paper, looked, blank)
     darker_by = BILEVEL_EXCESS_DARKNESS if bubbles.bilevel else GRAY_EXCESS_DARKNESS
     excess = excess_mask(patches, darker_by)
-    solid = patches.usable & (solid_area(excess, patches.dpi) >= SOLID_PATCH_MIN_MM2)
+    n_solid = len(lone) + len(crossed)
+    line_only = np.zeros(len(lined), bool)
+    if len(lined):
+        beyond = off_band_area(excess[n_solid:], patches.dpi)
+        line_only = patches.usable[n_solid:] & (beyond <= LINE_RESIDUE_MAX_MM2)
+        excess = excess[:n_solid]
+    solid = patches.usable[:n_solid] & (solid_area(excess, patches.dpi) >= SOLID_PATCH_MIN_MM2)
     # In an identity column (1-bit) a patch a straight band explains is the
     # line itself: only one with ink beyond the band goes to review (seed
     # 8222 sheet 138's blob: 0.70 mm²; stray lines: at most 0.20 mm²).
@@ -318,4 +386,5 @@ def lone_mark_evidence(
     out = evidence.copy()
     out[lone[solid[: len(lone)]]] = np.float32(bands.marked_sure_min)
     out[crossed[solid[len(lone) :]]] = np.float32((bands.blank_sure_max + bands.mark_min) / 2)
+    out[lined[line_only]] = np.float32(bands.blank_sure_max)
     return out
