@@ -25,6 +25,9 @@ Accuracy: for each level, ``--count`` sheets are generated in memory with
   right (share of the reviewed ones): most reviews should be necessary;
 * registration failures: student sheets that could not be registered.
 
+The JSON lists every mismatch shown (``errors``) and every reviewed student
+sheet (``reviews``: its scan, flags and whether the review was needless).
+
 Speed: 200-dpi 8-bit sheets are encoded as LZW TIFFs in memory; the bench
 times plain TIFF decode (the floor, ``tifffile``) and ``read_sheet`` on the
 decoded pages (register + read + decode, excluding file decode), each
@@ -123,6 +126,7 @@ def accuracy(
     special_silent = 0
     flag_words: Counter = Counter()
     errors = []
+    reviews = []
     # Colour pages are read as ljun.load reads them for this template.
     weights = pencil_channel_weights(template.print_color) if template.print_color else None
     sheets = generate_sheets(
@@ -185,6 +189,16 @@ def accuracy(
             silent += 1
             silent_ambiguous += ambiguous_only(wrong_items, wrong_identity, hard_marks)
         needless += reading.review and not differs
+        if reading.review:
+            reviews.append(
+                {
+                    "sheet": sheet.index,
+                    "dpi": sheet.dpi,
+                    "scan": {k: v for k, v in sheet.scan.items() if k != "hard_marks"},
+                    "needless": not differs,
+                    "flags": list(reading.flags),
+                }
+            )
         if differs and (not reading.review or len(errors) < show):
             errors.append(
                 {
@@ -222,6 +236,7 @@ def accuracy(
         "special_pages_not_reviewed": special_silent,
         "flags": dict(flag_words.most_common()),
         "errors": errors,
+        "reviews": reviews,
     }
 
 

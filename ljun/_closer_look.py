@@ -81,6 +81,7 @@ __all__ = [
     "LETTER_INK_MIN",
     "LETTER_EXCESS_MAX_MM2",
     "LETTER_OUTSIDE_MAX_MM2",
+    "IDENTITY_LETTER_EXCESS_MAX_MM2",
     "SOLID_INK_MM",
     "Patches",
     "PrintedLetters",
@@ -89,6 +90,7 @@ __all__ = [
     "excess_ink",
     "excess_off_letter",
     "letter_only",
+    "whole_letter",
     "solid_ink",
     "disc_area",
     "printed_only",
@@ -156,6 +158,18 @@ LETTER_EXCESS_MAX_MM2 = 0.5
 #: 150 dpi can lie almost wholly on the grown letter (0.06 mm² off it,
 #: hard seed 8106), which is why the total is bounded too.
 LETTER_OUTSIDE_MAX_MM2 = 0.15
+#: In an identity column of a 1-bit threshold scan, a bubble may show its
+#: whole printed letter where the group's blank look shows none (the
+#: threshold dropped the gray print there): up to 0.85 mm² (moderate dev
+#: seeds 8401-8403: 8 and 9 at 300 dpi 0.60-0.64, R and K 0.68-0.70, X and
+#: W 0.80-0.85; blank columns sent to review).  There, excess ink up to
+#: this (mm²), all but ``LETTER_OUTSIDE_MAX_MM2`` of it on the grown letter
+#: and with no solid patch (``ljun._lone_mark.SOLID_PATCH_MIN_MM2``: a
+#: letter's strokes are thin, a dot is not) is the letter only.  Identity
+#: columns hold no dots (students fill the bubble of a letter; the
+#: generator draws none there), which is why answer items keep
+#: ``LETTER_EXCESS_MAX_MM2``: a dot of 0.76 mm² on a dense letter.
+IDENTITY_LETTER_EXCESS_MAX_MM2 = 0.9
 #: On a gray scan, excess ink that fills a square of this side (mm) is a
 #: pencil fill, not a stray line: a line through a bubble, 0.6-0.7 mm wide
 #: in the excess, fills none (207 blank bubbles a line ran through, hard
@@ -426,6 +440,32 @@ def letter_only(area: np.ndarray, off_letter: np.ndarray) -> np.ndarray:
     return (area <= LETTER_EXCESS_MAX_MM2) & (off_letter <= LETTER_OUTSIDE_MAX_MM2)
 
 
+def whole_letter(area: np.ndarray, off_letter: np.ndarray, solid: np.ndarray) -> np.ndarray:
+    """True where the excess ink of an identity bubble is its whole printed
+    letter: at most ``IDENTITY_LETTER_EXCESS_MAX_MM2`` in all, at most
+    ``LETTER_OUTSIDE_MAX_MM2`` off the letter's grown footprint, and less
+    than ``SOLID_PATCH_MIN_MM2`` left after erosion (``solid``, see
+    :func:`ljun._lone_mark.solid_area`); all in mm², NaN: never.
+
+    >>> whole_letter(
+    ...     np.array([0.9, 0.9, 0.91, 0.5, np.nan]),
+    ...     np.array([0.15, 0.16, 0.0, 0.0, 0.0]),
+    ...     np.array([0.1, 0.0, 0.0, 0.15, 0.0]),
+    ... ).tolist()
+    [True, False, False, False, False]
+    """
+    from ._lone_mark import SOLID_PATCH_MIN_MM2  # that module builds on this one
+
+    area = np.nan_to_num(np.asarray(area, dtype=np.float64), nan=np.inf)
+    off_letter = np.nan_to_num(np.asarray(off_letter, dtype=np.float64), nan=np.inf)
+    solid = np.nan_to_num(np.asarray(solid, dtype=np.float64), nan=np.inf)
+    return (
+        (area <= IDENTITY_LETTER_EXCESS_MAX_MM2)
+        & (off_letter <= LETTER_OUTSIDE_MAX_MM2)
+        & (solid < SOLID_PATCH_MIN_MM2)
+    )
+
+
 def solid_ink(patches: Patches, darker_by: float) -> np.ndarray:
     """True where some square of side ``SOLID_INK_MM`` (at least 3 scan
     pixels, odd) is excess ink throughout: a fill, not a line.
@@ -462,6 +502,7 @@ def resolve(
     bubbles: BubbleDarkness,
     bands: Bands,
     letters: PrintedLetters | None = None,
+    identity: np.ndarray | None = None,
 ) -> np.ndarray:
     """The mark evidence after a closer look at the bubbles near an edge.
 
@@ -486,6 +527,9 @@ def resolve(
         The bands of this scan (:func:`ljun.read.bands_for`).
     letters : PrintedLetters, optional
         The printed form at ``pattern.geometry.dpi`` (:func:`printed_letters`).
+    identity : (N,) ndarray of bool, optional
+        Bubbles of identity fields: with ``letters``, there a bubble showing
+        its whole letter (:func:`whole_letter`) reads blank surely too.
 
     Returns
     -------
@@ -516,7 +560,18 @@ def resolve(
     letter = printed_only(area)
     out = evidence.copy()
     if bubbles.bilevel:
-        letter |= letter_only(area, excess_off_letter(patches, darker_by))
+        off_letter = excess_off_letter(patches, darker_by)
+        letter |= letter_only(area, off_letter)
+        if identity is not None and patches.letter is not None:
+            from ._lone_mark import solid_area  # that module builds on this one
+
+            # Erode only where the rest of the rule holds (few bubbles).
+            maybe = np.flatnonzero(
+                identity[looked] & ~letter & whole_letter(area, off_letter, np.zeros_like(area))
+            )
+            if len(maybe):
+                solid = solid_area(excess_mask(patches, darker_by)[maybe], patches.dpi)
+                letter[maybe] = whole_letter(area[maybe], off_letter[maybe], solid)
         out[looked[letter]] = np.float32(bands.blank_sure_max)
         out[looked[pencil_covers(area, disc_area(patches))]] = np.float32(bands.marked_sure_min)
     else:
@@ -539,7 +594,8 @@ def closer_evidence(
 
     ``template`` (the one ``pattern`` was made for), when given, lets the
     closer look know the printed letters of a 1-bit scan
-    (:func:`printed_letters`).
+    (:func:`printed_letters`) and which bubbles are of identity fields
+    (:func:`whole_letter`).
 
     Returns
     -------
@@ -550,4 +606,10 @@ def closer_evidence(
     if template is not None and bubbles.bilevel and not bubbles.dithered:
         letters = printed_letters(template, pattern.geometry.dpi)
     bands = bands_for(bubbles, calibration)
-    return resolve(evidence, image, registration, pattern, bubbles, bands, letters)
+    identity = None
+    if letters is not None and template is not None:
+        kinds = {f.name: f.kind for f in template.fields}
+        geometry = pattern.geometry
+        identity = np.array([kinds[name] != "answers" for name in geometry.field_names])
+        identity = identity[geometry.field_index]
+    return resolve(evidence, image, registration, pattern, bubbles, bands, letters, identity)

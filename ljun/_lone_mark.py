@@ -32,8 +32,20 @@ it goes to review
 tick whose tail runs out over the ring read blank surely on a 200-dpi gray
 scan, dev seed 8123 sheet 65), where the excess ink is pencil darker than
 the blank look by ``GRAY_EXCESS_DARKNESS``; a lone dot on a gray scan is
-left to the kernel, which reads its darkness.  Dithered scans are left
-alone.  Every other bubble keeps its evidence, so anything else near an
+left to the kernel, which reads its darkness.  In an identity column a
+stray line through a blank bubble holds such a patch too (the line is a
+solid stroke on a 1-bit scan), but there the patch must reach beyond the
+straight band a line fills (:func:`off_band_area`, more than
+``LINE_RESIDUE_MAX_MM2``): the blob of seed 8222 did, the lines through
+blank name columns that sent 4 of 600 moderate mixed dev sheets (seeds
+8401-8403) to review did not.  Answer items keep the rule whole: a dot or
+a tick, which students put there, may lie on the line's path.  The same
+straight band settles the identity bubbles the kernel keeps unsure because
+a line runs through them (:func:`lined_candidates`: the only bubble of its
+column not blank-sure, its body blank, a line in its halo), gray and 1-bit:
+a line only, the column reads blank surely (moderate dev seed 8402, sheets
+165 and 172: lines through B and Q of blank name columns read as letters
+and reviewed).  Dithered scans are left alone.  Every other bubble keeps its evidence, so anything else near an
 edge still goes to review.
 
 Measured on generated hard sheets (dev seeds 8121-8122, 400 sheets, 150-300
@@ -79,8 +91,13 @@ from .template import MM_PER_INCH, Template
 __all__ = [
     "SOLID_PATCH_RADIUS_MM",
     "SOLID_PATCH_MIN_MM2",
+    "LINE_BAND_HALF_MM",
+    "LINE_BAND_ANGLES",
+    "LINE_RESIDUE_MAX_MM2",
     "solid_area",
+    "off_band_area",
     "lone_candidates",
+    "lined_candidates",
     "lone_mark_evidence",
 ]
 
@@ -95,6 +112,33 @@ SOLID_PATCH_RADIUS_MM = 0.15
 #: dpi) and the least of the dots above it (0.177 mm²) on dev seeds
 #: 8121-8122 (see the module doc).
 SOLID_PATCH_MIN_MM2 = 0.15
+#: A stray line's excess ink in a bubble is a straight band: on 1-bit
+#: scans it lies within this distance (mm) of the band's middle (the band
+#: is a whole number of scan pixels wide: 4, 6, 8 at 150, 200, 300 dpi).
+#: Lines are drawn 0.3-0.5 mm wide and a threshold widens them by a pixel
+#: or so each side.  Wider bands hold more of a dot that sits on the
+#: line's path too (0.4 mm: a dot of 0.6 mm radius on a dark line, 150
+#: dpi, left 0.23 mm² beyond the band; 0.35 mm: 0.37).
+LINE_BAND_HALF_MM = 0.35
+#: Directions of the straight band tried (evenly over 180 degrees): every
+#: 10 degrees, the band's ends stray from a line's path by at most
+#: 0.14 mm within the closer look's disc (1.6 mm radius).
+LINE_BAND_ANGLES = 18
+#: In an identity column, a line-crossed bubble of a column read blank
+#: surely (1-bit) or a lined one (:func:`lined_candidates`, gray or 1-bit)
+#: whose excess ink beyond the best straight band (:func:`off_band_area`)
+#: is at most this (mm²) holds a line only, no mark.  (On gray scans only
+#: the two lines of moderate dev seed 8402, sheets 165 and 172, are
+#: measured: both within.)
+#: Stray lines through blank identity bubbles, 1-bit threshold and
+#: adaptive scans at 150-300 dpi (5,321 bubbles of 277 sheets, hard dev
+#: seed 8404 and moderate 8405; 0.3 mm half band): at most 0.19 mm², 99 %
+#: below 0.03; a dark line 0.45 mm wide
+#: drawn by tests/test_lone_mark.py at 150 dpi: 0.20.  Ink beyond the band:
+#: the light mark of N that an adaptive threshold made a thick ring and a
+#: blob (hard seed 8222, sheet 138): 0.70; a dot of 0.6 mm radius on a
+#: line's path (tests/test_lone_mark.py): 0.31-0.37.
+LINE_RESIDUE_MAX_MM2 = 0.25
 
 
 def solid_area(mask: np.ndarray, dpi: float) -> np.ndarray:
@@ -123,6 +167,51 @@ def solid_area(mask: np.ndarray, dpi: float) -> np.ndarray:
                 ]
                 np.logical_and(eroded, shifted, out=eroded)
     return eroded.sum(axis=(1, 2)) * (MM_PER_INCH / dpi) ** 2
+
+
+def off_band_area(mask: np.ndarray, dpi: float) -> np.ndarray:
+    """Area (mm²) of each mask outside the straight band that holds most of it.
+
+    The band is ``2 * LINE_BAND_HALF_MM`` wide, in one of
+    ``LINE_BAND_ANGLES`` directions, at any offset (one scan pixel steps):
+    a stray line leaves (almost) nothing outside it, a blob or a line with
+    a blob beside it does.
+
+    Parameters
+    ----------
+    mask : (U, S, S) ndarray of bool
+        Excess ink of U bubbles on a square grid of one scan pixel.
+    dpi : float
+        The scan's resolution.
+
+    Returns
+    -------
+    (U,) ndarray of float64
+
+    >>> band = np.zeros((1, 15, 15), bool)
+    >>> band[0, 6:9, :] = True  # a line three pixels wide
+    >>> off_band_area(band, dpi=200.0).tolist()
+    [0.0]
+    >>> band[0, 0:4, 0:4] = True  # and a blob beside it
+    >>> bool(off_band_area(band, dpi=200.0)[0] > 0)
+    True
+    """
+    n, side = mask.shape[0], mask.shape[1]
+    pixel_mm = MM_PER_INCH / dpi
+    angle = np.arange(LINE_BAND_ANGLES) * (np.pi / LINE_BAND_ANGLES)
+    y, x = np.mgrid[:side, :side].reshape(2, -1).astype(np.float64)
+    across = np.cos(angle)[:, None] * x + np.sin(angle)[:, None] * y  # (A, P) pixels
+    step = np.floor(across - across.min(axis=1, keepdims=True)).astype(np.intp)
+    n_steps = int(step.max()) + 1
+    which, pixel = np.nonzero(mask.reshape(n, -1))
+    key = (which[:, None] * LINE_BAND_ANGLES + np.arange(LINE_BAND_ANGLES)) * n_steps
+    key = key + step[:, pixel].T
+    counts = np.bincount(key.ravel(), minlength=n * LINE_BAND_ANGLES * n_steps)
+    counts = counts.reshape(n, LINE_BAND_ANGLES, n_steps)
+    width = min(n_steps, max(1, int(round(2 * LINE_BAND_HALF_MM / pixel_mm))))
+    running = np.concatenate([np.zeros((n, LINE_BAND_ANGLES, 1)), counts.cumsum(axis=2)], axis=2)
+    in_band = (running[:, :, width:] - running[:, :, :-width]).max(axis=(1, 2))
+    return (mask.sum(axis=(1, 2)) - in_band) * pixel_mm**2
 
 
 def lone_candidates(
@@ -167,6 +256,53 @@ def lone_candidates(
     return np.concatenate(lone).astype(np.intp), np.concatenate(crossed).astype(np.intp)
 
 
+def lined_candidates(
+    evidence: np.ndarray,
+    bubbles: BubbleDarkness,
+    grids: list[np.ndarray],
+    calibration: ReadCalibration,
+) -> np.ndarray:
+    """Unsure bubbles alone in their column that a line runs into, the rest
+    of the bubble blank: a stray line through a blank bubble, or a mark.
+
+    The bubble is the only one of its column not blank-sure, below the
+    marked-sure band, with its halo at least ``line_halo_min`` and its
+    ``body`` (the bubble without its darkest quarter) blank-sure: a light or
+    partial fill darkens more than a line's path.
+
+    Parameters
+    ----------
+    evidence : (N,) ndarray of float32
+        Mark evidence after the closer look.
+    bubbles : BubbleDarkness
+    grids : list of (I, O) ndarray of intp
+        Bubble indices of the columns of each identity field.
+    calibration : ReadCalibration
+
+    Returns
+    -------
+    (U,) ndarray of intp
+        Bubble indices, geometry order within each grid.
+    """
+    bands = bands_for(bubbles, calibration)
+    lined = [np.zeros(0, np.intp)]
+    every = np.concatenate([grid.ravel() for grid in grids])
+    e = evidence[every]
+    unsure = (e > bands.blank_sure_max) & (e < bands.marked_sure_min)
+    if not (unsure & (bubbles.halo[every] >= bands.line_halo_min)).any():
+        return lined[0]  # most sheets: no column to look at
+    for grid in grids:
+        e = evidence[grid]
+        above = (e > bands.blank_sure_max).sum(axis=1)
+        on_scan = bubbles.inside[grid].all(axis=1)
+        bubble = grid[np.arange(len(grid)), np.argmax(e, axis=1)]
+        unsure = evidence[bubble] < bands.marked_sure_min
+        line = bubbles.halo[bubble] >= bands.line_halo_min
+        body_blank = bubbles.body[bubble] <= bands.blank_sure_max
+        lined.append(bubble[(above == 1) & on_scan & unsure & line & body_blank])
+    return np.concatenate(lined).astype(np.intp)
+
+
 def lone_mark_evidence(
     image: np.ndarray,
     registration: Registration,
@@ -186,7 +322,8 @@ def lone_mark_evidence(
         What the kernel measured ``evidence`` on.
     template : Template
         Lone marks are looked for in its ``answers`` field; line-crossed
-        bubbles there, and on 1-bit scans in every field.
+        bubbles there, and on 1-bit scans in every field; lined bubbles in
+        its identity fields.
     evidence : (N,) ndarray of float32
         After the closer look (:func:`ljun._closer_look.closer_evidence`).
     calibration : ReadCalibration
@@ -195,14 +332,24 @@ def lone_mark_evidence(
     -------
     (N,) ndarray of float32
         ``evidence``, with ``marked_sure_min`` where a lone bubble holds a
-        solid patch of pencil, and blank-unsure where a line-crossed one of
-        an item read blank does (see the module doc).
+        solid patch of pencil, blank-unsure where a line-crossed one of
+        an item read blank does, and ``blank_sure_max`` where a straight
+        band holds all the ink of a lined identity bubble (see the module
+        doc).
     """
     if bubbles.dithered:
         return evidence
     geometry = pattern.geometry
     answers = [geometry.grid(f.name) for f in template.fields if f.kind == "answers"]
     lone, crossed = lone_candidates(evidence, bubbles, answers, calibration)
+    n_answers = len(crossed)
+    others = [geometry.grid(f.name) for f in template.fields if f.kind != "answers"]
+    # A stray line through a blank identity bubble (the column otherwise
+    # blank) that the kernel kept unsure: blank surely when a straight band
+    # holds its ink (moderate dev seed 8402, sheets 165 and 172: lines
+    # through B and Q of blank name columns, gray and 1-bit, read as letters
+    # and reviewed).
+    lined = lined_candidates(evidence, bubbles, others, calibration)
     if bubbles.bilevel:
         # On 1-bit scans a line-crossed bubble with a solid patch is unsure
         # in identity columns too (hard seed 8222, sheet 138: a light mark
@@ -211,14 +358,13 @@ def lone_mark_evidence(
         # identity columns hold such patches too (moderate 200-dpi gray
         # reviews 0.5 -> 3.5 % on seed 8301, all needless); a lone bubble is
         # read surely in answer items only.
-        others = [geometry.grid(f.name) for f in template.fields if f.kind != "answers"]
         identity_crossed = lone_candidates(evidence, bubbles, others, calibration)[1]
         crossed = np.concatenate([crossed, identity_crossed])
     if not bubbles.bilevel:
         # On gray scans the kernel reads a dot's darkness itself; only a
         # stroke a line may explain is looked at (seed 8123, sheet 65).
         lone = lone[:0]
-    looked = np.concatenate([lone, crossed])
+    looked = np.concatenate([lone, crossed, lined])
     if len(looked) == 0:
         return evidence
     bands = bands_for(bubbles, calibration)
@@ -226,8 +372,23 @@ def lone_mark_evidence(
     patches = closer_patches(image, registration, pattern, bubbles.paper, looked, blank)
     darker_by = BILEVEL_EXCESS_DARKNESS if bubbles.bilevel else GRAY_EXCESS_DARKNESS
     excess = excess_mask(patches, darker_by)
-    solid = patches.usable & (solid_area(excess, patches.dpi) >= SOLID_PATCH_MIN_MM2)
+    n_solid = len(lone) + len(crossed)
+    line_only = np.zeros(len(lined), bool)
+    if len(lined):
+        beyond = off_band_area(excess[n_solid:], patches.dpi)
+        line_only = patches.usable[n_solid:] & (beyond <= LINE_RESIDUE_MAX_MM2)
+        excess = excess[:n_solid]
+    solid = patches.usable[:n_solid] & (solid_area(excess, patches.dpi) >= SOLID_PATCH_MIN_MM2)
+    # In an identity column (1-bit) a patch a straight band explains is the
+    # line itself: only one with ink beyond the band goes to review (seed
+    # 8222 sheet 138's blob: 0.70 mm²; stray lines: at most 0.20 mm²).
+    # Answer items keep the rule whole: a dot may sit on the line's path.
+    identity = np.flatnonzero(solid[len(lone) + n_answers :]) + len(lone) + n_answers
+    if len(identity):
+        beyond = off_band_area(excess[identity], patches.dpi)
+        solid[identity[beyond <= LINE_RESIDUE_MAX_MM2]] = False
     out = evidence.copy()
     out[lone[solid[: len(lone)]]] = np.float32(bands.marked_sure_min)
     out[crossed[solid[len(lone) :]]] = np.float32((bands.blank_sure_max + bands.mark_min) / 2)
+    out[lined[line_only]] = np.float32(bands.blank_sure_max)
     return out

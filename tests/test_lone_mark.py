@@ -21,9 +21,13 @@ from _reading_helpers import (
 )
 
 from ljun._lone_mark import (
+    LINE_BAND_HALF_MM,
+    LINE_RESIDUE_MAX_MM2,
     SOLID_PATCH_MIN_MM2,
     SOLID_PATCH_RADIUS_MM,
+    lined_candidates,
     lone_candidates,
+    off_band_area,
     solid_area,
 )
 from ljun.calibration import load_calibration
@@ -77,6 +81,52 @@ def test_the_erosion_radius_follows_the_resolution():
         mask = np.zeros((1, 21, 21), bool)
         mask[0, 5 : 6 + 2 * radius, 5 : 6 + 2 * radius] = True
         assert solid_area(mask, dpi)[0] == pytest.approx((25.4 / dpi) ** 2)
+
+
+# --- off_band_area: a stray line is a straight band -------------------------
+
+
+def _band(side: int, dpi: float, width_mm: float, angle_deg: float) -> np.ndarray:
+    y, x = np.mgrid[:side, :side] - side // 2
+    t = np.deg2rad(angle_deg)
+    across = np.abs(-np.sin(t) * x + np.cos(t) * y) * 25.4 / dpi
+    return (across <= width_mm / 2)[None] & _disc(side, side // 2)
+
+
+@pytest.mark.parametrize("dpi", [150.0, 200.0, 300.0])
+@pytest.mark.parametrize("angle", [0.0, 23.0, 45.0, 71.0, 95.0, 140.0])
+def test_a_straight_line_leaves_nothing_beyond_its_band(dpi, angle):
+    """A line as wide as the generator's widest stray line (0.5 mm; a
+    threshold at half its darkness keeps its width), in any direction, fits
+    the band."""
+    width = 0.5
+    mask = _band(int(3.4 * dpi / 25.4) | 1, dpi, width, angle)
+    assert off_band_area(mask, dpi)[0] <= LINE_RESIDUE_MAX_MM2
+
+
+@pytest.mark.parametrize("dpi", [150.0, 200.0, 300.0])
+def test_a_blob_or_a_dot_beside_a_line_is_ink_beyond_the_band(dpi):
+    """A blob 1.4 mm across (a light mark's, seed 8222 sheet 138) and a
+    line with a dot of 0.45 mm radius beside it leave more than
+    LINE_RESIDUE_MAX_MM2 beyond the best band."""
+    side = int(3.4 * dpi / 25.4) | 1
+    blob = _disc(side, 0.7 * dpi / 25.4)
+    assert off_band_area(blob, dpi)[0] > LINE_RESIDUE_MAX_MM2
+    line = _band(side, dpi, 0.6, 30.0)
+    dot = np.roll(_disc(side, 0.45 * dpi / 25.4), int(0.8 * dpi / 25.4), axis=1)
+    assert off_band_area(line | dot, dpi)[0] > LINE_RESIDUE_MAX_MM2
+
+
+def test_the_band_is_as_wide_as_its_half_width_says():
+    """Nothing beyond a band exactly 2 * LINE_BAND_HALF_MM wide; one pixel
+    row more is counted."""
+    dpi = 200.0
+    rows = int(round(2 * LINE_BAND_HALF_MM * dpi / 25.4))
+    mask = np.zeros((1, 25, 25), bool)
+    mask[0, 5 : 5 + rows, :] = True
+    assert off_band_area(mask, dpi)[0] == 0.0
+    mask[0, 5 + rows, :] = True
+    assert off_band_area(mask, dpi)[0] == pytest.approx(25 * (25.4 / dpi) ** 2)
 
 
 # --- lone_candidates: the item rule on synthetic evidence arrays -----------
@@ -184,6 +234,51 @@ def test_an_item_partly_off_the_scan_is_never_a_lone_mark():
     assert lone.tolist() == []
 
 
+# --- lined_candidates: a line through the one unsure bubble of a column ----
+
+GRAY = READ.gray
+
+
+def _lined(rows, halo, body, bilevel=False):
+    evidence = np.asarray(rows, np.float32)
+    grid = np.arange(evidence.size).reshape(evidence.shape)
+    bubbles = dataclasses.replace(
+        _bubbles(evidence, np.asarray(halo, np.float32)),
+        body=np.asarray(body, np.float32).ravel(),
+        bilevel=bilevel,
+    )
+    return lined_candidates(evidence.ravel(), bubbles, [grid], READ).tolist()
+
+
+LINED_UNSURE = (GRAY.blank_sure_max + GRAY.marked_sure_min) / 2
+
+
+def test_the_one_unsure_bubble_of_a_column_a_line_runs_into_is_a_candidate():
+    assert _lined([[0.0, LINED_UNSURE, 0.0]], [[0.0, GRAY.line_halo_min, 0.0]], [[0.0] * 3]) == [1]
+
+
+@pytest.mark.parametrize(
+    ("value", "halo", "body", "other", "lined"),
+    [
+        (np.nextafter(np.float32(GRAY.blank_sure_max), 1), GRAY.line_halo_min, 0.0, 0.0, True),
+        (GRAY.blank_sure_max, GRAY.line_halo_min, 0.0, 0.0, False),  # blank surely already
+        (GRAY.marked_sure_min, GRAY.line_halo_min, 0.0, 0.0, False),  # a mark surely
+        (LINED_UNSURE, GRAY.line_halo_min - EPS, 0.0, 0.0, False),  # no line
+        (LINED_UNSURE, GRAY.line_halo_min, GRAY.blank_sure_max + EPS, 0.0, False),  # a fill
+        (LINED_UNSURE, GRAY.line_halo_min, 0.0, GRAY.blank_sure_max + EPS, False),  # two inked
+    ],
+)
+def test_lined_candidate_edges(value, halo, body, other, lined):
+    got = _lined([[other, value, 0.0]], [[0.0, halo, 0.0]], [[0.0, body, 0.0]])
+    assert got == ([1] if lined else [])
+
+
+def test_columns_are_decided_one_by_one():
+    rows = [[0.0, LINED_UNSURE, 0.0], [0.0, 0.0, 0.0], [LINED_UNSURE, 0.0, 0.0]]
+    halo = [[0.0, 1.0, 0.0], [1.0, 1.0, 1.0], [1.0, 0.0, 0.0]]
+    assert _lined(rows, halo, np.zeros((3, 3))) == [1, 6]
+
+
 # --- whole sheets -----------------------------------------------------------
 
 
@@ -278,3 +373,89 @@ def test_regression_a_light_name_mark_made_a_ring_and_a_blob_is_no_sure_blank():
     reading = analyse_sheet(Page(sheet.image, "seed8222", 139, 150.0), template, CAL).reading
     assert reading.review
     assert "unsure:nama:7" in reading.flags
+
+
+def _stray_line_through_blank_name_columns(dpi: float) -> np.ndarray:
+    """BUDI SANTOSO (12 letters) with a dark stray line across the blank
+    name columns 13-19, through F of column 14 and K of column 18."""
+    page = pencil(SheetSpec(), dpi)
+    x0, y0, r = bubble_px("nama", 14, "F", dpi)
+    x1, y1, _ = bubble_px("nama", 18, "K", dpi)
+    draw_line(page, (x0 - 2 * r, y0), (x1 + 2 * r, y1), dpi, width_mm=0.45, gray=90)
+    return page
+
+
+@pytest.mark.parametrize("dpi", [150.0, 200.0, 300.0])
+def test_a_stray_line_through_blank_name_columns_of_a_1bit_scan_is_no_review(dpi):
+    """The line leaves solid patches in the bubbles it crosses, but a
+    straight band holds them: the columns read blank surely (before: the
+    line-crossed rule sent the sheet to review, unsure:nama:13/14/18)."""
+    reading = _read(_stray_line_through_blank_name_columns(dpi), dpi)
+    assert reading.nama == "BUDI SANTOSO"
+    assert not reading.review, reading.flags
+
+
+@pytest.mark.parametrize("dpi", [150.0, 200.0, 300.0])
+def test_a_dot_on_a_stray_line_in_a_name_column_goes_to_review(dpi):
+    """A dot of 0.3 bubble radius on the line's path in column 16: ink
+    beyond the band, a person decides."""
+    page = _stray_line_through_blank_name_columns(dpi)
+    draw_dot(page, "nama", 16, "H", dpi, fraction=0.3)
+    reading = _read(page, dpi)
+    assert reading.review
+    assert "unsure:nama:16" in reading.flags
+
+
+def test_regression_stray_lines_through_blank_name_columns_need_no_review():
+    """bench moderate dev seed 8401, sheet 177 (200 dpi, 1-bit threshold):
+    stray lines through N of name columns 18 and 20, both columns blank,
+    sent the sheet to review (unsure:nama:18, unsure:nama:20) although it
+    read right.  Each line's excess ink lies in a straight band: no review."""
+    template = ljun_template()
+    sheet = bench_sheet(8401, 177, "moderate", dpi=200, bits=1, bilevel_mode="threshold")
+    reading = analyse_sheet(Page(sheet.image, "seed8401", 178, 200.0), template, CAL).reading
+    assert reading.nama == sheet.truth["nama"]
+    assert not reading.review, reading.flags
+
+
+def test_a_stray_line_through_the_centres_of_blank_name_bubbles_is_no_review():
+    """A thin dark line through the middle of blank name bubbles (300 dpi,
+    1-bit): the kernel kept K of column 15 unsure (its centre dark) and the
+    name read ``BUDI SANTOSO  K``, reviewed.  A straight band holds the ink."""
+    dpi = 300.0
+    page = pencil(SheetSpec(), dpi)
+    x0, y0, r = bubble_px("nama", 14, "F", dpi)
+    x1, y1, _ = bubble_px("nama", 16, "P", dpi)
+    draw_line(page, (x0 - 1.5 * r, y0 - 0.6 * r), (x1 + 1.5 * r, y1 + 0.6 * r), dpi, width_mm=0.35)
+    reading = _read(page, dpi)
+    assert reading.nama == "BUDI SANTOSO"
+    assert not reading.review, reading.flags
+
+
+@pytest.mark.parametrize("gray", [150, 175, 200])
+def test_a_light_fill_under_a_stray_line_is_never_a_sure_blank(gray):
+    """A light fill of K in blank name column 15 with the same line across
+    it, on a gray scan: its body is pencil, so the line rule leaves it to
+    the kernel: read K or reviewed, never a blank column without review.
+    (The 1-bit threshold of these helpers drops a fill this light
+    altogether: nothing is left to read.)"""
+    dpi = 300.0
+    bits = 8
+    page = pencil(SheetSpec(residue=(("nama", 15, "K", gray),)), dpi)
+    x0, y0, r = bubble_px("nama", 14, "F", dpi)
+    x1, y1, _ = bubble_px("nama", 16, "P", dpi)
+    draw_line(page, (x0 - 1.5 * r, y0 - 0.6 * r), (x1 + 1.5 * r, y1 + 0.6 * r), dpi, width_mm=0.35)
+    image = scan_page(page, Scan(dpi=dpi, bits=bits, blur=0.8, noise=3, skew_deg=0.7))
+    reading = analyse_sheet(Page(image, "lined", 1, dpi), ljun_template(), CAL).reading
+    assert reading.review or reading.nama == "BUDI SANTOSO  K"
+
+
+def test_regression_a_stray_line_through_a_blank_name_bubble_of_a_gray_scan_needs_no_review():
+    """bench moderate dev seed 8402, sheet 172 (200 dpi gray): a wide light
+    stray line through Q of blank name column 11 left its centre dark; the
+    kernel kept it unsure, the name read ``DEWI PUTRAQWULANDARI``, reviewed.
+    The line's ink lies in a straight band: column 11 reads blank surely."""
+    sheet = bench_sheet(8402, 172, "moderate", dpi=200, bits=8)
+    reading = analyse_sheet(Page(sheet.image, "seed8402", 173, 200.0), ljun_template(), CAL).reading
+    assert reading.nama == sheet.truth["nama"]
+    assert not reading.review, reading.flags
