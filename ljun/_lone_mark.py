@@ -45,8 +45,8 @@ a line runs through them (:func:`lined_candidates`: the only bubble of its
 column not blank-sure, its body blank, a line in its halo), gray and 1-bit:
 a line only, the column reads blank surely (moderate dev seed 8402, sheets
 165 and 172: lines through B and Q of blank name columns read as letters
-and reviewed).  Dithered scans are left alone.  Every other bubble keeps its evidence, so anything else near an
-edge still goes to review.
+and reviewed).  Dithered scans are left alone.  Every other bubble keeps
+its evidence, so anything else near an edge still goes to review.
 
 Measured on generated hard sheets (dev seeds 8121-8122, 400 sheets, 150-300
 dpi, threshold and adaptive B/W modes), the solid area (mm²) of the unsure

@@ -16,9 +16,9 @@ of a TIFF in memory (:mod:`ljun._fax`), else by ``imagecodecs``' own CCITT
 decoder.  PDFium's decoder made a CCITT PDF page cost 4 ms more than the
 same page in a Group 4 TIFF; imagecodecs' is a third faster than PDFium's,
 libtiff about 3 ms a 200-dpi A4 page faster again.  PDFium does not tell a
-stream's ``/DecodeParms``, so :class:`FaxParameters` reads them from the image's dictionary in the file
-(:func:`fax_parameters`); whatever it does not understand, or a stream it
-cannot find once, is left to PDFium.
+stream's ``/DecodeParms``, so :class:`FaxParameters` reads them from the
+image's dictionary in the file (:func:`fax_parameters`); whatever it does
+not understand, or a stream it cannot find once, is left to PDFium.
 
 Why pypdfium2 rather than pikepdf: PDFium decodes every image filter a
 scanner writes (CCITT, DCT, Flate, JBIG2) itself, in C, and renders the

@@ -489,8 +489,9 @@ def read_barcode_crop(crop: np.ndarray, template: Template, *, bilevel: bool) ->
     alone: the text is then ``LJUN-<paket>-??????``.  (The grid's own
     reading of merged bars was dropped: synthesis read every barcode it
     read, on generated hard and moderate scans, and the one it read wrong,
-    a 300-dpi adaptive 1-bit scan, tests/test_barcode.py.)  A zbar text that is no sheet barcode is kept only when
-    synthesis reads nothing (a foreign barcode: ``invalid:barcode``).
+    a 300-dpi adaptive 1-bit scan, tests/test_barcode.py.)  A zbar text
+    that is no sheet barcode is kept only when synthesis reads nothing (a
+    foreign barcode: ``invalid:barcode``).
     """
     from pyzbar.pyzbar import ZBarSymbol
     from pyzbar.pyzbar import decode as zbar_decode
