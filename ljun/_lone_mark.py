@@ -83,7 +83,7 @@ from ._closer_look import (
     closer_patches,
     excess_mask,
 )
-from .calibration import ReadCalibration
+from .calibration import Bands, ReadCalibration
 from .read import BubbleDarkness, SamplingPattern, bands_for
 from .register import Registration
 from .template import MM_PER_INCH, Template
@@ -214,6 +214,19 @@ def off_band_area(mask: np.ndarray, dpi: float) -> np.ndarray:
     return (mask.sum(axis=(1, 2)) - in_band) * pixel_mm**2
 
 
+def _items(
+    evidence: np.ndarray, bubbles: BubbleDarkness, grid: np.ndarray, bands: Bands
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per item (row) of ``grid`` (I, O): how many bubbles are above the
+    blank-sure band, whether the item lies on the scan, its darkest bubble
+    and whether that bubble is below the marked-sure band; each (I,)."""
+    e = evidence[grid]
+    above = (e > bands.blank_sure_max).sum(axis=1)
+    on_scan = bubbles.inside[grid].all(axis=1)
+    bubble = grid[np.arange(len(grid)), np.argmax(e, axis=1)]
+    return above, on_scan, bubble, evidence[bubble] < bands.marked_sure_min
+
+
 def lone_candidates(
     evidence: np.ndarray,
     bubbles: BubbleDarkness,
@@ -244,11 +257,7 @@ def lone_candidates(
     bands = bands_for(bubbles, calibration)
     lone, crossed = [np.zeros(0, np.intp)], [np.zeros(0, np.intp)]
     for grid in grids:
-        e = evidence[grid]
-        above = (e > bands.blank_sure_max).sum(axis=1)
-        on_scan = bubbles.inside[grid].all(axis=1)
-        bubble = grid[np.arange(len(grid)), np.argmax(e, axis=1)]
-        unsure = evidence[bubble] < bands.marked_sure_min
+        above, on_scan, bubble, unsure = _items(evidence, bubbles, grid, bands)
         no_line = bubbles.halo[bubble] < bands.line_halo_min
         lone.append(bubble[(above == 1) & on_scan & unsure & no_line])
         line = bubbles.halo[grid] >= bands.line_halo_min
@@ -292,11 +301,7 @@ def lined_candidates(
     if not (unsure & (bubbles.halo[every] >= bands.line_halo_min)).any():
         return lined[0]  # most sheets: no column to look at
     for grid in grids:
-        e = evidence[grid]
-        above = (e > bands.blank_sure_max).sum(axis=1)
-        on_scan = bubbles.inside[grid].all(axis=1)
-        bubble = grid[np.arange(len(grid)), np.argmax(e, axis=1)]
-        unsure = evidence[bubble] < bands.marked_sure_min
+        above, on_scan, bubble, unsure = _items(evidence, bubbles, grid, bands)
         line = bubbles.halo[bubble] >= bands.line_halo_min
         body_blank = bubbles.body[bubble] <= bands.blank_sure_max
         lined.append(bubble[(above == 1) & on_scan & unsure & line & body_blank])
