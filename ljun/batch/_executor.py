@@ -346,8 +346,9 @@ def _hashes_file(pages: range | None) -> bool:
 
 
 # What the process workers fork from imports once: the reading stack and the
-# decoders of the page formats (tifffile, PDFium, zbar), which each worker
-# would otherwise import at its first page.
+# decoders of the page formats and the barcode (tifffile, PDFium, zbar, the
+# Code 128 table of python-barcode), which each worker would otherwise
+# import at its first page.
 WORKER_PRELOAD = (
     "ljun.pipeline",
     "ljun.batch._reading",
@@ -355,6 +356,7 @@ WORKER_PRELOAD = (
     "tifffile",
     "pypdfium2",
     "pyzbar.pyzbar",
+    "barcode.charsets.code128",
 )
 
 
