@@ -24,6 +24,7 @@ MinIsBlack; PDF: ``/BlackIs1`` and ``/Decode``).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import struct
 from collections.abc import Sequence
@@ -67,6 +68,27 @@ _ENTRIES = 11
 
 class FaxDecodeError(LjunError, ValueError):
     """libtiff cannot decode these strips; the caller decodes them another way."""
+
+
+class FaxDataError(FaxDecodeError):
+    """libtiff, which decodes Group 4 here (:func:`libtiff_reads_group4`), finds
+    these Group 4 strips damaged: another decoder would read garbage on."""
+
+
+#: A Group 4 strip of 8 white rows: each row codes as vertical mode V0 (bit 1).
+_WHITE_G4_STRIP = b"\xff"
+
+
+@functools.lru_cache(maxsize=1)
+def libtiff_reads_group4() -> bool:
+    """Whether this imagecodecs' libtiff decodes Group 4 at all (a strip of
+    white rows, once per process): only then is its refusal of a page's data
+    a sign of damage, not of a build without CCITT codecs."""
+    try:
+        white = fax_bits([_WHITE_G4_STRIP], width=16, height=8, rows_per_strip=8, compression=4)
+    except FaxDecodeError:
+        return False
+    return not white.any()
 
 
 def fax_tiff(
@@ -175,6 +197,11 @@ def fax_bits(
         )
         # libtiff unpacks each row into our buffer as 0/1 (bool): no copy after.
         imagecodecs.tiff_decode(data, out=bits.view(np.bool_))
+    except getattr(imagecodecs, "TiffError", ()) as exc:
+        # libtiff read the data and refused it: damaged, where it reads Group 4.
+        if compression == 4 and strips != [_WHITE_G4_STRIP] and libtiff_reads_group4():
+            raise FaxDataError(f"libtiff finds the Group 4 data damaged: {exc}") from None
+        raise FaxDecodeError(f"libtiff cannot decode the CCITT data: {exc}") from None
     except (RuntimeError, ValueError, IndexError, MemoryError, ImportError, struct.error) as exc:
         # imagecodecs' TiffError is a RuntimeError; a shape it did not expect, or a
         # release that reads no 1-bit TIFF (before 2026.3.6), a ValueError; a build

@@ -374,7 +374,7 @@ def _tiff_page(tiff_page, source: str, number: int, max_pixels: int, weights=Non
             f"{where}: photometric interpretation {photometric} (e.g. CMYK) is not supported; "
             "scan in gray or RGB",
         )
-    gray = _tiff_fax_gray(tiff_page, photometric)
+    gray = _tiff_fax_gray(tiff_page, photometric, where=where)
     if gray is not None:
         return Page(image=gray, source=source, page=number, dpi=_tiff_dpi(tiff_page))
     try:
@@ -400,11 +400,19 @@ def _tiff_page(tiff_page, source: str, number: int, max_pixels: int, weights=Non
     return Page(image=gray, source=source, page=number, dpi=_tiff_dpi(tiff_page))
 
 
-def _tiff_fax_gray(tiff_page, photometric: int) -> np.ndarray | None:
+def _tiff_fax_gray(tiff_page, photometric: int, *, where: str = "page") -> np.ndarray | None:
     """A 1-bit CCITT Group 3/4 page decoded by libtiff (:func:`ljun._fax.fax_gray`),
     or None: the page is not one, or libtiff refuses it (tifffile decodes it then,
-    and says what is wrong)."""
-    from ._fax import FaxDecodeError, fax_gray
+    and says what is wrong).
+
+    Raises
+    ------
+    PageLoadError
+        ``corrupt_image`` where libtiff finds Group 4 data damaged
+        (:class:`ljun._fax.FaxDataError`): tifffile's decoder would read on
+        and give garbage rows, which the reader could take for marks.
+    """
+    from ._fax import FaxDataError, FaxDecodeError, fax_gray
 
     fax = tiff_fax_strips(tiff_page) if photometric in (_MINISWHITE, _MINISBLACK) else None
     if fax is None:
@@ -413,6 +421,11 @@ def _tiff_fax_gray(tiff_page, photometric: int) -> np.ndarray | None:
     try:
         # The decoders give 1 for the code's black runs: white on a MinIsBlack page.
         return fax_gray(strips, white_is_1=photometric == _MINISBLACK, **layout)
+    except FaxDataError as exc:
+        raise PageLoadError(
+            FailureReason.CORRUPT_IMAGE,
+            f"{where}: the compressed data is damaged ({exc}); scan the page again",
+        ) from None
     except FaxDecodeError:
         return None
 

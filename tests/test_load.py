@@ -471,17 +471,16 @@ def test_one_bit_ccitt_tiff_is_decoded_by_libtiff_with_tifffiles_pixels(
     np.testing.assert_array_equal(loaded.image, expected)
 
 
-def test_ccitt_page_libtiff_refuses_is_read_as_before(tmp_path):
-    """A damaged Group 4 strip: libtiff refuses it, and the page is decoded by
-    tifffile as before (its decoder reads on), not failed."""
+def _damaged_g4_tiff(path: Path) -> Path:
+    """A one-page Group 4 TIFF whose second strip is overwritten from its first third on."""
     page = _bilevel_page()
     height, width = page.shape
     strips, options = _ccitt_strips(page, 40, "group4")
     damaged = bytearray(strips[1])
     damaged[len(damaged) // 3 :] = b"\xff" * (len(damaged) - len(damaged) // 3)
     strips[1] = bytes(damaged)
-    path = _write_bilevel_tiff(
-        tmp_path / "damaged.tif",
+    return _write_bilevel_tiff(
+        path,
         strips,
         width=width,
         height=height,
@@ -491,6 +490,30 @@ def test_ccitt_page_libtiff_refuses_is_read_as_before(tmp_path):
         fill_order=1,
         options=options,
     )
+
+
+def test_a_damaged_group4_page_is_a_corrupt_image_not_garbage(tmp_path):
+    """libtiff refuses a damaged Group 4 strip where tifffile's decoder reads on
+    and gives garbage rows (which the reader could take for marks): the page
+    is a load failure that names the file and page, as any corrupt image."""
+    path = _damaged_g4_tiff(tmp_path / "damaged.tif")
+    with tifffile.TiffFile(path) as tif:
+        garbage = to_gray(tif.pages[0].asarray())  # tifffile reads it without a word
+    assert garbage.shape == _bilevel_page().shape
+    (failure,) = iter_file_pages(path)
+    assert isinstance(failure, PageFailure)
+    assert failure.reason == "corrupt_image" and failure.page == 1
+    assert "damaged.tif page 1" in failure.detail and "damaged" in failure.detail
+
+
+def test_where_libtiff_reads_no_group4_a_refused_page_is_read_as_before(tmp_path, monkeypatch):
+    """A libtiff that decodes no Group 4 at all (a build without CCITT codecs)
+    says nothing of the data: the page is decoded by tifffile as before."""
+    import ljun._fax
+
+    assert ljun._fax.libtiff_reads_group4()  # this machine's imagecodecs does
+    monkeypatch.setattr(ljun._fax, "libtiff_reads_group4", lambda: False)
+    path = _damaged_g4_tiff(tmp_path / "damaged.tif")
     with tifffile.TiffFile(path) as tif:
         assert load._tiff_fax_gray(tif.pages[0], 1) is None
         before = to_gray(tif.pages[0].asarray())
