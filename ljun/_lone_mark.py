@@ -28,7 +28,13 @@ line (hard seed 8122, sheets 14 and 121: dots read blank surely), or a
 light mark an adaptive threshold made a thick ring and a blob (hard seed
 8222, sheet 138, a name letter): a line explains it as well as a mark, so
 it goes to review
-(the middle of the blank-unsure band).  That holds on gray scans too (a
+(the middle of the blank-unsure band).  In an answer item read blank every
+bubble is looked at so, with a line in its halo or not: a partial fill
+along the ring lies outside the kernel's inner disc (``ljun.read``'s
+``INNER_RADIUS_FRACTION``; hard dev seed 8405, sheet 176: a solid segment
+over the lower 40 % of E on a 300-dpi 1-bit scan, 3 of the 48 inner points
+on it, read blank surely).  On dev seeds 8405 and 8406 (easy to hard,
+800 sheets each) that sent that one sheet to review and no other.  That holds on gray scans too (a
 tick whose tail runs out over the ring read blank surely on a 200-dpi gray
 scan, dev seed 8123 sheet 65), where the excess ink is pencil darker than
 the blank look by ``GRAY_EXCESS_DARKNESS``; a lone dot on a gray scan is
@@ -232,13 +238,16 @@ def lone_candidates(
     bubbles: BubbleDarkness,
     grids: list[np.ndarray],
     calibration: ReadCalibration,
+    *,
+    lined_only: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Bubbles alone in their item that a solid patch decides.
 
     ``lone``: unsure bubbles, the only one of their item not blank-sure,
     with no line in their halo (a solid patch makes them sure marks);
-    ``crossed``: bubbles of items read blank surely that a line runs into
-    (a solid patch makes them unsure).
+    ``crossed``: bubbles of items read blank surely that a line runs into,
+    or with ``lined_only`` False every bubble of such items (a solid patch
+    makes them unsure).
 
     Parameters
     ----------
@@ -248,6 +257,8 @@ def lone_candidates(
     grids : list of (I, O) ndarray of intp
         Bubble indices of the items of each answer field.
     calibration : ReadCalibration
+    lined_only : bool
+        ``crossed`` holds only bubbles with a line in their halo.
 
     Returns
     -------
@@ -261,6 +272,8 @@ def lone_candidates(
         no_line = bubbles.halo[bubble] < bands.line_halo_min
         lone.append(bubble[(above == 1) & on_scan & unsure & no_line])
         line = bubbles.halo[grid] >= bands.line_halo_min
+        if not lined_only:
+            line = np.ones_like(line)
         crossed.append(grid[((above == 0) & on_scan)[:, None] & line])
     return np.concatenate(lone).astype(np.intp), np.concatenate(crossed).astype(np.intp)
 
@@ -346,7 +359,11 @@ def lone_mark_evidence(
         return evidence
     geometry = pattern.geometry
     answers = [geometry.grid(f.name) for f in template.fields if f.kind == "answers"]
-    lone, crossed = lone_candidates(evidence, bubbles, answers, calibration)
+    # Every bubble of an answer item read blank, not only those a line runs
+    # into: a partial fill along the ring lies outside the kernel's inner
+    # disc (hard dev seed 8405, sheet 176: a solid segment over the lower
+    # 40 % of E, 3 of 48 inner points on it, read blank surely).
+    lone, crossed = lone_candidates(evidence, bubbles, answers, calibration, lined_only=False)
     n_answers = len(crossed)
     others = [geometry.grid(f.name) for f in template.fields if f.kind != "answers"]
     # A stray line through a blank identity bubble (the column otherwise

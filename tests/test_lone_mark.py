@@ -148,11 +148,13 @@ def _bubbles(evidence_rows: np.ndarray, halo: np.ndarray | None = None) -> Bubbl
     )
 
 
-def _candidates(rows, halo=None):
+def _candidates(rows, halo=None, *, lined_only=True):
     evidence = np.asarray(rows, np.float32)
     grid = np.arange(evidence.size).reshape(evidence.shape)
     halo_arr = None if halo is None else np.asarray(halo, np.float32)
-    lone, crossed = lone_candidates(evidence.ravel(), _bubbles(evidence, halo_arr), [grid], READ)
+    lone, crossed = lone_candidates(
+        evidence.ravel(), _bubbles(evidence, halo_arr), [grid], READ, lined_only=lined_only
+    )
     return lone.tolist(), crossed.tolist()
 
 
@@ -212,6 +214,22 @@ def test_line_crossed_bubbles_of_an_item_read_blank_surely_are_looked_at(value, 
     lone, crossed = _candidates([[0.0, 0.0, value, 0.0, 0.0]], halo=halo)
     assert crossed == crossed_expected
     assert lone == []
+
+
+@pytest.mark.parametrize(
+    ("value", "crossed_expected", "lone_expected"),
+    [(BANDS.blank_sure_max, [0, 1, 2, 3, 4], []), (BANDS.blank_sure_max + EPS, [], [2])],
+)
+def test_every_bubble_of_an_answer_item_read_blank_is_looked_at(
+    value, crossed_expected, lone_expected
+):
+    """Answer items (``lined_only=False``): every bubble of an item read blank
+    surely is looked at, a line in its halo or not (a partial fill along the
+    ring lies outside the kernel's inner disc); an item with an option
+    above the blank-sure band is not read blank (here a lone candidate)."""
+    lone, crossed = _candidates([[0.0, 0.0, value, 0.0, 0.0]], lined_only=False)
+    assert crossed == crossed_expected
+    assert lone == lone_expected
 
 
 def test_items_are_decided_row_by_row():
@@ -373,6 +391,21 @@ def test_regression_a_light_name_mark_made_a_ring_and_a_blob_is_no_sure_blank():
     reading = analyse_sheet(Page(sheet.image, "seed8222", 139, 150.0), template, CAL).reading
     assert reading.review
     assert "unsure:nama:7" in reading.flags
+
+
+@pytest.mark.parametrize("mode", ["threshold", "adaptive"])
+def test_regression_a_partial_fill_along_the_ring_is_no_sure_blank(mode):
+    """bench hard dev seed 8405, sheet 176 (300 dpi, 1-bit): a partial mark
+    of E in answer 20 came out as a solid segment over the lower 40 % of the
+    bubble, outside the kernel's inner disc but for 3 of its 48 points:
+    evidence 0.055, read blank surely, no flag.  Every bubble of an answer
+    item read blank is looked at now: it goes to review."""
+    template = ljun_template()
+    sheet = bench_sheet(8405, 176, "hard", dpi=300, bits=1, bilevel_mode=mode)
+    assert sheet.truth["answers"][19] == "E"
+    reading = analyse_sheet(Page(sheet.image, "seed8405", 177, 300.0), template, CAL).reading
+    assert reading.review
+    assert "answer_unsure:20" in reading.flags
 
 
 def _stray_line_through_blank_name_columns(dpi: float) -> np.ndarray:
