@@ -28,8 +28,9 @@ line (hard seed 8122, sheets 14 and 121: dots read blank surely), or a
 light mark an adaptive threshold made a thick ring and a blob (hard seed
 8222, sheet 138, a name letter): a line explains it as well as a mark, so
 it goes to review
-(the middle of the blank-unsure band).  In an answer item read blank every
-bubble is looked at so, with a line in its halo or not: a partial fill
+(the middle of the blank-unsure band).  In an answer item read blank a
+bubble with any evidence of ink (``BLANK_ITEM_LOOK_FROM``) is looked at
+so, with a line in its halo or not: a partial fill
 along the ring lies outside the kernel's inner disc (``ljun.read``'s
 ``INNER_RADIUS_FRACTION``; hard dev seed 8405, sheet 176: a solid segment
 over the lower 40 % of E on a 300-dpi 1-bit scan, 3 of the 48 inner points
@@ -100,6 +101,7 @@ __all__ = [
     "LINE_BAND_HALF_MM",
     "LINE_BAND_ANGLES",
     "LINE_RESIDUE_MAX_MM2",
+    "BLANK_ITEM_LOOK_FROM",
     "solid_area",
     "off_band_area",
     "lone_candidates",
@@ -145,6 +147,14 @@ LINE_BAND_ANGLES = 18
 #: blob (hard seed 8222, sheet 138): 0.70; a dot of 0.6 mm radius on a
 #: line's path (tests/test_lone_mark.py): 0.31-0.37.
 LINE_RESIDUE_MAX_MM2 = 0.25
+#: In an answer item read blank, a bubble with evidence above this is
+#: looked at for a solid patch even without a line in its halo: a partial
+#: fill along the ring, outside the kernel's inner disc, leaves only a
+#: trace in it (0.055 on hard dev seed 8405, sheet 176).  Blank bubbles of
+#: 1-bit scans are at 0, of gray scans 99 % at most 0.01 (moderate 200-dpi
+#: gray, calibration/README.md); looking at every bubble of such items
+#: instead cost 1.4 ms a sheet.
+BLANK_ITEM_LOOK_FROM = 0.01
 
 
 def solid_area(mask: np.ndarray, dpi: float) -> np.ndarray:
@@ -246,8 +256,8 @@ def lone_candidates(
     ``lone``: unsure bubbles, the only one of their item not blank-sure,
     with no line in their halo (a solid patch makes them sure marks);
     ``crossed``: bubbles of items read blank surely that a line runs into,
-    or with ``lined_only`` False every bubble of such items (a solid patch
-    makes them unsure).
+    or with ``lined_only`` False also those with any evidence of ink
+    (above ``BLANK_ITEM_LOOK_FROM``; a solid patch makes them unsure).
 
     Parameters
     ----------
@@ -258,7 +268,8 @@ def lone_candidates(
         Bubble indices of the items of each answer field.
     calibration : ReadCalibration
     lined_only : bool
-        ``crossed`` holds only bubbles with a line in their halo.
+        ``crossed`` holds only bubbles with a line in their halo, not those
+        with evidence above ``BLANK_ITEM_LOOK_FROM`` too.
 
     Returns
     -------
@@ -273,7 +284,7 @@ def lone_candidates(
         lone.append(bubble[(above == 1) & on_scan & unsure & no_line])
         line = bubbles.halo[grid] >= bands.line_halo_min
         if not lined_only:
-            line = np.ones_like(line)
+            line = line | (evidence[grid] > BLANK_ITEM_LOOK_FROM)
         crossed.append(grid[((above == 0) & on_scan)[:, None] & line])
     return np.concatenate(lone).astype(np.intp), np.concatenate(crossed).astype(np.intp)
 

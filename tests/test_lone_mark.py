@@ -21,6 +21,7 @@ from _reading_helpers import (
 )
 
 from ljun._lone_mark import (
+    BLANK_ITEM_LOOK_FROM,
     LINE_BAND_HALF_MM,
     LINE_RESIDUE_MAX_MM2,
     SOLID_PATCH_MIN_MM2,
@@ -218,15 +219,22 @@ def test_line_crossed_bubbles_of_an_item_read_blank_surely_are_looked_at(value, 
 
 @pytest.mark.parametrize(
     ("value", "crossed_expected", "lone_expected"),
-    [(BANDS.blank_sure_max, [0, 1, 2, 3, 4], []), (BANDS.blank_sure_max + EPS, [], [2])],
+    [
+        (0.0, [], []),
+        (BLANK_ITEM_LOOK_FROM, [], []),
+        (BLANK_ITEM_LOOK_FROM + EPS, [2], []),
+        (BANDS.blank_sure_max, [2], []),
+        (BANDS.blank_sure_max + EPS, [], [2]),
+    ],
 )
-def test_every_bubble_of_an_answer_item_read_blank_is_looked_at(
+def test_inked_bubbles_of_an_answer_item_read_blank_are_looked_at(
     value, crossed_expected, lone_expected
 ):
-    """Answer items (``lined_only=False``): every bubble of an item read blank
-    surely is looked at, a line in its halo or not (a partial fill along the
-    ring lies outside the kernel's inner disc); an item with an option
-    above the blank-sure band is not read blank (here a lone candidate)."""
+    """Answer items (``lined_only=False``): a bubble of an item read blank
+    surely with evidence above BLANK_ITEM_LOOK_FROM is looked at, a line in
+    its halo or not (a partial fill along the ring lies outside the kernel's
+    inner disc); an item with an option above the blank-sure band is not
+    read blank (here a lone candidate)."""
     lone, crossed = _candidates([[0.0, 0.0, value, 0.0, 0.0]], lined_only=False)
     assert crossed == crossed_expected
     assert lone == lone_expected
