@@ -93,6 +93,7 @@ __all__ = [
     "whole_letter",
     "solid_ink",
     "disc_area",
+    "mask_area",
     "printed_only",
     "pencil_covers",
     "excess_mask",
@@ -366,9 +367,10 @@ def closer_patches(
     )
 
 
-def excess_ink(patches: Patches, darker_by: float) -> np.ndarray:
+def excess_ink(patches: Patches, darker_by: float, *, mask: np.ndarray | None = None) -> np.ndarray:
     """Ink inside each bubble beyond its group's blank look (mm²): the area
     of its pixels at least ``darker_by`` darker than the grown blank look.
+    ``mask``: :func:`excess_mask` of the same patches, when made already.
 
     Returns
     -------
@@ -376,13 +378,16 @@ def excess_ink(patches: Patches, darker_by: float) -> np.ndarray:
         Area of excess ink in mm², NaN where fewer than ``MIN_REFERENCES``
         members of the group read blank surely.
     """
-    area = excess_mask(patches, darker_by).sum(axis=(1, 2)) * (MM_PER_INCH / patches.dpi) ** 2
-    return np.where(patches.usable, area, np.nan)
+    if mask is None:
+        mask = excess_mask(patches, darker_by)
+    return np.where(patches.usable, mask_area(mask, patches.dpi), np.nan)
 
 
-def excess_off_letter(patches: Patches, darker_by: float) -> np.ndarray:
+def excess_off_letter(
+    patches: Patches, darker_by: float, *, mask: np.ndarray | None = None
+) -> np.ndarray:
     """Of :func:`excess_ink`, the area (mm²) off the printed letter's grown
-    footprint (:attr:`Patches.letter`).
+    footprint (:attr:`Patches.letter`); ``mask`` as there.
 
     Returns
     -------
@@ -391,9 +396,9 @@ def excess_off_letter(patches: Patches, darker_by: float) -> np.ndarray:
     """
     if patches.letter is None:
         return np.full(len(patches.usable), np.nan)
-    off = excess_mask(patches, darker_by) & ~patches.letter
-    area = off.sum(axis=(1, 2)) * (MM_PER_INCH / patches.dpi) ** 2
-    return np.where(patches.usable, area, np.nan)
+    if mask is None:
+        mask = excess_mask(patches, darker_by)
+    return np.where(patches.usable, mask_area(mask & ~patches.letter, patches.dpi), np.nan)
 
 
 def excess_mask(patches: Patches, darker_by: float) -> np.ndarray:
@@ -404,7 +409,12 @@ def excess_mask(patches: Patches, darker_by: float) -> np.ndarray:
 
 def disc_area(patches: Patches) -> np.ndarray:
     """Area (mm²) of each bubble's disc the closer look covers, (U,) float64."""
-    return patches.inside.sum(axis=(1, 2)) * (MM_PER_INCH / patches.dpi) ** 2
+    return mask_area(patches.inside, patches.dpi)
+
+
+def mask_area(mask: np.ndarray, dpi: float) -> np.ndarray:
+    """Area (mm²) of each of U masks (U, S, S) of bool on a grid of one scan pixel: (U,) float64."""
+    return mask.sum(axis=(1, 2)) * (MM_PER_INCH / dpi) ** 2
 
 
 def _grow(values: np.ndarray, pixels: int) -> np.ndarray:
@@ -556,11 +566,12 @@ def resolve(
         letters if bubbles.bilevel else None,
     )
     darker_by = BILEVEL_EXCESS_DARKNESS if bubbles.bilevel else GRAY_EXCESS_DARKNESS
-    area = excess_ink(patches, darker_by)
+    excess = excess_mask(patches, darker_by)
+    area = excess_ink(patches, darker_by, mask=excess)
     letter = printed_only(area)
     out = evidence.copy()
     if bubbles.bilevel:
-        off_letter = excess_off_letter(patches, darker_by)
+        off_letter = excess_off_letter(patches, darker_by, mask=excess)
         letter |= letter_only(area, off_letter)
         if identity is not None and patches.letter is not None:
             from ._lone_mark import solid_area  # that module builds on this one
@@ -570,7 +581,7 @@ def resolve(
                 identity[looked] & ~letter & whole_letter(area, off_letter, np.zeros_like(area))
             )
             if len(maybe):
-                solid = solid_area(excess_mask(patches, darker_by)[maybe], patches.dpi)
+                solid = solid_area(excess[maybe], patches.dpi)
                 letter[maybe] = whole_letter(area[maybe], off_letter[maybe], solid)
         out[looked[letter]] = np.float32(bands.blank_sure_max)
         out[looked[pencil_covers(area, disc_area(patches))]] = np.float32(bands.marked_sure_min)

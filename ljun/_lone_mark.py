@@ -89,6 +89,7 @@ from ._closer_look import (
     GRAY_EXCESS_DARKNESS,
     closer_patches,
     excess_mask,
+    mask_area,
 )
 from .calibration import Bands, ReadCalibration
 from .read import BubbleDarkness, SamplingPattern, bands_for
@@ -182,7 +183,7 @@ def solid_area(mask: np.ndarray, dpi: float) -> np.ndarray:
                     :, radius + dy : radius + dy + side, radius + dx : radius + dx + side
                 ]
                 np.logical_and(eroded, shifted, out=eroded)
-    return eroded.sum(axis=(1, 2)) * (MM_PER_INCH / dpi) ** 2
+    return mask_area(eroded, dpi)
 
 
 def off_band_area(mask: np.ndarray, dpi: float) -> np.ndarray:
