@@ -61,7 +61,7 @@ import tifffile
 
 from ljun._color import pencil_channel_weights
 from ljun.calibration import load_calibration
-from ljun.decode import barcode_paket, barcode_serial_read, decode_barcode, decode_marks
+from ljun.decode import barcode_read_in_part, decode_barcode, decode_marks
 from ljun.load import to_gray
 from ljun.pipeline import analyse_sheet
 from ljun.read import measure_darkness, sampling_pattern
@@ -169,11 +169,7 @@ def accuracy(
         items_ok += len(answers_truth) - len(wrong_items)
         wrong_identity = [k for k in IDENTITY_KEYS if got[k] != truth[k]]
         identity_ok += not wrong_identity
-        partial = (
-            got["barcode"] != truth["barcode"]
-            and not barcode_serial_read(got["barcode"])
-            and barcode_paket(got["barcode"]) == barcode_paket(truth["barcode"])
-        )
+        partial = barcode_read_in_part(got["barcode"], truth["barcode"])
         barcode_ok += got["barcode"] == truth["barcode"]
         barcode_partial += partial
         barcode_wrong += bool(got["barcode"]) and got["barcode"] != truth["barcode"] and not partial

@@ -69,6 +69,7 @@ __all__ = [
     "luhn_valid",
     "barcode_paket",
     "barcode_serial_read",
+    "barcode_read_in_part",
     "read_sheet_barcode_model",
 ]
 
@@ -413,6 +414,22 @@ def barcode_paket(text: str) -> str | None:
 def barcode_serial_read(text: str) -> bool:
     """False for a sheet barcode whose serial could not be read (``LJUN-A-??????``)."""
     return BARCODE_PAKET_ONLY_PATTERN.fullmatch(text) is None
+
+
+def barcode_read_in_part(text: str, truth: str) -> bool:
+    """``text`` is the barcode ``truth`` declared unread in part: its paket
+    right, its serial unread (``LJUN-A-??????``); not a wrong reading.
+
+    >>> barcode_read_in_part("LJUN-A-??????", "LJUN-A-123456")
+    True
+    >>> barcode_read_in_part("LJUN-B-??????", "LJUN-A-123456")
+    False
+    """
+    return (
+        text != truth
+        and not barcode_serial_read(text)
+        and barcode_paket(text) == barcode_paket(truth)
+    )
 
 
 # --------------------------------------------------------------------------- barcode
