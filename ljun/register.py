@@ -26,6 +26,11 @@ Steps
    (sub-pixel), its corners (``cv2.minAreaRect``), whether it has a hole.
 4. Homography from the four centres; residual from the corners; form match
    from the bubble rings.
+5. A page that fails with ``no_fiducials`` or ``residual_too_high`` is looked
+   at once more, steps 1-4 with pencil strokes up to ``_STROKE_MAX_MM`` wide
+   taken off the ink (a stray line touching a corner mark spoils its blob);
+   that look must pass the same residual and form checks.  Sheets the first
+   look registers never pay for it.
 """
 
 from __future__ import annotations
@@ -108,6 +113,13 @@ _RING_PROBE = (1.0, 0.8, 1.25)
 _RING_FOUND_FRACTION = 0.6
 # Ring points sampled per bubble for the form-match check.
 _RING_POINTS = 8
+# A page whose first look fails for one of these reasons is looked at again
+# with pencil strokes up to _STROKE_MAX_MM wide taken off the corner marks:
+# a stray line touching a mark spoils its blob (the layout, or its corners).
+_CLEAN_RETRY = frozenset({FailureReason.NO_FIDUCIALS, FailureReason.RESIDUAL_TOO_HIGH})
+# Stray pencil lines are 0.3-0.5 mm wide (0.7 mm through blur and a 1-bit
+# threshold); the ring fiducial's band is 1.9 mm (7 mm side, 0.45 hole).
+_STROKE_MAX_MM = 1.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -306,7 +318,35 @@ def register(
             FailureReason.NO_FIDUCIALS,
             f"not a gray page image (shape {image.shape}, {image.dtype})",
         )
+    registration = _register_page(
+        image, template, geometry, box_points, cal, dpi, sample_points, clean=False
+    )
+    if isinstance(registration, RegistrationFailure) and registration.reason in _CLEAN_RETRY:
+        # A pencil stroke joined to a corner mark spoils its blob; look again
+        # with thin strokes taken off the marks (only here: the first look
+        # stays what it was on every sheet it registers).
+        cleaned = _register_page(
+            image, template, geometry, box_points, cal, dpi, sample_points, clean=True
+        )
+        if isinstance(cleaned, Registration):
+            return cleaned
+    return registration
 
+
+def _register_page(
+    image: np.ndarray,
+    template: Template | BubbleGeometry,
+    geometry: BubbleGeometry,
+    box_points: np.ndarray,
+    cal: RegisterCalibration,
+    dpi: float | None,
+    sample_points: np.ndarray | None,
+    *,
+    clean: bool,
+) -> Registration | RegistrationFailure:
+    """One look of :func:`register` at a page; with ``clean``, pencil strokes
+    narrower than ``_STROKE_MAX_MM`` are taken off the ink before the corner
+    marks are found and measured (:func:`_without_strokes`)."""
     # 1. Search copy.
     dpi_hint = (
         float(dpi) if dpi else float(np.sqrt(image.shape[0] * image.shape[1] / _NOMINAL_PAGE_IN2))
@@ -316,6 +356,8 @@ def register(
     factor = 1.0 / step
     paper = estimate_paper_level(small)
     ink_mask = (small < paper * cal.fiducial_ink_fraction).astype(np.uint8)
+    if clean:
+        ink_mask = _without_strokes(ink_mask, _STROKE_MAX_MM * dpi_hint * factor / MM_PER_INCH)
 
     # Expected fiducial side on the search copy, from the dpi hint.
     tpl_fid = geometry.fiducials
@@ -362,9 +404,15 @@ def register(
         )
 
     # 3. Refine at full resolution.
+    stroke_px = 0.0
+    if clean:
+        px_per_mm = expected_sides / (float(np.mean(tpl_sizes)) * MM_PER_INCH / geometry.dpi)
+        stroke_px = _STROKE_MAX_MM * px_per_mm
     refined = []
     for k in chosen:
-        measured = _refine_fiducial(image, candidates_full[k], expected_sides, paper)
+        measured = _refine_fiducial(
+            image, candidates_full[k], expected_sides, paper, stroke_px=stroke_px
+        )
         if measured is None:
             return RegistrationFailure(
                 FailureReason.NO_FIDUCIALS,
@@ -507,6 +555,37 @@ def _fiducial_candidates(
     return centroids[index], side[index], ink_fraction
 
 
+def _without_strokes(mask: np.ndarray, stroke_px: float) -> np.ndarray:
+    """``mask`` without its ink strokes up to ``stroke_px`` wide.
+
+    A morphological opening by a disc a little wider than the stroke: a
+    pencil line across or against a corner mark goes, the mark (solid, or a
+    ring whose band is twice as wide, ``_STROKE_MAX_MM``) keeps its sides,
+    so its corners (``cv2.minAreaRect``) and centre stay where they were.
+
+    Parameters
+    ----------
+    mask : (H, W) ndarray of uint8
+        1 (or any non-zero) on ink.
+    stroke_px : float
+        Widest stroke to remove, in pixels of ``mask``.
+
+    Returns
+    -------
+    (H, W) ndarray of uint8
+
+    A 5 x 5 mark with a 1-pixel line through it: the line goes but for a
+    pixel's stub either side of the mark.
+
+    >>> mask = np.zeros((9, 12), np.uint8); mask[2:7, 2:7] = 1; mask[4, :] = 1
+    >>> _without_strokes(mask, 1.0)[4].tolist()
+    [0, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0]
+    """
+    size = 2 * int(np.ceil(stroke_px / 2.0)) + 1
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+    return cv2.morphologyEx(mask, cv2.MORPH_OPEN, disc)
+
+
 def _components(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
     """``cv2.connectedComponentsWithStats`` (8-connected), with 16-bit labels
     when the mask is too small to hold more than 65,535 blobs (an 8-connected
@@ -604,8 +683,13 @@ def _fiducial_candidates_in_corners(
     return centres[order], side[order]
 
 
-def _refine_fiducial(image: np.ndarray, centre: np.ndarray, side: float, paper: float):
+def _refine_fiducial(
+    image: np.ndarray, centre: np.ndarray, side: float, paper: float, *, stroke_px: float = 0.0
+):
     """Measure one fiducial at full resolution.
+
+    With ``stroke_px`` (scan pixels), ink strokes narrower than that are
+    taken off the mark first (:func:`_without_strokes`).
 
     Returns ``(centre (2,), corners (4, 2), centre_gray, ink_gray,
     paper_gray)`` or None.
@@ -620,6 +704,8 @@ def _refine_fiducial(image: np.ndarray, centre: np.ndarray, side: float, paper: 
     ink_guess = gray_quantile(window, _INK_PERCENTILE)
     threshold = (ink_guess + paper) / 2.0
     mask = (window < threshold).astype(np.uint8)
+    if stroke_px > 0:
+        mask = _without_strokes(mask, stroke_px)
     n, labels, stats, centroids = _components(mask)
     if n <= 1:
         return None
