@@ -111,6 +111,11 @@ _C128_SYMBOL_MODULES = 11
 _C128_PAKET_SLOT = 6
 _C128_PAIR_SLOTS = (9, 10, 11)
 _C128_CHECK_SLOT = 12
+# The values each of them can take: paket A, B or S (code set B), a digit
+# pair 0-99 (code set C), a check symbol 0-102.
+_C128_PAKET_VALUES = np.array([ord(p) - 32 for p in "ABS"])
+_C128_PAIR_VALUES = np.arange(100)
+_C128_CHECK_VALUES = np.arange(103)
 # The grid is searched within this distance (mm) of where the registration
 # puts it, in steps of 1/BARCODE_SUBSAMPLES module, and over these relative
 # module widths (print and scan scale beyond the homography's).
@@ -616,16 +621,17 @@ def _code128_patterns() -> tuple[np.ndarray, np.ndarray]:
 
 
 def _grid_search(
-    crop: np.ndarray, area: BarcodeArea, n_modules: int
+    height: int, area: BarcodeArea, n_modules: int
 ) -> tuple[float, np.ndarray, np.ndarray]:
-    """Where the sheet barcode's grid of ``n_modules`` may lie in ``crop`` (pixels).
+    """Where the sheet barcode's grid of ``n_modules`` may lie in a crop
+    ``height`` pixels high (pixels).
 
     Returns the nominal left edge of its first module, the shifts around it
     (``BARCODE_GRID_SEARCH_MM`` either way, a subsample apart) and the
     module widths tried (``BARCODE_GRID_SCALES``).
     """
     module_mm = area.width_mm / (n_modules + 2 * BARCODE_QUIET_MODULES)
-    px_per_mm = crop.shape[0] / (area.height_mm + 2 * BARCODE_MARGIN_MM)
+    px_per_mm = height / (area.height_mm + 2 * BARCODE_MARGIN_MM)
     module_px = module_mm * px_per_mm
     start = (BARCODE_MARGIN_MM + BARCODE_QUIET_MODULES * module_mm) * px_per_mm - 0.5
     shifts = np.arange(
@@ -652,30 +658,23 @@ def _grid_candidates(crop: np.ndarray, template: Template) -> _GridCandidates | 
     area = template.barcode
     if area is None or crop.size == 0:
         return None
-    table, stop = _code128_patterns()
-    reference = sheet_barcode_symbols("A", "000000")
-    n_symbols = len(reference)
-    n_modules = n_symbols * _C128_SYMBOL_MODULES + len(stop)
+    n_symbols, n_modules = _grid_size()
     profile = _bar_profile(crop, template)
     if profile is None:
         return None
 
     sub = BARCODE_SUBSAMPLES
-    start, shifts, widths = _grid_search(crop, area, n_modules)
+    start, shifts, widths = _grid_search(crop.shape[0], area, n_modules)
     at = (np.arange(n_modules * sub) + 0.5) / sub  # sample positions, in modules
 
-    grown, shared, predicted_by_growth = _grid_models()
+    _, shared, predicted_by_growth = _grid_models()
     # Every grid is fitted on the samples all sheet barcodes share (the
     # variable symbols are read on the best grid only).
-    model = grown[:, shared]
-    model_energy = (model**2).sum(axis=-1)
+    model, model_energy = _shared_grid_model()
 
-    def fit(tried: np.ndarray) -> tuple[float, int, int, int]:
+    def fit(taps: tuple[np.ndarray, np.ndarray]) -> tuple[float, int, int, int]:
         # Mean squared difference, as (o - g)^2 = o^2 - 2 o.g + g^2 (one matrix product).
-        seen = _profile_at(
-            profile,
-            start + tried[:, None, None] + widths[None, :, None] * at[shared][None, None, :],
-        )  # (S, W, shared samples)
+        seen = _interpolate(profile, *taps)  # (S, W, shared samples)
         error = ((seen**2).sum(axis=-1)[..., None] - 2.0 * seen @ model.T + model_energy) / len(
             seen[0, 0]
         )
@@ -683,9 +682,10 @@ def _grid_candidates(crop: np.ndarray, template: Template) -> _GridCandidates | 
         return float(error[s, w, g]), int(s), int(w), int(g)
 
     coarse = BARCODE_GRID_COARSE
-    _, s_coarse, _, _ = fit(shifts[::coarse])
+    _, s_coarse, _, _ = fit(_coarse_grid_taps(crop.shape, area, coarse))
     first = max(s_coarse * coarse - coarse + 1, 0)
-    fitted, s_fine, w_best, g_best = fit(shifts[first : s_coarse * coarse + coarse])
+    x = _grid_positions(start, shifts[first : s_coarse * coarse + coarse], widths, at[shared])
+    fitted, s_fine, w_best, g_best = fit(_profile_taps(x, len(profile)))
     s_best = first + s_fine
     if fitted > BARCODE_GRID_FIT_MAX:
         return None
@@ -699,16 +699,15 @@ def _grid_candidates(crop: np.ndarray, template: Template) -> _GridCandidates | 
     costs_of = ((seen[variable, None, :] - predicted[None, :, :]) ** 2).sum(axis=-1)
     cost = dict(zip(variable, costs_of))
 
-    def close(slot: int, allowed: list[int]) -> tuple[int, ...]:
-        values = np.asarray(allowed)
+    def close(slot: int, values: np.ndarray) -> tuple[int, ...]:
         costs = cost[slot][values]
         keep = values[costs <= costs.min() + BARCODE_GRID_TOLERANCE]
         return tuple(int(v) for v in keep[np.argsort(cost[slot][keep])][:BARCODE_GRID_CANDIDATES])
 
     return _GridCandidates(
-        paket=close(_C128_PAKET_SLOT, [ord(p) - 32 for p in "ABS"]),
-        pairs=tuple(close(slot, list(range(100))) for slot in _C128_PAIR_SLOTS),
-        check=close(_C128_CHECK_SLOT, list(range(103))),
+        paket=close(_C128_PAKET_SLOT, _C128_PAKET_VALUES),
+        pairs=tuple(close(slot, _C128_PAIR_VALUES) for slot in _C128_PAIR_SLOTS),
+        check=close(_C128_CHECK_SLOT, _C128_CHECK_VALUES),
     )
 
 
@@ -741,10 +740,71 @@ def _bar_profile(crop: np.ndarray, template: Template) -> np.ndarray | None:
 def _profile_at(profile: np.ndarray, x: np.ndarray) -> np.ndarray:
     """The profile linearly interpolated at pixel positions ``x`` (any shape;
     np.interp's search is not needed: the positions are on a regular grid)."""
-    x = np.clip(x, 0.0, len(profile) - 1.001)
+    return _interpolate(profile, *_profile_taps(x, len(profile)))
+
+
+def _grid_positions(
+    start: float, shifts: np.ndarray, widths: np.ndarray, at: np.ndarray
+) -> np.ndarray:
+    """Pixel positions (S, W, A) of the samples ``at`` (modules) on the grids
+    of every shift (S,) and module width (W,) from :func:`_grid_search`."""
+    return start + shifts[:, None, None] + widths[None, :, None] * at[None, None, :]
+
+
+def _profile_taps(x: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray]:
+    """Where :func:`_profile_at` reads a profile of ``length`` at ``x``: the
+    left sample (intp) and the weight of the next one (float64), shaped as ``x``."""
+    x = np.clip(x, 0.0, length - 1.001)
     left = x.astype(np.intp)
-    frac = x - left
-    return profile[left] * (1.0 - frac) + profile[left + 1] * frac
+    return left, x - left
+
+
+def _interpolate(profile: np.ndarray, left: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """``profile`` between its samples ``left`` and ``left + 1``, ``weight`` of the way."""
+    return profile[left] * (1.0 - weight) + profile[left + 1] * weight
+
+
+@functools.lru_cache(maxsize=1)
+def _grid_size() -> tuple[int, int]:
+    """Symbols (Stop not counted) and modules of the sheet barcode."""
+    _, stop = _code128_patterns()
+    n_symbols = len(sheet_barcode_symbols("A", "000000"))
+    return n_symbols, n_symbols * _C128_SYMBOL_MODULES + len(stop)
+
+
+@functools.lru_cache(maxsize=1)
+def _shared_grid_model() -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_grid_models`' grown symbols on the samples every sheet barcode
+    shares ``(G, shared samples)``, and their squared sums ``(G,)``, made once."""
+    grown, shared, _ = _grid_models()
+    model = grown[:, shared]
+    energy = (model**2).sum(axis=-1)
+    for array in (model, energy):
+        array.setflags(write=False)
+    return model, energy
+
+
+@functools.lru_cache(maxsize=4)
+def _coarse_grid_taps(
+    shape: tuple[int, ...], area: BarcodeArea, coarse: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_profile_taps` of the grids the coarse search of
+    :func:`_grid_candidates` tries on a crop of ``shape`` (every
+    ``coarse``-th shift of :func:`_grid_search`, every module
+    width), at the samples all sheet barcodes share: (S, W, shared samples)
+    each.  The same for every crop of that size (a batch's sheets at one
+    resolution, up to the ``BARCODE_MIN_PX_PER_MM`` floor's 254 dpi), so
+    made once: the search then only gathers the profile there (the grid
+    check 1.0 to 0.75 ms a 200-dpi sheet)."""
+    _, n_modules = _grid_size()
+    _, shared, _ = _grid_models()
+    start, shifts, widths = _grid_search(shape[0], area, n_modules)
+    at = (np.arange(n_modules * BARCODE_SUBSAMPLES) + 0.5) / BARCODE_SUBSAMPLES
+    x = _grid_positions(start, shifts[::coarse], widths, at[shared])
+    left, weight = _profile_taps(x, shape[1])
+    for array in (left, weight):
+        array.setflags(write=False)
+    return left, weight
 
 
 @dataclass(frozen=True)
@@ -973,7 +1033,7 @@ def _fit_model(
     models, shared, predicted = _model_fits()
     sub = BARCODE_SUBSAMPLES
     n_samples = shared.size
-    start, shifts, widths = _grid_search(crop, area, n_samples // sub)
+    start, shifts, widths = _grid_search(crop.shape[0], area, n_samples // sub)
     at = (np.arange(n_samples) + 0.5) / sub
     seen = _profile_at(
         profile, start + shifts[:, None, None] + widths[None, :, None] * at[shared][None, None, :]

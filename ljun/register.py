@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
 from dataclasses import dataclass, field
 
 import cv2
@@ -53,6 +54,8 @@ __all__ = [
     "register",
     "map_points",
     "sample_scan",
+    "scan_positions",
+    "sample_at",
     "SampledPoints",
     "estimate_paper_level",
     "gray_quantile",
@@ -658,9 +661,19 @@ def gray_quantile(values: np.ndarray, percent: float, mask: np.ndarray | None = 
     >>> gray_quantile(np.arange(10, dtype=np.uint8), 50)
     4.0
     """
+    return _histogram_quantile(_gray_histogram(values, mask), percent)
+
+
+def _gray_histogram(values: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+    """The 256-bin histogram of uint8 ``values`` (where ``mask`` is not 0),
+    (256,) float32 counts, for :func:`_histogram_quantile`."""
     if values.ndim != 2:
         values = values.reshape(-1, 1)
-    hist = cv2.calcHist([values], [0], mask, [256], [0, 256]).ravel()
+    return cv2.calcHist([values], [0], mask, [256], [0, 256]).ravel()
+
+
+def _histogram_quantile(hist: np.ndarray, percent: float) -> float:
+    """:func:`gray_quantile` of the gray levels counted in ``hist``."""
     counts = np.cumsum(hist)
     rank = int(percent / 100.0 * (counts[-1] - 1))
     return float(np.searchsorted(counts, rank, side="right"))
@@ -701,9 +714,13 @@ def _refine_fiducial(
     if x1 - x0 < 4 or y1 - y0 < 4:
         return None
     window = image[y0:y1, x0:x1]
-    ink_guess = gray_quantile(window, _INK_PERCENTILE)
+    # One histogram of the window serves the ink guess, and less the blob's
+    # the paper beside it (counts are exact in float32).
+    window_hist = _gray_histogram(window)
+    ink_guess = _histogram_quantile(window_hist, _INK_PERCENTILE)
     threshold = (ink_guess + paper) / 2.0
-    mask = (window < threshold).astype(np.uint8)
+    # window < threshold as 0/1: gray levels are integers, so <= ceil - 1.
+    _, mask = cv2.threshold(window, math.ceil(threshold) - 1, 1, cv2.THRESH_BINARY_INV)
     if stroke_px > 0:
         mask = _without_strokes(mask, stroke_px)
     n, labels, stats, centroids = _components(mask)
@@ -726,9 +743,12 @@ def _refine_fiducial(
     ):
         return None  # cut by the edge of the scan: its centre cannot be measured
     blob = cv2.inRange(labels, k, k)  # uint8, 255 on the blob
-    # Darkness-weighted centroid: sub-pixel, symmetric under blur.
-    weight = np.where(blob != 0, np.maximum(np.float32(paper) - window, 0.0), 0.0)
-    moments = cv2.moments(weight.astype(np.float32))
+    # Darkness-weighted centroid: sub-pixel, symmetric under blur.  (paper -
+    # gray is exact in float32, and so is its product with 0 or 1.)
+    weight = np.subtract(np.float32(paper), window, dtype=np.float32)
+    np.maximum(weight, np.float32(0.0), out=weight)
+    weight *= labels == k
+    moments = cv2.moments(weight)
     if moments["m00"] <= 0:
         return None
     mx = moments["m10"] / moments["m00"] + x0
@@ -738,17 +758,19 @@ def _refine_fiducial(
     # minAreaRect works on pixel centres; the blob's edge lies half a pixel out.
     (rcx, rcy), (rw, rh), angle = rect
     corners = cv2.boxPoints(((rcx + x0, rcy + y0), (rw + 1.0, rh + 1.0), angle)).astype(np.float64)
-    ink = gray_quantile(window, _INK_PERCENTILE, mask=blob)
-    outside = cv2.bitwise_not(blob)
+    blob_hist = _gray_histogram(window, blob)
+    ink = _histogram_quantile(blob_hist, _INK_PERCENTILE)
+    outside = window_hist - blob_hist
     local_paper = (
-        gray_quantile(window, _LOCAL_PAPER_PERCENTILE, mask=outside)
-        if cv2.countNonZero(outside)
+        _histogram_quantile(outside, _LOCAL_PAPER_PERCENTILE)
+        if window.size > blob_hist.sum()
         else paper
     )
     probe = max(1, int(round(_HOLE_PROBE_FRACTION * side)))
     px, py = int(round(mx)), int(round(my))
     centre_patch = image[max(py - probe, 0) : py + probe + 1, max(px - probe, 0) : px + probe + 1]
-    centre_gray = float(centre_patch.mean()) if centre_patch.size else ink
+    # Its mean: the exact sum over the count, as ndarray.mean gives it.
+    centre_gray = int(centre_patch.sum()) / centre_patch.size if centre_patch.size else ink
     return np.array([mx, my]), corners, centre_gray, ink, local_paper
 
 
@@ -907,20 +929,34 @@ def sample_scan(
     (P, M) uint8 (bilinear, paper white off the scan).  One
     ``cv2.perspectiveTransform`` in float32 (a thousandth of a pixel on an
     A4 page at 600 dpi) is three times faster than :func:`map_points`, and
-    ``cv2.remap`` three times faster on contiguous maps.
+    ``cv2.remap`` three times faster on contiguous maps; it takes the
+    transform's (x, y) pairs as they are, one two-channel map (the same
+    samples as from separate x and y maps, without copying them out: 10 %
+    less time).
     """
-    scan = cv2.perspectiveTransform(
+    scan = scan_positions(homography, points)
+    return scan, sample_at(image, scan)
+
+
+def scan_positions(homography: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Where template ``points`` (P, M, 2) fall on the scan: (P, M, 2) float32,
+    as :func:`sample_scan` maps them."""
+    return cv2.perspectiveTransform(
         np.asarray(points, dtype=np.float32).reshape(-1, 1, 2), homography
     ).reshape(*points.shape[:2], 2)
-    gray = cv2.remap(
+
+
+def sample_at(image: np.ndarray, scan: np.ndarray) -> np.ndarray:
+    """The scan at ``scan`` positions (P, M, 2) float32: (P, M) uint8,
+    bilinear, paper white off the scan (:func:`sample_scan`)."""
+    return cv2.remap(
         image,
-        np.ascontiguousarray(scan[..., 0]),
-        np.ascontiguousarray(scan[..., 1]),
+        scan,
+        None,
         cv2.INTER_LINEAR,
         borderMode=cv2.BORDER_CONSTANT,
         borderValue=255,
     )
-    return scan, gray
 
 
 # The last points given to _with_ring_probes, and them with the ring probes.

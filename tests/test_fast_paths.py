@@ -1,0 +1,203 @@
+"""The fast paths of the 1-bit reading (issue 17) equal the plain arithmetic
+they replace, on real generated 1-bit sheets: the speed-ups must not change
+one reading."""
+
+from __future__ import annotations
+
+import sys
+
+import cv2
+import numpy as np
+import pytest
+from _reading_helpers import bench_sheet, ljun_template
+
+from ljun import decode
+from ljun.calibration import load_calibration
+from ljun.read import DITHER_ISOLATED_MIN, DITHER_PROBE_ROWS, is_dithered
+from ljun.register import REFERENCE_DPI, Registration, gray_quantile, register, sample_scan
+
+# ``import ljun.register`` binds the function: the module itself, for its privates.
+_register = sys.modules["ljun.register"]
+
+MODES = ("threshold", "dither", "adaptive")
+
+
+@pytest.fixture(scope="module")
+def sheets() -> dict[str, np.ndarray]:
+    """One generated 200-dpi 1-bit sheet of each scanner B/W mode."""
+    return {
+        mode: bench_sheet(1717, index, "moderate", dpi=200, bits=1, bilevel_mode=mode).image
+        for index, mode in enumerate(MODES)
+    }
+
+
+@pytest.fixture(scope="module")
+def registrations(sheets) -> dict[str, Registration]:
+    out = {}
+    for mode, image in sheets.items():
+        registration = register(image, ljun_template(), load_calibration(), dpi=200)
+        assert isinstance(registration, Registration)
+        out[mode] = registration
+    return out
+
+
+def _dithered_by_definition(image: np.ndarray) -> bool:
+    """is_dithered as first written: 2-D slices of every DITHER_PROBE_ROWS-th row."""
+    step = DITHER_PROBE_ROWS
+    row = image[1:-1:step] == 0
+    up = image[0:-2:step] == 0
+    down = image[2::step] == 0
+    centre, left, right = row[:, 1:-1], row[:, :-2], row[:, 2:]
+    up, down = up[:, 1:-1], down[:, 1:-1]
+    lone_black = centre & ~left & ~right & ~up & ~down
+    lone_white = ~centre & left & right & up & down
+    black = np.count_nonzero(centre)
+    isolated = np.count_nonzero(lone_black) + np.count_nonzero(lone_white)
+    return bool(black > 0 and isolated >= DITHER_ISOLATED_MIN * black)
+
+
+def test_is_dithered_on_flattened_rows_is_the_2d_definition(sheets):
+    assert [is_dithered(image) for image in sheets.values()] == [False, True, False]
+    rng = np.random.default_rng(17)
+    images = list(sheets.values())
+    # Crops whose isolated fraction sits near the edge, and odd sizes.
+    images += [
+        image[y : y + 97, x : x + 131]
+        for image in sheets.values()
+        for y, x in rng.integers(0, 1500, (20, 2))
+    ]
+    images += [
+        (rng.random(shape) < density).astype(np.uint8) * 255
+        for shape in ((1, 1), (2, 5), (3, 3), (12, 3), (12, 4), (28, 5), (301, 207))
+        for density in (0.1, 0.5, 0.9)
+    ]
+    images.append(rng.integers(0, 256, (300, 200), dtype=np.uint8))  # gray levels too
+    for image in images:
+        assert is_dithered(image) == _dithered_by_definition(image), image.shape
+
+
+def test_sample_scan_two_channel_map_samples_as_separate_maps(sheets, registrations):
+    image, homography = sheets["adaptive"], registrations["adaptive"].homography
+    rng = np.random.default_rng(3)
+    # The bubble centres, and points on and off the page (paper white there).
+    points = [
+        np.asarray(ljun_template().geometry(REFERENCE_DPI).centres, np.float32)[:, None, :],
+        rng.uniform(-60.0, 2500.0, (400, 30, 2)).astype(np.float32),
+    ]
+    for template_points in points:
+        scan, gray = sample_scan(image, homography, template_points)
+        expected = cv2.remap(
+            image,
+            np.ascontiguousarray(scan[..., 0]),
+            np.ascontiguousarray(scan[..., 1]),
+            cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_CONSTANT,
+            borderValue=255,
+        )
+        np.testing.assert_array_equal(gray, expected)
+
+
+def _refined_by_definition(image, centre, side, paper):
+    """The fiducial's centroid, ink, paper beside it and centre gray, as
+    _refine_fiducial first measured them (one histogram per quantile)."""
+    half = int(np.ceil(side))
+    cx, cy = int(round(centre[0])), int(round(centre[1]))
+    x0, y0 = max(cx - half, 0), max(cy - half, 0)
+    window = image[y0 : cy + half + 1, x0 : cx + half + 1]
+    threshold = (gray_quantile(window, 10) + paper) / 2.0
+    _, labels, stats, centroids = cv2.connectedComponentsWithStats(
+        (window < threshold).astype(np.uint8), connectivity=8
+    )
+    large = stats[1:, cv2.CC_STAT_AREA] >= 0.25 * side * side
+    dist = np.hypot(*(centroids[1:] - [cx - x0, cy - y0]).T)
+    k = int(np.argmin(np.where(large, dist, np.inf))) + 1
+    blob = cv2.inRange(labels, k, k)
+    weight = np.where(blob != 0, np.maximum(np.float32(paper) - window, 0.0), 0.0)
+    moments = cv2.moments(weight.astype(np.float32))
+    mx = moments["m10"] / moments["m00"] + x0
+    my = moments["m01"] / moments["m00"] + y0
+    probe = max(1, int(round(0.12 * side)))
+    px, py = int(round(mx)), int(round(my))
+    patch = image[max(py - probe, 0) : py + probe + 1, max(px - probe, 0) : px + probe + 1]
+    ink = gray_quantile(window, 10, mask=blob)
+    local_paper = gray_quantile(window, 75, mask=cv2.bitwise_not(blob))
+    return mx, my, float(patch.mean()), ink, local_paper
+
+
+def test_refine_fiducial_measures_as_the_plain_arithmetic(sheets, registrations):
+    geometry = ljun_template().geometry(REFERENCE_DPI)
+    side = float(np.mean(geometry.fiducial_sizes))  # 200-dpi scans of the 200-dpi geometry
+    rng = np.random.default_rng(5)
+    for mode, image in sheets.items():
+        for centre in registrations[mode].fiducials:
+            for offset in [(0.0, 0.0), *rng.normal(0.0, 0.3 * side, (3, 2))]:
+                for paper in (255.0, 231.0):
+                    measured = _register._refine_fiducial(image, centre + offset, side, paper)
+                    assert measured is not None
+                    (mx, my), _, centre_gray, ink, local_paper = measured
+                    assert (mx, my, centre_gray, ink, local_paper) == _refined_by_definition(
+                        image, centre + offset, side, paper
+                    )
+
+
+def test_barcode_grid_check_with_cached_taps_reads_as_uncached(sheets, registrations):
+    template = ljun_template()
+    geometry = template.geometry(REFERENCE_DPI)
+    crops = [
+        decode.barcode_crop(image, registrations[mode], template, geometry)
+        for mode, image in sheets.items()
+    ]
+    assert len({crop.shape for crop in crops}) == 1  # one size at 200 dpi: the cache serves all
+    for crop in crops:
+        decode._coarse_grid_taps.cache_clear()
+        fresh = decode._grid_candidates(crop, template)
+        assert fresh is not None
+        assert decode._grid_candidates(crop, template) == fresh  # from the cache
+    # The cached taps are those of the positions the search tries.
+    area = template.barcode
+    assert area is not None
+    _, n_modules = decode._grid_size()
+    _, shared, _ = decode._grid_models()
+    start, shifts, widths = decode._grid_search(crops[0].shape[0], area, n_modules)
+    at = (np.arange(n_modules * decode.BARCODE_SUBSAMPLES) + 0.5) / decode.BARCODE_SUBSAMPLES
+    x = start + shifts[::3, None, None] + widths[None, :, None] * at[shared][None, None, :]
+    left, weight = decode._coarse_grid_taps(crops[0].shape, area, 3)
+    profile = np.linspace(0.0, 1.0, crops[0].shape[1]) ** 2
+    np.testing.assert_array_equal(
+        decode._interpolate(profile, left, weight), decode._profile_at(profile, x)
+    )
+
+
+def test_is_bilevel_in_one_test_is_the_definition(sheets):
+    from ljun.read import BILEVEL_MAX_GRAY_FRACTION, BILEVEL_PROBE_STEP, is_bilevel
+
+    rng = np.random.default_rng(11)
+    gray = bench_sheet(1717, 3, "moderate", dpi=150, bits=8).image
+    images = [*sheets.values(), gray, rng.integers(0, 256, (64, 48), dtype=np.uint8)]
+    images += [
+        np.where(rng.random((70, 70)) < 0.0005 * k, 128, 255).astype(np.uint8) for k in range(8)
+    ]
+    for image in images:
+        grid = image[::BILEVEL_PROBE_STEP, ::BILEVEL_PROBE_STEP]
+        middle = np.count_nonzero((grid > 0) & (grid < 255))
+        assert is_bilevel(image) == (middle <= BILEVEL_MAX_GRAY_FRACTION * grid.size)
+    assert [is_bilevel(image) for image in images[:4]] == [True, True, True, False]
+
+
+def test_dithered_samples_blurred_in_their_box_are_the_whole_page_blurred(sheets, registrations):
+    from ljun.read import _blurred_samples, sampling_pattern
+    from ljun.register import sample_at, scan_positions
+
+    image = sheets["dither"]
+    points = sampling_pattern(ljun_template(), REFERENCE_DPI).points
+    rng = np.random.default_rng(7)
+    # The sheet where it lies, and moved so far that the bubbles' box meets
+    # the page's edges or leaves the page.
+    for dx, dy in [(0.0, 0.0), *rng.normal(0.0, 400.0, (4, 2)), (-1900.0, 0.0), (0.0, 2600.0)]:
+        move = np.array([[1.0, 0.0, dx], [0.0, 1.0, dy], [0.0, 0.0, 1.0]])
+        scan = scan_positions(move @ registrations["dither"].homography, points)
+        for size in (3, 5, 9):
+            np.testing.assert_array_equal(
+                _blurred_samples(image, scan, size),
+                sample_at(cv2.blur(image, (size, size)), scan),
+            )
