@@ -20,6 +20,7 @@ from _reading_helpers import (
     scan_page,
 )
 
+from ljun._closer_look import solid_square
 from ljun._lone_mark import (
     BLANK_ITEM_LOOK_FROM,
     LINE_BAND_HALF_MM,
@@ -640,3 +641,15 @@ def test_a_tick_under_a_stray_line_in_a_blank_name_column_is_no_sure_letter(dpi,
     image = scan_page(page, Scan(dpi=dpi, bits=bits, blur=0.8, noise=3, skew_deg=0.7))
     reading = analyse_sheet(Page(image, "tick", 1, dpi), ljun_template(), CAL).reading
     assert reading.review or reading.nama == "BUDI SANTOSO"
+
+
+@pytest.mark.parametrize("dpi", [150.0, 200.0, 300.0])
+def test_a_fill_holds_a_solid_square_and_a_stroke_does_not(dpi):
+    """solid_square: a stroke 0.6 mm wide (a line's or a tick's path in
+    the excess ink) holds no square of SOLID_INK_MM; a disc of 0.6 mm
+    radius (a partial fill's body) does."""
+    px = dpi / 25.4
+    y, x = np.mgrid[:41, :41] - 20
+    stroke = (np.abs(x + 0.3 * y) <= 0.3 * px * np.hypot(1, 0.3))[None]
+    assert not solid_square(stroke, dpi)[0]
+    assert solid_square(_disc(41, 0.6 * px), dpi)[0]
