@@ -92,6 +92,7 @@ __all__ = [
     "letter_only",
     "whole_letter",
     "solid_ink",
+    "solid_square",
     "disc_area",
     "mask_area",
     "printed_only",
@@ -485,10 +486,16 @@ def solid_ink(patches: Patches, darker_by: float) -> np.ndarray:
     (U,) ndarray of bool
         False where there is no blank look.
     """
-    reach = max(1, int(round(SOLID_INK_MM / 2 * patches.dpi / MM_PER_INCH)))
-    excess = excess_mask(patches, darker_by).astype(np.float32)
-    core = -_grow(-excess, reach) > 0.5  # erosion: the square around is all excess
-    return np.asarray(core.any(axis=(1, 2)) & patches.usable)
+    return np.asarray(solid_square(excess_mask(patches, darker_by), patches.dpi) & patches.usable)
+
+
+def solid_square(mask: np.ndarray, dpi: float) -> np.ndarray:
+    """True where some square of side ``SOLID_INK_MM`` (at least 3 scan
+    pixels, odd) lies wholly in ``mask`` ((U, S, S) bool on a grid of one
+    scan pixel at ``dpi``): a fill, not a line's path.  (U,) bool."""
+    reach = max(1, int(round(SOLID_INK_MM / 2 * dpi / MM_PER_INCH)))
+    core = -_grow(-mask.astype(np.float32), reach) > 0.5  # erosion by the square
+    return np.asarray(core.any(axis=(1, 2)))
 
 
 def pencil_covers(area: np.ndarray, disc: np.ndarray) -> np.ndarray:

@@ -52,7 +52,17 @@ a line runs through them (:func:`lined_candidates`: the only bubble of its
 column not blank-sure, its body blank, a line in its halo), gray and 1-bit:
 a line only, the column reads blank surely (moderate dev seed 8402, sheets
 165 and 172: lines through B and Q of blank name columns read as letters
-and reviewed).  Dithered scans are left alone.  Every other bubble keeps
+and reviewed); also beside the column's letter, marked surely
+(moderate seed 8502, sheets 20 and 188: lines through G and Y of name
+columns whose letters were filled, reviewed).  The other way round, the
+one unsure bubble of an otherwise blank column that a line runs into may
+be a fill whose stroke spilled over the ring (:func:`filled_candidates`:
+the kernel caps it at unsure, a line explaining its darkest quarter):
+when its excess ink reaches far beyond any straight band
+(``FILL_OFF_BAND_MIN_MM2``) and holds a solid patch
+(``FILL_SOLID_MIN_MM2``), it is the column's letter, surely (moderate
+seeds 8502 and 8503: five partial fills of name and nomor letters, gray
+and 1-bit, read right and reviewed).  Dithered scans are left alone.  Every other bubble keeps
 its evidence, so anything else near an edge still goes to review.
 
 Measured on generated hard sheets (dev seeds 8121-8122, 400 sheets, 150-300
@@ -90,6 +100,7 @@ from ._closer_look import (
     closer_patches,
     excess_mask,
     mask_area,
+    solid_square,
 )
 from .calibration import Bands, ReadCalibration
 from .read import BubbleDarkness, SamplingPattern, bands_for
@@ -107,6 +118,9 @@ __all__ = [
     "off_band_area",
     "lone_candidates",
     "lined_candidates",
+    "filled_candidates",
+    "FILL_OFF_BAND_MIN_MM2",
+    "FILL_SOLID_MIN_MM2",
     "lone_mark_evidence",
 ]
 
@@ -156,6 +170,14 @@ LINE_RESIDUE_MAX_MM2 = 0.25
 #: gray, calibration/README.md); looking at every bubble of such items
 #: instead cost 1.4 ms a sheet.
 BLANK_ITEM_LOOK_FROM = 0.01
+#: In an identity column, the one unsure bubble a line runs into
+#: (:func:`filled_candidates`) is a fill, surely, when at least this much
+#: of its excess ink (mm²) lies beyond the best straight band
+#: (:func:`off_band_area`) ...
+FILL_OFF_BAND_MIN_MM2 = 0.7
+#: ... and at least this much (mm²) survives the erosion of
+#: :func:`solid_area`.
+FILL_SOLID_MIN_MM2 = 0.8
 
 
 def solid_area(mask: np.ndarray, dpi: float) -> np.ndarray:
@@ -290,6 +312,21 @@ def lone_candidates(
     return np.concatenate(lone).astype(np.intp), np.concatenate(crossed).astype(np.intp)
 
 
+def _column_unsure(
+    evidence: np.ndarray, bubbles: BubbleDarkness, grid: np.ndarray, bands: Bands
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per column (row) of ``grid`` (I, O): its unsure bubble (the darkest
+    of those between the blank-sure and marked-sure bands), whether it is
+    the only unsure one, how many bubbles are marked surely, and whether
+    the column lies on the scan; each (I,)."""
+    e = evidence[grid]
+    unsure = (e > bands.blank_sure_max) & (e < bands.marked_sure_min)
+    bubble = grid[np.arange(len(grid)), np.argmax(np.where(unsure, e, -np.inf), axis=1)]
+    sure = (e >= bands.marked_sure_min).sum(axis=1)
+    on_scan = bubbles.inside[grid].all(axis=1)
+    return bubble, unsure.sum(axis=1) == 1, sure, on_scan
+
+
 def lined_candidates(
     evidence: np.ndarray,
     bubbles: BubbleDarkness,
@@ -299,10 +336,12 @@ def lined_candidates(
     """Unsure bubbles alone in their column that a line runs into, the rest
     of the bubble blank: a stray line through a blank bubble, or a mark.
 
-    The bubble is the only one of its column not blank-sure, below the
-    marked-sure band, with its halo at least ``line_halo_min`` and its
-    ``body`` (the bubble without its darkest quarter) blank-sure: a light or
-    partial fill darkens more than a line's path.
+    The bubble is the only one of its column in the unsure band, the
+    column's others blank-sure but for at most one marked surely (the
+    column's letter: a stray line through a blank bubble beside it, moderate
+    seed 8502 sheets 20 and 188), with its halo at least ``line_halo_min``
+    and its ``body`` (the bubble without its darkest quarter) blank-sure: a
+    light or partial fill darkens more than a line's path.
 
     Parameters
     ----------
@@ -320,17 +359,63 @@ def lined_candidates(
     """
     bands = bands_for(bubbles, calibration)
     lined = [np.zeros(0, np.intp)]
+    if not _any_lined_unsure(evidence, bubbles, grids, bands):
+        return lined[0]  # most sheets: no column to look at
+    for grid in grids:
+        bubble, alone, sure, on_scan = _column_unsure(evidence, bubbles, grid, bands)
+        line = bubbles.halo[bubble] >= bands.line_halo_min
+        body_blank = bubbles.body[bubble] <= bands.blank_sure_max
+        lined.append(bubble[alone & (sure <= 1) & on_scan & line & body_blank])
+    return np.concatenate(lined).astype(np.intp)
+
+
+def filled_candidates(
+    evidence: np.ndarray,
+    bubbles: BubbleDarkness,
+    grids: list[np.ndarray],
+    calibration: ReadCalibration,
+) -> np.ndarray:
+    """Unsure bubbles alone in their column that a line runs into, whatever
+    their body: a fill whose stroke spilled over the ring, or a line.
+
+    The bubble is the only one of its column in the unsure band, every
+    other bubble of the column blank-sure (no letter marked surely), its
+    halo at least ``line_halo_min``.  The kernel keeps such a fill unsure
+    (a line explains its darkest quarter; ``ljun.read.mark_evidence``);
+    :func:`lone_mark_evidence` reads it as a mark when its excess ink is a
+    solid fill far beyond any straight band (``FILL_OFF_BAND_MIN_MM2``,
+    ``FILL_SOLID_MIN_MM2``).
+
+    Parameters
+    ----------
+    evidence, bubbles, grids, calibration
+        As for :func:`lined_candidates`.
+
+    Returns
+    -------
+    (U,) ndarray of intp
+        Bubble indices, geometry order within each grid.
+    """
+    bands = bands_for(bubbles, calibration)
+    filled = [np.zeros(0, np.intp)]
+    if not _any_lined_unsure(evidence, bubbles, grids, bands):
+        return filled[0]
+    for grid in grids:
+        bubble, alone, sure, on_scan = _column_unsure(evidence, bubbles, grid, bands)
+        above = (evidence[grid] > bands.blank_sure_max).sum(axis=1)
+        line = bubbles.halo[bubble] >= bands.line_halo_min
+        filled.append(bubble[alone & (sure == 0) & (above == 1) & on_scan & line])
+    return np.concatenate(filled).astype(np.intp)
+
+
+def _any_lined_unsure(
+    evidence: np.ndarray, bubbles: BubbleDarkness, grids: list[np.ndarray], bands: Bands
+) -> bool:
+    """Whether any bubble of ``grids`` is in the unsure band with a line in its halo."""
     every = np.concatenate([grid.ravel() for grid in grids])
     e = evidence[every]
     unsure = (e > bands.blank_sure_max) & (e < bands.marked_sure_min)
-    if not (unsure & (bubbles.halo[every] >= bands.line_halo_min)).any():
-        return lined[0]  # most sheets: no column to look at
-    for grid in grids:
-        above, on_scan, bubble, unsure = _items(evidence, bubbles, grid, bands)
-        line = bubbles.halo[bubble] >= bands.line_halo_min
-        body_blank = bubbles.body[bubble] <= bands.blank_sure_max
-        lined.append(bubble[(above == 1) & on_scan & unsure & line & body_blank])
-    return np.concatenate(lined).astype(np.intp)
+    return bool((unsure & (bubbles.halo[every] >= bands.line_halo_min)).any())
 
 
 def lone_mark_evidence(
@@ -384,6 +469,11 @@ def lone_mark_evidence(
     # through B and Q of blank name columns, gray and 1-bit, read as letters
     # and reviewed).
     lined = lined_candidates(evidence, bubbles, others, calibration)
+    # A fill that spilled over the ring, alone in its column, that the
+    # kernel kept unsure because a line explains its darkest quarter
+    # (moderate seeds 8502 and 8503: partial fills of name and nomor
+    # letters, gray and 1-bit, read right and reviewed).
+    filled = filled_candidates(evidence, bubbles, others, calibration)
     if bubbles.bilevel:
         # On 1-bit scans a line-crossed bubble with a solid patch is unsure
         # in identity columns too (hard seed 8222, sheet 138: a light mark
@@ -398,7 +488,7 @@ def lone_mark_evidence(
         # On gray scans the kernel reads a dot's darkness itself; only a
         # stroke a line may explain is looked at (seed 8123, sheet 65).
         lone = lone[:0]
-    looked = np.concatenate([lone, crossed, lined])
+    looked = np.concatenate([lone, crossed, lined, filled])
     if len(looked) == 0:
         return evidence
     bands = bands_for(bubbles, calibration)
@@ -408,9 +498,21 @@ def lone_mark_evidence(
     excess = excess_mask(patches, darker_by)
     n_solid = len(lone) + len(crossed)
     line_only = np.zeros(len(lined), bool)
-    if len(lined):
-        beyond = off_band_area(excess[n_solid:], patches.dpi)
-        line_only = patches.usable[n_solid:] & (beyond <= LINE_RESIDUE_MAX_MM2)
+    fill = np.zeros(len(filled), bool)
+    if len(lined) + len(filled):
+        banded = excess[n_solid:]
+        beyond = off_band_area(banded, patches.dpi)
+        usable = patches.usable[n_solid:]
+        line_only = (usable & (beyond <= LINE_RESIDUE_MAX_MM2))[: len(lined)]
+        fill = usable[len(lined) :] & (beyond[len(lined) :] >= FILL_OFF_BAND_MIN_MM2)
+        if fill.any():
+            # A fill, not a stroke: a solid patch, with a square of
+            # SOLID_INK_MM somewhere (a tick's or a scribble's stroke,
+            # which a straight band does not hold either, fills none).
+            ink = banded[len(lined) :][fill]
+            fill[fill] = (solid_area(ink, patches.dpi) >= FILL_SOLID_MIN_MM2) & solid_square(
+                ink, patches.dpi
+            )
         excess = excess[:n_solid]
     solid = patches.usable[:n_solid] & (solid_area(excess, patches.dpi) >= SOLID_PATCH_MIN_MM2)
     # In an identity column (1-bit) a patch a straight band explains is the
@@ -425,4 +527,5 @@ def lone_mark_evidence(
     out[lone[solid[: len(lone)]]] = np.float32(bands.marked_sure_min)
     out[crossed[solid[len(lone) :]]] = np.float32((bands.blank_sure_max + bands.mark_min) / 2)
     out[lined[line_only]] = np.float32(bands.blank_sure_max)
+    out[filled[fill]] = np.float32(bands.marked_sure_min)
     return out

@@ -20,12 +20,14 @@ from _reading_helpers import (
     scan_page,
 )
 
+from ljun._closer_look import solid_square
 from ljun._lone_mark import (
     BLANK_ITEM_LOOK_FROM,
     LINE_BAND_HALF_MM,
     LINE_RESIDUE_MAX_MM2,
     SOLID_PATCH_MIN_MM2,
     SOLID_PATCH_RADIUS_MM,
+    filled_candidates,
     lined_candidates,
     lone_candidates,
     off_band_area,
@@ -292,11 +294,48 @@ def test_the_one_unsure_bubble_of_a_column_a_line_runs_into_is_a_candidate():
         (LINED_UNSURE, GRAY.line_halo_min - EPS, 0.0, 0.0, False),  # no line
         (LINED_UNSURE, GRAY.line_halo_min, GRAY.blank_sure_max + EPS, 0.0, False),  # a fill
         (LINED_UNSURE, GRAY.line_halo_min, 0.0, GRAY.blank_sure_max + EPS, False),  # two inked
+        (LINED_UNSURE, GRAY.line_halo_min, 0.0, GRAY.marked_sure_min, True),  # beside the letter
+        (LINED_UNSURE, GRAY.line_halo_min, 0.0, GRAY.marked_sure_min - EPS, False),  # two unsure
     ],
 )
 def test_lined_candidate_edges(value, halo, body, other, lined):
     got = _lined([[other, value, 0.0]], [[0.0, halo, 0.0]], [[0.0, body, 0.0]])
     assert got == ([1] if lined else [])
+
+
+def test_a_line_beside_two_sure_letters_is_no_lined_candidate():
+    sure = GRAY.marked_sure_min
+    rows = [[sure, LINED_UNSURE, sure]]
+    assert _lined(rows, [[0.0, GRAY.line_halo_min, 0.0]], [[0.0] * 3]) == []
+
+
+def _filled(rows, halo, body, bilevel=False):
+    evidence = np.asarray(rows, np.float32)
+    grid = np.arange(evidence.size).reshape(evidence.shape)
+    bubbles = dataclasses.replace(
+        _bubbles(evidence, np.asarray(halo, np.float32)),
+        body=np.asarray(body, np.float32).ravel(),
+        bilevel=bilevel,
+    )
+    return filled_candidates(evidence.ravel(), bubbles, [grid], READ).tolist()
+
+
+@pytest.mark.parametrize(
+    ("value", "halo", "body", "other", "filled"),
+    [
+        (LINED_UNSURE, GRAY.line_halo_min, 0.0, 0.0, True),
+        (LINED_UNSURE, GRAY.line_halo_min, 0.6, 0.0, True),  # a fill's body: still looked at
+        (np.nextafter(np.float32(GRAY.blank_sure_max), 1), GRAY.line_halo_min, 0.0, 0.0, True),
+        (GRAY.blank_sure_max, GRAY.line_halo_min, 0.0, 0.0, False),  # blank surely already
+        (GRAY.marked_sure_min, GRAY.line_halo_min, 0.0, 0.0, False),  # a mark surely
+        (LINED_UNSURE, GRAY.line_halo_min - EPS, 0.0, 0.0, False),  # no line
+        (LINED_UNSURE, GRAY.line_halo_min, 0.0, GRAY.blank_sure_max + EPS, False),  # two inked
+        (LINED_UNSURE, GRAY.line_halo_min, 0.0, GRAY.marked_sure_min, False),  # a second mark
+    ],
+)
+def test_filled_candidate_edges(value, halo, body, other, filled):
+    got = _filled([[other, value, 0.0]], [[0.0, halo, 0.0]], [[0.0, body, 0.0]])
+    assert got == ([1] if filled else [])
 
 
 def test_columns_are_decided_one_by_one():
@@ -500,3 +539,117 @@ def test_regression_a_stray_line_through_a_blank_name_bubble_of_a_gray_scan_need
     reading = analyse_sheet(Page(sheet.image, "seed8402", 173, 200.0), ljun_template(), CAL).reading
     assert reading.nama == sheet.truth["nama"]
     assert not reading.review, reading.flags
+
+
+# --- identity columns: a fill spilled over the ring, a line beside a letter -
+
+
+@pytest.mark.parametrize(
+    ("seed", "index", "dpi", "bits", "mode", "flag"),
+    [
+        # A partial fill spilled over the ring, alone in its column: the
+        # kernel's line rule kept it unsure (0.25 gray, 0.46 1-bit).
+        (8502, 92, 200, 8, "adaptive", "unsure:nama:6"),
+        (8503, 106, 200, 8, "dither", "unsure:nomor_peserta:12"),
+        (8502, 25, 150, 1, "threshold", "unsure:nama:4"),
+        (8502, 92, 150, 1, "adaptive", "unsure:nama:6"),
+        # A stray line through a blank bubble beside the column's letter.
+        (8502, 188, 200, 8, "threshold", "unsure:nama:7"),
+        (8502, 20, 150, 1, "threshold", "unsure:nama:4"),
+    ],
+)
+def test_regression_identity_columns_read_right_need_no_review(seed, index, dpi, bits, mode, flag):
+    """bench moderate dev seeds 8502 and 8503 (200-dpi gray row and the
+    mixed row): each sheet read right but went to review for one identity
+    column (``flag``).  A fill with solid ink far beyond any straight band,
+    a square of ``SOLID_INK_MM`` in it, reads as the column's letter surely; a line's band beside the column's
+    sure letter reads blank surely: no review."""
+    sheet = bench_sheet(seed, index, "moderate", dpi=dpi, bits=bits, bilevel_mode=mode)
+    page = Page(sheet.image, f"seed{seed}", index + 1, float(dpi))
+    reading = analyse_sheet(page, ljun_template(), CAL).reading
+    for key in ("nama", "nomor_peserta", "tanggal_lahir", "kode_kompetensi", "paket"):
+        assert getattr(reading, key) == sheet.truth[key], key
+    assert flag not in reading.flags
+    assert not reading.review, reading.flags
+
+
+@pytest.mark.parametrize(
+    ("seed", "index", "dpi", "bits", "mode", "flag"),
+    [
+        (8501, 61, 300, 1, "dither", "unsure:nama:14"),  # a line through A of a blank column
+        (8501, 138, 200, 1, "adaptive", "unsure:nama:19"),  # a line thickened inside O
+        (8503, 49, 200, 8, "threshold", "unsure:nama:16"),  # a speck of dust on C
+    ],
+)
+def test_identity_columns_read_wrong_still_go_to_review(seed, index, dpi, bits, mode, flag):
+    """The same bench sets: blank name columns read as a letter (a stray
+    line's ink, dust), unsure; they must stay in review."""
+    sheet = bench_sheet(seed, index, "moderate", dpi=dpi, bits=bits, bilevel_mode=mode)
+    page = Page(sheet.image, f"seed{seed}", index + 1, float(dpi))
+    reading = analyse_sheet(page, ljun_template(), CAL).reading
+    assert reading.nama != sheet.truth["nama"]
+    assert reading.review
+    assert flag in reading.flags
+
+
+def _line_beside_a_letter(dpi: float) -> tuple[np.ndarray, float, float, float]:
+    """BUDI SANTOSO with a stray line through H of name column 3 (whose
+    letter, D, is filled), running on across the blank columns around."""
+    page = pencil(SheetSpec(), dpi)
+    cx, cy, r = bubble_px("nama", 3, "H", dpi)
+    draw_line(page, (cx - 3.5 * r, cy - 0.5 * r), (cx + 3.5 * r, cy + 0.3 * r), dpi, gray=100)
+    return page, cx, cy, r
+
+
+def test_a_dot_on_a_stray_line_beside_the_letter_of_a_column_goes_to_review():
+    """A dot of 0.45 bubble radius on the line's path in H (150-dpi 1-bit,
+    kept unsure by the kernel): a second mark as much as a line, beside D:
+    ink beyond the line's band, a person decides.  (At 200 and 300 dpi, and
+    on gray scans, the kernel itself reads a dot this small beside a firm
+    letter as blank surely, before the line rule looks.)"""
+    dpi = 150.0
+    page, *_ = _line_beside_a_letter(dpi)
+    draw_dot(page, "nama", 3, "H", dpi, fraction=0.45)
+    image = scan_page(page, Scan(dpi=dpi, bits=1, blur=0.8, noise=3, skew_deg=0.7))
+    reading = analyse_sheet(Page(image, "beside", 1, dpi), ljun_template(), CAL).reading
+    assert reading.review
+    assert "unsure:nama:3" in reading.flags
+
+
+@pytest.mark.parametrize(("dpi", "bits"), [(150.0, 1), (200.0, 8), (300.0, 8)])
+def test_a_dot_on_a_stray_line_in_a_blank_name_column_is_no_sure_letter(dpi, bits):
+    """A dot on a line in blank name column 16 holds ink beyond the line's
+    band, but too little for a fill (FILL_OFF_BAND_MIN_MM2): it stays in
+    review, never read as H surely."""
+    page = _stray_line_through_blank_name_columns(dpi)
+    draw_dot(page, "nama", 16, "H", dpi, fraction=0.3)
+    image = scan_page(page, Scan(dpi=dpi, bits=bits, blur=0.8, noise=3, skew_deg=0.7))
+    reading = analyse_sheet(Page(image, "dot", 1, dpi), ljun_template(), CAL).reading
+    assert reading.review
+    assert "unsure:nama:16" in reading.flags
+
+
+@pytest.mark.parametrize(("dpi", "bits"), [(150.0, 1), (200.0, 1), (200.0, 8), (300.0, 8)])
+def test_a_tick_under_a_stray_line_in_a_blank_name_column_is_no_sure_letter(dpi, bits):
+    """A tick on H of blank name column 16 under the stray line: its
+    strokes reach beyond the line's band, but a stroke is no fill (no
+    square of SOLID_INK_MM): never read as H without review."""
+    page = _stray_line_through_blank_name_columns(dpi)
+    draw_tick(page, "nama", 16, "H", dpi, gray=90)
+    cx, cy, r = bubble_px("nama", 16, "H", dpi)
+    draw_line(page, (cx - 0.65 * r, cy + 0.55 * r), (cx - 0.9 * r, cy - 0.2 * r), dpi, gray=90)
+    image = scan_page(page, Scan(dpi=dpi, bits=bits, blur=0.8, noise=3, skew_deg=0.7))
+    reading = analyse_sheet(Page(image, "tick", 1, dpi), ljun_template(), CAL).reading
+    assert reading.review or reading.nama == "BUDI SANTOSO"
+
+
+@pytest.mark.parametrize("dpi", [150.0, 200.0, 300.0])
+def test_a_fill_holds_a_solid_square_and_a_stroke_does_not(dpi):
+    """solid_square: a stroke 0.6 mm wide (a line's or a tick's path in
+    the excess ink) holds no square of SOLID_INK_MM; a disc of 0.6 mm
+    radius (a partial fill's body) does."""
+    px = dpi / 25.4
+    y, x = np.mgrid[:41, :41] - 20
+    stroke = (np.abs(x + 0.3 * y) <= 0.3 * px * np.hypot(1, 0.3))[None]
+    assert not solid_square(stroke, dpi)[0]
+    assert solid_square(_disc(41, 0.6 * px), dpi)[0]
