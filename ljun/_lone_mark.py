@@ -107,6 +107,11 @@ __all__ = [
     "off_band_area",
     "lone_candidates",
     "lined_candidates",
+    "lined_fill_candidates",
+    "solid_mask",
+    "LINED_FILL_HALO_MAX",
+    "LINED_FILL_BODY_MIN",
+    "LINED_FILL_OFF_BAND_MIN_MM2",
     "lone_mark_evidence",
 ]
 
@@ -148,6 +153,32 @@ LINE_BAND_ANGLES = 18
 #: blob (hard seed 8222, sheet 138): 0.70; a dot of 0.6 mm radius on a
 #: line's path (tests/test_lone_mark.py): 0.31-0.37.
 LINE_RESIDUE_MAX_MM2 = 0.25
+#: On a 1-bit scan (threshold or adaptive), an unsure answer bubble alone
+#: in its item that a pencil line seems to run into (the kernel keeps it at
+#: most unsure: a line explains its dark quarter) is a fill, surely, when
+#: all three hold:
+#:
+#: * its halo is below ``LINED_FILL_HALO_MAX``: a pencil line or stroke
+#:   through the halo points is black on a 1-bit scan (the stray lines
+#:   through blank bubbles at 150 dpi, dev seeds 8407-8409: halo >= 0.965;
+#:   the strokes that end in a bubble and the tick's corner below: 1.0),
+#:   where the rim of a fill that spills over the ring leaves a grey edge;
+#: * its ``body`` (the bubble without its darkest quarter) is at least
+#:   ``LINED_FILL_BODY_MIN``: a line's path or a stroke's end darkens the
+#:   quarter along it, not the body (stray lines: body 0.08-0.19; a tick's
+#:   corner drawn in a blank bubble by the generator's strokes that end in
+#:   a bubble, dev seed 8701 moderate sheet 6, D of item 28: 0.08);
+#: * its solid patch reaches beyond the best straight band
+#:   (:func:`off_band_area` of the eroded excess ink) by at least
+#:   ``LINED_FILL_OFF_BAND_MIN_MM2``: a line's ink lies in the band (the
+#:   tick's corner: 0.66 mm², with halo 1.0 and body 0.08).
+#:
+#: The partial fill of moderate dev seed 8501, sheet 182 (150 dpi
+#: threshold, a half moon spilling over the ring in one direction; halo
+#: 0.22, body 0.39, 0.86 mm² beyond the band) was reviewed.
+LINED_FILL_HALO_MAX = 0.5
+LINED_FILL_BODY_MIN = 0.3
+LINED_FILL_OFF_BAND_MIN_MM2 = 0.5
 #: In an answer item read blank, a bubble with evidence above this is
 #: looked at for a solid patch even without a line in its halo: a partial
 #: fill along the ring, outside the kernel's inner disc, leaves only a
@@ -172,6 +203,11 @@ def solid_area(mask: np.ndarray, dpi: float) -> np.ndarray:
     -------
     (U,) ndarray of float64
     """
+    return mask_area(solid_mask(mask, dpi), dpi)
+
+
+def solid_mask(mask: np.ndarray, dpi: float) -> np.ndarray:
+    """Each mask eroded by a disc of ``SOLID_PATCH_RADIUS_MM``: (U, S, S) bool."""
     radius = max(1, int(round(SOLID_PATCH_RADIUS_MM * dpi / MM_PER_INCH)))
     side = mask.shape[1]
     padded = np.pad(mask, ((0, 0), (radius, radius), (radius, radius)), constant_values=False)
@@ -183,7 +219,7 @@ def solid_area(mask: np.ndarray, dpi: float) -> np.ndarray:
                     :, radius + dy : radius + dy + side, radius + dx : radius + dx + side
                 ]
                 np.logical_and(eroded, shifted, out=eroded)
-    return mask_area(eroded, dpi)
+    return eroded
 
 
 def off_band_area(mask: np.ndarray, dpi: float) -> np.ndarray:
@@ -290,6 +326,40 @@ def lone_candidates(
     return np.concatenate(lone).astype(np.intp), np.concatenate(crossed).astype(np.intp)
 
 
+def lined_fill_candidates(
+    evidence: np.ndarray,
+    bubbles: BubbleDarkness,
+    grids: list[np.ndarray],
+    calibration: ReadCalibration,
+) -> np.ndarray:
+    """Unsure bubbles alone in their item that a line seems to run into,
+    with a grey halo (below ``LINED_FILL_HALO_MAX``) and a dark body (at
+    least ``LINED_FILL_BODY_MIN``): the rim of a fill, or a line.
+
+    Parameters
+    ----------
+    evidence : (N,) ndarray of float32
+        Mark evidence after the closer look.
+    bubbles : BubbleDarkness
+    grids : list of (I, O) ndarray of intp
+        Bubble indices of the items of each answer field.
+    calibration : ReadCalibration
+
+    Returns
+    -------
+    (U,) ndarray of intp
+    """
+    bands = bands_for(bubbles, calibration)
+    found = [np.zeros(0, np.intp)]
+    for grid in grids:
+        above, on_scan, bubble, unsure = _items(evidence, bubbles, grid, bands)
+        halo = bubbles.halo[bubble]
+        lined = (halo >= bands.line_halo_min) & (halo < LINED_FILL_HALO_MAX)
+        body = bubbles.body[bubble] >= LINED_FILL_BODY_MIN
+        found.append(bubble[(above == 1) & on_scan & unsure & lined & body])
+    return np.concatenate(found).astype(np.intp)
+
+
 def lined_candidates(
     evidence: np.ndarray,
     bubbles: BubbleDarkness,
@@ -394,11 +464,16 @@ def lone_mark_evidence(
         # read surely in answer items only.
         identity_crossed = lone_candidates(evidence, bubbles, others, calibration)[1]
         crossed = np.concatenate([crossed, identity_crossed])
+    filled = np.zeros(0, np.intp)
+    if bubbles.bilevel:
+        # A fill a line touches (moderate dev seed 8501, sheet 182: a half
+        # moon spilling over the ring, kept unsure as a line and reviewed).
+        filled = lined_fill_candidates(evidence, bubbles, answers, calibration)
     if not bubbles.bilevel:
         # On gray scans the kernel reads a dot's darkness itself; only a
         # stroke a line may explain is looked at (seed 8123, sheet 65).
         lone = lone[:0]
-    looked = np.concatenate([lone, crossed, lined])
+    looked = np.concatenate([lone, crossed, lined, filled])
     if len(looked) == 0:
         return evidence
     bands = bands_for(bubbles, calibration)
@@ -407,11 +482,16 @@ def lone_mark_evidence(
     darker_by = BILEVEL_EXCESS_DARKNESS if bubbles.bilevel else GRAY_EXCESS_DARKNESS
     excess = excess_mask(patches, darker_by)
     n_solid = len(lone) + len(crossed)
+    n_lined = n_solid + len(lined)
     line_only = np.zeros(len(lined), bool)
     if len(lined):
-        beyond = off_band_area(excess[n_solid:], patches.dpi)
-        line_only = patches.usable[n_solid:] & (beyond <= LINE_RESIDUE_MAX_MM2)
-        excess = excess[:n_solid]
+        beyond = off_band_area(excess[n_solid:n_lined], patches.dpi)
+        line_only = patches.usable[n_solid:n_lined] & (beyond <= LINE_RESIDUE_MAX_MM2)
+    fill = np.zeros(len(filled), bool)
+    if len(filled):
+        beyond = off_band_area(solid_mask(excess[n_lined:], patches.dpi), patches.dpi)
+        fill = patches.usable[n_lined:] & (beyond >= LINED_FILL_OFF_BAND_MIN_MM2)
+    excess = excess[:n_solid]
     solid = patches.usable[:n_solid] & (solid_area(excess, patches.dpi) >= SOLID_PATCH_MIN_MM2)
     # In an identity column (1-bit) a patch a straight band explains is the
     # line itself: only one with ink beyond the band goes to review (seed
@@ -425,4 +505,5 @@ def lone_mark_evidence(
     out[lone[solid[: len(lone)]]] = np.float32(bands.marked_sure_min)
     out[crossed[solid[len(lone) :]]] = np.float32((bands.blank_sure_max + bands.mark_min) / 2)
     out[lined[line_only]] = np.float32(bands.blank_sure_max)
+    out[filled[fill]] = np.float32(bands.marked_sure_min)
     return out

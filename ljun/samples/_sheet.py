@@ -60,6 +60,12 @@ STROKE_END_RADIUS = (0.0, 0.75)
 STROKE_END_BEYOND_MM = (0.5, 4.0)
 STROKE_END_TICK_ARM = (0.3, 0.6)
 STROKE_END_TICK_ANGLE_DEG = (60.0, 120.0)
+#: A tick's corner and the start of its short arm lie on paper: at least
+#: this many bubble radii from every bubble's centre (a corner inside a
+#: bubble is a tick on that bubble, not a stroke that ends in another);
+#: so many tries, else the stroke is a short one.
+STROKE_END_TICK_CLEAR = 1.3
+STROKE_END_TICK_TRIES = 8
 #: Share of the strokes that end in a bubble of the answers field (the rest
 #: in identity columns, paket).
 STROKE_END_ANSWER_SHARE = 0.6
@@ -435,17 +441,12 @@ def _stroke_ends(page, template, plan, level, inked, style, seed, dpi) -> list[d
             length = rng.uniform(*STRAY_LENGTH_MM) * px_per_mm
         else:
             length = r + rho + rng.uniform(*STROKE_END_BEYOND_MM) * px_per_mm
+        tick = None
         if kind == "tick":
-            turn = math.radians(rng.uniform(*STROKE_END_TICK_ANGLE_DEG)) * rng.choice([-1, 1])
-            vertex = end + length * away
-            arm = np.array(
-                [
-                    away[0] * math.cos(turn) - away[1] * math.sin(turn),
-                    away[0] * math.sin(turn) + away[1] * math.cos(turn),
-                ]
-            )
-            start = vertex - rng.uniform(*STROKE_END_TICK_ARM) * length * arm
-            points = np.stack([start, vertex, end])
+            tick = _tick_outside(geometry, end, length, away, rng)
+            kind = "tick" if tick is not None else "short"
+        if tick is not None:
+            points = tick
             width = style.width_px
             darkness = rng.uniform(*level.fill_darkness)
         else:
@@ -466,3 +467,29 @@ def _stroke_ends(page, template, plan, level, inked, style, seed, dpi) -> list[d
             }
         )
     return drawn
+
+
+def _tick_outside(geometry, end, length, away, rng) -> np.ndarray | None:
+    """A tick whose tail runs from its corner to ``end``, ``(3, 2)`` pixels,
+    with the corner and the short arm's start clear of every bubble
+    (``STROKE_END_TICK_CLEAR``); None when no try of the arm finds paper."""
+    vertex = end + length * away
+    clear = STROKE_END_TICK_CLEAR * geometry.radii
+
+    def on_paper(point: np.ndarray) -> bool:
+        return bool((np.hypot(*(geometry.centres - point).T) >= clear).all())
+
+    if not on_paper(vertex):
+        return None
+    for _ in range(STROKE_END_TICK_TRIES):
+        turn = math.radians(rng.uniform(*STROKE_END_TICK_ANGLE_DEG)) * rng.choice([-1, 1])
+        arm = np.array(
+            [
+                away[0] * math.cos(turn) - away[1] * math.sin(turn),
+                away[0] * math.sin(turn) + away[1] * math.cos(turn),
+            ]
+        )
+        start = vertex - rng.uniform(*STROKE_END_TICK_ARM) * length * arm
+        if on_paper(start):
+            return np.stack([start, vertex, end])
+    return None
