@@ -52,7 +52,12 @@ a line runs through them (:func:`lined_candidates`: the only bubble of its
 column not blank-sure, its body blank, a line in its halo), gray and 1-bit:
 a line only, the column reads blank surely (moderate dev seed 8402, sheets
 165 and 172: lines through B and Q of blank name columns read as letters
-and reviewed).  Dithered scans are left alone.  Every other bubble keeps
+and reviewed).  Dithered scans are left alone.  On a 1-bit scan a lone unsure answer
+bubble that a line seems to run into is a fill, surely, when its body is
+dark, its solid ink reaches beyond the best straight band and its halo is
+grey (:func:`lined_fill_candidates`, ``LINED_FILL_BODY_MIN``: a partial
+fill spilling over the ring, moderate dev seed 8501, sheet 182, reviewed).
+Every other bubble keeps
 its evidence, so anything else near an edge still goes to review.
 
 Measured on generated hard sheets (dev seeds 8121-8122, 400 sheets, 150-300
@@ -108,6 +113,7 @@ __all__ = [
     "lone_candidates",
     "lined_candidates",
     "lined_fill_candidates",
+    "thin_second_marks",
     "solid_mask",
     "LINED_FILL_HALO_MAX",
     "LINED_FILL_BODY_MIN",
@@ -158,20 +164,27 @@ LINE_RESIDUE_MAX_MM2 = 0.25
 #: most unsure: a line explains its dark quarter) is a fill, surely, when
 #: all three hold:
 #:
-#: * its halo is below ``LINED_FILL_HALO_MAX``: a pencil line or stroke
-#:   through the halo points is black on a 1-bit scan (the stray lines
-#:   through blank bubbles at 150 dpi, dev seeds 8407-8409: halo >= 0.965;
-#:   the strokes that end in a bubble and the tick's corner below: 1.0),
-#:   where the rim of a fill that spills over the ring leaves a grey edge;
 #: * its ``body`` (the bubble without its darkest quarter) is at least
 #:   ``LINED_FILL_BODY_MIN``: a line's path or a stroke's end darkens the
-#:   quarter along it, not the body (stray lines: body 0.08-0.19; a tick's
-#:   corner drawn in a blank bubble by the generator's strokes that end in
-#:   a bubble, dev seed 8701 moderate sheet 6, D of item 28: 0.08);
+#:   quarter along it, not the body.  Stray lines through blank bubbles
+#:   reach body 0.08-0.19 (100,853 blank line-crossed or unsure bubbles,
+#:   150 dpi, dev seeds 8407-8409); the 44 unsure line-crossed answer
+#:   bubbles of 1-bit threshold and adaptive scans of dev seeds 8701
+#:   (moderate) and 8702 (hard), 36 sheets with such bubbles, with the
+#:   strokes that end in a bubble: at most 0.28 where the truth is blank
+#:   (27 bubbles; a stroke's end: 0.10; a tick's corner drawn in a blank
+#:   bubble, 8701 sheet 6, D of item 28, before the generator kept
+#:   corners on paper: 0.08), partial fills 0.15-0.61;
 #: * its solid patch reaches beyond the best straight band
 #:   (:func:`off_band_area` of the eroded excess ink) by at least
-#:   ``LINED_FILL_OFF_BAND_MIN_MM2``: a line's ink lies in the band (the
-#:   tick's corner: 0.66 mm², with halo 1.0 and body 0.08).
+#:   ``LINED_FILL_OFF_BAND_MIN_MM2``: a line's or a stroke's ink lies in
+#:   the band (those blank bubbles: at most 0.66 mm², the tick's corner,
+#:   whose body is 0.08; with body >= 0.15 at most 0.57);
+#: * its halo is below ``LINED_FILL_HALO_MAX``, a guard more than a
+#:   separation: the rim of a fill that spills over the ring is grey in
+#:   the halo, while the blank bubbles above whose body is darkest (0.18,
+#:   0.20, 0.28) all have a black halo (1.0); partial fills 0.17-0.83,
+#:   so a fill with a black halo stays unsure.
 #:
 #: The partial fill of moderate dev seed 8501, sheet 182 (150 dpi
 #: threshold, a half moon spilling over the ring in one direction; halo
@@ -360,6 +373,47 @@ def lined_fill_candidates(
     return np.concatenate(found).astype(np.intp)
 
 
+def thin_second_marks(
+    evidence: np.ndarray,
+    bubbles: BubbleDarkness,
+    grids: list[np.ndarray],
+    calibration: ReadCalibration,
+) -> np.ndarray:
+    """Sure marks of items with two sure marks or more whose ``body`` is
+    blank-sure: all their ink in the darkest quarter.
+
+    A 1-bit threshold turns a light stroke over erasure residue into a
+    black crescent inside the ring (moderate dev seed 8502, sheet 104, 150
+    dpi adaptive: a short stray stroke from D to E over residue in D;
+    quarter 0.94, body 0.03, its halo clean) that reads as a sure mark
+    beside the item's real fill (C, body 1.0): a sure multi-mark, silently
+    wrong.  The generator's multi-marks are whole fills; such a thin
+    second mark goes to review instead (:func:`lone_mark_evidence` makes
+    it marked-unsure).
+
+    Parameters
+    ----------
+    evidence : (N,) ndarray of float32
+        Mark evidence after the closer look.
+    bubbles : BubbleDarkness
+    grids : list of (I, O) ndarray of intp
+        Bubble indices of the items of each answer field.
+    calibration : ReadCalibration
+
+    Returns
+    -------
+    (U,) ndarray of intp
+    """
+    bands = bands_for(bubbles, calibration)
+    found = [np.zeros(0, np.intp)]
+    for grid in grids:
+        sure = evidence[grid] >= bands.marked_sure_min
+        several = sure.sum(axis=1) >= 2
+        thin = sure & (bubbles.body[grid] <= bands.blank_sure_max) & several[:, None]
+        found.append(grid[thin])
+    return np.concatenate(found).astype(np.intp)
+
+
 def lined_candidates(
     evidence: np.ndarray,
     bubbles: BubbleDarkness,
@@ -434,13 +488,23 @@ def lone_mark_evidence(
         ``evidence``, with ``marked_sure_min`` where a lone bubble holds a
         solid patch of pencil, blank-unsure where a line-crossed one of
         an item read blank does, and ``blank_sure_max`` where a straight
-        band holds all the ink of a lined identity bubble (see the module
-        doc).
+        band holds all the ink of a lined identity bubble, and
+        marked-unsure where a sure second mark of a 1-bit answer item is
+        thin (:func:`thin_second_marks`; see the module doc).
     """
     if bubbles.dithered:
         return evidence
     geometry = pattern.geometry
     answers = [geometry.grid(f.name) for f in template.fields if f.kind == "answers"]
+    if bubbles.bilevel:
+        # A sure second mark whose ink is all in its darkest quarter is no
+        # sure mark (moderate dev seed 8502, sheet 104: a stroke from D to
+        # E over erasure residue, read as a sure multi-mark C and D).
+        thin = thin_second_marks(evidence, bubbles, answers, calibration)
+        if len(thin):
+            bands = bands_for(bubbles, calibration)
+            evidence = evidence.copy()
+            evidence[thin] = np.float32((bands.mark_min + bands.marked_sure_min) / 2)
     # Every bubble of an answer item read blank, not only those a line runs
     # into: a partial fill along the ring lies outside the kernel's inner
     # disc (hard dev seed 8405, sheet 176: a solid segment over the lower

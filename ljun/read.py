@@ -176,15 +176,6 @@ DOT_CENTRE_OVER_QUARTER = 1.5
 #: directions, with the rest of the bubble blank, may be lines too (see
 #: :func:`mark_evidence`): never a sure mark.
 NEAR_LINE_CONTACT_FACTOR = 2
-#: A pencil line runs into a bubble when its halo is at least the bands'
-#: ``line_halo_min`` dark and touched (``HALO_TOUCH_MIN``) in at least this
-#: many directions.  On 1-bit scans ``line_halo_min`` (0.1) is below
-#: ``HALO_TOUCH_MIN``: a halo of 0.1-0.15 touches no direction, the grey
-#: edge of ink beside the halo points, not a line through them.  Moderate
-#: dev seed 8503, sheet 40 (150-dpi 1-bit): a partial fill (quarter 0.96,
-#: body 0.14) beside a filled neighbour, halo 0.11 touching no direction,
-#: was kept unsure as a line and reviewed.
-LINE_CONTACT_MIN = 1
 # Golden angle (radians) of the sunflower spiral: evenly spread points.
 _GOLDEN_ANGLE = np.pi * (3.0 - np.sqrt(5.0))
 # Smallest paper-to-ink contrast (gray levels) used as the darkness scale, so
@@ -681,11 +672,9 @@ def mark_evidence(bubbles: BubbleDarkness, calibration: ReadCalibration) -> np.n
     (N,) ndarray of float32
     """
     bands = bands_for(bubbles, calibration)
-    # A line touches the halo in one direction at least: on a 1-bit scan a
-    # halo between line_halo_min and HALO_TOUCH_MIN touches none (the grey
-    # edge of a neighbour's ink, no line through the halo points).
-    lined = (bubbles.halo >= bands.line_halo_min) & (bubbles.halo_contact >= LINE_CONTACT_MIN)
-    line = lined & (bubbles.halo_contact <= calibration.line_contact_max)
+    line = (bubbles.halo >= bands.line_halo_min) & (
+        bubbles.halo_contact <= calibration.line_contact_max
+    )
     unsure_cap = np.float32((bands.mark_min + bands.marked_sure_min) / 2)
     centre = bubbles.core - np.float32(bands.core_offset)
     if bubbles.bilevel and not bubbles.dithered:
@@ -701,7 +690,7 @@ def mark_evidence(bubbles: BubbleDarkness, calibration: ReadCalibration) -> np.n
     near_line = (
         bubbles.bilevel
         & ~line
-        & lined
+        & (bubbles.halo >= bands.line_halo_min)
         & (bubbles.halo_contact <= NEAR_LINE_CONTACT_FACTOR * calibration.line_contact_max)
         & (bubbles.body <= bands.blank_sure_max)
         & (bubbles.halo >= bubbles.quarter)

