@@ -62,8 +62,13 @@ when its excess ink reaches far beyond any straight band
 (``FILL_OFF_BAND_MIN_MM2``) and holds a solid patch
 (``FILL_SOLID_MIN_MM2``), it is the column's letter, surely (moderate
 seeds 8502 and 8503: five partial fills of name and nomor letters, gray
-and 1-bit, read right and reviewed).  Dithered scans are left alone.  Every other bubble keeps
-its evidence, so anything else near an edge still goes to review.
+and 1-bit, read right and reviewed).  Dithered scans are left alone.  On
+a 1-bit scan a lone unsure answer bubble that a line seems to run into is
+a fill, surely, when its body is dark, its solid ink reaches beyond the
+best straight band and its halo is grey (:func:`lined_fill_candidates`,
+``LINED_FILL_BODY_MIN``: a partial fill spilling over the ring, moderate
+dev seed 8501, sheet 182, reviewed).  Every other bubble keeps its
+evidence, so anything else near an edge still goes to review.
 
 Measured on generated hard sheets (dev seeds 8121-8122, 400 sheets, 150-300
 dpi, threshold and adaptive B/W modes), the solid area (mm²) of the unsure
@@ -121,6 +126,12 @@ __all__ = [
     "filled_candidates",
     "FILL_OFF_BAND_MIN_MM2",
     "FILL_SOLID_MIN_MM2",
+    "lined_fill_candidates",
+    "thin_second_marks",
+    "solid_mask",
+    "LINED_FILL_HALO_MAX",
+    "LINED_FILL_BODY_MIN",
+    "LINED_FILL_OFF_BAND_MIN_MM2",
     "lone_mark_evidence",
 ]
 
@@ -162,6 +173,39 @@ LINE_BAND_ANGLES = 18
 #: blob (hard seed 8222, sheet 138): 0.70; a dot of 0.6 mm radius on a
 #: line's path (tests/test_lone_mark.py): 0.31-0.37.
 LINE_RESIDUE_MAX_MM2 = 0.25
+#: On a 1-bit scan (threshold or adaptive), an unsure answer bubble alone
+#: in its item that a pencil line seems to run into (the kernel keeps it at
+#: most unsure: a line explains its dark quarter) is a fill, surely, when
+#: all three hold:
+#:
+#: * its ``body`` (the bubble without its darkest quarter) is at least
+#:   ``LINED_FILL_BODY_MIN``: a line's path or a stroke's end darkens the
+#:   quarter along it, not the body.  Stray lines through blank bubbles
+#:   reach body 0.08-0.19 (100,853 blank line-crossed or unsure bubbles,
+#:   150 dpi, dev seeds 8407-8409); the 44 unsure line-crossed answer
+#:   bubbles of 1-bit threshold and adaptive scans of dev seeds 8701
+#:   (moderate) and 8702 (hard), 36 sheets with such bubbles, with the
+#:   strokes that end in a bubble: at most 0.28 where the truth is blank
+#:   (27 bubbles; a stroke's end: 0.10; a tick's corner drawn in a blank
+#:   bubble, 8701 sheet 6, D of item 28, before the generator kept
+#:   corners on paper: 0.08), partial fills 0.15-0.61;
+#: * its solid patch reaches beyond the best straight band
+#:   (:func:`off_band_area` of the eroded excess ink) by at least
+#:   ``LINED_FILL_OFF_BAND_MIN_MM2``: a line's or a stroke's ink lies in
+#:   the band (those blank bubbles: at most 0.66 mm², the tick's corner,
+#:   whose body is 0.08; with body >= 0.15 at most 0.57);
+#: * its halo is below ``LINED_FILL_HALO_MAX``, a guard more than a
+#:   separation: the rim of a fill that spills over the ring is grey in
+#:   the halo, while the blank bubbles above whose body is darkest (0.18,
+#:   0.20, 0.28) all have a black halo (1.0); partial fills 0.17-0.83,
+#:   so a fill with a black halo stays unsure.
+#:
+#: The partial fill of moderate dev seed 8501, sheet 182 (150 dpi
+#: threshold, a half moon spilling over the ring in one direction; halo
+#: 0.22, body 0.39, 0.86 mm² beyond the band) was reviewed.
+LINED_FILL_HALO_MAX = 0.5
+LINED_FILL_BODY_MIN = 0.3
+LINED_FILL_OFF_BAND_MIN_MM2 = 0.5
 #: In an answer item read blank, a bubble with evidence above this is
 #: looked at for a solid patch even without a line in its halo: a partial
 #: fill along the ring, outside the kernel's inner disc, leaves only a
@@ -194,6 +238,11 @@ def solid_area(mask: np.ndarray, dpi: float) -> np.ndarray:
     -------
     (U,) ndarray of float64
     """
+    return mask_area(solid_mask(mask, dpi), dpi)
+
+
+def solid_mask(mask: np.ndarray, dpi: float) -> np.ndarray:
+    """Each mask eroded by a disc of ``SOLID_PATCH_RADIUS_MM``: (U, S, S) bool."""
     radius = max(1, int(round(SOLID_PATCH_RADIUS_MM * dpi / MM_PER_INCH)))
     side = mask.shape[1]
     padded = np.pad(mask, ((0, 0), (radius, radius), (radius, radius)), constant_values=False)
@@ -205,7 +254,7 @@ def solid_area(mask: np.ndarray, dpi: float) -> np.ndarray:
                     :, radius + dy : radius + dy + side, radius + dx : radius + dx + side
                 ]
                 np.logical_and(eroded, shifted, out=eroded)
-    return mask_area(eroded, dpi)
+    return eroded
 
 
 def off_band_area(mask: np.ndarray, dpi: float) -> np.ndarray:
@@ -325,6 +374,81 @@ def _column_unsure(
     sure = (e >= bands.marked_sure_min).sum(axis=1)
     on_scan = bubbles.inside[grid].all(axis=1)
     return bubble, unsure.sum(axis=1) == 1, sure, on_scan
+
+
+def lined_fill_candidates(
+    evidence: np.ndarray,
+    bubbles: BubbleDarkness,
+    grids: list[np.ndarray],
+    calibration: ReadCalibration,
+) -> np.ndarray:
+    """Unsure bubbles alone in their item that a line seems to run into,
+    with a grey halo (below ``LINED_FILL_HALO_MAX``) and a dark body (at
+    least ``LINED_FILL_BODY_MIN``): the rim of a fill, or a line.
+
+    Parameters
+    ----------
+    evidence : (N,) ndarray of float32
+        Mark evidence after the closer look.
+    bubbles : BubbleDarkness
+    grids : list of (I, O) ndarray of intp
+        Bubble indices of the items of each answer field.
+    calibration : ReadCalibration
+
+    Returns
+    -------
+    (U,) ndarray of intp
+    """
+    bands = bands_for(bubbles, calibration)
+    found = [np.zeros(0, np.intp)]
+    for grid in grids:
+        above, on_scan, bubble, unsure = _items(evidence, bubbles, grid, bands)
+        halo = bubbles.halo[bubble]
+        lined = (halo >= bands.line_halo_min) & (halo < LINED_FILL_HALO_MAX)
+        body = bubbles.body[bubble] >= LINED_FILL_BODY_MIN
+        found.append(bubble[(above == 1) & on_scan & unsure & lined & body])
+    return np.concatenate(found).astype(np.intp)
+
+
+def thin_second_marks(
+    evidence: np.ndarray,
+    bubbles: BubbleDarkness,
+    grids: list[np.ndarray],
+    calibration: ReadCalibration,
+) -> np.ndarray:
+    """Sure marks of items with two sure marks or more whose ``body`` is
+    blank-sure: all their ink in the darkest quarter.
+
+    A 1-bit threshold turns a light stroke over erasure residue into a
+    black crescent inside the ring (moderate dev seed 8502, sheet 104, 150
+    dpi adaptive: a short stray stroke from D to E over residue in D;
+    quarter 0.94, body 0.03, its halo clean) that reads as a sure mark
+    beside the item's real fill (C, body 1.0): a sure multi-mark, silently
+    wrong.  The generator's multi-marks are whole fills; such a thin
+    second mark goes to review instead (:func:`lone_mark_evidence` makes
+    it marked-unsure).
+
+    Parameters
+    ----------
+    evidence : (N,) ndarray of float32
+        Mark evidence after the closer look.
+    bubbles : BubbleDarkness
+    grids : list of (I, O) ndarray of intp
+        Bubble indices of the items of each answer field.
+    calibration : ReadCalibration
+
+    Returns
+    -------
+    (U,) ndarray of intp
+    """
+    bands = bands_for(bubbles, calibration)
+    found = [np.zeros(0, np.intp)]
+    for grid in grids:
+        sure = evidence[grid] >= bands.marked_sure_min
+        several = sure.sum(axis=1) >= 2
+        thin = sure & (bubbles.body[grid] <= bands.blank_sure_max) & several[:, None]
+        found.append(grid[thin])
+    return np.concatenate(found).astype(np.intp)
 
 
 def lined_candidates(
@@ -449,13 +573,23 @@ def lone_mark_evidence(
         ``evidence``, with ``marked_sure_min`` where a lone bubble holds a
         solid patch of pencil, blank-unsure where a line-crossed one of
         an item read blank does, and ``blank_sure_max`` where a straight
-        band holds all the ink of a lined identity bubble (see the module
-        doc).
+        band holds all the ink of a lined identity bubble, and
+        marked-unsure where a sure second mark of a 1-bit answer item is
+        thin (:func:`thin_second_marks`; see the module doc).
     """
     if bubbles.dithered:
         return evidence
     geometry = pattern.geometry
     answers = [geometry.grid(f.name) for f in template.fields if f.kind == "answers"]
+    if bubbles.bilevel:
+        # A sure second mark whose ink is all in its darkest quarter is no
+        # sure mark (moderate dev seed 8502, sheet 104: a stroke from D to
+        # E over erasure residue, read as a sure multi-mark C and D).
+        thin = thin_second_marks(evidence, bubbles, answers, calibration)
+        if len(thin):
+            bands = bands_for(bubbles, calibration)
+            evidence = evidence.copy()
+            evidence[thin] = np.float32((bands.mark_min + bands.marked_sure_min) / 2)
     # Every bubble of an answer item read blank, not only those a line runs
     # into: a partial fill along the ring lies outside the kernel's inner
     # disc (hard dev seed 8405, sheet 176: a solid segment over the lower
@@ -484,11 +618,17 @@ def lone_mark_evidence(
         # read surely in answer items only.
         identity_crossed = lone_candidates(evidence, bubbles, others, calibration)[1]
         crossed = np.concatenate([crossed, identity_crossed])
+    lined_fill = np.zeros(0, np.intp)
+    if bubbles.bilevel:
+        # A fill a line touches in an answer item (moderate dev seed 8501,
+        # sheet 182: a half moon spilling over the ring, kept unsure as a
+        # line and reviewed).
+        lined_fill = lined_fill_candidates(evidence, bubbles, answers, calibration)
     if not bubbles.bilevel:
         # On gray scans the kernel reads a dot's darkness itself; only a
         # stroke a line may explain is looked at (seed 8123, sheet 65).
         lone = lone[:0]
-    looked = np.concatenate([lone, crossed, lined, filled])
+    looked = np.concatenate([lone, crossed, lined, filled, lined_fill])
     if len(looked) == 0:
         return evidence
     bands = bands_for(bubbles, calibration)
@@ -497,12 +637,13 @@ def lone_mark_evidence(
     darker_by = BILEVEL_EXCESS_DARKNESS if bubbles.bilevel else GRAY_EXCESS_DARKNESS
     excess = excess_mask(patches, darker_by)
     n_solid = len(lone) + len(crossed)
+    n_filled = n_solid + len(lined) + len(filled)
     line_only = np.zeros(len(lined), bool)
     fill = np.zeros(len(filled), bool)
     if len(lined) + len(filled):
-        banded = excess[n_solid:]
+        banded = excess[n_solid:n_filled]
         beyond = off_band_area(banded, patches.dpi)
-        usable = patches.usable[n_solid:]
+        usable = patches.usable[n_solid:n_filled]
         line_only = (usable & (beyond <= LINE_RESIDUE_MAX_MM2))[: len(lined)]
         fill = usable[len(lined) :] & (beyond[len(lined) :] >= FILL_OFF_BAND_MIN_MM2)
         if fill.any():
@@ -513,7 +654,11 @@ def lone_mark_evidence(
             fill[fill] = (solid_area(ink, patches.dpi) >= FILL_SOLID_MIN_MM2) & solid_square(
                 ink, patches.dpi
             )
-        excess = excess[:n_solid]
+    lined_fill_sure = np.zeros(len(lined_fill), bool)
+    if len(lined_fill):
+        beyond = off_band_area(solid_mask(excess[n_filled:], patches.dpi), patches.dpi)
+        lined_fill_sure = patches.usable[n_filled:] & (beyond >= LINED_FILL_OFF_BAND_MIN_MM2)
+    excess = excess[:n_solid]
     solid = patches.usable[:n_solid] & (solid_area(excess, patches.dpi) >= SOLID_PATCH_MIN_MM2)
     # In an identity column (1-bit) a patch a straight band explains is the
     # line itself: only one with ink beyond the band goes to review (seed
@@ -528,4 +673,5 @@ def lone_mark_evidence(
     out[crossed[solid[len(lone) :]]] = np.float32((bands.blank_sure_max + bands.mark_min) / 2)
     out[lined[line_only]] = np.float32(bands.blank_sure_max)
     out[filled[fill]] = np.float32(bands.marked_sure_min)
+    out[lined_fill[lined_fill_sure]] = np.float32(bands.marked_sure_min)
     return out

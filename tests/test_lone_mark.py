@@ -25,13 +25,17 @@ from ljun._lone_mark import (
     BLANK_ITEM_LOOK_FROM,
     LINE_BAND_HALF_MM,
     LINE_RESIDUE_MAX_MM2,
+    LINED_FILL_BODY_MIN,
+    LINED_FILL_HALO_MAX,
     SOLID_PATCH_MIN_MM2,
     SOLID_PATCH_RADIUS_MM,
     filled_candidates,
     lined_candidates,
+    lined_fill_candidates,
     lone_candidates,
     off_band_area,
     solid_area,
+    thin_second_marks,
 )
 from ljun.calibration import load_calibration
 from ljun.pipeline import analyse_sheet
@@ -342,6 +346,139 @@ def test_columns_are_decided_one_by_one():
     rows = [[0.0, LINED_UNSURE, 0.0], [0.0, 0.0, 0.0], [LINED_UNSURE, 0.0, 0.0]]
     halo = [[0.0, 1.0, 0.0], [1.0, 1.0, 1.0], [1.0, 0.0, 0.0]]
     assert _lined(rows, halo, np.zeros((3, 3))) == [1, 6]
+
+
+# --- lined_fill_candidates: a fill a line seems to touch, on evidence arrays
+
+
+def _lined_fill(rows, halo, body):
+    evidence = np.asarray(rows, np.float32)
+    grid = np.arange(evidence.size).reshape(evidence.shape)
+    bubbles = dataclasses.replace(
+        _bubbles(evidence, np.asarray(halo, np.float32)),
+        body=np.asarray(body, np.float32).ravel(),
+    )
+    return lined_fill_candidates(evidence.ravel(), bubbles, [grid], READ).tolist()
+
+
+GREY_HALO = (BANDS.line_halo_min + LINED_FILL_HALO_MAX) / 2
+
+
+@pytest.mark.parametrize(
+    ("value", "halo", "body", "other", "found"),
+    [
+        (UNSURE, GREY_HALO, LINED_FILL_BODY_MIN, 0.0, True),
+        (UNSURE, BANDS.line_halo_min, LINED_FILL_BODY_MIN, 0.0, True),
+        (UNSURE, BANDS.line_halo_min - EPS, LINED_FILL_BODY_MIN, 0.0, False),  # no line: lone
+        (UNSURE, LINED_FILL_HALO_MAX - EPS, LINED_FILL_BODY_MIN, 0.0, True),
+        (UNSURE, LINED_FILL_HALO_MAX, LINED_FILL_BODY_MIN, 0.0, False),  # a black line
+        (UNSURE, GREY_HALO, LINED_FILL_BODY_MIN - EPS, 0.0, False),  # a line's path
+        (UNSURE, GREY_HALO, LINED_FILL_BODY_MIN, BANDS.blank_sure_max + EPS, False),  # two inked
+        (BANDS.blank_sure_max, GREY_HALO, LINED_FILL_BODY_MIN, 0.0, False),  # blank surely
+        (BANDS.marked_sure_min, GREY_HALO, LINED_FILL_BODY_MIN, 0.0, False),  # a mark surely
+    ],
+)
+def test_lined_fill_candidate_edges(value, halo, body, other, found):
+    """Edges ``line_halo_min`` and ``LINED_FILL_HALO_MAX`` of the halo,
+    ``LINED_FILL_BODY_MIN`` of the body; alone in its item, unsure."""
+    got = _lined_fill([[other, value, 0.0]], [[0.0, halo, 0.0]], [[0.0, body, 0.0]])
+    assert got == ([1] if found else [])
+
+
+def test_regression_a_partial_fill_a_line_seems_to_touch_needs_no_review():
+    """bench moderate dev seed 8501, sheet 182 (150 dpi, 1-bit threshold): a
+    partial fill of E in answer 9 read right but kept unsure as a line's
+    path (``answer_unsure:9``): a half moon spilling over the ring, a grey
+    halo (0.22), its body dark (0.39) and 0.86 mm² of solid ink beyond the
+    best straight band (``lined_fill_candidates``)."""
+    seed, index, item, option = 8501, 182, 9, "E"
+    sheet = bench_sheet(seed, index, "moderate", dpi=150, bits=1, bilevel_mode="threshold")
+    assert sheet.truth["answers"][item - 1] == option
+    page = Page(sheet.image, f"seed{seed}", index + 1, 150.0)
+    reading = analyse_sheet(page, ljun_template(), CAL).reading
+    assert reading.answers[item - 1] == option
+    assert not reading.review, reading.flags
+
+
+@pytest.mark.parametrize("dpi", [150.0, 200.0, 300.0])
+@pytest.mark.parametrize("stop", [0.0, 0.5])
+def test_a_stroke_that_ends_inside_a_blank_bubble_is_no_silent_mark(dpi, stop):
+    """A dark pencil stroke from outside that stops at the centre of blank
+    C (or half way to the ring), the item otherwise blank: blank, or sent
+    to review; never read as C without a flag (a stroke's end looks like a
+    tick's, which the line rule keeps unsure)."""
+    page = _sheet(dpi)
+    x, y, r = bubble_px("answers", ITEM, "C", dpi)
+    end = (x + stop * r * 0.6, y - stop * r * 0.8)
+    draw_line(page, (x - 2.5 * r, y + 2.0 * r), end, dpi, width_mm=0.55, gray=70)
+    reading = _read(page, dpi)
+    assert reading.answers[ITEM - 1] == "" or f"answer_unsure:{ITEM}" in reading.flags
+
+
+@pytest.mark.parametrize("bits", [8, 1])
+def test_a_generated_stroke_that_ends_inside_a_blank_bubble_is_no_silent_mark(bits):
+    """Generated moderate sheet (dev seed 8701, sheet 6, 200 dpi, gray and
+    1-bit threshold): a short stroke ends in E of answer 28 (the truth: B)
+    and one in 4 of the first tanggal lahir column."""
+    scan = {"bilevel_mode": "threshold"} if bits == 1 else {}
+    sheet = bench_sheet(8701, 6, "moderate", dpi=200, bits=bits, **scan)
+    ends = {(e["field"], e["item"], e["option"]) for e in sheet.scan["stroke_ends"]}
+    assert ends == {("answers", 28, "E"), ("tanggal_lahir", 1, "4")}
+    reading = analyse_sheet(Page(sheet.image, "seed8701", 7, 200.0), ljun_template(), CAL).reading
+    right = reading.answers[27] == sheet.truth["answers"][27]
+    assert right or "answer_unsure:28" in reading.flags
+    assert reading.tanggal_lahir == sheet.truth["tanggal_lahir"] or any(
+        flag.startswith("unsure:tanggal_lahir") for flag in reading.flags
+    )
+
+
+# --- thin_second_marks: a sure second mark with a blank body ----------------
+
+
+def _thin(rows, body):
+    evidence = np.asarray(rows, np.float32)
+    grid = np.arange(evidence.size).reshape(evidence.shape)
+    bubbles = dataclasses.replace(_bubbles(evidence), body=np.asarray(body, np.float32).ravel())
+    return thin_second_marks(evidence.ravel(), bubbles, [grid], READ).tolist()
+
+
+SURE = BANDS.marked_sure_min
+
+
+@pytest.mark.parametrize(
+    ("second", "body", "thin"),
+    [
+        (SURE, BANDS.blank_sure_max, True),  # all its ink in the darkest quarter
+        (SURE, BANDS.blank_sure_max + EPS, False),  # ink in its body too: a fill
+        (SURE - EPS, 0.0, False),  # not a sure mark: the item is unsure already
+    ],
+)
+def test_thin_second_mark_edges(second, body, thin):
+    """Edges ``marked_sure_min`` of the second mark and ``blank_sure_max``
+    of its body, beside a whole fill."""
+    got = _thin([[1.0, second, 0.0, 0.0, 0.0]], [[1.0, body, 0.0, 0.0, 0.0]])
+    assert got == ([1] if thin else [])
+
+
+def test_a_thin_sure_mark_alone_in_its_item_is_left_alone():
+    assert _thin([[0.0, SURE, 0.0, 0.0, 0.0]], [[0.0, 0.0, 0.0, 0.0, 0.0]]) == []
+
+
+def test_both_thin_marks_of_an_item_are_found():
+    assert _thin([[SURE, SURE, 0.0, 0.0, 0.0]], [[0.0] * 5]) == [0, 1]
+
+
+def test_regression_a_stroke_over_residue_is_no_silent_second_mark():
+    """bench moderate dev seed 8502, sheet 104 (150 dpi, 1-bit adaptive),
+    with the generator's strokes that end in a bubble: a short stroke from
+    D to E of answer 20 over light erasure residue in D came out as a black
+    crescent in D (quarter 0.94, body 0.03, halo clean) and the item read
+    as a sure multi-mark C and D, without review.  Now it goes to review."""
+    sheet = bench_sheet(8502, 104, "moderate", dpi=150, bits=1, bilevel_mode="adaptive")
+    assert sheet.truth["answers"][19] == "C"
+    reading = analyse_sheet(Page(sheet.image, "seed8502", 105, 150.0), ljun_template(), CAL).reading
+    assert reading.answers[19] == "C" or "answer_unsure:20" in reading.flags
+    assert reading.review, reading.flags
 
 
 # --- whole sheets -----------------------------------------------------------

@@ -587,3 +587,22 @@ def test_regression_pdf_batches_are_the_same_byte_for_byte(tmp_path, ljun_templa
         made.append({p.relative_to(out): p.read_bytes() for p in sorted(out.rglob("*.pdf"))})
         time.sleep(1.1)  # PDF dates have one-second resolution
     assert made[0] and made[0] == made[1]
+
+
+def test_strokes_that_end_inside_a_blank_bubble_leave_the_truth_blank(
+    easy_sheets, moderate_sheets, hard_sheets
+):
+    """Level.stroke_ends_mean: a short stroke, a tick's tail or a line that
+    starts outside a bubble and stops inside it, only in bubbles the student
+    left blank (no mark drawn there, the truth does not hold the option)."""
+    assert all(sheet.scan["stroke_ends"] == [] for sheet in easy_sheets)
+    ends = 0
+    for sheet in moderate_sheets + hard_sheets:
+        marked = {(m.field, m.item, m.option) for m in sheet.marks}
+        for end in sheet.scan["stroke_ends"]:
+            ends += 1
+            assert end["kind"] in ("short", "tick", "line")
+            assert (end["field"], end["item"], end["option"]) not in marked
+            if end["field"] == "answers":
+                assert end["option"] not in sheet.truth["answers"][end["item"] - 1]
+    assert ends > 0

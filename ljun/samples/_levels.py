@@ -138,6 +138,12 @@ class Level:
     blank_page_probability: float
     other_page_probability: float
 
+    # --- students: pencil that ends inside a blank bubble (truth unchanged) ----
+    #: Mean number per sheet (Poisson) of pencil strokes that start outside a
+    #: blank bubble and end inside it: a short stray stroke, the tail of a
+    #: tick, a line that stops there (``ljun.samples._sheet.STROKE_END_KINDS``).
+    stroke_ends_mean: float = 0.0
+
 
 _CAREFUL = MarkRates(overfill=0.04, light=0.0, partial=0.0, tick=0.0, dot=0.0, residue=0.005)
 
@@ -229,6 +235,7 @@ LEVELS: dict[str, Level] = {
         adaptive_contrast=(0.12, 0.2),
         blank_page_probability=0.3,
         other_page_probability=0.2,
+        stroke_ends_mean=0.3,
     ),
     "hard": Level(
         name="hard",
@@ -273,6 +280,7 @@ LEVELS: dict[str, Level] = {
         adaptive_contrast=(0.1, 0.2),
         blank_page_probability=0.5,
         other_page_probability=0.4,
+        stroke_ends_mean=1.0,
     ),
 }
 

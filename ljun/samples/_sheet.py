@@ -48,6 +48,30 @@ WRITE_IN_DARKNESS = (0.45, 0.75)
 STRAY_LENGTH_MM = (8.0, 45.0)
 STRAY_WIDTH_MM = (0.3, 0.5)
 STRAY_DARKNESS = (0.25, 0.6)
+# Strokes that end inside a blank bubble (``Level.stroke_ends_mean``): their
+# kinds and shares; where the stroke ends, as a fraction of the bubble radius
+# from its centre; how far beyond the ring a short stroke or a tick's tail
+# starts (mm); a tick's short arm relative to its tail, and the angle
+# between them (degrees).  Stray strokes are as dark as stray lines, a
+# tick's tail as a student's fill.
+STROKE_END_KINDS = ("short", "tick", "line")
+STROKE_END_SHARES = (0.4, 0.3, 0.3)
+STROKE_END_RADIUS = (0.0, 0.75)
+STROKE_END_BEYOND_MM = (0.5, 4.0)
+STROKE_END_TICK_ARM = (0.3, 0.6)
+STROKE_END_TICK_ANGLE_DEG = (60.0, 120.0)
+#: A tick's corner and the start of its short arm lie on paper: at least
+#: this many bubble radii from every bubble's centre (a corner inside a
+#: bubble is a tick on that bubble, not a stroke that ends in another);
+#: so many tries, else the stroke is a short one.
+STROKE_END_TICK_CLEAR = 1.3
+STROKE_END_TICK_TRIES = 8
+#: Share of the strokes that end in a bubble of the answers field (the rest
+#: in identity columns, paket).
+STROKE_END_ANSWER_SHARE = 0.6
+#: Sub-stream of ``STREAM_MARKS`` the strokes draw from: the rest of a sheet
+#: is drawn as without them.
+STROKE_END_STREAM = 1
 # Smudges: Gaussian sigma on paper (mm).
 SMUDGE_SIGMA_MM = (2.5, 8.0)
 # Nothing is drawn closer than this to the paper edge (mm).
@@ -150,7 +174,9 @@ def draw_sheet(
     marks : tuple of Mark
         Every mark drawn, in drawing order.
     extras : dict
-        Counts of stray lines, smudges and write-ins (for ``scan``).
+        Counts of stray lines and smudges, and the strokes that end inside
+        a blank bubble (``stroke_ends``: field, item, option, kind of each),
+        for ``scan``.
     """
     rng = rng_for(seed, STREAM_MARKS, plan.index)
     page = printed_sheet(template, dpi, plan.barcode)
@@ -158,8 +184,10 @@ def draw_sheet(
     px_per_mm = dpi / MM_PER_INCH
     style = PencilStyle.draw(rng, dpi)
     marks: list[Mark] = []
+    inked: set[int] = set()
 
     def draw(index: int, name: str, item: int, option: str, kind: str) -> None:
+        inked.add(index)
         marks.append(
             _draw_one(page, geometry, index, name, item, option, kind, level, style, rng, dpi)
         )
@@ -212,7 +240,8 @@ def draw_sheet(
             rng=rng,
             dpi=dpi,
         )
-    extras = {"stray_lines": n_stray, "smudges": n_smudge}
+    stroke_ends = _stroke_ends(page, template, plan, level, inked, style, seed, dpi)
+    extras = {"stray_lines": n_stray, "smudges": n_smudge, "stroke_ends": stroke_ends}
     return page, tuple(marks), extras
 
 
@@ -374,3 +403,93 @@ def _stray_line(page, template, style, rng, dpi) -> None:
         rng=rng,
         dpi=dpi,
     )
+
+
+def _stroke_ends(page, template, plan, level, inked, style, seed, dpi) -> list[dict]:
+    """Pencil strokes that start outside a blank bubble and end inside it.
+
+    A short stray stroke, the tail of a tick whose short arm lies outside,
+    or a long line that stops in the bubble (``STROKE_END_KINDS``): what a
+    reader must not take for a mark (the truth says blank).  Drawn from
+    their own random stream, so the rest of the sheet is as without them.
+    """
+    rng = rng_for(seed, STREAM_MARKS, plan.index, STROKE_END_STREAM)
+    n = int(rng.poisson(level.stroke_ends_mean))
+    if n == 0:
+        return []
+    geometry = template.geometry(dpi)
+    px_per_mm = dpi / MM_PER_INCH
+    answers = geometry.field_names.index("answers") if "answers" in geometry.field_names else -1
+    blank = np.ones(len(geometry.radii), bool)
+    blank[list(inked)] = False
+    in_answers = geometry.field_index == answers
+    drawn = []
+    for _ in range(n):
+        pool = blank & (in_answers if rng.random() < STROKE_END_ANSWER_SHARE else ~in_answers)
+        if not pool.any():
+            pool = blank
+        index = int(rng.choice(np.flatnonzero(pool)))
+        kind = str(rng.choice(STROKE_END_KINDS, p=STROKE_END_SHARES))
+        r = float(geometry.radii[index])
+        rho = rng.uniform(*STROKE_END_RADIUS) * r
+        phi = rng.uniform(0, 2 * np.pi)
+        end = geometry.centres[index] + rho * np.array([math.cos(phi), math.sin(phi)])
+        angle = rng.uniform(0, 2 * np.pi)
+        away = np.array([math.cos(angle), math.sin(angle)])
+        side = np.array([-away[1], away[0]])
+        if kind == "line":
+            length = rng.uniform(*STRAY_LENGTH_MM) * px_per_mm
+        else:
+            length = r + rho + rng.uniform(*STROKE_END_BEYOND_MM) * px_per_mm
+        tick = None
+        if kind == "tick":
+            tick = _tick_outside(geometry, end, length, away, rng)
+            kind = "tick" if tick is not None else "short"
+        if tick is not None:
+            points = tick
+            width = style.width_px
+            darkness = rng.uniform(*level.fill_darkness)
+        else:
+            bend = rng.normal(0.0, 0.15 * length)
+            t = np.linspace(0.0, 1.0, 24)[:, None]
+            start = end + length * away
+            middle = (start + end) / 2 + bend * side
+            points = (1 - t) ** 2 * start + 2 * (1 - t) * t * middle + t**2 * end
+            width = rng.uniform(*STRAY_WIDTH_MM) * px_per_mm if kind == "line" else style.width_px
+            darkness = rng.uniform(*STRAY_DARKNESS)
+        draw_stroke_path(page, points, width_px=width, darkness=darkness, rng=rng, dpi=dpi)
+        drawn.append(
+            {
+                "field": geometry.field_names[int(geometry.field_index[index])],
+                "item": int(geometry.item[index]),
+                "option": geometry.option[index],
+                "kind": kind,
+            }
+        )
+    return drawn
+
+
+def _tick_outside(geometry, end, length, away, rng) -> np.ndarray | None:
+    """A tick whose tail runs from its corner to ``end``, ``(3, 2)`` pixels,
+    with the corner and the short arm's start clear of every bubble
+    (``STROKE_END_TICK_CLEAR``); None when no try of the arm finds paper."""
+    vertex = end + length * away
+    clear = STROKE_END_TICK_CLEAR * geometry.radii
+
+    def on_paper(point: np.ndarray) -> bool:
+        return bool((np.hypot(*(geometry.centres - point).T) >= clear).all())
+
+    if not on_paper(vertex):
+        return None
+    for _ in range(STROKE_END_TICK_TRIES):
+        turn = math.radians(rng.uniform(*STROKE_END_TICK_ANGLE_DEG)) * rng.choice([-1, 1])
+        arm = np.array(
+            [
+                away[0] * math.cos(turn) - away[1] * math.sin(turn),
+                away[0] * math.sin(turn) + away[1] * math.cos(turn),
+            ]
+        )
+        start = vertex - rng.uniform(*STROKE_END_TICK_ARM) * length * arm
+        if on_paper(start):
+            return np.stack([start, vertex, end])
+    return None
