@@ -128,7 +128,6 @@ __all__ = [
     "FILL_SOLID_MIN_MM2",
     "lined_fill_candidates",
     "thin_second_marks",
-    "thin_identity_marks",
     "solid_mask",
     "LINED_FILL_HALO_MAX",
     "LINED_FILL_BODY_MIN",
@@ -442,55 +441,11 @@ def thin_second_marks(
     -------
     (U,) ndarray of intp
     """
-    return _thin_sure_marks(evidence, bubbles, grids, calibration, least=2)
-
-
-def thin_identity_marks(
-    evidence: np.ndarray,
-    bubbles: BubbleDarkness,
-    grids: list[np.ndarray],
-    calibration: ReadCalibration,
-) -> np.ndarray:
-    """Sure marks of identity columns whose ``body`` is blank-sure: all
-    their ink in the darkest quarter.
-
-    A letter is filled; ink only in a quarter of the bubble is a stroke that
-    ends there, or a dot, which a person must look at (fresh seed 8601,
-    moderate sheet 123, 150-dpi gray: a short stray stroke ending in J of
-    the blank fifth name column, its part outside the ring too light for
-    the halo (0.12); quarter 0.44, body 0.01: "NINA NUGROHO" read
-    "NINAJNUGROHO", silently).  :func:`lone_mark_evidence` makes them
-    marked-unsure: the column reads the letter, and goes to review.
-
-    Parameters
-    ----------
-    evidence, bubbles, calibration
-        As for :func:`thin_second_marks`.
-    grids : list of (I, O) ndarray of intp
-        Bubble indices of the columns of each identity field.
-
-    Returns
-    -------
-    (U,) ndarray of intp
-    """
-    return _thin_sure_marks(evidence, bubbles, grids, calibration, least=1)
-
-
-def _thin_sure_marks(
-    evidence: np.ndarray,
-    bubbles: BubbleDarkness,
-    grids: list[np.ndarray],
-    calibration: ReadCalibration,
-    *,
-    least: int,
-) -> np.ndarray:
-    """Sure marks with a blank-sure body, of items (rows of ``grids``) with
-    at least ``least`` sure marks: (U,) intp bubble indices."""
     bands = bands_for(bubbles, calibration)
     found = [np.zeros(0, np.intp)]
     for grid in grids:
         sure = evidence[grid] >= bands.marked_sure_min
-        several = sure.sum(axis=1) >= least
+        several = sure.sum(axis=1) >= 2
         thin = sure & (bubbles.body[grid] <= bands.blank_sure_max) & several[:, None]
         found.append(grid[thin])
     return np.concatenate(found).astype(np.intp)
@@ -626,25 +581,22 @@ def lone_mark_evidence(
         return evidence
     geometry = pattern.geometry
     answers = [geometry.grid(f.name) for f in template.fields if f.kind == "answers"]
-    others = [geometry.grid(f.name) for f in template.fields if f.kind != "answers"]
-    # A sure identity mark whose ink is all in its darkest quarter is no
-    # sure letter (fresh seed 8601, sheet 123: a short stroke ending in J of
-    # a blank name column, read as J silently); nor, on 1-bit scans, a sure
-    # second mark of an answer item (moderate dev seed 8502, sheet 104: a
-    # stroke from D to E over erasure residue, read as a sure multi-mark).
-    thin = thin_identity_marks(evidence, bubbles, others, calibration)
     if bubbles.bilevel:
-        thin = np.concatenate([thin, thin_second_marks(evidence, bubbles, answers, calibration)])
-    if len(thin):
-        bands = bands_for(bubbles, calibration)
-        evidence = evidence.copy()
-        evidence[thin] = np.float32((bands.mark_min + bands.marked_sure_min) / 2)
+        # A sure second mark whose ink is all in its darkest quarter is no
+        # sure mark (moderate dev seed 8502, sheet 104: a stroke from D to
+        # E over erasure residue, read as a sure multi-mark C and D).
+        thin = thin_second_marks(evidence, bubbles, answers, calibration)
+        if len(thin):
+            bands = bands_for(bubbles, calibration)
+            evidence = evidence.copy()
+            evidence[thin] = np.float32((bands.mark_min + bands.marked_sure_min) / 2)
     # Every bubble of an answer item read blank, not only those a line runs
     # into: a partial fill along the ring lies outside the kernel's inner
     # disc (hard dev seed 8405, sheet 176: a solid segment over the lower
     # 40 % of E, 3 of 48 inner points on it, read blank surely).
     lone, crossed = lone_candidates(evidence, bubbles, answers, calibration, lined_only=False)
     n_answers = len(crossed)
+    others = [geometry.grid(f.name) for f in template.fields if f.kind != "answers"]
     # A stray line through a blank identity bubble (the column otherwise
     # blank) that the kernel kept unsure: blank surely when a straight band
     # holds its ink (moderate dev seed 8402, sheets 165 and 172: lines

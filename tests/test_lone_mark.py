@@ -35,7 +35,6 @@ from ljun._lone_mark import (
     lone_candidates,
     off_band_area,
     solid_area,
-    thin_identity_marks,
     thin_second_marks,
 )
 from ljun.calibration import load_calibration
@@ -467,42 +466,6 @@ def test_a_thin_sure_mark_alone_in_its_item_is_left_alone():
 
 def test_both_thin_marks_of_an_item_are_found():
     assert _thin([[SURE, SURE, 0.0, 0.0, 0.0]], [[0.0] * 5]) == [0, 1]
-
-
-# --- thin_identity_marks: a sure letter with a blank body ------------------
-
-
-@pytest.mark.parametrize(
-    ("mark", "body", "thin"),
-    [
-        (SURE, BANDS.blank_sure_max, True),  # all its ink in the darkest quarter
-        (SURE, BANDS.blank_sure_max + EPS, False),  # a fill
-        (SURE - EPS, 0.0, False),  # unsure already
-    ],
-)
-def test_thin_identity_mark_edges(mark, body, thin):
-    """Edges ``marked_sure_min`` of the letter and ``blank_sure_max`` of its
-    body, alone in its column."""
-    evidence = np.asarray([[0.0, mark, 0.0, 0.0]], np.float32)
-    grid = np.arange(evidence.size).reshape(evidence.shape)
-    bubbles = dataclasses.replace(
-        _bubbles(evidence), body=np.asarray([0.0, body, 0.0, 0.0], np.float32)
-    )
-    got = thin_identity_marks(evidence.ravel(), bubbles, [grid], READ).tolist()
-    assert got == ([1] if thin else [])
-
-
-def test_regression_a_stroke_ending_in_a_blank_name_bubble_goes_to_review():
-    """Fresh seed 8601, moderate sheet 123 (150-dpi gray): a short stroke
-    ending in J of the blank fifth name column, too light outside the ring
-    for the halo, read "NINA NUGROHO" as "NINAJNUGROHO" surely.  Its letter
-    has all its ink in a quarter of the bubble: the column goes to review."""
-    sheet = bench_sheet(8601, 123, "moderate", dpi=150, bits=8)
-    assert {(e["field"], e["option"]) for e in sheet.scan["stroke_ends"]} == {("nama", "J")}
-    page = Page(sheet.image, "seed8601", 124, 150.0)
-    reading = analyse_sheet(page, ljun_template(), CAL).reading
-    assert reading.nama == sheet.truth["nama"] or "unsure:nama:5" in reading.flags
-    assert reading.review
 
 
 def test_regression_a_stroke_over_residue_is_no_silent_second_mark():
