@@ -126,6 +126,7 @@ __all__ = [
     "filled_candidates",
     "FILL_OFF_BAND_MIN_MM2",
     "FILL_SOLID_MIN_MM2",
+    "FILL_HALO_CONTACT_MAX",
     "lined_fill_candidates",
     "thin_second_marks",
     "solid_mask",
@@ -222,6 +223,13 @@ FILL_OFF_BAND_MIN_MM2 = 0.7
 #: ... and at least this much (mm²) survives the erosion of
 #: :func:`solid_area`.
 FILL_SOLID_MIN_MM2 = 0.8
+#: ... and the darkness beyond its ring touches at most this many of the
+#: ``HALO_POINTS`` directions: a fill spills over the ring on one side or
+#: two, a stroke through the bubble and on into the next (hard fresh seed
+#: 8603, sheet 18, 200-dpi adaptive 1-bit: a short stroke through K into
+#: L of a blank name column, K's halo touched in 5 directions, read as K
+#: surely) on more.
+FILL_HALO_CONTACT_MAX = 2
 
 
 def solid_area(mask: np.ndarray, dpi: float) -> np.ndarray:
@@ -504,7 +512,8 @@ def filled_candidates(
 
     The bubble is the only one of its column in the unsure band, every
     other bubble of the column blank-sure (no letter marked surely), its
-    halo at least ``line_halo_min``.  The kernel keeps such a fill unsure
+    halo at least ``line_halo_min`` and touched in at most
+    ``FILL_HALO_CONTACT_MAX`` directions.  The kernel keeps such a fill unsure
     (a line explains its darkest quarter; ``ljun.read.mark_evidence``);
     :func:`lone_mark_evidence` reads it as a mark when its excess ink is a
     solid fill far beyond any straight band (``FILL_OFF_BAND_MIN_MM2``,
@@ -528,7 +537,8 @@ def filled_candidates(
         bubble, alone, sure, on_scan = _column_unsure(evidence, bubbles, grid, bands)
         above = (evidence[grid] > bands.blank_sure_max).sum(axis=1)
         line = bubbles.halo[bubble] >= bands.line_halo_min
-        filled.append(bubble[alone & (sure == 0) & (above == 1) & on_scan & line])
+        spill = bubbles.halo_contact[bubble] <= FILL_HALO_CONTACT_MAX
+        filled.append(bubble[alone & (sure == 0) & (above == 1) & on_scan & line & spill])
     return np.concatenate(filled).astype(np.intp)
 
 

@@ -681,6 +681,21 @@ def test_regression_a_stray_line_through_a_blank_name_bubble_of_a_gray_scan_need
 # --- identity columns: a fill spilled over the ring, a line beside a letter -
 
 
+def test_regression_a_stroke_through_a_name_bubble_into_the_next_is_no_fill():
+    """Hard fresh seed 8603, sheet 18 (200-dpi adaptive 1-bit): a short
+    stroke through K into L of a blank name column.  K's ink reaches far
+    beyond a straight band and holds a solid square, as a spilled fill's
+    would, but its halo is touched in 5 directions: not a fill, the column
+    stays unsure (it was read as K surely)."""
+    sheet = bench_sheet(8603, 18, "hard", dpi=200, bits=1, bilevel_mode="adaptive")
+    assert [(e["field"], e["item"], e["option"]) for e in sheet.scan["stroke_ends"]] == [
+        ("nama", 8, "L")
+    ]
+    reading = analyse_sheet(Page(sheet.image, "seed8603", 19, 200.0), ljun_template(), CAL).reading
+    assert reading.nama == sheet.truth["nama"] or "unsure:nama:8" in reading.flags
+    assert reading.nama == sheet.truth["nama"] or reading.review
+
+
 @pytest.mark.parametrize(
     ("seed", "index", "dpi", "bits", "mode", "flag"),
     [
