@@ -665,7 +665,7 @@ def _grid_candidates(crop: np.ndarray, template: Template) -> _GridCandidates | 
 
     sub = BARCODE_SUBSAMPLES
     start, shifts, widths = _grid_search(crop.shape[0], area, n_modules)
-    at = (np.arange(n_modules * sub) + 0.5) / sub  # sample positions, in modules
+    at = _module_samples(n_modules * sub)
 
     _, shared, predicted_by_growth = _grid_models()
     # Every grid is fitted on the samples all sheet barcodes share (the
@@ -743,6 +743,12 @@ def _profile_at(profile: np.ndarray, x: np.ndarray) -> np.ndarray:
     return _interpolate(profile, *_profile_taps(x, len(profile)))
 
 
+def _module_samples(n_samples: int) -> np.ndarray:
+    """Where ``n_samples`` samples lie along the barcode, in modules:
+    ``BARCODE_SUBSAMPLES`` a module, each in the middle of its part, (n_samples,)."""
+    return (np.arange(n_samples) + 0.5) / BARCODE_SUBSAMPLES
+
+
 def _grid_positions(
     start: float, shifts: np.ndarray, widths: np.ndarray, at: np.ndarray
 ) -> np.ndarray:
@@ -799,7 +805,7 @@ def _coarse_grid_taps(
     _, n_modules = _grid_size()
     _, shared, _ = _grid_models()
     start, shifts, widths = _grid_search(shape[0], area, n_modules)
-    at = (np.arange(n_modules * BARCODE_SUBSAMPLES) + 0.5) / BARCODE_SUBSAMPLES
+    at = _module_samples(n_modules * BARCODE_SUBSAMPLES)
     x = _grid_positions(start, shifts[::coarse], widths, at[shared])
     left, weight = _profile_taps(x, shape[1])
     for array in (left, weight):
@@ -1034,9 +1040,9 @@ def _fit_model(
     sub = BARCODE_SUBSAMPLES
     n_samples = shared.size
     start, shifts, widths = _grid_search(crop.shape[0], area, n_samples // sub)
-    at = (np.arange(n_samples) + 0.5) / sub
+    at = _module_samples(n_samples)
     seen = _profile_at(
-        profile, start + shifts[:, None, None] + widths[None, :, None] * at[shared][None, None, :]
+        profile, _grid_positions(start, shifts, widths, at[shared])
     )  # (S, W, shared samples)
     model = predicted[:, shared]
     error = (
