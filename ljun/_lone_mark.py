@@ -535,10 +535,9 @@ def filled_candidates(
         return filled[0]
     for grid in grids:
         bubble, alone, sure, on_scan = _column_unsure(evidence, bubbles, grid, bands)
-        above = (evidence[grid] > bands.blank_sure_max).sum(axis=1)
         line = bubbles.halo[bubble] >= bands.line_halo_min
         spill = bubbles.halo_contact[bubble] <= FILL_HALO_CONTACT_MAX
-        filled.append(bubble[alone & (sure == 0) & (above == 1) & on_scan & line & spill])
+        filled.append(bubble[alone & (sure == 0) & on_scan & line & spill])
     return np.concatenate(filled).astype(np.intp)
 
 
@@ -628,16 +627,15 @@ def lone_mark_evidence(
         # read surely in answer items only.
         identity_crossed = lone_candidates(evidence, bubbles, others, calibration)[1]
         crossed = np.concatenate([crossed, identity_crossed])
-    lined_fill = np.zeros(0, np.intp)
-    if bubbles.bilevel:
         # A fill a line touches in an answer item (moderate dev seed 8501,
         # sheet 182: a half moon spilling over the ring, kept unsure as a
         # line and reviewed).
         lined_fill = lined_fill_candidates(evidence, bubbles, answers, calibration)
-    if not bubbles.bilevel:
+    else:
         # On gray scans the kernel reads a dot's darkness itself; only a
         # stroke a line may explain is looked at (seed 8123, sheet 65).
         lone = lone[:0]
+        lined_fill = np.zeros(0, np.intp)
     looked = np.concatenate([lone, crossed, lined, filled, lined_fill])
     if len(looked) == 0:
         return evidence
