@@ -271,15 +271,22 @@ def test_an_item_partly_off_the_scan_is_never_a_lone_mark():
 GRAY = READ.gray
 
 
-def _lined(rows, halo, body, bilevel=False):
+def _found(find, rows, body, halo=None, **fields):
+    """What ``find`` (a candidate function of ``_lone_mark``) returns for one
+    field of ``rows`` of evidence, with these bodies and halos, and other
+    ``BubbleDarkness`` fields as given."""
     evidence = np.asarray(rows, np.float32)
     grid = np.arange(evidence.size).reshape(evidence.shape)
     bubbles = dataclasses.replace(
-        _bubbles(evidence, np.asarray(halo, np.float32)),
+        _bubbles(evidence, None if halo is None else np.asarray(halo, np.float32)),
         body=np.asarray(body, np.float32).ravel(),
-        bilevel=bilevel,
+        **fields,
     )
-    return lined_candidates(evidence.ravel(), bubbles, [grid], READ).tolist()
+    return find(evidence.ravel(), bubbles, [grid], READ).tolist()
+
+
+def _lined(rows, halo, body, bilevel=False):
+    return _found(lined_candidates, rows, body, halo, bilevel=bilevel)
 
 
 LINED_UNSURE = (GRAY.blank_sure_max + GRAY.marked_sure_min) / 2
@@ -314,14 +321,7 @@ def test_a_line_beside_two_sure_letters_is_no_lined_candidate():
 
 
 def _filled(rows, halo, body, bilevel=False):
-    evidence = np.asarray(rows, np.float32)
-    grid = np.arange(evidence.size).reshape(evidence.shape)
-    bubbles = dataclasses.replace(
-        _bubbles(evidence, np.asarray(halo, np.float32)),
-        body=np.asarray(body, np.float32).ravel(),
-        bilevel=bilevel,
-    )
-    return filled_candidates(evidence.ravel(), bubbles, [grid], READ).tolist()
+    return _found(filled_candidates, rows, body, halo, bilevel=bilevel)
 
 
 @pytest.mark.parametrize(
@@ -352,13 +352,7 @@ def test_columns_are_decided_one_by_one():
 
 
 def _lined_fill(rows, halo, body):
-    evidence = np.asarray(rows, np.float32)
-    grid = np.arange(evidence.size).reshape(evidence.shape)
-    bubbles = dataclasses.replace(
-        _bubbles(evidence, np.asarray(halo, np.float32)),
-        body=np.asarray(body, np.float32).ravel(),
-    )
-    return lined_fill_candidates(evidence.ravel(), bubbles, [grid], READ).tolist()
+    return _found(lined_fill_candidates, rows, body, halo)
 
 
 GREY_HALO = (BANDS.line_halo_min + LINED_FILL_HALO_MAX) / 2
@@ -436,10 +430,7 @@ def test_a_generated_stroke_that_ends_inside_a_blank_bubble_is_no_silent_mark(bi
 
 
 def _thin(rows, body):
-    evidence = np.asarray(rows, np.float32)
-    grid = np.arange(evidence.size).reshape(evidence.shape)
-    bubbles = dataclasses.replace(_bubbles(evidence), body=np.asarray(body, np.float32).ravel())
-    return thin_second_marks(evidence.ravel(), bubbles, [grid], READ).tolist()
+    return _found(thin_second_marks, rows, body)
 
 
 SURE = BANDS.marked_sure_min
