@@ -24,6 +24,7 @@ from ljun.pipeline import analyse_sheet
 from ljun.records import Page
 from ljun.register import REFERENCE_DPI, Registration, RegistrationFailure, map_points, register
 from ljun.template import mm_to_px
+from ljun.vocabulary import FailureReason
 
 CAL = load_calibration()
 # The module itself (``ljun.register`` the name is the function).
@@ -326,3 +327,80 @@ def test_without_strokes_keeps_a_corner_mark_and_drops_a_line_across_it():
     # Where the line meets the mark at an acute angle a wedge of it stays.
     x, y, w, h = cv2.boundingRect(cleaned)
     assert abs(x - 20) <= 2 and abs(y - 20) <= 2 and abs(w - 40) <= 2 and abs(h - 40) <= 2
+
+
+def test_regression_a_stray_line_against_a_corner_mark_leaves_no_unsure_residual():
+    """bench_read dev seed 8604, sheet 51 (moderate, 200-dpi gray): a stray
+    line against the top-right corner mark joined its blob, whose corners
+    grew 6-11 px towards it; the residual (0.52 mm) passed the limit but
+    not the review edge (0.5 mm): ``registration_unsure`` on a sheet read
+    right.  The look with strokes taken off the marks fits them within
+    0.2 mm, and the sheet needs no review."""
+    sheet = bench_sheet(8604, 51, "moderate", dpi=200, bits=8)
+    first = register_module._register_page(
+        sheet.image,
+        ljun_template(),
+        ljun_template().geometry(REFERENCE_DPI),
+        register_module._box_points(ljun_template(), REFERENCE_DPI),
+        CAL.register,
+        200.0,
+        None,
+        clean=False,
+    )
+    assert isinstance(first, Registration)
+    assert first.residual_mm > CAL.register.residual_review_mm
+    registration = register(sheet.image, ljun_template(), CAL, dpi=200)
+    assert isinstance(registration, Registration), registration
+    assert registration.residual_mm < 0.2
+    truth = np.array(sheet.scan["fiducials_px"])
+    assert np.abs(registration.fiducials - truth).max() < 1.0
+    reading = analyse_sheet(Page(sheet.image, "seed8604", 52, 200.0), ljun_template(), CAL).reading
+    assert "registration_unsure" not in reading.flags
+    assert not reading.review, reading.flags
+
+
+def test_a_corner_mark_askew_on_its_own_stays_registration_unsure():
+    """Safety: a corner mark turned 12 degrees against the others (a page
+    warped or a mark misprinted there) keeps its corners off the fit in the
+    look with strokes taken off too: still ``registration_unsure``."""
+    page = pencil(SheetSpec(), 200)
+    x, y = (int(v) for v in mm_to_px(np.array([198.0, 12.0]), 200))  # top-right mark
+    half = int(mm_to_px(7.0, 200))
+    window = page[y - half : y + half, x - half : x + half]
+    turn = cv2.getRotationMatrix2D((half - 0.5, half - 0.5), 12.0, 1.0)
+    window[:] = cv2.warpAffine(window, turn, window.shape[::-1], borderValue=255)
+    image = scan_page(page, Scan(skew_deg=-2.0, noise=3.0, blur=0.7))
+    reading = analyse_sheet(Page(image, "askew", 1, 200.0), ljun_template(), CAL).reading
+    assert "registration_unsure" in reading.flags
+
+
+@pytest.mark.parametrize(
+    ("cleaned_residual", "cleaned_form", "cleaned_wins"),
+    [(0.1, 1.0, True), (0.1, 0.99, False), (0.6, 1.0, False), (0.55, 1.0, False), (None, 0, False)],
+)
+def test_the_cleaner_look_wins_only_with_a_closer_fit_and_the_form_as_well_found(
+    cleaned_residual, cleaned_form, cleaned_wins
+):
+    """_cleaner_of: the first look's residual 0.55 mm, form match 1.0."""
+
+    def fit(residual, form):
+        return Registration(
+            homography=np.eye(3),
+            orientation=0,
+            residual_px=residual * 200 / 25.4,
+            residual_mm=residual,
+            scale=1.0,
+            dpi=200.0,
+            paper_level=240.0,
+            ink_level=10.0,
+            form_match=form,
+        )
+
+    first = fit(0.55, 1.0)
+    cleaned = (
+        RegistrationFailure(FailureReason.NO_FIDUCIALS, "gone")
+        if cleaned_residual is None
+        else fit(cleaned_residual, cleaned_form)
+    )
+    chosen = register_module._cleaner_of(first, cleaned)
+    assert chosen is (cleaned if cleaned_wins else first)
