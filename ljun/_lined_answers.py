@@ -1,0 +1,334 @@
+"""Answer bubbles of a gray scan that a pencil line runs into: the line
+alone, or a fill the line seems to touch.
+
+On moderate 200-dpi gray scans (bench_read dev seeds 8601-8605, 1,000
+sheets) almost every review was of a sheet read right, and almost all of
+those were one answer item with a pencil stroke in one bubble:
+
+* a stray line through a blank bubble, or a stroke that *ends* inside one
+  (the generator's ``stroke_ends``: a short stroke, a tick's tail, a line
+  stopping there), in an item read blank: the kernel reads it blank surely
+  (its ``body`` is paper), but the closer look finds a solid patch of
+  pencil, so :func:`ljun._lone_mark.lone_mark_evidence` sends it to review
+  (a tick whose tail runs out over the ring, or a dot under a line, look
+  alike to the kernel);
+* the same beside the item's mark (the stroke ends on the printed letter,
+  whose darkness the kernel's centre points read as a dot): a second mark
+  at 0.4 of the first, residue or a lighter second mark, unsure;
+* a partial fill spilling over the ring in one direction: its halo dark,
+  the kernel takes its darkest quarter for a line's and keeps it unsure.
+
+A person is sure of each at a glance, and so is the reader on this
+evidence, on the scan's pixels around the bubble (the closer look,
+:func:`ljun._closer_look.closer_patches`, pencil at least
+``GRAY_EXCESS_DARKNESS`` darker than the blank bubbles printed alike):
+
+* :func:`line_only_candidates`: a bubble in the unsure band with a line in
+  its halo and its ``body`` (the bubble without its darkest quarter)
+  blank-sure, whose pencil lies in one straight band
+  (:func:`ljun._lone_mark.off_band_area` at most
+  ``LINE_ONLY_OFF_BAND_MAX_MM2``) and runs on well beyond the ring
+  (:func:`line_reach`, ``LINE_REACH_MIN``) is the line only: blank,
+  surely.  A tick has a knee (pencil beyond any straight band), a dot on a
+  line's path widens the band, and a student's slash stays inside the
+  ring: each stays in review;
+* :func:`gray_lined_fill_candidates`: a bubble in the unsure band, the only
+  one of its item not blank-sure, with a line in its halo touching few
+  directions and a ``body`` of at least ``GRAY_LINED_FILL_BODY_MIN``,
+  whose solid pencil reaches beyond every straight band by
+  ``GRAY_LINED_FILL_OFF_BAND_MIN_MM2`` and fills a square of
+  ``ljun._closer_look.SOLID_INK_MM`` is a fill: marked, surely.
+
+Every other bubble keeps its evidence; 1-bit and dithered scans are left
+to :mod:`ljun._lone_mark`.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from ._closer_look import (
+    CLOSER_RADIUS_FRACTION,
+    GRAY_EXCESS_DARKNESS,
+    MIN_REFERENCES,
+    REFERENCE_GROW_PX,
+    Patches,
+    closer_patches,
+    excess_mask,
+    solid_square,
+)
+from ._lone_mark import (
+    FILL_HALO_CONTACT_MAX,
+    off_band_area,
+    solid_mask,
+)
+from .calibration import ReadCalibration
+from .read import MIN_CONTRAST, BubbleDarkness, SamplingPattern, bands_for
+from .register import Registration, sample_scan
+from .template import Template
+
+__all__ = [
+    "LINE_ONLY_OFF_BAND_MAX_MM2",
+    "GRAY_LINED_FILL_BODY_MIN",
+    "GRAY_LINED_FILL_OFF_BAND_MIN_MM2",
+    "LINE_REACH_LOOK",
+    "LINE_REACH_MIN",
+    "LINE_TRACE_DARKNESS",
+    "line_only_candidates",
+    "line_reach",
+    "gray_lined_fill_candidates",
+    "lined_answer_evidence",
+]
+
+#: An answer bubble's pencil lies in one straight band when at most this
+#: much of it (mm²) is beyond the best band (``LINE_BAND_HALF_MM`` each
+#: side of its middle).  Line-touched answer bubbles of gray 200-dpi scans
+#: with their body blank-sure (dev seeds 8601 moderate and 8701 hard, 400
+#: sheets): the least of a mark is 0.26 (a dot on a stray line; ticks
+#: 0.41, partial fills 0.97), while half of the strokes and lines through
+#: blank bubbles the lone-mark rule sent to review are below 0.07 (the
+#: others up to 0.39 stay in review).  A dot of the generator's least
+#: radius (0.48 mm) centred on a line's path leaves about 0.12 beyond
+#: the band.
+LINE_ONLY_OFF_BAND_MAX_MM2 = 0.08
+#: The scan around a lined bubble is looked at out to this many bubble
+#: radii: past where a student's slash or tick can reach, short of the
+#: far side of the next option (answer bubbles 2.5 r apart).
+LINE_REACH_LOOK = 2.0
+#: A lined bubble's pencil is a line running on beyond the ring when it
+#: reaches at least this many radii from the centre (joined to the
+#: inside): a student's slash ends at 0.92 r (the generator's jitter
+#: 0.08 r, its pencil 0.1 r wide each side: at most about 1.3 r), a stray
+#: stroke starts 0.5-4 mm (1.3-2.9 r) beyond the ring and a stray line far
+#: beyond.
+LINE_REACH_MIN = 1.6
+#: Beyond the bubble's inside, where its line is traced, pencil this much
+#: darker than the blank look (darkness) counts: a light stray line
+#: (moderate dev seed 8604, sheet 160: halo 0.28) falls below
+#: ``GRAY_EXCESS_DARKNESS`` here and there; scanner noise on paper stays
+#: within 0.05.
+LINE_TRACE_DARKNESS = 0.12
+#: A lone unsure answer bubble of a gray scan that a line seems to run into
+#: is a fill when its ``body`` is at least this ...: on the same sheets,
+#: blank bubbles a line or stroke runs into reach at most 0.061, partial
+#: fills and ticks it touches 0.086-0.18 (dots 0.02-0.04: not looked at);
+#: the two partial fills of dev seeds 8602 (sheet 149) and 8605 (sheet
+#: 49) reviewed on moderate 200-dpi gray, 0.10 and 0.11.
+GRAY_LINED_FILL_BODY_MIN = 0.08
+#: ... and its solid pencil (eroded, :func:`ljun._lone_mark.solid_mask`)
+#: reaches beyond the best straight band by at least this (mm²), as on
+#: 1-bit scans (``ljun._lone_mark.LINED_FILL_OFF_BAND_MIN_MM2``): a line's
+#: or a stroke's pencil lies in the band.
+GRAY_LINED_FILL_OFF_BAND_MIN_MM2 = 0.5
+
+
+def line_only_candidates(
+    evidence: np.ndarray,
+    bubbles: BubbleDarkness,
+    grids: list[np.ndarray],
+    calibration: ReadCalibration,
+) -> np.ndarray:
+    """Answer bubbles in the unsure band (above ``blank_sure_max``, below
+    ``marked_sure_min``) with a line in their halo (``line_halo_min``) and
+    their ``body`` blank-sure: a line's path, or a mark on it.
+
+    Parameters
+    ----------
+    evidence : (N,) ndarray of float32
+        Mark evidence after the closer look and the lone-mark rules.
+    bubbles : BubbleDarkness
+    grids : list of (I, O) ndarray of intp
+        Bubble indices of the items of each answer field.
+    calibration : ReadCalibration
+
+    Returns
+    -------
+    (U,) ndarray of intp
+        Bubble indices, geometry order within each grid.
+    """
+    bands = bands_for(bubbles, calibration)
+    found = [np.zeros(0, np.intp)]
+    for grid in grids:
+        e = evidence[grid]
+        unsure = (e > bands.blank_sure_max) & (e < bands.marked_sure_min)
+        line = bubbles.halo[grid] >= bands.line_halo_min
+        body = bubbles.body[grid] <= bands.blank_sure_max
+        found.append(grid[unsure & line & body & bubbles.inside[grid]])
+    return np.concatenate(found).astype(np.intp)
+
+
+def gray_lined_fill_candidates(
+    evidence: np.ndarray,
+    bubbles: BubbleDarkness,
+    grids: list[np.ndarray],
+    calibration: ReadCalibration,
+) -> np.ndarray:
+    """Unsure answer bubbles, the only one of their item not blank-sure,
+    with a line in their halo touching at most ``FILL_HALO_CONTACT_MAX``
+    directions and a ``body`` of at least ``GRAY_LINED_FILL_BODY_MIN``: the
+    rim of a fill spilling over the ring, or a line.
+
+    Parameters and returns as for :func:`line_only_candidates`.
+    """
+    bands = bands_for(bubbles, calibration)
+    found = [np.zeros(0, np.intp)]
+    for grid in grids:
+        e = evidence[grid]
+        above = (e > bands.blank_sure_max).sum(axis=1)
+        bubble = grid[np.arange(len(grid)), np.argmax(e, axis=1)]
+        on_scan = bubbles.inside[grid].all(axis=1)
+        unsure = evidence[bubble] < bands.marked_sure_min
+        line = bubbles.halo[bubble] >= bands.line_halo_min
+        spill = bubbles.halo_contact[bubble] <= FILL_HALO_CONTACT_MAX
+        body = bubbles.body[bubble] >= GRAY_LINED_FILL_BODY_MIN
+        found.append(bubble[(above == 1) & on_scan & unsure & line & spill & body])
+    return np.concatenate(found).astype(np.intp)
+
+
+def lined_answer_evidence(
+    image: np.ndarray,
+    registration: Registration,
+    pattern: SamplingPattern,
+    template: Template,
+    bubbles: BubbleDarkness,
+    evidence: np.ndarray,
+    calibration: ReadCalibration,
+) -> np.ndarray:
+    """The evidence with lined answer bubbles of a gray scan settled.
+
+    Parameters
+    ----------
+    image : (H, W) ndarray of uint8
+        The scan, as the kernel read it.
+    registration, pattern, bubbles
+        What the kernel measured ``evidence`` on.
+    template : Template
+        Its ``answers`` fields are looked at.
+    evidence : (N,) ndarray of float32
+        After :func:`ljun._lone_mark.lone_mark_evidence`.
+    calibration : ReadCalibration
+
+    Returns
+    -------
+    (N,) ndarray of float32
+        ``evidence``, with ``blank_sure_max`` where a line alone explains
+        the ink (:func:`line_only_candidates`) and ``marked_sure_min`` where
+        a fill does (:func:`gray_lined_fill_candidates`).
+    """
+    if bubbles.bilevel:
+        return evidence
+    geometry = pattern.geometry
+    answers = [geometry.grid(f.name) for f in template.fields if f.kind == "answers"]
+    fills = gray_lined_fill_candidates(evidence, bubbles, answers, calibration)
+    lines = line_only_candidates(evidence, bubbles, answers, calibration)
+    lines = lines[~np.isin(lines, fills)]
+    looked = np.concatenate([lines, fills])
+    if len(looked) == 0:
+        return evidence
+    bands = bands_for(bubbles, calibration)
+    blank = evidence <= bands.blank_sure_max
+    patches = closer_patches(image, registration, pattern, bubbles.paper, looked, blank)
+    excess = excess_mask(patches, GRAY_EXCESS_DARKNESS)
+    out = evidence.copy()
+    n = len(lines)
+    if n:
+        banded = off_band_area(excess[:n], patches.dpi)
+        line_only = patches.usable[:n] & (banded <= LINE_ONLY_OFF_BAND_MAX_MM2)
+        if line_only.any():
+            some = np.flatnonzero(line_only)
+            reach = line_reach(image, registration, pattern, bubbles.paper, lines[some], blank)
+            line_only[some] = np.nan_to_num(reach, nan=0.0) >= LINE_REACH_MIN
+        out[lines[line_only]] = np.float32(bands.blank_sure_max)
+    if len(fills):
+        ink = excess[n:]
+        beyond = off_band_area(solid_mask(ink, patches.dpi), patches.dpi)
+        fill = (
+            patches.usable[n:]
+            & (beyond >= GRAY_LINED_FILL_OFF_BAND_MIN_MM2)
+            & solid_square(ink, patches.dpi)
+        )
+        out[fills[fill]] = np.float32(bands.marked_sure_min)
+    return out
+
+
+def line_reach(
+    image: np.ndarray,
+    registration: Registration,
+    pattern: SamplingPattern,
+    paper: np.ndarray,
+    looked: np.ndarray,
+    blank: np.ndarray,
+) -> np.ndarray:
+    """How far from each bubble's centre its pencil runs on, in bubble radii.
+
+    The scan around each bubble out to ``LINE_REACH_LOOK`` radii, one scan
+    pixel per step, is compared with the blank bubbles printed alike (the
+    closer look's blank look, grown likewise: the printed ring, the
+    neighbours' rings and letters cancel); the pencil joined to the
+    pencil of the bubble's inside (directly or through the printed ring,
+    under which pencil does not show) reaches as far as its farthest pixel.
+
+    Parameters
+    ----------
+    image, registration, pattern
+        What the kernel read.
+    paper : (N,) ndarray of float32
+        Paper gray level beside each bubble (:attr:`BubbleDarkness.paper`).
+    looked : (U,) ndarray of intp
+        The bubbles to look at.
+    blank : (N,) ndarray of bool
+        Bubbles read blank surely: the group's members among them make the
+        blank look.
+
+    Returns
+    -------
+    (U,) ndarray of float64
+        0 where no pencil touches the inside, NaN where fewer than
+        ``MIN_REFERENCES`` members read blank surely.
+    """
+    geometry = pattern.geometry
+    step = geometry.dpi / registration.dpi  # template pixels per scan pixel
+    radius = geometry.radii[looked]
+    half = int(np.ceil(LINE_REACH_LOOK * radius.max() / step))
+    side = 2 * half + 1
+    grid = np.arange(-half, half + 1, dtype=np.float64) * step
+    gx, gy = np.meshgrid(grid, grid)
+    offsets = np.column_stack([gx.ravel(), gy.ravel()])
+    members = pattern.members[pattern.group[looked]]  # (U, M)
+    bubbles = np.concatenate([looked[:, None], members], axis=1)  # (U, 1 + M)
+    points = geometry.centres[bubbles][:, :, None, :] + offsets
+    _, gray = sample_scan(image, registration.homography, points.reshape(-1, len(offsets), 2))
+    level = paper[bubbles].reshape(-1, 1)
+    contrast = np.maximum(level - np.float32(registration.ink_level), MIN_CONTRAST)
+    dark = ((level - gray.astype(np.float32)) / contrast).reshape(*bubbles.shape, side, side)
+    usable = blank[members] & (members != looked[:, None])
+    ordered = np.sort(np.where(usable[:, :, None, None], dark[:, 1:], np.nan), axis=1)
+    k = np.maximum(usable.sum(axis=1), 1)[:, None, None, None]
+    low = np.take_along_axis(ordered, (k - 1) // 2, axis=1)[:, 0]
+    high = np.take_along_axis(ordered, k // 2, axis=1)[:, 0]
+    distance = np.hypot(gx, gy) / radius[:, None, None]  # (U, S, S) radii
+    patches = Patches(
+        bubble=dark[:, 0],
+        blank_look=((low + high) / 2).astype(np.float32),
+        inside=np.broadcast_to(distance <= LINE_REACH_LOOK, dark[:, 0].shape),
+        usable=usable.sum(axis=1) >= MIN_REFERENCES,
+        dpi=registration.dpi,
+    )
+    pencil = excess_mask(patches, GRAY_EXCESS_DARKNESS)
+    # Where a light line runs on (outside the ring, no letter), fainter
+    # pencil counts too.
+    trace = excess_mask(patches, LINE_TRACE_DARKNESS)
+    # Under the printed ring (and grown like it) pencil cannot show: the
+    # print joins what lies either side of it.
+    printed = patches.inside & (patches.blank_look >= GRAY_EXCESS_DARKNESS)
+    grow = np.ones((2 * REFERENCE_GROW_PX + 1,) * 2, np.uint8)
+    reach = np.zeros(len(looked))
+    for u in range(len(looked)):  # the few bubbles looked at, not every bubble
+        ring = cv2.dilate(printed[u].astype(np.uint8), grow)
+        _, labels = cv2.connectedComponents(trace[u].astype(np.uint8) | ring)
+        inner = np.unique(labels[pencil[u] & (distance[u] <= CLOSER_RADIUS_FRACTION)])
+        touching = trace[u] & np.isin(labels, inner[inner > 0])
+        if touching.any():
+            reach[u] = distance[u][touching].max()
+    return np.where(patches.usable, reach, np.nan)
