@@ -265,8 +265,9 @@ def line_reach(
     The scan around each bubble out to ``LINE_REACH_LOOK`` radii, one scan
     pixel per step, is compared with the blank bubbles printed alike (the
     closer look's blank look, grown likewise: the printed ring, the
-    neighbours' rings and letters cancel); the pencil joined to the
-    pencil of the bubble's inside (directly or through the printed ring,
+    neighbours' rings and letters cancel); the pencil (traced at
+    ``LINE_TRACE_DARKNESS``) joined to the pencil of the bubble's inside
+    (at ``GRAY_EXCESS_DARKNESS``; directly or through the printed ring,
     under which pencil does not show) reaches as far as its farthest pixel.
 
     Parameters
