@@ -130,7 +130,9 @@ def fill_candidates(
         For each partner, the index into ``candidates`` of its column's
         candidate.
     """
-    candidates, partners, partner_of = [], [], []
+    candidates: list[int] = []
+    partners: list[int] = []
+    partner_of: list[int] = []
     for grid in grids:
         e = evidence[grid]
         unsure = _unsure(e, bands)
@@ -145,11 +147,7 @@ def fill_candidates(
             contact = bubbles.halo_contact[column]
             line = (contact >= LINE_PARTNER_CONTACT_MIN) & (e[row] < bands.mark_min)
             darkest = bubbles.darkness[column[best]] >= bubbles.darkness[column].max()
-            if (
-                contact[best] <= FILL_HALO_CONTACT_MAX
-                and darkest
-                and bool((line | ~others).all())
-            ):
+            if contact[best] <= FILL_HALO_CONTACT_MAX and darkest and bool((line | ~others).all()):
                 partner_of += [len(candidates)] * int(others.sum())
                 candidates.append(int(column[best]))
                 partners += column[others].tolist()
