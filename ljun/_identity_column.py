@@ -73,15 +73,20 @@ __all__ = [
 #: A column's only candidate is a fill when at least this much of its excess
 #: ink (mm²) survives the erosion of :func:`ljun._lone_mark.solid_area`:
 #: the least of the lone unsure fills of moderate dev seeds 8602-8605 was
-#: 1.01 mm² (8604 sheet 126); the printed letter's strokes and erasure
-#: residue leave less than ``ljun._lone_mark.SOLID_PATCH_MIN_MM2`` (0.15).
+#: 1.01 mm² (8604 sheet 126); printed letters beside a fill leave
+#: 0.07-0.30 mm² (dev seeds 8602-8604, 8702).  Not a test alone: stray
+#: lines and strokes' ends leave up to 1.3 mm² (the cover and the band
+#: below tell them apart).
 FILL_SOLID_MIN_MM2 = 0.8
 #: ... and, a line in its halo, its excess ink covers at least this
 #: fraction of the closer look's disc: erasure residue and stray lines
 #: through blank bubbles cover at most 0.28 (:mod:`ljun._closer_look`,
-#: ``PENCIL_COVER_SURE``), a stroke's end in a bubble (0.45-0.75 mm wide,
-#: widened by a pixel each side) up to about 0.25; light fills of
-#: 150-dpi adaptive scans 0.42-0.43 (dev seeds 8604, 8605).
+#: ``PENCIL_COVER_SURE``); on 1-bit threshold/adaptive sheets of moderate
+#: dev seeds 8603, 8605 and hard 8702, lines through blank name bubbles
+#: 0.16-0.26 and strokes ending in one 0.19 (a tick's tail, 8605 sheet 99)
+#: and 0.26 (8702 sheet 5); light fills of 150-dpi adaptive scans
+#: 0.42-0.43 (8604 sheet 126, 8605 sheet 111), a partial 2 0.37 (8602
+#: sheet 179).
 LIGHT_FILL_COVER_MIN = 0.35
 #: Another unsure bubble of the column is a line's path beside the fill
 #: when its halo is touched in at least this many of ``HALO_POINTS``
