@@ -27,6 +27,7 @@ import time
 from dataclasses import dataclass
 
 from ._closer_look import closer_evidence
+from ._identity_column import identity_column_evidence
 from ._lined_answers import lined_answer_evidence
 from ._lone_mark import lone_mark_evidence
 from ._track import track_stretched
@@ -128,6 +129,9 @@ def analyse_sheet(
         page.image, registration, pattern, template, bubbles, evidence, calibration.read
     )
     evidence = lined_answer_evidence(
+        page.image, registration, pattern, template, bubbles, evidence, calibration.read
+    )
+    evidence = identity_column_evidence(
         page.image, registration, pattern, template, bubbles, evidence, calibration.read
     )
     marks = decode_marks(bubbles, geometry, template, calibration, evidence=evidence)

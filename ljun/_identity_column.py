@@ -1,0 +1,302 @@
+"""Identity columns of a 1-bit scan that a person reads at once.
+
+The bubble kernel (:mod:`ljun.read`) and the rules after it
+(:mod:`ljun._closer_look`, :mod:`ljun._lone_mark`) leave some identity
+columns unsure that a person reads without a doubt; each such column sends
+its sheet to review.  On 1-bit threshold and adaptive scans (moderate mixed
+dev seeds 8602-8605, about half of that row's reviews) two kinds recur:
+
+* **a light fill, the column's only mark** (:func:`fill_candidates`).  A
+  light pencil fill that a threshold turned into a patchy disc touches the
+  halo in a direction or two, so the kernel takes it for a line's path and
+  caps it at unsure (``ljun.read.mark_evidence``); a partial fill along the
+  ring leaves the kernel's inner points almost clean.  Yet the bubble is
+  the darkest of its column, every other bubble blank, and its pencil
+  beyond the printed letter (the closer look's excess ink) is a fill: a
+  solid patch of at least ``FILL_SOLID_MIN_MM2`` after erosion, and either
+  a square of ``SOLID_INK_MM`` with no line in its halo at all, or a cover
+  of ``LIGHT_FILL_COVER_MIN`` of the disc reaching ``FILL_OFF_BAND_MIN_MM2``
+  beyond any straight band.  A stray line or a stroke that ends in the
+  bubble lies in a straight band and covers at most 0.28 of the disc
+  (:mod:`ljun._closer_look`); erosion wipes out a printed letter's strokes
+  and erasure residue.  Then the column reads that letter surely (moderate
+  dev seed 8604 sheet 126: T, 150-dpi adaptive, cover 0.42, 1.8 mm² beyond
+  the band; 8605 sheet 116: a partial L along the ring, 150-dpi adaptive,
+  no halo, a 1.2 mm² solid patch).  Other bubbles of the column in the
+  unsure band are allowed only when they are a line's path (halo touched in
+  ``LINE_PARTNER_CONTACT_MIN`` directions or more, below ``mark_min``):
+  then they read blank surely with it (8605 sheet 111: a light I beside F
+  crossed by a stray line, halo touched in 5 directions).
+* **the printed letter beside the column's fill** (:func:`letter_candidates`).
+  A column holds one mark; where one bubble is filled surely (its
+  ``body``, the bubble without its darkest quarter, at least
+  ``marked_sure_min``: no line or stroke's end does that) an unsure bubble
+  beside it whose excess ink is no more than a printed letter's
+  (``LETTER_BESIDE_FILL_MAX_MM2``) is the letter, shifted or thickened by the
+  threshold, or erasure residue: blank surely (8604 sheet 15: the printed 4
+  of a kode kompetensi column, 0.66 mm², beside a filled 1; 8602 sheet 30:
+  G's letter shifted by registration, 0.76 mm², beside a filled A).
+
+Every other bubble keeps its evidence; gray and dithered scans are left alone.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._closer_look import (
+    BILEVEL_EXCESS_DARKNESS,
+    IDENTITY_LETTER_EXCESS_MAX_MM2,
+    closer_patches,
+    disc_area,
+    excess_mask,
+    mask_area,
+    solid_square,
+)
+from ._lone_mark import FILL_HALO_CONTACT_MAX, FILL_OFF_BAND_MIN_MM2, off_band_area, solid_area
+from .calibration import Bands, ReadCalibration
+from .read import BubbleDarkness, SamplingPattern, bands_for
+from .register import Registration
+from .template import Template
+
+__all__ = [
+    "FILL_SOLID_MIN_MM2",
+    "LIGHT_FILL_COVER_MIN",
+    "LINE_PARTNER_CONTACT_MIN",
+    "LETTER_BESIDE_FILL_MAX_MM2",
+    "fill_candidates",
+    "letter_candidates",
+    "fill_evidence",
+    "identity_column_evidence",
+]
+
+#: A column's only candidate is a fill when at least this much of its excess
+#: ink (mm²) survives the erosion of :func:`ljun._lone_mark.solid_area`:
+#: the least of the lone unsure fills of moderate dev seeds 8602-8605 was
+#: 1.01 mm² (8604 sheet 126); printed letters beside a fill leave
+#: 0.07-0.30 mm² (dev seeds 8602-8604, 8702).  Not a test alone: stray
+#: lines and strokes' ends leave up to 1.3 mm² (the cover and the band
+#: below tell them apart).
+FILL_SOLID_MIN_MM2 = 0.8
+#: ... and, a line in its halo, its excess ink covers at least this
+#: fraction of the closer look's disc: erasure residue and stray lines
+#: through blank bubbles cover at most 0.28 (:mod:`ljun._closer_look`,
+#: ``PENCIL_COVER_SURE``); on 1-bit threshold/adaptive sheets of moderate
+#: dev seeds 8603, 8605 and hard 8702, lines through blank name bubbles
+#: 0.16-0.26 and strokes ending in one 0.19 (a tick's tail, 8605 sheet 99)
+#: and 0.26 (8702 sheet 5); light fills of 150-dpi adaptive scans
+#: 0.42-0.43 (8604 sheet 126, 8605 sheet 111), a partial 2 0.37 (8602
+#: sheet 179).
+LIGHT_FILL_COVER_MIN = 0.35
+#: Another unsure bubble of the column is a line's path beside the fill
+#: when its halo is touched in at least this many of ``HALO_POINTS``
+#: directions (a line runs on through the halo; a fill spilling over the
+#: ring touches one or two, ``FILL_HALO_CONTACT_MAX``) ...
+LINE_PARTNER_CONTACT_MIN = 3
+#: An unsure bubble beside the column's sure fill with at most this much
+#: excess ink (mm²) shows its printed letter (a whole letter the threshold
+#: kept: up to 0.85 mm², ``IDENTITY_LETTER_EXCESS_MAX_MM2``) or residue.
+LETTER_BESIDE_FILL_MAX_MM2 = IDENTITY_LETTER_EXCESS_MAX_MM2
+
+
+def _unsure(evidence: np.ndarray, bands: Bands) -> np.ndarray:
+    return (evidence > bands.blank_sure_max) & (evidence < bands.marked_sure_min)
+
+
+def fill_candidates(
+    evidence: np.ndarray, bubbles: BubbleDarkness, grids: list[np.ndarray], bands: Bands
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The one candidate mark of each column with none marked surely.
+
+    A column qualifies when it lies on the scan, no bubble of it is marked
+    surely, and its darkest unsure bubble (by evidence) is also its darkest
+    by mean darkness, touches the halo in at most ``FILL_HALO_CONTACT_MAX``
+    directions, and every other unsure bubble of the column is a line's
+    path (halo touched in ``LINE_PARTNER_CONTACT_MIN`` directions or more,
+    evidence below ``mark_min``).
+
+    Parameters
+    ----------
+    evidence : (N,) ndarray of float32
+        Mark evidence after the closer look and the lone-mark rules.
+    bubbles : BubbleDarkness
+    grids : list of (I, O) ndarray of intp
+        Bubble indices of the columns of each identity field.
+    bands : Bands
+        The bands of this scan.
+
+    Returns
+    -------
+    candidates : (U,) ndarray of intp
+        One bubble per qualifying column.
+    partners : (L,) ndarray of intp
+        The line-path bubbles of those columns.
+    partner_of : (L,) ndarray of intp
+        For each partner, the index into ``candidates`` of its column's
+        candidate.
+    """
+    candidates: list[int] = []
+    partners: list[int] = []
+    partner_of: list[int] = []
+    for grid in grids:
+        e = evidence[grid]
+        unsure = _unsure(e, bands)
+        sure = (e >= bands.marked_sure_min).any(axis=1)
+        on_scan = bubbles.inside[grid].all(axis=1)
+        rows = np.flatnonzero(unsure.any(axis=1) & ~sure & on_scan)
+        for row in rows:
+            column = grid[row]
+            best = int(np.argmax(np.where(unsure[row], e[row], -np.inf)))
+            others = unsure[row].copy()
+            others[best] = False
+            contact = bubbles.halo_contact[column]
+            line = (contact >= LINE_PARTNER_CONTACT_MIN) & (e[row] < bands.mark_min)
+            darkest = bubbles.darkness[column[best]] >= bubbles.darkness[column].max()
+            if contact[best] <= FILL_HALO_CONTACT_MAX and darkest and bool((line | ~others).all()):
+                partner_of += [len(candidates)] * int(others.sum())
+                candidates.append(int(column[best]))
+                partners += column[others].tolist()
+    return (
+        np.asarray(candidates, dtype=np.intp),
+        np.asarray(partners, dtype=np.intp),
+        np.asarray(partner_of, dtype=np.intp),
+    )
+
+
+def letter_candidates(
+    evidence: np.ndarray, bubbles: BubbleDarkness, grids: list[np.ndarray], bands: Bands
+) -> np.ndarray:
+    """Unsure bubbles of columns with exactly one bubble marked surely whose
+    ``body`` is at least ``marked_sure_min`` (a fill, not a line's path or a
+    stroke's end), the column on the scan.
+
+    Parameters
+    ----------
+    evidence, bubbles, grids, bands
+        As for :func:`fill_candidates`.
+
+    Returns
+    -------
+    (U,) ndarray of intp
+        Bubble indices, geometry order within each grid.
+    """
+    found = [np.zeros(0, np.intp)]
+    for grid in grids:
+        e = evidence[grid]
+        sure = e >= bands.marked_sure_min
+        filled = sure & (bubbles.body[grid] >= bands.marked_sure_min)
+        one_fill = (sure.sum(axis=1) == 1) & (filled.sum(axis=1) == 1)
+        on_scan = bubbles.inside[grid].all(axis=1)
+        found.append(grid[_unsure(e, bands) & (one_fill & on_scan)[:, None]])
+    return np.concatenate(found).astype(np.intp)
+
+
+def fill_evidence(
+    area: np.ndarray,
+    disc: np.ndarray,
+    solid: np.ndarray,
+    beyond: np.ndarray,
+    square: np.ndarray,
+    lined: np.ndarray,
+) -> np.ndarray:
+    """Whether each candidate's excess ink is a fill.
+
+    Parameters
+    ----------
+    area, disc, solid, beyond : (U,) ndarray of float64
+        Excess ink, the closer look's disc, what survives erosion
+        (:func:`ljun._lone_mark.solid_area`) and what lies beyond the best
+        straight band (:func:`ljun._lone_mark.off_band_area`), all mm²;
+        NaN (no blank look): never a fill.
+    square : (U,) ndarray of bool
+        A square of ``SOLID_INK_MM`` lies in the excess ink.
+    lined : (U,) ndarray of bool
+        The halo is at least ``line_halo_min``.
+
+    Returns
+    -------
+    (U,) ndarray of bool
+
+    >>> fill_evidence(
+    ...     np.array([3.4, 2.1, 2.1, 2.7]), np.full(4, 8.0), np.array([1.0, 1.2, 1.2, 0.3]),
+    ...     np.array([1.8, 0.7, 0.7, 1.5]), np.array([False, True, True, False]),
+    ...     np.array([True, False, True, False]),
+    ... ).tolist()
+    [True, True, False, False]
+    """
+    area, disc, solid, beyond = (
+        np.nan_to_num(np.asarray(a, dtype=np.float64), nan=-np.inf)
+        for a in (area, disc, solid, beyond)
+    )
+    patch = solid >= FILL_SOLID_MIN_MM2
+    square_alone = np.asarray(square) & ~np.asarray(lined)
+    spread = (area >= LIGHT_FILL_COVER_MIN * disc) & (beyond >= FILL_OFF_BAND_MIN_MM2)
+    return np.asarray(patch & (square_alone | spread))
+
+
+def identity_column_evidence(
+    image: np.ndarray,
+    registration: Registration,
+    pattern: SamplingPattern,
+    template: Template,
+    bubbles: BubbleDarkness,
+    evidence: np.ndarray,
+    calibration: ReadCalibration,
+) -> np.ndarray:
+    """The evidence with identity columns a person reads at once made sure.
+
+    Parameters
+    ----------
+    image : (H, W) ndarray of uint8
+        The scan, as the kernel read it.
+    registration, pattern, bubbles
+        What the kernel measured ``evidence`` on.
+    template : Template
+        Its fields other than ``answers`` are the identity columns.
+    evidence : (N,) ndarray of float32
+        After :func:`ljun._lone_mark.lone_mark_evidence`.
+    calibration : ReadCalibration
+
+    Returns
+    -------
+    (N,) ndarray of float32
+        ``evidence``, with ``marked_sure_min`` where a column's one
+        candidate is a fill (:func:`fill_candidates`, :func:`fill_evidence`;
+        its line-path partners ``blank_sure_max``) and ``blank_sure_max``
+        where an unsure bubble beside a sure fill shows a letter's ink only
+        (:func:`letter_candidates`).  Unchanged on gray and dithered scans.
+    """
+    if not bubbles.bilevel or bubbles.dithered:
+        return evidence
+    bands = bands_for(bubbles, calibration)
+    unsure = _unsure(evidence, bands)
+    geometry = pattern.geometry
+    grids = [geometry.grid(f.name) for f in template.fields if f.kind != "answers"]
+    if not unsure[np.concatenate([g.ravel() for g in grids])].any():
+        return evidence  # most sheets
+    fills, partners, partner_of = fill_candidates(evidence, bubbles, grids, bands)
+    letters = letter_candidates(evidence, bubbles, grids, bands)
+    looked = np.concatenate([fills, letters])
+    if len(looked) == 0:
+        return evidence
+    blank = evidence <= bands.blank_sure_max
+    patches = closer_patches(image, registration, pattern, bubbles.paper, looked, blank)
+    excess = excess_mask(patches, BILEVEL_EXCESS_DARKNESS)
+    area = np.where(patches.usable, mask_area(excess, patches.dpi), np.nan)
+    out = evidence.copy()
+    n = len(fills)
+    if n:
+        ink = excess[:n]
+        fill = fill_evidence(
+            area[:n],
+            disc_area(patches)[:n],
+            solid_area(ink, patches.dpi),
+            off_band_area(ink, patches.dpi),
+            solid_square(ink, patches.dpi),
+            bubbles.halo[fills] >= bands.line_halo_min,
+        )
+        out[fills[fill]] = np.float32(bands.marked_sure_min)
+        out[partners[fill[partner_of]]] = np.float32(bands.blank_sure_max)
+    letter = np.nan_to_num(area[n:], nan=np.inf) <= LETTER_BESIDE_FILL_MAX_MM2
+    out[letters[letter]] = np.float32(bands.blank_sure_max)
+    return out

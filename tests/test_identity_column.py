@@ -1,0 +1,247 @@
+"""Identity columns of a 1-bit scan a person reads at once (ljun._identity_column)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from _reading_helpers import bench_sheet, ljun_template
+
+from ljun._identity_column import (
+    FILL_SOLID_MIN_MM2,
+    LIGHT_FILL_COVER_MIN,
+    LINE_PARTNER_CONTACT_MIN,
+    fill_candidates,
+    fill_evidence,
+    identity_column_evidence,
+    letter_candidates,
+)
+from ljun._lone_mark import FILL_HALO_CONTACT_MAX, FILL_OFF_BAND_MIN_MM2
+from ljun.calibration import load_calibration
+from ljun.pipeline import analyse_sheet
+from ljun.read import BubbleDarkness
+from ljun.records import Page
+
+CAL = load_calibration()
+BANDS = CAL.read.bilevel
+EPS = 1e-3
+UNSURE = (BANDS.mark_min + BANDS.marked_sure_min) / 2  # the kernel's cap
+LINE = (BANDS.blank_sure_max + BANDS.mark_min) / 2  # a line's path, blank-unsure
+SURE = BANDS.marked_sure_min
+
+
+def _bubbles(shape, **fields) -> BubbleDarkness:
+    n = int(np.prod(shape))
+    zero = np.zeros(n, np.float32)
+    base = BubbleDarkness(
+        darkness=zero,
+        core=zero,
+        quarter=zero,
+        body=zero,
+        halo=zero,
+        halo_contact=np.zeros(n, np.int16),
+        inside=np.ones(n, bool),
+        paper=np.full(n, 230.0, np.float32),
+        bilevel=True,
+    )
+    arrays = {
+        k: np.asarray(
+            v,
+            np.int16 if k == "halo_contact" else base.inside.dtype if k == "inside" else np.float32,
+        ).ravel()
+        for k, v in fields.items()
+    }
+    return dataclasses.replace(base, **arrays)
+
+
+def _fills(rows, **fields):
+    evidence = np.asarray(rows, np.float32)
+    grid = np.arange(evidence.size).reshape(evidence.shape)
+    found, partners, partner_of = fill_candidates(
+        evidence.ravel(), _bubbles(evidence.shape, **fields), [grid], BANDS
+    )
+    return found.tolist(), partners.tolist(), partner_of.tolist()
+
+
+def _letters(rows, **fields):
+    evidence = np.asarray(rows, np.float32)
+    grid = np.arange(evidence.size).reshape(evidence.shape)
+    return letter_candidates(
+        evidence.ravel(), _bubbles(evidence.shape, **fields), [grid], BANDS
+    ).tolist()
+
+
+# --- fill_candidates: the one candidate of a column with no sure mark ------
+
+
+def test_the_one_unsure_bubble_of_an_otherwise_blank_column_is_a_fill_candidate():
+    assert _fills([[0.0, UNSURE, 0.0]], darkness=[[0.0, 0.5, 0.0]]) == ([1], [], [])
+
+
+@pytest.mark.parametrize(
+    ("value", "contact", "darker_other", "other", "found"),
+    [
+        (np.nextafter(np.float32(BANDS.blank_sure_max), 1), 0, False, 0.0, True),
+        (BANDS.blank_sure_max, 0, False, 0.0, False),  # blank surely already
+        (SURE, 0, False, 0.0, False),  # a mark surely already
+        (UNSURE, FILL_HALO_CONTACT_MAX, False, 0.0, True),  # spills over the ring
+        (UNSURE, FILL_HALO_CONTACT_MAX + 1, False, 0.0, False),  # a stroke through it
+        (UNSURE, 0, True, 0.0, False),  # another bubble darker
+        (UNSURE, 0, False, SURE, False),  # a letter marked surely beside it
+        (UNSURE, 0, False, UNSURE - EPS, False),  # a second candidate
+    ],
+)
+def test_fill_candidate_edges(value, contact, darker_other, other, found):
+    darkness = [[0.6 if darker_other else 0.0, 0.5, 0.0]]
+    got = _fills([[other, value, 0.0]], darkness=darkness, halo_contact=[[0, contact, 0]])
+    assert got[0] == ([1] if found else [])
+
+
+@pytest.mark.parametrize(
+    ("other", "contact", "found"),
+    [
+        (LINE, LINE_PARTNER_CONTACT_MIN, True),  # a line's path beside the fill
+        (LINE, LINE_PARTNER_CONTACT_MIN - 1, False),  # a spill of its own
+        (BANDS.mark_min, LINE_PARTNER_CONTACT_MIN, False),  # a mark's evidence
+    ],
+)
+def test_a_line_path_beside_the_candidate_is_its_partner(other, contact, found):
+    got = _fills(
+        [[other, UNSURE, 0.0]],
+        darkness=[[0.3, 0.5, 0.0]],
+        halo_contact=[[contact, 1, 0]],
+    )
+    assert got == (([1], [0], [0]) if found else ([], [], []))
+
+
+def test_a_column_partly_off_the_scan_has_no_fill_candidate():
+    assert _fills([[0.0, UNSURE, 0.0]], inside=[[True, True, False]])[0] == []
+
+
+def test_fill_candidates_are_found_column_by_column():
+    rows = [[0.0, UNSURE, 0.0], [0.0, 0.0, 0.0], [LINE, 0.0, UNSURE], [UNSURE, UNSURE, 0.0]]
+    darkness = [[0.0, 0.5, 0.0], [0.0] * 3, [0.2, 0.0, 0.5], [0.4, 0.5, 0.0]]
+    contact = [[0, 1, 0], [0] * 3, [4, 0, 2], [0] * 3]
+    assert _fills(rows, darkness=darkness, halo_contact=contact) == ([1, 8], [6], [1])
+
+
+# --- letter_candidates: unsure bubbles beside the column's sure fill -------
+
+
+@pytest.mark.parametrize(
+    ("value", "fill_body", "second", "found"),
+    [
+        (UNSURE, SURE, 0.0, True),
+        (np.nextafter(np.float32(BANDS.blank_sure_max), 1), SURE, 0.0, True),
+        (BANDS.blank_sure_max, SURE, 0.0, False),  # blank surely already
+        (UNSURE, SURE - EPS, 0.0, False),  # a line's path or a stroke's end, not a fill
+        (UNSURE, SURE, SURE, False),  # two sure marks: a multi-mark, left alone
+    ],
+)
+def test_letter_candidate_edges(value, fill_body, second, found):
+    got = _letters([[SURE, value, second]], body=[[fill_body, 0.0, second]])
+    assert got == ([1] if found else [])
+
+
+def test_a_column_without_a_sure_fill_has_no_letter_candidate():
+    assert _letters([[UNSURE, UNSURE, 0.0]], body=[[0.5, 0.0, 0.0]]) == []
+
+
+# --- fill_evidence: what the closer look must find -------------------------
+
+DISC = 8.0
+COVER = LIGHT_FILL_COVER_MIN * DISC
+F = np.float64
+
+
+@pytest.mark.parametrize(
+    ("area", "solid", "beyond", "square", "lined", "fill"),
+    [
+        (COVER, FILL_SOLID_MIN_MM2, FILL_OFF_BAND_MIN_MM2, False, True, True),  # light fill
+        (COVER - EPS, FILL_SOLID_MIN_MM2, 5.0, False, True, False),  # too little cover
+        (COVER, FILL_SOLID_MIN_MM2 - EPS, 5.0, False, True, False),  # no solid patch
+        (COVER, FILL_SOLID_MIN_MM2, FILL_OFF_BAND_MIN_MM2 - EPS, False, True, False),  # a band
+        (1.0, FILL_SOLID_MIN_MM2, 0.0, True, False, True),  # a square, no line
+        (1.0, FILL_SOLID_MIN_MM2, 0.0, True, True, False),  # a square a line explains
+        (1.0, FILL_SOLID_MIN_MM2 - EPS, 0.0, True, False, False),
+        (np.nan, np.nan, np.nan, True, False, False),  # no blank look
+    ],
+)
+def test_fill_evidence_edges(area, solid, beyond, square, lined, fill):
+    got = fill_evidence(
+        np.array([area], F),
+        np.array([DISC], F),
+        np.array([solid], F),
+        np.array([beyond], F),
+        np.array([square]),
+        np.array([lined]),
+    )
+    assert got.tolist() == [fill]
+
+
+def test_gray_and_dithered_scans_are_left_alone():
+    evidence = np.full(3, UNSURE, np.float32)
+    for fields in ({"bilevel": False}, {"dithered": True}):
+        bubbles = dataclasses.replace(_bubbles((3,)), **fields)
+        got = identity_column_evidence(None, None, None, None, bubbles, evidence, CAL.read)  # type: ignore[arg-type]
+        assert got is evidence
+
+
+# --- on the bench's sheets ---------------------------------------------------
+
+
+def _read(seed, index, level, dpi, mode):
+    sheet = bench_sheet(seed, index, level, dpi=dpi, bits=1, bilevel_mode=mode)
+    page = Page(sheet.image, f"seed{seed}", index + 1, float(dpi))
+    return sheet, analyse_sheet(page, ljun_template(), CAL).reading
+
+
+@pytest.mark.parametrize(
+    ("seed", "index", "dpi", "mode", "flag"),
+    [
+        (8604, 126, 150, "adaptive", "unsure:nama:6"),  # a light T, alone
+        (8605, 116, 150, "adaptive", "unsure:nama:2"),  # a partial L along the ring
+        (8605, 111, 150, "adaptive", "unsure:nama:3"),  # a light I, a line through F
+        (8604, 15, 200, "threshold", "unsure:kode_kompetensi:2"),  # printed 4 beside 1
+        (8602, 30, 300, "threshold", "unsure:nama:13"),  # G's letter shifted, beside A
+        # A partial 2 the lone-mark rule sent to review, read blank: a fill.
+        (8602, 179, 200, "threshold", "unsure:nomor_peserta:13"),
+    ],
+)
+def test_regression_identity_columns_a_person_reads_at_once_need_no_review(
+    seed, index, dpi, mode, flag
+):
+    """bench moderate mixed, dev seeds 8602-8605: each sheet went to review
+    for this identity column alone, read right (8602 sheet 179: read blank
+    there, a nomor failing its check digit); now read right surely."""
+    sheet, reading = _read(seed, index, "moderate", dpi, mode)
+    for key in ("nama", "nomor_peserta", "tanggal_lahir", "kode_kompetensi", "paket"):
+        assert getattr(reading, key) == sheet.truth[key], key
+    assert flag not in reading.flags
+    assert not [f for f in reading.flags if f.startswith(("unsure:", "invalid:"))], reading.flags
+
+
+def test_a_light_sliver_of_a_threshold_scan_still_goes_to_review():
+    """8603 sheet 25 (300-dpi threshold): a light A made specks and a
+    crescent (0.34 of the disc, 0.34 mm² solid): a light mark or residue,
+    left to a person (a rule that reads it must read it right)."""
+    sheet, reading = _read(8603, 25, "moderate", 300, "threshold")
+    assert "unsure:nama:13" in reading.flags or reading.nama == sheet.truth["nama"]
+
+
+def test_a_stroke_ending_in_a_blank_name_bubble_is_no_sure_letter():
+    """Hard dev seed 8702, sheet 5 (200-dpi threshold): a short stroke ends
+    in C of a blank name column (1.3 mm² solid, but 0.26 of the disc and
+    0.3 mm² beyond a straight band): never read as C surely."""
+    sheet, reading = _read(8702, 5, "hard", 200, "threshold")
+    assert reading.nama == sheet.truth["nama"] or "unsure:nama:16" in reading.flags
+
+
+def test_a_tick_tail_ending_in_a_blank_name_bubble_is_no_sure_letter():
+    """Moderate dev seed 8605, sheet 99 (150-dpi adaptive): a tick's tail
+    ends in F of the blank twentieth name column: 0.87 mm² solid and a
+    0.75 mm square, but a line in its halo (so the square proves nothing),
+    0.19 of the disc and 0.38 mm² beyond a straight band."""
+    sheet, reading = _read(8605, 99, "moderate", 150, "adaptive")
+    assert reading.nama == sheet.truth["nama"]  # F not read, surely or not
