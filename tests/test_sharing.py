@@ -103,9 +103,11 @@ def test_a_small_batch_is_cut_so_every_worker_stays_busy(tmp_path):
     tail = [k for k, _, pages in tasks if pages is not None]
     assert tail and min(tail) == len(many) - -(-2 * PART_PAGES // 20)
     assert tasks[: min(tail)] == [(k, str(p), None) for k, p in enumerate(many[: min(tail)])]
-    assert [len(pages) for k, _, pages in tasks if k >= min(tail)] == [MIN_PART_PAGES] * (
-        (len(many) - min(tail)) * 20 // MIN_PART_PAGES
-    )
+    # Exactly the last 2 * PART_PAGES pages are in ranges of MIN_PART_PAGES;
+    # the first tail file's pages before them are one range.
+    sizes = [len(pages) for k, _, pages in tasks if k >= min(tail)]
+    head = (len(many) - min(tail)) * 20 - 2 * PART_PAGES
+    assert sizes == [head] * (head > 0) + [MIN_PART_PAGES] * (2 * PART_PAGES // MIN_PART_PAGES)
     # Three envelopes on two workers: about TASKS_PER_WORKER ranges each, in
     # order; the last (the tail) in ranges of MIN_PART_PAGES.
     tasks = plan_parts(envelopes, workers=2)
@@ -137,3 +139,43 @@ def test_the_worker_server_can_be_waited_for_until_it_has_the_reading_stack():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["True", "True"]
+
+
+def test_a_file_that_ends_the_batch_is_cut_fine_only_at_its_end(tmp_path):
+    """A 500-page scan on two workers: ranges of PART_PAGES, then the last
+    2 * PART_PAGES pages in ranges of MIN_PART_PAGES (not all 100 ranges of
+    MIN_PART_PAGES, each opening the file again)."""
+    from ljun.batch._executor import MIN_PART_PAGES, PART_PAGES
+
+    big = first_pixel_tiff(tmp_path / "big.tif", [k % 256 for k in range(500)])
+    tasks = plan_parts([big], workers=2)
+    ranges = [pages for _, _, pages in tasks]
+    assert [page for pages in ranges for page in pages] == list(range(500))
+    fine = 2 * PART_PAGES // MIN_PART_PAGES
+    assert [len(pages) for pages in ranges] == [PART_PAGES] * (500 // PART_PAGES - 2) + [
+        MIN_PART_PAGES
+    ] * fine
+
+
+def _review_everything(page, template, calibration) -> SheetReading:
+    return SheetReading(source=page.source, page=page.page, template=template.id, review=True)
+
+
+def test_pages_of_every_part_keep_their_review_images(tmp_path, monkeypatch, ljun_template):
+    """Regression: only the part that hashed the file captured review images,
+    so pages of a large file read by several workers lost theirs."""
+    use_fake_reader(monkeypatch, _review_everything)
+    files = [first_pixel_tiff(tmp_path / "big.tif", range(11))]
+    calibration = load_calibration()
+    (whole,) = iter_file_results(files, template=ljun_template, calibration=calibration)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as executor:
+        (shared,) = iter_file_results(
+            files, template=ljun_template, calibration=calibration, executor=executor, part_pages=3
+        )
+
+    def images(result):
+        return [(i.page_hash, i.file_digest, i.page, i.image.data) for i in result.review_images]
+
+    assert len(images(whole)) == 11
+    assert images(shared) == images(whole)
+    assert [i.page_hash for i in shared.review_images] == [h for h, _ in shared.readings]

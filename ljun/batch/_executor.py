@@ -111,10 +111,12 @@ def plan_parts(
     A batch too small to give ``workers`` about ``TASKS_PER_WORKER`` tasks
     each that way (three envelopes on two cores: one core would read two
     of them while the other waits) is cut in smaller ranges, down to
-    ``MIN_PART_PAGES``.  With several workers, the files of the batch's last
+    ``MIN_PART_PAGES``.  With several workers, the batch's last
     ``workers * part_pages`` pages are cut in ranges of ``MIN_PART_PAGES``
     too, so that the workers end together: otherwise one core reads the
     last envelope alone (a tenth of the time of 200 pages on two cores).
+    Only those pages: the rest of a file that ends the batch (a 500-page
+    scan) keeps ranges of ``part_pages`` (each range opens the file again).
     """
     counts = [_page_count(str(path)) for path in files]
     if workers > 1:
@@ -125,17 +127,30 @@ def plan_parts(
     to_end = np.cumsum([count or 1 for count in counts][::-1])[::-1]
     tasks: list[tuple[int, str, range | None]] = []
     for index, (path, count) in enumerate(zip(files, counts)):
-        size = part_pages
-        if workers > 1 and count and to_end[index] - count < workers * part_pages:
-            size = MIN_PART_PAGES  # the tail of the batch
-        if count is None or count <= size:
+        # The file's first page in the batch's tail (its last
+        # ``workers * part_pages`` pages); ``count`` when none is.
+        tail = count or 0
+        if workers > 1 and count:
+            tail = _tail_start(count, int(to_end[index]), workers * part_pages)
+        if count is None or (count <= part_pages and tail == count) or count <= MIN_PART_PAGES:
             tasks.append((index, str(path), None))
             continue
+        starts = [*range(0, tail, part_pages), *range(tail, count, MIN_PART_PAGES)]
         tasks += [
-            (index, str(path), range(start, min(start + size, count)))
-            for start in range(0, count, size)
+            (index, str(path), range(start, end))
+            for start, end in zip(starts, starts[1:] + [count])
         ]
     return tasks
+
+
+def _tail_start(count: int, to_end: int, tail_pages: int) -> int:
+    """The first page (0-based) of a ``count``-page file that lies in the last
+    ``tail_pages`` pages of a batch, when ``to_end`` pages are left from the
+    file's first page to the batch's end; ``count`` when none does.  Moved
+    back to a whole number of ``MIN_PART_PAGES`` ranges from the file's end."""
+    start = min(count, max(0, to_end - tail_pages))
+    fine = -(-(count - start) // MIN_PART_PAGES) * MIN_PART_PAGES  # ceiling
+    return max(0, count - fine)
 
 
 def default_workers() -> int:
