@@ -5,14 +5,16 @@ from __future__ import annotations
 import concurrent.futures
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from _batch_helpers import first_pixel_tiff, use_fake_reader
 
 from ljun.batch import file_digest, iter_file_results, page_hash
-from ljun.batch._executor import plan_parts
+from ljun.batch._executor import plan_parts, start_reading
 from ljun.calibration import load_calibration
 from ljun.records import SheetReading
+from ljun.vocabulary import FailureReason
 
 
 def _fake_read_sheet(page, template, calibration) -> SheetReading:
@@ -179,3 +181,81 @@ def test_pages_of_every_part_keep_their_review_images(tmp_path, monkeypatch, lju
     assert len(images(whole)) == 11
     assert images(shared) == images(whole)
     assert [i.page_hash for i in shared.review_images] == [h for h, _ in shared.readings]
+
+
+def _tiny_batch(tmp_path):
+    # 8x8 pages: the real pipeline fails them fast (no fiducials), one reading a page.
+    return [
+        first_pixel_tiff(tmp_path / "a.tif", [1, 2]),
+        first_pixel_tiff(tmp_path / "big.tif", range(12)),
+        first_pixel_tiff(tmp_path / "c.tif", [3]),
+    ]
+
+
+def _pages(results):
+    return [
+        (r.file_index, identity, reading.page) for r in results for identity, reading in r.readings
+    ]
+
+
+def test_worker_processes_report_every_page_and_keep_file_order(tmp_path, ljun_template):
+    files = _tiny_batch(tmp_path)
+    calibration = load_calibration()
+    alone = list(iter_file_results(files, template=ljun_template, calibration=calibration))
+    progress, done = [], []
+    with start_reading(
+        files,
+        template=ljun_template,
+        calibration=calibration,
+        workers=2,
+        part_pages=3,
+        on_pages=progress.append,
+        on_file_done=done.append,
+    ) as reading:
+        shared = list(reading.results())
+    assert _pages(shared) == _pages(alone)
+    assert sum(progress) == 15
+    assert sorted(r.file_index for r in done) == [0, 1, 2]
+
+
+def _running(pid: int) -> bool:
+    try:
+        return "\nState:\tZ" not in Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+
+
+def test_leaving_a_reading_unread_stops_its_workers(tmp_path, ljun_template):
+    files = _tiny_batch(tmp_path)
+    with start_reading(
+        files, template=ljun_template, calibration=load_calibration(), workers=2, part_pages=3
+    ) as reading:
+        pids = [process.pid for process in reading._pool._processes.values()]
+    assert pids
+    for pid in pids:
+        assert not _running(pid), f"worker {pid} still running after the reading was left"
+
+
+def _fails_on_page_25(page, template, calibration) -> SheetReading:
+    if int(page.image[0, 0]) == 25:
+        raise RuntimeError("a reader bug")
+    return _fake_read_sheet(page, template, calibration)
+
+
+def test_a_page_that_fails_in_one_part_loses_no_other_page(tmp_path, monkeypatch, ljun_template):
+    use_fake_reader(monkeypatch, _fails_on_page_25)
+    files = [first_pixel_tiff(tmp_path / "big.tif", range(20, 31))]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=3) as executor:
+        (result,) = iter_file_results(
+            files,
+            template=ljun_template,
+            calibration=load_calibration(),
+            executor=executor,
+            part_pages=3,
+        )
+    assert [reading.page for _, reading in result.readings] == list(range(1, 12))
+    assert [reading.nomor_peserta for _, reading in result.readings] == [
+        "" if value == 25 else str(value) for value in range(20, 31)
+    ]
+    assert [page for page, _ in result.errors] == [6]
+    assert result.readings[5][1].failure == FailureReason.READER_ERROR
