@@ -102,6 +102,15 @@ def _page_count(path: str) -> int | None:
         return None
 
 
+def _may_have_pages(path: str | os.PathLike[str]) -> bool:
+    """Whether the file starts as a TIFF or a PDF (without reading its pages)."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(4).startswith(_MAGIC_MULTI_PAGE)
+    except OSError:
+        return False
+
+
 def plan_parts(
     files: Sequence[str | os.PathLike[str]], *, part_pages: int = PART_PAGES, workers: int = 1
 ) -> list[tuple[int, str, range | None]]:
@@ -399,17 +408,21 @@ class Reading:
     def _start(
         self, workers: int, executor: concurrent.futures.Executor | None, part_pages: int
     ) -> None:
-        if executor is None and workers > 1 and len(self._files) > 1:
+        if executor is None and workers > 1:
             # Workers start (fork, receive the template, warm up) on the
-            # other cores while this process counts the pages of the files.
-            self._start_pool(workers, warm=min(workers, len(self._files)))
+            # other cores while this process counts the pages of the files
+            # (500 page headers of one large scan).
+            if len(self._files) > 1:
+                self._start_pool(workers, warm=min(workers, len(self._files)))
+            elif _may_have_pages(self._files[0]):
+                self._start_pool(workers, warm=workers)
         if executor is not None or workers > 1:
             # Counting pages opens every multi-page file: only worth it when
             # they can be shared.
             self._tasks = plan_parts(self._files, part_pages=part_pages, workers=workers)
         if executor is None and len(self._tasks) <= 1:
             self._tasks = []  # read in this process, by results()
-            self.close()
+            self.close(wait=False)  # the workers started for nothing end on their own
             return
         if executor is None:
             if self._pool is None:
@@ -509,13 +522,14 @@ class Reading:
             self._on_file_done(result)
             yield result
 
-    def close(self) -> None:
-        """Cancel what has not started and stop the workers (idempotent)."""
+    def close(self, *, wait: bool = True) -> None:
+        """Cancel what has not started and stop the workers (idempotent);
+        with ``wait``, return once they have exited."""
         for future in self._futures:
             future.cancel()
         pool, self._pool = self._pool, None
         if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+            pool.shutdown(wait=wait, cancel_futures=True)
             self._report_pages()
 
 
