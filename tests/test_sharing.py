@@ -259,3 +259,15 @@ def test_a_page_that_fails_in_one_part_loses_no_other_page(tmp_path, monkeypatch
     ]
     assert [page for page, _ in result.errors] == [6]
     assert result.readings[5][1].failure == FailureReason.READER_ERROR
+
+
+def test_a_file_too_small_to_share_is_read_in_this_process(tmp_path, ljun_template):
+    """Workers are started for a lone multi-page file before its pages are
+    counted; with too few pages to share, it is read here all the same."""
+    files = [first_pixel_tiff(tmp_path / "small.tif", [1, 2, 3])]
+    with start_reading(
+        files, template=ljun_template, calibration=load_calibration(), workers=2
+    ) as reading:
+        assert reading._pool is None
+        (result,) = reading.results()
+    assert [reading.page for _, reading in result.readings] == [1, 2, 3]
