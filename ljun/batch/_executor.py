@@ -16,6 +16,11 @@ A multi-page TIFF or PDF of more than :data:`PART_PAGES` pages is read as
 page ranges by several tasks (one of them hashes the file), and its parts are
 joined back into one :class:`FileResult` in page order: one 500-page file
 keeps every core busy.
+
+:func:`start_reading` starts the workers and submits every task at once,
+before the pages are counted and before its caller prepares the store, so
+those overlap with the reading; :func:`iter_file_results` is the same as a
+generator.
 """
 
 from __future__ import annotations
@@ -314,6 +319,7 @@ def iter_file_results(
     ------
     BatchError
         When a worker dies (killed, out of memory) or the executor breaks.
+
     See Also
     --------
     start_reading : the same, with the workers started at the call.
