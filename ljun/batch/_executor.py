@@ -16,6 +16,11 @@ A multi-page TIFF or PDF of more than :data:`PART_PAGES` pages is read as
 page ranges by several tasks (one of them hashes the file), and its parts are
 joined back into one :class:`FileResult` in page order: one 500-page file
 keeps every core busy.
+
+:func:`start_reading` starts the workers and submits every task at once,
+before the pages are counted and before its caller prepares the store, so
+those overlap with the reading; :func:`iter_file_results` is the same as a
+generator.
 """
 
 from __future__ import annotations
@@ -23,7 +28,6 @@ from __future__ import annotations
 import concurrent.futures
 import multiprocessing
 import os
-import queue
 import select
 import signal
 import struct
@@ -46,6 +50,8 @@ __all__ = [
     "iter_file_results",
     "PART_PAGES",
     "plan_parts",
+    "Reading",
+    "start_reading",
     "start_worker_server",
 ]
 
@@ -101,6 +107,15 @@ def _page_count(path: str) -> int | None:
         return None
 
 
+def _may_have_pages(path: str | os.PathLike[str]) -> bool:
+    """Whether the file starts as a TIFF or a PDF (without reading its pages)."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(4).startswith(_MAGIC_MULTI_PAGE)
+    except OSError:
+        return False
+
+
 def plan_parts(
     files: Sequence[str | os.PathLike[str]], *, part_pages: int = PART_PAGES, workers: int = 1
 ) -> list[tuple[int, str, range | None]]:
@@ -111,10 +126,12 @@ def plan_parts(
     A batch too small to give ``workers`` about ``TASKS_PER_WORKER`` tasks
     each that way (three envelopes on two cores: one core would read two
     of them while the other waits) is cut in smaller ranges, down to
-    ``MIN_PART_PAGES``.  With several workers, the files of the batch's last
+    ``MIN_PART_PAGES``.  With several workers, the batch's last
     ``workers * part_pages`` pages are cut in ranges of ``MIN_PART_PAGES``
     too, so that the workers end together: otherwise one core reads the
     last envelope alone (a tenth of the time of 200 pages on two cores).
+    Only those pages: the rest of a file that ends the batch (a 500-page
+    scan) keeps ranges of ``part_pages`` (each range opens the file again).
     """
     counts = [_page_count(str(path)) for path in files]
     if workers > 1:
@@ -125,17 +142,30 @@ def plan_parts(
     to_end = np.cumsum([count or 1 for count in counts][::-1])[::-1]
     tasks: list[tuple[int, str, range | None]] = []
     for index, (path, count) in enumerate(zip(files, counts)):
-        size = part_pages
-        if workers > 1 and count and to_end[index] - count < workers * part_pages:
-            size = MIN_PART_PAGES  # the tail of the batch
-        if count is None or count <= size:
+        # The file's first page in the batch's tail (its last
+        # ``workers * part_pages`` pages); ``count`` when none is.
+        tail = count or 0
+        if workers > 1 and count:
+            tail = _tail_start(count, int(to_end[index]), workers * part_pages)
+        if count is None or (count <= part_pages and tail == count) or count <= MIN_PART_PAGES:
             tasks.append((index, str(path), None))
             continue
+        starts = [*range(0, tail, part_pages), *range(tail, count, MIN_PART_PAGES)]
         tasks += [
-            (index, str(path), range(start, min(start + size, count)))
-            for start in range(0, count, size)
+            (index, str(path), range(start, end))
+            for start, end in zip(starts, starts[1:] + [count])
         ]
     return tasks
+
+
+def _tail_start(count: int, to_end: int, tail_pages: int) -> int:
+    """The first page (0-based) of a ``count``-page file that lies in the last
+    ``tail_pages`` pages of a batch, when ``to_end`` pages are left from the
+    file's first page to the batch's end; ``count`` when none does.  Moved
+    back to a whole number of ``MIN_PART_PAGES`` ranges from the file's end."""
+    start = min(count, max(0, to_end - tail_pages))
+    fine = -(-(count - start) // MIN_PART_PAGES) * MIN_PART_PAGES  # ceiling
+    return max(0, count - fine)
 
 
 def default_workers() -> int:
@@ -199,7 +229,7 @@ def _watch_main_process(main_pid: int) -> None:
 
 
 def _init_worker(
-    template: Template, calibration: Calibration, page_ticks: Any, main_pid: int | None = None
+    template: Template, calibration: Calibration, pages_read: Any, main_pid: int | None = None
 ) -> None:
     if main_pid is not None:
         _watch_main_process(main_pid)
@@ -213,7 +243,12 @@ def _init_worker(
     quiet_tifffile()
     _WORKER_STATE["template"] = template
     _WORKER_STATE["calibration"] = calibration
-    _WORKER_STATE["on_page"] = lambda pages: page_ticks.put(pages)
+    _WORKER_STATE["on_page"] = lambda pages: _count_pages(pages_read, pages)
+
+
+def _count_pages(pages_read: Any, pages: int) -> None:
+    with pages_read.get_lock():
+        pages_read.value += pages
 
 
 def _read_file_in_worker(
@@ -284,60 +319,233 @@ def iter_file_results(
     ------
     BatchError
         When a worker dies (killed, out of memory) or the executor breaks.
+
+    See Also
+    --------
+    start_reading : the same, with the workers started at the call.
     """
-    # Counting pages opens every multi-page file: only worth it when they can be shared.
-    tasks = (
-        plan_parts(files, part_pages=part_pages, workers=workers)
-        if executor is not None or workers > 1
-        else []
+    with start_reading(
+        files,
+        template=template,
+        calibration=calibration,
+        workers=workers,
+        executor=executor,
+        on_file_done=on_file_done,
+        on_pages=on_pages,
+        part_pages=part_pages,
+        digest_algorithm=digest_algorithm,
+        known_digests=known_digests,
+    ) as reading:
+        yield from reading.results()
+
+
+def start_reading(
+    files: Sequence[str | os.PathLike[str]],
+    *,
+    template: Template,
+    calibration: Calibration,
+    workers: int = 1,
+    executor: concurrent.futures.Executor | None = None,
+    on_file_done: Callable[[FileResult], None] | None = None,
+    on_pages: Callable[[int], None] | None = None,
+    part_pages: int = PART_PAGES,
+    digest_algorithm: DigestAlgorithm = NEW_STORE_DIGEST,
+    known_digests: Mapping[str, str] | None = None,
+) -> Reading:
+    """Start reading ``files`` now; :meth:`Reading.results` yields them in file order.
+
+    As :func:`iter_file_results` (same parameters), but the worker processes
+    are started and the tasks submitted before this returns, so the caller's
+    own preparations (opening the store, loading earlier decisions) overlap
+    with the reading instead of preceding it.  Use it as a context manager
+    (or call :meth:`Reading.close`): leaving stops the workers.
+    """
+    reading = Reading(
+        files,
+        template=template,
+        calibration=calibration,
+        on_file_done=on_file_done,
+        on_pages=on_pages,
+        digest_algorithm=digest_algorithm,
+        known_digests=known_digests or {},
     )
-    known = known_digests or {}
-    if executor is None and len(tasks) <= 1:
-        for index, path in enumerate(files):
-            result = read_file(
-                path,
-                file_index=index,
-                template=template,
-                calibration=calibration,
-                on_page=on_pages,
-                digest_algorithm=digest_algorithm,
-                known_digest=known.get(str(path), ""),
-            )
-            if on_file_done is not None:
-                on_file_done(result)
-            yield result
-    elif executor is None:
-        yield from _read_in_local_processes(
-            tasks, template, calibration, workers, on_file_done, on_pages, digest_algorithm, known
-        )
-    else:
+    try:
+        reading._start(workers, executor, part_pages)
+    except BaseException:
+        reading.close()
+        raise
+    return reading
+
+
+class Reading:
+    """A batch's files being read (see :func:`start_reading`)."""
+
+    def __init__(
+        self,
+        files: Sequence[str | os.PathLike[str]],
+        *,
+        template: Template,
+        calibration: Calibration,
+        on_file_done: Callable[[FileResult], None] | None,
+        on_pages: Callable[[int], None] | None,
+        digest_algorithm: DigestAlgorithm,
+        known_digests: Mapping[str, str],
+    ) -> None:
+        self._files = list(files)
+        self._template = template
+        self._calibration = calibration
+        self._on_file_done = on_file_done or (lambda result: None)
+        self._on_pages = on_pages
+        self._digest_algorithm = digest_algorithm
+        self._known = known_digests
+        self._tasks: list[tuple[int, str, range | None]] = []
+        self._futures: dict[concurrent.futures.Future[FileResult], int] = {}
+        self._pool: concurrent.futures.ProcessPoolExecutor | None = None
+        self._pages_read: Any = None  # the workers' shared count
+        self._pages_reported = 0
+        self._on_wake: Callable[[], None] = lambda: None
+
+    def __enter__(self) -> Reading:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _start(
+        self, workers: int, executor: concurrent.futures.Executor | None, part_pages: int
+    ) -> None:
+        if executor is None and workers > 1:
+            # Workers start (fork, receive the template, warm up) on the
+            # other cores while this process counts the pages of the files
+            # (500 page headers of one large scan).
+            if len(self._files) > 1:
+                self._start_pool(workers, warm=min(workers, len(self._files)))
+            elif _may_have_pages(self._files[0]):
+                self._start_pool(workers, warm=workers)
+        if executor is not None or workers > 1:
+            # Counting pages opens every multi-page file: only worth it when
+            # they can be shared.
+            self._tasks = plan_parts(self._files, part_pages=part_pages, workers=workers)
+        if executor is None and len(self._tasks) <= 1:
+            self._tasks = []  # read in this process, by results()
+            self.close(wait=False)  # the workers started for nothing end on their own
+            return
+        if executor is None:
+            if self._pool is None:
+                self._start_pool(workers, warm=0)
+            executor = self._pool
+            assert executor is not None
+            self._futures = {
+                executor.submit(
+                    _read_file_in_worker,
+                    path,
+                    index,
+                    pages,
+                    _hashes_file(pages),
+                    self._digest_algorithm,
+                    self._known.get(str(path), ""),
+                ): number
+                for number, (index, path, pages) in enumerate(self._tasks)
+            }
+            return
         # Keyed by task number: task order is file order, then page order.
-        futures = {
+        self._futures = {
             executor.submit(
                 read_file,
                 path,
                 file_index=index,
-                template=template,
-                calibration=calibration,
+                template=self._template,
+                calibration=self._calibration,
                 pages=pages,
                 hash_file=_hashes_file(pages),
-                digest_algorithm=digest_algorithm,
-                known_digest=known.get(str(path), ""),
+                digest_algorithm=self._digest_algorithm,
+                known_digest=self._known.get(str(path), ""),
             ): number
-            for number, (index, path, pages) in enumerate(tasks)
+            for number, (index, path, pages) in enumerate(self._tasks)
         }
+        on_pages, on_file_done = self._on_pages, self._on_file_done
 
         def done(result: FileResult) -> None:
             if on_pages is not None:
                 on_pages(len(result.readings))
-            if on_file_done is not None:
-                on_file_done(result)
+            on_file_done(result)
 
+        self._on_file_done = done
+
+    def _start_pool(self, workers: int, *, warm: int) -> None:
+        context = _worker_context()
+        # A counter in shared memory, not a queue: a page read costs the
+        # worker a lock and an addition, the main process nothing (it reads
+        # the count when it wakes up).
+        self._pages_read = context.Value("q", 0)
+        self._pool = concurrent.futures.ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=context,
+            initializer=_init_worker,
+            initargs=(self._template, self._calibration, self._pages_read, os.getpid()),
+        )
+        # Each submission starts a worker while none is idle (forkserver).
+        for _ in range(warm):
+            self._pool.submit(_warm_up_worker)
+        self._on_wake = self._report_pages
+
+    def _report_pages(self) -> None:
+        read = int(self._pages_read.value)
+        pages, self._pages_reported = read - self._pages_reported, read
+        if pages and self._on_pages is not None:
+            self._on_pages(pages)
+
+    def results(self) -> Iterator[FileResult]:
+        """Every file's result in file order (parts joined); ``on_file_done``
+        is called in completion order.
+
+        Raises
+        ------
+        BatchError
+            When a worker dies (killed, out of memory) or the executor breaks.
+        """
+        if not self._futures:
+            yield from self._read_here()
+            return
         try:
-            yield from _in_file_order(tasks, futures, on_done=done)
+            yield from _in_file_order(
+                self._tasks, self._futures, on_done=self._on_file_done, on_wake=self._on_wake
+            )
         finally:
-            for future in futures:
-                future.cancel()
+            self.close()
+
+    def _read_here(self) -> Iterator[FileResult]:
+        for index, path in enumerate(self._files):
+            result = read_file(
+                path,
+                file_index=index,
+                template=self._template,
+                calibration=self._calibration,
+                on_page=self._on_pages,
+                digest_algorithm=self._digest_algorithm,
+                known_digest=self._known.get(str(path), ""),
+            )
+            self._on_file_done(result)
+            yield result
+
+    def close(self, *, wait: bool = True) -> None:
+        """Cancel what has not started and stop the workers (idempotent);
+        with ``wait``, return once they have exited."""
+        for future in self._futures:
+            future.cancel()
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=wait, cancel_futures=True)
+            self._report_pages()
+
+
+def _warm_up_worker() -> None:
+    """Nothing but start a worker (its initializer) and build the sampling
+    pattern it reads every page with, while the main process plans."""
+    from ..read import sampling_pattern
+    from ..register import REFERENCE_DPI
+
+    sampling_pattern(_WORKER_STATE["template"], REFERENCE_DPI)
 
 
 def _hashes_file(pages: range | None) -> bool:
@@ -389,57 +597,6 @@ def start_worker_server(*, wait: bool = False) -> None:
         ready = context.Process(target=os.getpid, name="ljun-worker-server-ready")
         ready.start()
         ready.join()
-
-
-def _read_in_local_processes(
-    tasks: Sequence[tuple[int, str, range | None]],
-    template: Template,
-    calibration: Calibration,
-    workers: int,
-    on_file_done: Callable[[FileResult], None] | None,
-    on_pages: Callable[[int], None] | None,
-    digest_algorithm: DigestAlgorithm,
-    known_digests: Mapping[str, str],
-) -> Iterator[FileResult]:
-    context = _worker_context()
-    page_ticks: Any = context.Queue()
-    pool = concurrent.futures.ProcessPoolExecutor(
-        max_workers=min(workers, len(tasks)),
-        mp_context=context,
-        initializer=_init_worker,
-        initargs=(template, calibration, page_ticks, os.getpid()),
-    )
-
-    def report_pages() -> None:
-        pages = 0
-        while True:
-            try:
-                pages += page_ticks.get_nowait()
-            except queue.Empty:
-                break
-        if pages and on_pages is not None:
-            on_pages(pages)
-
-    try:
-        futures = {
-            pool.submit(
-                _read_file_in_worker,
-                path,
-                index,
-                pages,
-                _hashes_file(pages),
-                digest_algorithm,
-                known_digests.get(str(path), ""),
-            ): number
-            for number, (index, path, pages) in enumerate(tasks)
-        }
-        yield from _in_file_order(
-            tasks, futures, on_done=on_file_done or (lambda result: None), on_wake=report_pages
-        )
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-        report_pages()
-        page_ticks.close()
 
 
 class _Assembly:

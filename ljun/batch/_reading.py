@@ -6,6 +6,7 @@ worker); never raises for file or page content.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -61,8 +62,19 @@ def with_digest(parts: Sequence[FileResult], digest: str) -> FileResult:
         for _, reading in part.readings
     )
     errors = tuple(error for part in parts for error in part.errors)
-    # Only a part that knew the digest captured review images (their hashes are right).
-    images = tuple(image for part in parts for image in part.review_images)
+    # Parts that did not hash the file captured their review images without
+    # the page hash and the file digest: filled in here, as for the readings.
+    images = tuple(
+        image
+        if image.file_digest
+        else dataclasses.replace(
+            image,
+            page_hash=page_hash(digest, image.page, source=first.source),
+            file_digest=digest,
+        )
+        for part in parts
+        for image in part.review_images
+    )
     return FileResult(
         first.file_index, first.source, readings, errors, review_images=images, digest=digest
     )
@@ -154,7 +166,9 @@ def read_file(
             else:
                 analysis = analyse_sheet(item, template, calibration)
                 reading = analysis.reading
-                if reading.review and digest:
+                if reading.review:
+                    # Without the digest (a page range another part hashes),
+                    # with_digest fills in the image's page hash.
                     from ..review._images import capture_page  # with the reading stack
 
                     captured.append(capture_page(item, analysis, template, identity, digest))

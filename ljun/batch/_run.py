@@ -7,7 +7,7 @@ import dataclasses
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,11 +17,11 @@ from ..errors import BatchError
 from ..keys import AnswerKeySet
 from ..load import SCAN_SUFFIXES, list_scan_files
 from ..score import score_sheet
-from ..store import ReconciliationEntry, ResultsStore
+from ..store import BatchWriter, ReconciliationEntry, ResultsStore
 from ..template import Template
 from ..vocabulary import BatchKind, ReconciliationKind
 from ._attendance import Attendance
-from ._executor import iter_file_results
+from ._executor import start_reading
 from ._reading import FileResult
 from ._reconcile import (
     Reconciliation,
@@ -115,11 +115,6 @@ def run_batch(
         )
     if on_files is not None:
         on_files(len(files))
-    from ..review._images import save_review_images
-    from ..review.decisions import DecidedSheets
-
-    # Pages people already decided keep their decisions when read again.
-    decided = DecidedSheets.load(store.connection)
     writer = store.begin_batch(
         kind=kind,
         template=template.id,
@@ -127,10 +122,9 @@ def run_batch(
         calibration=calibration.identity,
     )
     try:
-        sheets: list[SheetSummary] = []
-        seen_pages: dict[str, tuple[str, int]] = {}
-        page_entries: list[ReconciliationEntry] = []  # duplicate pages, reader errors
-        for result in iter_file_results(
+        # The workers start reading now: what follows until the first
+        # result (imports, earlier decisions) overlaps with their work.
+        with start_reading(
             files,
             template=template,
             calibration=calibration,
@@ -140,35 +134,10 @@ def run_batch(
             on_pages=on_pages,
             digest_algorithm=store.file_digest_algorithm,
             known_digests=known_digests,
-        ):
-            page_entries += [
-                ReconciliationEntry(
-                    kind=ReconciliationKind.READER_ERROR,
-                    source=result.source,
-                    page=page,
-                    detail=detail,
-                )
-                for page, detail in result.errors
-            ]
-            save_review_images(store, result.review_images)
-            for identity, reading in result.readings:
-                first = seen_pages.get(identity)
-                if first is not None:
-                    page_entries.append(
-                        ReconciliationEntry(
-                            kind=ReconciliationKind.DUPLICATE_PAGE,
-                            source=reading.source,
-                            page=reading.page,
-                            detail=f"the same scan as {first[0]} page {first[1]}; not stored twice",
-                        )
-                    )
-                    continue
-                seen_pages[identity] = (reading.source, reading.page)
-                reading = decided.reading(identity, reading, template)
-                scored = decided.settle(identity, score_sheet(reading, keys))
-                seq = writer.stage(scored, page_hash=identity, file_index=result.file_index)
-                sheets.append(SheetSummary.of(scored, seq=seq, file_index=result.file_index))
-
+        ) as reading:
+            sheets, seen_pages, page_entries = _staged(
+                reading.results(), writer, store=store, keys=keys, template=template
+            )
         # Sheets of earlier batches (other scans) with the same participant or barcode.
         earlier = store.identities_matching(
             nomor_peserta={s.nomor_peserta for s in sheets if complete_identity(s.nomor_peserta)},
@@ -234,3 +203,53 @@ def _batch_summary(
 def _flagged(sheet: SheetSummary, flags: tuple[str, ...]) -> SheetSummary:
     merged = sheet.flags + tuple(f for f in flags if f not in sheet.flags)
     return dataclasses.replace(sheet, flags=merged, review=True)
+
+
+def _staged(
+    results: Iterator[FileResult],
+    writer: BatchWriter,
+    *,
+    store: ResultsStore,
+    keys: AnswerKeySet,
+    template: Template,
+) -> tuple[list[SheetSummary], dict[str, tuple[str, int]], list[ReconciliationEntry]]:
+    """Every result scored and staged in file order: the sheets' summaries,
+    the pages seen (by page hash) and the entries of duplicate pages and
+    reader errors."""
+    from ..review._images import save_review_images
+    from ..review.decisions import DecidedSheets
+
+    # Pages people already decided keep their decisions when read again.
+    decided = DecidedSheets.load(store.connection)
+    sheets: list[SheetSummary] = []
+    seen_pages: dict[str, tuple[str, int]] = {}
+    page_entries: list[ReconciliationEntry] = []  # duplicate pages, reader errors
+    for result in results:
+        page_entries += [
+            ReconciliationEntry(
+                kind=ReconciliationKind.READER_ERROR,
+                source=result.source,
+                page=page,
+                detail=detail,
+            )
+            for page, detail in result.errors
+        ]
+        save_review_images(store, result.review_images)
+        for identity, reading in result.readings:
+            first = seen_pages.get(identity)
+            if first is not None:
+                page_entries.append(
+                    ReconciliationEntry(
+                        kind=ReconciliationKind.DUPLICATE_PAGE,
+                        source=reading.source,
+                        page=reading.page,
+                        detail=f"the same scan as {first[0]} page {first[1]}; not stored twice",
+                    )
+                )
+                continue
+            seen_pages[identity] = (reading.source, reading.page)
+            reading = decided.reading(identity, reading, template)
+            scored = decided.settle(identity, score_sheet(reading, keys))
+            seq = writer.stage(scored, page_hash=identity, file_index=result.file_index)
+            sheets.append(SheetSummary.of(scored, seq=seq, file_index=result.file_index))
+    return sheets, seen_pages, page_entries
