@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 from ._closer_look import closer_evidence
 from ._lone_mark import lone_mark_evidence
+from ._stroke_end import stroke_end_evidence
 from ._track import track_stretched
 from .calibration import Calibration
 from .decode import barcode_paket, barcode_serial_read, decode_barcode, decode_marks
@@ -124,6 +125,9 @@ def analyse_sheet(
         page.image, registration, pattern, bubbles, calibration.read, template=template
     )
     evidence = lone_mark_evidence(
+        page.image, registration, pattern, template, bubbles, evidence, calibration.read
+    )
+    evidence = stroke_end_evidence(
         page.image, registration, pattern, template, bubbles, evidence, calibration.read
     )
     marks = decode_marks(bubbles, geometry, template, calibration, evidence=evidence)
