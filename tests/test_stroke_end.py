@@ -16,9 +16,9 @@ from _reading_helpers import (
 )
 
 from ljun._stroke_end import (
-    INSIDE_MAX_MM2,
     NEAR_MIN_MM2,
     PATH_MIN_MM2,
+    PATH_SHARE_MIN,
     PATH_START_FRACTION,
     _leaving,
     form_print,
@@ -38,15 +38,21 @@ EPS = 1e-6
 # --- stroke_end: the rule on measured areas ---------------------------------
 
 
+INSIDE = PATH_MIN_MM2 / PATH_SHARE_MIN  # the most inside ink the least path goes with
+
+
 @pytest.mark.parametrize(
     ("path", "near", "inside", "usable", "end"),
     [
-        (PATH_MIN_MM2, NEAR_MIN_MM2, INSIDE_MAX_MM2, True, True),  # every edge met
-        (PATH_MIN_MM2 - EPS, NEAR_MIN_MM2, INSIDE_MAX_MM2, True, False),  # no path out
-        (PATH_MIN_MM2, NEAR_MIN_MM2 - EPS, INSIDE_MAX_MM2, True, False),  # path beside the ink
-        (PATH_MIN_MM2, NEAR_MIN_MM2, INSIDE_MAX_MM2 + EPS, True, False),  # more than a stroke
-        (PATH_MIN_MM2, NEAR_MIN_MM2, INSIDE_MAX_MM2, False, False),  # no blank look
+        (PATH_MIN_MM2, NEAR_MIN_MM2, INSIDE, True, True),  # every edge met
+        (PATH_MIN_MM2 - EPS, NEAR_MIN_MM2, 0.0, True, False),  # too little path
+        (PATH_MIN_MM2, NEAR_MIN_MM2, INSIDE + 1e-4, True, False),  # a blob, a speck beside
+        (1.0, NEAR_MIN_MM2, 1.0 / PATH_SHARE_MIN, True, True),  # a long path, much ink
+        (PATH_MIN_MM2, NEAR_MIN_MM2 - EPS, INSIDE, True, False),  # path beside the ink
+        (PATH_MIN_MM2, NEAR_MIN_MM2, INSIDE, False, False),  # no blank look
         (0.0, 0.0, 4.0, True, False),  # a partial fill, nothing beyond the ring
+        (0.15, 0.71, 2.88, True, False),  # hard dev seed 8702, sheet 50: a partial 6
+        (0.17, 0.26, 0.85, True, True),  # dev seed 8601, sheet 123: a stroke's end
     ],
 )
 def test_the_stroke_end_rule_at_each_edge(path, near, inside, usable, end):
