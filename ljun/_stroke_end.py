@@ -376,6 +376,8 @@ def stroke_end_evidence(
     bubbles: BubbleDarkness,
     evidence: np.ndarray,
     calibration: ReadCalibration,
+    *,
+    kernel_evidence: np.ndarray | None = None,
 ) -> np.ndarray:
     """The evidence with identity letters that are a stroke's end made unsure.
 
@@ -391,6 +393,12 @@ def stroke_end_evidence(
         After the closer look and the lone-mark rules
         (:func:`ljun._lone_mark.lone_mark_evidence`).
     calibration : ReadCalibration
+    kernel_evidence : (N,) ndarray of float32, optional
+        The evidence before the lone-mark rules: a letter they made sure
+        passed their test of a fill (a solid patch far beyond any straight
+        band, :func:`ljun._lone_mark.filled_candidates`) and is not looked
+        at again (moderate dev seed 8503, sheet 106: a partial fill
+        spilling over the ring, 0.73 mm² beyond it).
 
     Returns
     -------
@@ -404,9 +412,11 @@ def stroke_end_evidence(
     geometry = pattern.geometry
     identity = [geometry.grid(f.name) for f in template.fields if f.kind != "answers"]
     thin = thin_letters(evidence, bubbles, identity, calibration)
+    bands = bands_for(bubbles, calibration)
+    if kernel_evidence is not None:
+        thin = thin[kernel_evidence[thin] >= bands.marked_sure_min]
     if len(thin) == 0:
         return evidence  # most sheets
-    bands = bands_for(bubbles, calibration)
     blank = evidence <= bands.blank_sure_max
     found = stroke_evidence(image, registration, pattern, template, bubbles, thin, blank)
     ends = stroke_end(found.path, found.near, found.inside, found.usable)

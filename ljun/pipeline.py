@@ -121,14 +121,21 @@ def analyse_sheet(
 
     bubbles = measure_darkness(page.image, registration, pattern, kind=kind)
     measured = clock()
-    evidence = closer_evidence(
+    closer = closer_evidence(
         page.image, registration, pattern, bubbles, calibration.read, template=template
     )
     evidence = lone_mark_evidence(
-        page.image, registration, pattern, template, bubbles, evidence, calibration.read
+        page.image, registration, pattern, template, bubbles, closer, calibration.read
     )
     evidence = stroke_end_evidence(
-        page.image, registration, pattern, template, bubbles, evidence, calibration.read
+        page.image,
+        registration,
+        pattern,
+        template,
+        bubbles,
+        evidence,
+        calibration.read,
+        kernel_evidence=closer,
     )
     marks = decode_marks(bubbles, geometry, template, calibration, evidence=evidence)
     flags = list(marks.flags)
