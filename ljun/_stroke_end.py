@@ -49,7 +49,7 @@ the column goes to review: a person must look (a student may also have
 filled a bubble lightly and slipped); it never becomes blank.
 
 >>> stroke_end(
-...     np.array([0.47, 0.17, 0.0, 0.15]),  # path beyond the ring, mm²
+...     np.array([0.47, 0.085, 0.0, 0.15]),  # path beyond the ring, mm²
 ...     np.array([0.78, 0.26, 0.0, 0.71]),  # inside ink meeting it, mm²
 ...     np.array([1.78, 0.85, 4.0, 2.88]),  # inside ink, mm²
 ...     np.array([True, True, True, True]),
@@ -108,8 +108,11 @@ STROKE_LOOK_REACH = 2.0
 RING_OUTER_FRACTION = 1.1
 #: The neighbouring bubbles, ring and all (this many of their radii), are
 #: left out: their own fills, and their rings where the group's blank look
-#: has none (nomor peserta columns are 5 or 6 mm apart).
-NEIGHBOUR_FRACTION = 1.15
+#: has none (nomor peserta and tanggal lahir columns are 5 or 6 mm apart;
+#: at 1.15 the blurred edge of such a ring was a 1-pixel arc of "path" on
+#: 150-dpi gray sheets: dev seeds 8601 sheet 122, 8605 sheet 144, real
+#: partial fills sent to review).
+NEIGHBOUR_FRACTION = 1.2
 #: Inside ink is counted within this fraction of the radius (the closer
 #: look's disc, ``ljun._closer_look.CLOSER_RADIUS_FRACTION`` and a little).
 INSIDE_FRACTION = 0.85
@@ -132,14 +135,15 @@ FORM_PRINT_GRAY = 200
 #: group's blank look holds the print around a bubble only where all its
 #: members have it (not the box line beside the last name column).
 FORM_PRINT_GROW_MM = 0.3
-#: A stroke's path beyond the ring covers at least this (mm²) ...
-PATH_MIN_MM2 = 0.1
+#: A stroke's path beyond the ring covers at least this (mm²; 8601 sheet
+#: 123: 0.085, the light stroke squeezed between two rings) ...
+PATH_MIN_MM2 = 0.05
 #: ... and at least this share of the bubble's inside ink: a stroke's end
 #: brings its path with it, a fill is a blob inside the ring.  Thin letters
-#: read surely (hard dev seed 8702, moderate 8703; see calibration/README.md):
-#: at most 0.05 (a partial fill, 0.15 mm² beside 2.88 inside); strokes'
-#: ends at least 0.12 (seed 8601 sheet 123: 0.17 mm² beside 0.85) ...
-PATH_SHARE_MIN = 0.1
+#: read surely (hard dev seed 8702; see calibration/README.md): at most
+#: 0.05 (a partial fill, 0.15 mm² beside 2.88 inside); strokes' ends from
+#: 0.1 (seed 8601 sheet 123: 0.085 mm² beside 0.85) ...
+PATH_SHARE_MIN = 0.08
 #: ... and inside ink of at least this (mm²) meets the path near the ring
 #: (a stray line passing by a letter is no stroke of its own; 8601 sheet
 #: 123: 0.26).

@@ -52,7 +52,7 @@ INSIDE = PATH_MIN_MM2 / PATH_SHARE_MIN  # the most inside ink the least path goe
         (PATH_MIN_MM2, NEAR_MIN_MM2, INSIDE, False, False),  # no blank look
         (0.0, 0.0, 4.0, True, False),  # a partial fill, nothing beyond the ring
         (0.15, 0.71, 2.88, True, False),  # hard dev seed 8702, sheet 50: a partial 6
-        (0.17, 0.26, 0.85, True, True),  # dev seed 8601, sheet 123: a stroke's end
+        (0.085, 0.26, 0.85, True, True),  # dev seed 8601, sheet 123: a stroke's end
     ],
 )
 def test_the_stroke_end_rule_at_each_edge(path, near, inside, usable, end):
