@@ -98,6 +98,7 @@ __all__ = [
     "printed_only",
     "pencil_covers",
     "excess_mask",
+    "excess_darkness",
     "resolve",
     "closer_evidence",
 ]
@@ -295,6 +296,8 @@ def closer_patches(
     candidates: np.ndarray,
     blank: np.ndarray,
     letters: PrintedLetters | None = None,
+    *,
+    reach_fraction: float = CLOSER_RADIUS_FRACTION,
 ) -> Patches:
     """Each candidate bubble and its group's blank look, pixel by pixel.
 
@@ -315,6 +318,10 @@ def closer_patches(
     letters : PrintedLetters, optional
         The printed form (:func:`printed_letters` of the template at
         ``pattern.geometry.dpi``): then :attr:`Patches.letter` is made.
+    reach_fraction : float
+        The patches cover the disc of this fraction of each bubble's radius
+        (:attr:`Patches.inside`); wider than the ring, they show the paper
+        around the bubble too (:mod:`ljun._stroke_end`).
 
     Returns
     -------
@@ -323,7 +330,7 @@ def closer_patches(
     candidates = np.asarray(candidates, dtype=np.intp)
     geometry = pattern.geometry
     step = geometry.dpi / registration.dpi  # template pixels per scan pixel
-    reach = CLOSER_RADIUS_FRACTION * geometry.radii[candidates]
+    reach = reach_fraction * geometry.radii[candidates]
     half = int(np.ceil(reach.max() / step)) + REFERENCE_GROW_PX
     side = 2 * half + 1
     grid = np.arange(-half, half + 1, dtype=np.float64) * step
@@ -404,8 +411,12 @@ def excess_off_letter(
 
 def excess_mask(patches: Patches, darker_by: float) -> np.ndarray:
     """(U, S, S) bool: pixels at least ``darker_by`` darker than the grown blank look."""
-    grown = _grow(patches.blank_look, REFERENCE_GROW_PX)
-    return (patches.bubble - grown >= darker_by) & patches.inside
+    return (excess_darkness(patches) >= darker_by) & patches.inside
+
+
+def excess_darkness(patches: Patches) -> np.ndarray:
+    """(U, S, S) float32: how much darker each pixel is than the grown blank look."""
+    return patches.bubble - _grow(patches.blank_look, REFERENCE_GROW_PX)
 
 
 def disc_area(patches: Patches) -> np.ndarray:

@@ -30,6 +30,7 @@ from ._closer_look import closer_evidence
 from ._identity_column import identity_column_evidence
 from ._lined_answers import lined_answer_evidence
 from ._lone_mark import lone_mark_evidence
+from ._stroke_end import stroke_end_evidence
 from ._track import track_stretched
 from .calibration import Calibration
 from .decode import barcode_paket, barcode_serial_read, decode_barcode, decode_marks
@@ -122,17 +123,29 @@ def analyse_sheet(
 
     bubbles = measure_darkness(page.image, registration, pattern, kind=kind)
     measured = clock()
-    evidence = closer_evidence(
+    closer = closer_evidence(
         page.image, registration, pattern, bubbles, calibration.read, template=template
     )
     evidence = lone_mark_evidence(
-        page.image, registration, pattern, template, bubbles, evidence, calibration.read
+        page.image, registration, pattern, template, bubbles, closer, calibration.read
     )
     evidence = lined_answer_evidence(
         page.image, registration, pattern, template, bubbles, evidence, calibration.read
     )
     evidence = identity_column_evidence(
         page.image, registration, pattern, template, bubbles, evidence, calibration.read
+    )
+    # Last: a letter the rules above settled is not looked at again, and a
+    # stroke's end made unsure stays unsure.
+    evidence = stroke_end_evidence(
+        page.image,
+        registration,
+        pattern,
+        template,
+        bubbles,
+        evidence,
+        calibration.read,
+        kernel_evidence=closer,
     )
     marks = decode_marks(bubbles, geometry, template, calibration, evidence=evidence)
     flags = list(marks.flags)
