@@ -56,7 +56,7 @@ def _dithered_by_definition(image: np.ndarray) -> bool:
     return bool(black > 0 and isolated >= DITHER_ISOLATED_MIN * black)
 
 
-def test_is_dithered_on_flattened_rows_is_the_2d_definition(sheets):
+def test_is_dithered_on_packed_bits_is_the_2d_definition(sheets):
     assert [is_dithered(image) for image in sheets.values()] == [False, True, False]
     rng = np.random.default_rng(17)
     images = list(sheets.values())
@@ -69,6 +69,7 @@ def test_is_dithered_on_flattened_rows_is_the_2d_definition(sheets):
     images += [
         (rng.random(shape) < density).astype(np.uint8) * 255
         for shape in ((1, 1), (2, 5), (3, 3), (12, 3), (12, 4), (28, 5), (301, 207))
+        + tuple((29, width) for width in (7, 8, 9, 15, 16, 17, 23, 24, 25))
         for density in (0.1, 0.5, 0.9)
     ]
     images.append(rng.integers(0, 256, (300, 200), dtype=np.uint8))  # gray levels too
