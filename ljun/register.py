@@ -756,8 +756,8 @@ def _refine_fiducial(
     # gray is exact in float32, and so is its product with 0 or 1.)
     weight = np.subtract(np.float32(paper), window, dtype=np.float32)
     np.maximum(weight, np.float32(0.0), out=weight)
-    weight *= labels == k
-    moments = cv2.moments(weight)
+    # Off the blob 0: cv2 copies the weights under the blob's mask, bit for bit.
+    moments = cv2.moments(cv2.bitwise_and(weight, weight, mask=blob))
     if moments["m00"] <= 0:
         return None
     mx = moments["m10"] / moments["m00"] + x0

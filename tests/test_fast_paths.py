@@ -162,10 +162,13 @@ def test_barcode_grid_check_with_cached_taps_reads_as_uncached(sheets, registrat
     start, shifts, widths = decode._grid_search(crops[0].shape[0], area, n_modules)
     at = (np.arange(n_modules * decode.BARCODE_SUBSAMPLES) + 0.5) / decode.BARCODE_SUBSAMPLES
     x = start + shifts[::3, None, None] + widths[None, :, None] * at[shared][None, None, :]
-    left, weight = decode._coarse_grid_taps(crops[0].shape, area, 3)
+    taps = decode._coarse_grid_taps(crops[0].shape, area, 3)
+    left, weight, right, keep = taps
+    np.testing.assert_array_equal(right, left + 1)
+    np.testing.assert_array_equal(keep, 1.0 - weight)
     profile = np.linspace(0.0, 1.0, crops[0].shape[1]) ** 2
     np.testing.assert_array_equal(
-        decode._interpolate(profile, left, weight), decode._profile_at(profile, x)
+        decode._interpolate(profile, *taps), decode._profile_at(profile, x)
     )
 
 
