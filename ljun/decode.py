@@ -487,26 +487,32 @@ def decode_barcode(
     geometry: BubbleGeometry,
     *,
     bilevel: bool | None = None,
+    paket: str | None = None,
 ) -> BarcodeReading:
     """Decode the Code 128 in the template's barcode area
     (:func:`read_barcode_crop` on :func:`barcode_crop`).
 
     ``bilevel`` is whether the scan is black and white
-    (:func:`ljun.read.is_bilevel`), when the caller knows it already.
+    (:func:`ljun.read.is_bilevel`), when the caller knows it already;
+    ``paket`` the paket the sheet's bubbles read, when known (see
+    :func:`read_barcode_crop`).
     """
     crop = barcode_crop(image, registration, template, geometry)
     if crop.size == 0:
         return BarcodeReading(text="", has_ink=False)
     if bilevel is None:
         bilevel = is_bilevel(image)
-    return read_barcode_crop(crop, template, bilevel=bilevel)
+    return read_barcode_crop(crop, template, bilevel=bilevel, paket=paket)
 
 
-def read_barcode_crop(crop: np.ndarray, template: Template, *, bilevel: bool) -> BarcodeReading:
+def read_barcode_crop(
+    crop: np.ndarray, template: Template, *, bilevel: bool, paket: str | None = None
+) -> BarcodeReading:
     """Read the barcode area cut out by :func:`barcode_crop`.
 
     zbar first (on column profiles, then the crop; on a 1-bit scan its text
-    must be allowed by the sheet barcode's module grid), then synthesis
+    must be allowed by the sheet barcode's module grid, unless it names the
+    ``paket`` the sheet's bubbles read), then synthesis
     (:func:`read_sheet_barcode_model`), which may read the paket symbol
     alone: the text is then ``LJUN-<paket>-??????``.  (The grid's own
     reading of merged bars was dropped: synthesis read every barcode it
@@ -540,8 +546,12 @@ def read_barcode_crop(crop: np.ndarray, template: Template, *, bilevel: bool) ->
             continue
         # zbar can misread bars a 1-bit scan ragged: where the sheet
         # barcode's grid fits, it must allow zbar's text.  (Gray scans:
-        # zbar alone, no misread into a sheet barcode seen.)
-        grid = grid_of_crop() if bilevel else None
+        # zbar alone, no misread into a sheet barcode seen.)  A text naming
+        # the paket the bubbles read needs no grid (0.75 ms a sheet): on 158
+        # zbar texts of generated 1-bit sheets (moderate and hard, 150-300
+        # dpi) the grid refused none, and every one named that paket.
+        checked = bilevel and (paket is None or barcode_paket(text) != paket)
+        grid = grid_of_crop() if checked else None
         if grid is not None and not grid.allows(text):
             continue
         return BarcodeReading(text=text, has_ink=True)
@@ -672,7 +682,7 @@ def _grid_candidates(crop: np.ndarray, template: Template) -> _GridCandidates | 
     # variable symbols are read on the best grid only).
     model, model_energy = _shared_grid_model()
 
-    def fit(taps: tuple[np.ndarray, np.ndarray]) -> tuple[float, int, int, int]:
+    def fit(taps: tuple[np.ndarray, ...]) -> tuple[float, int, int, int]:
         # Mean squared difference, as (o - g)^2 = o^2 - 2 o.g + g^2 (one matrix product).
         seen = _interpolate(profile, *taps)  # (S, W, shared samples)
         error = ((seen**2).sum(axis=-1)[..., None] - 2.0 * seen @ model.T + model_energy) / len(
@@ -765,9 +775,18 @@ def _profile_taps(x: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray]:
     return left, x - left
 
 
-def _interpolate(profile: np.ndarray, left: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """``profile`` between its samples ``left`` and ``left + 1``, ``weight`` of the way."""
-    return profile[left] * (1.0 - weight) + profile[left + 1] * weight
+def _interpolate(
+    profile: np.ndarray,
+    left: np.ndarray,
+    weight: np.ndarray,
+    right: np.ndarray | None = None,
+    keep: np.ndarray | None = None,
+) -> np.ndarray:
+    """``profile`` between its samples ``left`` and ``left + 1``, ``weight`` of the way
+    (``right`` and ``keep``, when given, are ``left + 1`` and ``1.0 - weight``)."""
+    right = left + 1 if right is None else right
+    keep = 1.0 - weight if keep is None else keep
+    return profile[left] * keep + profile[right] * weight
 
 
 @functools.lru_cache(maxsize=1)
@@ -793,7 +812,7 @@ def _shared_grid_model() -> tuple[np.ndarray, np.ndarray]:
 @functools.lru_cache(maxsize=4)
 def _coarse_grid_taps(
     shape: tuple[int, ...], area: BarcodeArea, coarse: int
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """:func:`_profile_taps` of the grids the coarse search of
     :func:`_grid_candidates` tries on a crop of ``shape`` (every
     ``coarse``-th shift of :func:`_grid_search`, every module
@@ -801,16 +820,18 @@ def _coarse_grid_taps(
     each.  The same for every crop of that size (a batch's sheets at one
     resolution, up to the ``BARCODE_MIN_PX_PER_MM`` floor's 254 dpi), so
     made once: the search then only gathers the profile there (the grid
-    check 1.0 to 0.75 ms a 200-dpi sheet)."""
+    check 1.0 to 0.75 ms a 200-dpi sheet), with the next sample and the left
+    sample's weight (:func:`_interpolate`'s ``right`` and ``keep``)."""
     _, n_modules = _grid_size()
     _, shared, _ = _grid_models()
     start, shifts, widths = _grid_search(shape[0], area, n_modules)
     at = _module_samples(n_modules * BARCODE_SUBSAMPLES)
     x = _grid_positions(start, shifts[::coarse], widths, at[shared])
     left, weight = _profile_taps(x, shape[1])
-    for array in (left, weight):
+    taps = (left, weight, left + 1, 1.0 - weight)
+    for array in taps:
         array.setflags(write=False)
-    return left, weight
+    return taps
 
 
 @dataclass(frozen=True)

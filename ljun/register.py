@@ -267,9 +267,10 @@ def _otsu(hist: np.ndarray) -> int:
     weight = np.cumsum(hist)
     total = weight[-1]
     mean = np.cumsum(hist * levels)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        between = (mean[-1] * weight - mean * total) ** 2 / (weight * (total - weight))
-    between = np.nan_to_num(between, nan=0.0, posinf=0.0)
+    # Levels with all or none of the pixels below them split nothing: 0.
+    spread = weight * (total - weight)
+    between = np.zeros_like(spread)
+    np.divide((mean[-1] * weight - mean * total) ** 2, spread, out=between, where=spread != 0)
     return int(np.argmax(between)) + 1
 
 
@@ -388,7 +389,10 @@ def _register_page(
     small = _decimate(image, step)
     factor = 1.0 / step
     paper = estimate_paper_level(small)
-    ink_mask = (small < paper * cal.fiducial_ink_fraction).astype(np.uint8)
+    # small < paper * fraction, as 0/1 (gray levels are integers: <= ceil - 1).
+    _, ink_mask = cv2.threshold(
+        small, math.ceil(paper * cal.fiducial_ink_fraction) - 1, 1, cv2.THRESH_BINARY_INV
+    )
     if clean:
         ink_mask = _without_strokes(ink_mask, _STROKE_MAX_MM * dpi_hint * factor / MM_PER_INCH)
 
@@ -619,11 +623,16 @@ def _without_strokes(mask: np.ndarray, stroke_px: float) -> np.ndarray:
     return cv2.morphologyEx(mask, cv2.MORPH_OPEN, disc)
 
 
+# A mask smaller than this cannot hold more 8-connected blobs (4 pixels at
+# least, with the gaps between them) than 16-bit labels count.
+_LABELS_16U_MAX_PIXELS = 4 * 65535
+
+
 def _components(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
     """``cv2.connectedComponentsWithStats`` (8-connected), with 16-bit labels
     when the mask is too small to hold more than 65,535 blobs (an 8-connected
     blob takes at least 4 pixels): two and a half times faster than 32-bit."""
-    label_type = cv2.CV_16U if mask.size < 4 * np.iinfo(np.uint16).max else cv2.CV_32S
+    label_type = cv2.CV_16U if mask.size < _LABELS_16U_MAX_PIXELS else cv2.CV_32S
     n, labels, stats, centroids = cv2.connectedComponentsWithStats(
         mask, connectivity=8, ltype=label_type
     )
@@ -777,8 +786,8 @@ def _refine_fiducial(
     # gray is exact in float32, and so is its product with 0 or 1.)
     weight = np.subtract(np.float32(paper), window, dtype=np.float32)
     np.maximum(weight, np.float32(0.0), out=weight)
-    weight *= labels == k
-    moments = cv2.moments(weight)
+    # Off the blob 0: cv2 copies the weights under the blob's mask, bit for bit.
+    moments = cv2.moments(cv2.bitwise_and(weight, weight, mask=blob))
     if moments["m00"] <= 0:
         return None
     mx = moments["m10"] / moments["m00"] + x0

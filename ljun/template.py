@@ -17,6 +17,7 @@ Pixel convention: a pixel's centre is at integer coordinates, so the point at
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -309,6 +310,20 @@ class Template:
     #: Colour of the printed bubbles and their letters, ``(r, g, b)`` 0-255,
     #: or None for black/gray print (the rest of the form is black).
     print_color: tuple[int, int, int] | None = None
+
+    def __hash__(self) -> int:
+        # The dataclass's hash of every field, made once: every cached lookup
+        # by template (geometry, sampling pattern, box points ...) hashes it,
+        # and its nested tuples take 40 us a time (five times a sheet).
+        cached: int | None = self.__dict__.get("_hash")
+        if cached is None:
+            cached = hash(tuple(getattr(self, f.name) for f in dataclasses.fields(self)))
+            object.__setattr__(self, "_hash", cached)
+        return cached
+
+    def __getstate__(self) -> dict[str, object]:
+        # Without the cached hash: another process hashes strings differently.
+        return {key: value for key, value in self.__dict__.items() if key != "_hash"}
 
     def field(self, name: str) -> Field:
         """The field called ``name``; :class:`TemplateError` if there is none."""

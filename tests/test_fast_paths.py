@@ -56,7 +56,7 @@ def _dithered_by_definition(image: np.ndarray) -> bool:
     return bool(black > 0 and isolated >= DITHER_ISOLATED_MIN * black)
 
 
-def test_is_dithered_on_flattened_rows_is_the_2d_definition(sheets):
+def test_is_dithered_on_packed_bits_is_the_2d_definition(sheets):
     assert [is_dithered(image) for image in sheets.values()] == [False, True, False]
     rng = np.random.default_rng(17)
     images = list(sheets.values())
@@ -69,6 +69,7 @@ def test_is_dithered_on_flattened_rows_is_the_2d_definition(sheets):
     images += [
         (rng.random(shape) < density).astype(np.uint8) * 255
         for shape in ((1, 1), (2, 5), (3, 3), (12, 3), (12, 4), (28, 5), (301, 207))
+        + tuple((29, width) for width in (7, 8, 9, 15, 16, 17, 23, 24, 25))
         for density in (0.1, 0.5, 0.9)
     ]
     images.append(rng.integers(0, 256, (300, 200), dtype=np.uint8))  # gray levels too
@@ -161,10 +162,13 @@ def test_barcode_grid_check_with_cached_taps_reads_as_uncached(sheets, registrat
     start, shifts, widths = decode._grid_search(crops[0].shape[0], area, n_modules)
     at = (np.arange(n_modules * decode.BARCODE_SUBSAMPLES) + 0.5) / decode.BARCODE_SUBSAMPLES
     x = start + shifts[::3, None, None] + widths[None, :, None] * at[shared][None, None, :]
-    left, weight = decode._coarse_grid_taps(crops[0].shape, area, 3)
+    taps = decode._coarse_grid_taps(crops[0].shape, area, 3)
+    left, weight, right, keep = taps
+    np.testing.assert_array_equal(right, left + 1)
+    np.testing.assert_array_equal(keep, 1.0 - weight)
     profile = np.linspace(0.0, 1.0, crops[0].shape[1]) ** 2
     np.testing.assert_array_equal(
-        decode._interpolate(profile, left, weight), decode._profile_at(profile, x)
+        decode._interpolate(profile, *taps), decode._profile_at(profile, x)
     )
 
 
