@@ -331,29 +331,3 @@ def test_the_grid_search_coarse_to_fine_finds_the_grid_every_step_finds(
     assert coarse_to_fine is not None and coarse_to_fine.allows("LJUN-B-810118")
     monkeypatch.setattr(decode, "BARCODE_GRID_COARSE", 1)
     assert decode._grid_candidates(crop, ljun_template()) == coarse_to_fine
-
-
-@pytest.mark.parametrize(("paket", "grid_checks"), [("B", 0), ("A", 1), (None, 1)])
-def test_a_1bit_zbar_text_naming_the_bubbles_paket_skips_the_grid_check(
-    monkeypatch, paket, grid_checks
-):
-    """zbar's text on a 1-bit scan is checked against the module grid unless
-    it names the paket the bubbles read (issue 17: the grid refused none of
-    158 such texts); with another or no paket the grid still decides."""
-    from ljun import decode
-
-    sheet = synthetic_sheet(SheetSpec(barcode="LJUN-B-004711"), Scan(bits=1))
-    registration = register(sheet.image, ljun_template(), CAL, dpi=200)
-    checks = []
-    grid_candidates = decode._grid_candidates
-
-    def counted(crop, template):
-        checks.append(crop.shape)
-        return grid_candidates(crop, template)
-
-    monkeypatch.setattr(decode, "_grid_candidates", counted)
-    reading = decode_barcode(
-        sheet.image, registration, ljun_template(), GEOMETRY, bilevel=True, paket=paket
-    )
-    assert reading.text == "LJUN-B-004711"
-    assert len(checks) == grid_checks
