@@ -487,32 +487,26 @@ def decode_barcode(
     geometry: BubbleGeometry,
     *,
     bilevel: bool | None = None,
-    paket: str | None = None,
 ) -> BarcodeReading:
     """Decode the Code 128 in the template's barcode area
     (:func:`read_barcode_crop` on :func:`barcode_crop`).
 
     ``bilevel`` is whether the scan is black and white
-    (:func:`ljun.read.is_bilevel`), when the caller knows it already;
-    ``paket`` the paket the sheet's bubbles read, when known (see
-    :func:`read_barcode_crop`).
+    (:func:`ljun.read.is_bilevel`), when the caller knows it already.
     """
     crop = barcode_crop(image, registration, template, geometry)
     if crop.size == 0:
         return BarcodeReading(text="", has_ink=False)
     if bilevel is None:
         bilevel = is_bilevel(image)
-    return read_barcode_crop(crop, template, bilevel=bilevel, paket=paket)
+    return read_barcode_crop(crop, template, bilevel=bilevel)
 
 
-def read_barcode_crop(
-    crop: np.ndarray, template: Template, *, bilevel: bool, paket: str | None = None
-) -> BarcodeReading:
+def read_barcode_crop(crop: np.ndarray, template: Template, *, bilevel: bool) -> BarcodeReading:
     """Read the barcode area cut out by :func:`barcode_crop`.
 
     zbar first (on column profiles, then the crop; on a 1-bit scan its text
-    must be allowed by the sheet barcode's module grid, unless it names the
-    ``paket`` the sheet's bubbles read), then synthesis
+    must be allowed by the sheet barcode's module grid), then synthesis
     (:func:`read_sheet_barcode_model`), which may read the paket symbol
     alone: the text is then ``LJUN-<paket>-??????``.  (The grid's own
     reading of merged bars was dropped: synthesis read every barcode it
@@ -546,12 +540,8 @@ def read_barcode_crop(
             continue
         # zbar can misread bars a 1-bit scan ragged: where the sheet
         # barcode's grid fits, it must allow zbar's text.  (Gray scans:
-        # zbar alone, no misread into a sheet barcode seen.)  A text naming
-        # the paket the bubbles read needs no grid (0.75 ms a sheet): on 158
-        # zbar texts of generated 1-bit sheets (moderate and hard, 150-300
-        # dpi) the grid refused none, and every one named that paket.
-        checked = bilevel and (paket is None or barcode_paket(text) != paket)
-        grid = grid_of_crop() if checked else None
+        # zbar alone, no misread into a sheet barcode seen.)
+        grid = grid_of_crop() if bilevel else None
         if grid is not None and not grid.allows(text):
             continue
         return BarcodeReading(text=text, has_ink=True)

@@ -174,12 +174,7 @@ def analyse_sheet(
     barcode_text = ""
     if template.barcode is not None:
         barcode = decode_barcode(
-            page.image,
-            registration,
-            template,
-            geometry,
-            bilevel=bubbles.bilevel,
-            paket=marks.fields.get("paket") or None,
+            page.image, registration, template, geometry, bilevel=bubbles.bilevel
         )
         barcode_text = barcode.text
         if barcode.text:
