@@ -41,11 +41,21 @@ from .template import Template
 from .vocabulary import PAKETS, Flag, needs_review
 
 __all__ = [
+    "LONE_MARK_LOOKS",
     "SheetAnalysis",
     "read_sheet",
     "analyse_sheet",
     "reading_from_failure",
 ]
+
+
+#: The looks that settle unsure bubbles the kernel and the closer look left,
+#: in order; each takes the evidence the one before it gave (same
+#: arguments: the scan, its registration and sampling pattern, the
+#: template, the bubbles' features, the evidence, the read calibration) and
+#: returns it with some bubbles settled.  ``ljun._stroke_end`` comes after
+#: them all.
+LONE_MARK_LOOKS = (lone_mark_evidence, lined_answer_evidence, identity_column_evidence)
 
 
 @dataclass(frozen=True, eq=False)
@@ -126,17 +136,13 @@ def analyse_sheet(
     closer = closer_evidence(
         page.image, registration, pattern, bubbles, calibration.read, template=template
     )
-    evidence = lone_mark_evidence(
-        page.image, registration, pattern, template, bubbles, closer, calibration.read
-    )
-    evidence = lined_answer_evidence(
-        page.image, registration, pattern, template, bubbles, evidence, calibration.read
-    )
-    evidence = identity_column_evidence(
-        page.image, registration, pattern, template, bubbles, evidence, calibration.read
-    )
-    # Last: a letter the rules above settled is not looked at again, and a
-    # stroke's end made unsure stays unsure.
+    evidence = closer
+    for look in LONE_MARK_LOOKS:
+        evidence = look(
+            page.image, registration, pattern, template, bubbles, evidence, calibration.read
+        )
+    # Last: a letter the looks above settled as a fill is not looked at
+    # again, and a stroke's end made unsure stays unsure.
     evidence = stroke_end_evidence(
         page.image,
         registration,
