@@ -432,9 +432,12 @@ def thin_second_marks(
     dpi adaptive: a short stray stroke from D to E over residue in D;
     quarter 0.94, body 0.03, its halo clean) that reads as a sure mark
     beside the item's real fill (C, body 1.0): a sure multi-mark, silently
-    wrong.  The generator's multi-marks are whole fills; such a thin
-    second mark goes to review instead (:func:`lone_mark_evidence` makes
-    it marked-unsure).
+    wrong.  On gray scans a pencil stroke's end does the same (hard seed
+    8606, sheet 87, 300 dpi: a tick's tail ending in E beside the fill in
+    D; E's quarter 0.40, body 0.05, core 0.38).  The generator's
+    multi-marks are whole fills; such a thin second mark goes to review
+    instead (:func:`lone_mark_evidence` makes it marked-unsure), on every
+    scan but a dithered one.
 
     Parameters
     ----------
@@ -583,22 +586,23 @@ def lone_mark_evidence(
         solid patch of pencil, blank-unsure where a line-crossed one of
         an item read blank does, and ``blank_sure_max`` where a straight
         band holds all the ink of a lined identity bubble, and
-        marked-unsure where a sure second mark of a 1-bit answer item is
+        marked-unsure where a sure second mark of an answer item is
         thin (:func:`thin_second_marks`; see the module doc).
     """
     if bubbles.dithered:
         return evidence
     geometry = pattern.geometry
     answers = [geometry.grid(f.name) for f in template.fields if f.kind == "answers"]
-    if bubbles.bilevel:
-        # A sure second mark whose ink is all in its darkest quarter is no
-        # sure mark (moderate dev seed 8502, sheet 104: a stroke from D to
-        # E over erasure residue, read as a sure multi-mark C and D).
-        thin = thin_second_marks(evidence, bubbles, answers, calibration)
-        if len(thin):
-            bands = bands_for(bubbles, calibration)
-            evidence = evidence.copy()
-            evidence[thin] = np.float32((bands.mark_min + bands.marked_sure_min) / 2)
+    # A sure second mark whose ink is all in its darkest quarter is no sure
+    # mark (moderate dev seed 8502, sheet 104: a stroke from D to E over
+    # erasure residue, 1-bit, read as a sure multi-mark C and D; hard seed
+    # 8606, sheet 87, 300-dpi gray: a tick's tail ending in E beside the
+    # fill in D, read as a sure multi-mark D and E).
+    thin = thin_second_marks(evidence, bubbles, answers, calibration)
+    if len(thin):
+        bands = bands_for(bubbles, calibration)
+        evidence = evidence.copy()
+        evidence[thin] = np.float32((bands.mark_min + bands.marked_sure_min) / 2)
     # Every bubble of an answer item read blank, not only those a line runs
     # into: a partial fill along the ring lies outside the kernel's inner
     # disc (hard dev seed 8405, sheet 176: a solid segment over the lower
