@@ -567,7 +567,7 @@ def resolve(
         return evidence
     line = bubbles.halo >= bands.line_halo_min
     if bubbles.bilevel:
-        near = (evidence > bands.blank_sure_max) & (evidence < bands.marked_sure_min)
+        near = bands.unsure(evidence)
     else:
         near = (evidence > GRAY_LOOK_FROM) & (evidence <= bands.blank_sure_max)
     looked = np.flatnonzero(near & bubbles.inside)
@@ -606,7 +606,7 @@ def resolve(
     else:
         # A line may run through a blank bubble: there only a fill counts.
         pencil = np.where(line[looked], solid_ink(patches, darker_by), ~letter)
-        out[looked[pencil]] = np.float32((bands.blank_sure_max + bands.mark_min) / 2)
+        out[looked[pencil]] = np.float32(bands.blank_unsure_middle)
     return out
 
 

@@ -99,10 +99,6 @@ LINE_PARTNER_CONTACT_MIN = 3
 LETTER_BESIDE_FILL_MAX_MM2 = IDENTITY_LETTER_EXCESS_MAX_MM2
 
 
-def _unsure(evidence: np.ndarray, bands: Bands) -> np.ndarray:
-    return (evidence > bands.blank_sure_max) & (evidence < bands.marked_sure_min)
-
-
 def fill_candidates(
     evidence: np.ndarray, bubbles: BubbleDarkness, grids: list[np.ndarray], bands: Bands
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -140,7 +136,7 @@ def fill_candidates(
     partner_of: list[int] = []
     for grid in grids:
         e = evidence[grid]
-        unsure = _unsure(e, bands)
+        unsure = bands.unsure(e)
         sure = (e >= bands.marked_sure_min).any(axis=1)
         on_scan = bubbles.inside[grid].all(axis=1)
         rows = np.flatnonzero(unsure.any(axis=1) & ~sure & on_scan)
@@ -187,7 +183,7 @@ def letter_candidates(
         filled = sure & (bubbles.body[grid] >= bands.marked_sure_min)
         one_fill = (sure.sum(axis=1) == 1) & (filled.sum(axis=1) == 1)
         on_scan = bubbles.inside[grid].all(axis=1)
-        found.append(grid[_unsure(e, bands) & (one_fill & on_scan)[:, None]])
+        found.append(grid[bands.unsure(e) & (one_fill & on_scan)[:, None]])
     return np.concatenate(found).astype(np.intp)
 
 
@@ -269,7 +265,7 @@ def identity_column_evidence(
     if not bubbles.bilevel or bubbles.dithered:
         return evidence
     bands = bands_for(bubbles, calibration)
-    unsure = _unsure(evidence, bands)
+    unsure = bands.unsure(evidence)
     geometry = pattern.geometry
     grids = [geometry.grid(f.name) for f in template.fields if f.kind != "answers"]
     if not unsure[np.concatenate([g.ravel() for g in grids])].any():

@@ -60,6 +60,7 @@ from ._closer_look import (
 )
 from ._lone_mark import (
     FILL_HALO_CONTACT_MAX,
+    item_summary,
     off_band_area,
     solid_mask,
 )
@@ -151,7 +152,7 @@ def line_only_candidates(
     found = [np.zeros(0, np.intp)]
     for grid in grids:
         e = evidence[grid]
-        unsure = (e > bands.blank_sure_max) & (e < bands.marked_sure_min)
+        unsure = bands.unsure(e)
         line = bubbles.halo[grid] >= bands.line_halo_min
         body = bubbles.body[grid] <= bands.blank_sure_max
         found.append(grid[unsure & line & body & bubbles.inside[grid]])
@@ -174,11 +175,7 @@ def gray_lined_fill_candidates(
     bands = bands_for(bubbles, calibration)
     found = [np.zeros(0, np.intp)]
     for grid in grids:
-        e = evidence[grid]
-        above = (e > bands.blank_sure_max).sum(axis=1)
-        bubble = grid[np.arange(len(grid)), np.argmax(e, axis=1)]
-        on_scan = bubbles.inside[grid].all(axis=1)
-        unsure = evidence[bubble] < bands.marked_sure_min
+        above, on_scan, bubble, unsure = item_summary(evidence, bubbles, grid, bands)
         line = bubbles.halo[bubble] >= bands.line_halo_min
         spill = bubbles.halo_contact[bubble] <= FILL_HALO_CONTACT_MAX
         body = bubbles.body[bubble] >= GRAY_LINED_FILL_BODY_MIN

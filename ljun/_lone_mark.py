@@ -129,6 +129,7 @@ __all__ = [
     "FILL_HALO_CONTACT_MAX",
     "lined_fill_candidates",
     "thin_second_marks",
+    "item_summary",
     "solid_mask",
     "LINED_FILL_HALO_MAX",
     "LINED_FILL_BODY_MIN",
@@ -310,7 +311,7 @@ def off_band_area(mask: np.ndarray, dpi: float) -> np.ndarray:
     return (mask.sum(axis=(1, 2)) - in_band) * pixel_mm**2
 
 
-def _items(
+def item_summary(
     evidence: np.ndarray, bubbles: BubbleDarkness, grid: np.ndarray, bands: Bands
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per item (row) of ``grid`` (I, O): how many bubbles are above the
@@ -359,7 +360,7 @@ def lone_candidates(
     bands = bands_for(bubbles, calibration)
     lone, crossed = [np.zeros(0, np.intp)], [np.zeros(0, np.intp)]
     for grid in grids:
-        above, on_scan, bubble, unsure = _items(evidence, bubbles, grid, bands)
+        above, on_scan, bubble, unsure = item_summary(evidence, bubbles, grid, bands)
         no_line = bubbles.halo[bubble] < bands.line_halo_min
         lone.append(bubble[(above == 1) & on_scan & unsure & no_line])
         line = bubbles.halo[grid] >= bands.line_halo_min
@@ -377,7 +378,7 @@ def _column_unsure(
     the only unsure one, how many bubbles are marked surely, and whether
     the column lies on the scan; each (I,)."""
     e = evidence[grid]
-    unsure = (e > bands.blank_sure_max) & (e < bands.marked_sure_min)
+    unsure = bands.unsure(e)
     bubble = grid[np.arange(len(grid)), np.argmax(np.where(unsure, e, -np.inf), axis=1)]
     sure = (e >= bands.marked_sure_min).sum(axis=1)
     on_scan = bubbles.inside[grid].all(axis=1)
@@ -410,7 +411,7 @@ def lined_fill_candidates(
     bands = bands_for(bubbles, calibration)
     found = [np.zeros(0, np.intp)]
     for grid in grids:
-        above, on_scan, bubble, unsure = _items(evidence, bubbles, grid, bands)
+        above, on_scan, bubble, unsure = item_summary(evidence, bubbles, grid, bands)
         halo = bubbles.halo[bubble]
         lined = (halo >= bands.line_halo_min) & (halo < LINED_FILL_HALO_MAX)
         body = bubbles.body[bubble] >= LINED_FILL_BODY_MIN
@@ -550,7 +551,7 @@ def _any_lined_unsure(
     """Whether any bubble of ``grids`` is in the unsure band with a line in its halo."""
     every = np.concatenate([grid.ravel() for grid in grids])
     e = evidence[every]
-    unsure = (e > bands.blank_sure_max) & (e < bands.marked_sure_min)
+    unsure = bands.unsure(e)
     return bool((unsure & (bubbles.halo[every] >= bands.line_halo_min)).any())
 
 
@@ -602,7 +603,7 @@ def lone_mark_evidence(
     if len(thin):
         bands = bands_for(bubbles, calibration)
         evidence = evidence.copy()
-        evidence[thin] = np.float32((bands.mark_min + bands.marked_sure_min) / 2)
+        evidence[thin] = np.float32(bands.marked_unsure_middle)
     # Every bubble of an answer item read blank, not only those a line runs
     # into: a partial fill along the ring lies outside the kernel's inner
     # disc (hard dev seed 8405, sheet 176: a solid segment over the lower
@@ -682,7 +683,7 @@ def lone_mark_evidence(
         solid[identity[beyond <= LINE_RESIDUE_MAX_MM2]] = False
     out = evidence.copy()
     out[lone[solid[: len(lone)]]] = np.float32(bands.marked_sure_min)
-    out[crossed[solid[len(lone) :]]] = np.float32((bands.blank_sure_max + bands.mark_min) / 2)
+    out[crossed[solid[len(lone) :]]] = np.float32(bands.blank_unsure_middle)
     out[lined[line_only]] = np.float32(bands.blank_sure_max)
     out[filled[fill]] = np.float32(bands.marked_sure_min)
     out[lined_fill[lined_fill_sure]] = np.float32(bands.marked_sure_min)

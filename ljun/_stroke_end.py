@@ -427,5 +427,5 @@ def stroke_end_evidence(
     if not ends.any():
         return evidence
     out = evidence.copy()
-    out[thin[ends]] = np.float32((bands.mark_min + bands.marked_sure_min) / 2)
+    out[thin[ends]] = np.float32(bands.marked_unsure_middle)
     return out

@@ -260,7 +260,7 @@ def _evidence(
     read_cal = calibration.read
     bands = getattr(read_cal, samples[0].kind)
     evidence = np.stack([mark_evidence(s.bubbles, read_cal) for s in samples])
-    cap = np.float32((bands.mark_min + bands.marked_sure_min) / 2)
+    cap = np.float32(bands.marked_unsure_middle)
     return evidence, evidence == cap
 
 
@@ -301,7 +301,7 @@ def fit_bands(
                     mark_min=float(round((blank + marked) / 2, 3)),
                     marked_sure_min=float(marked),
                 )
-                middle = np.float32((bands.mark_min + bands.marked_sure_min) / 2)
+                middle = np.float32(bands.marked_unsure_middle)
                 trial_evidence = np.where(capped, middle, evidence)
                 narrow = replace(
                     bands,

@@ -44,6 +44,7 @@ from .errors import CalibrationError
 
 if TYPE_CHECKING:
     import jsonschema
+    import numpy as np
 
 __all__ = [
     "CALIBRATION_FORMAT",
@@ -150,6 +151,23 @@ class Bands:
     core_offset: float
     line_halo_min: float
     line_allowance: float
+
+    @property
+    def blank_unsure_middle(self) -> float:
+        """The middle of the blank-unsure band: the evidence a look gives a
+        bubble it reads blank but sends to review."""
+        return (self.blank_sure_max + self.mark_min) / 2
+
+    @property
+    def marked_unsure_middle(self) -> float:
+        """The middle of the marked-unsure band: the evidence a look gives a
+        bubble it reads marked but sends to review."""
+        return (self.mark_min + self.marked_sure_min) / 2
+
+    def unsure(self, evidence: np.ndarray) -> np.ndarray:
+        """Where ``evidence`` (any shape) lies between the blank-sure and the
+        marked-sure bands (bool, same shape)."""
+        return (evidence > self.blank_sure_max) & (evidence < self.marked_sure_min)
 
 
 @dataclass(frozen=True)

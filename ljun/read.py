@@ -757,7 +757,7 @@ def mark_evidence(bubbles: BubbleDarkness, calibration: ReadCalibration) -> np.n
     line = (bubbles.halo >= bands.line_halo_min) & (
         bubbles.halo_contact <= calibration.line_contact_max
     )
-    unsure_cap = np.float32((bands.mark_min + bands.marked_sure_min) / 2)
+    unsure_cap = np.float32(bands.marked_unsure_middle)
     centre = bubbles.core - np.float32(bands.core_offset)
     if bubbles.bilevel and not bubbles.dithered:
         # On a 1-bit scan a dark centre alone is never sure: faint erasure
