@@ -515,9 +515,6 @@ def read_barcode_crop(crop: np.ndarray, template: Template, *, bilevel: bool) ->
     that is no sheet barcode is kept only when synthesis reads nothing (a
     foreign barcode: ``invalid:barcode``).
     """
-    from pyzbar.pyzbar import ZBarSymbol
-    from pyzbar.pyzbar import decode as zbar_decode
-
     bars = _bar_band(crop, template)
     paper = gray_quantile(crop, 90)
     has_ink = bool(np.mean(bars < paper * BARCODE_INK_FRACTION) > BARCODE_INK_MIN)
@@ -527,8 +524,7 @@ def read_barcode_crop(crop: np.ndarray, template: Template, *, bilevel: bool) ->
     # The grid of this crop, made once, when a zbar text on a 1-bit scan needs it.
     grid_of_crop = functools.cache(lambda: _grid_candidates(crop, template))
     for image in _barcode_candidates(crop, template):
-        found = zbar_decode(image, symbols=[ZBarSymbol.CODE128])
-        texts = sorted({f.data.decode("ascii", "replace") for f in found})
+        texts = sorted({data.decode("ascii", "replace") for data in zbar_code128(image)})
         if len(texts) != 1:
             continue
         text = texts[0]
@@ -550,6 +546,67 @@ def read_barcode_crop(crop: np.ndarray, template: Template, *, bilevel: bool) ->
     # zbar text was a misread.
     paket_only = f"LJUN-{model.paket}-{BARCODE_SERIAL_UNREAD}" if model.paket else ""
     return BarcodeReading(text=model.text or paket_only or foreign, has_ink=True)
+
+
+def zbar_code128(image: np.ndarray) -> list[bytes]:
+    """The data of every Code 128 symbol zbar finds in ``image``.
+
+    What ``pyzbar.pyzbar.decode(image, symbols=[ZBarSymbol.CODE128])``
+    finds, by the same zbar calls on a scanner set up the same way (every
+    symbology off, Code 128 on), without what pyzbar adds to each symbol
+    and ljun does not use (its outline, a convex hull in Python) and
+    without switching the symbologies off one call each (zbar's
+    ``ZBAR_NONE`` reaches them all): 0.09 instead of 0.16 ms a call.
+
+    Parameters
+    ----------
+    image : (H, W) ndarray of uint8
+
+    Returns
+    -------
+    list of bytes
+        In zbar's order.
+    """
+    from ctypes import c_void_p, cast, string_at
+
+    from pyzbar import wrapper as zbar
+    from pyzbar.pyzbar import _FOURCC, PyZbarError, ZBarSymbol
+
+    pixels = np.ascontiguousarray(image, dtype=np.uint8).tobytes()
+    height, width = image.shape
+    found: list[bytes] = []
+    scanner = zbar.zbar_image_scanner_create()
+    if not scanner:
+        raise PyZbarError("Could not create image scanner")
+    try:
+        enable = zbar.ZBarConfig.CFG_ENABLE
+        zbar.zbar_image_scanner_set_config(scanner, ZBarSymbol.NONE, enable, 0)
+        zbar.zbar_image_scanner_set_config(scanner, ZBarSymbol.CODE128, enable, 1)
+        zimage = zbar.zbar_image_create()
+        if not zimage:
+            raise PyZbarError("Could not create zbar image")
+        try:
+            zbar.zbar_image_set_format(zimage, _FOURCC["L800"])
+            zbar.zbar_image_set_size(zimage, width, height)
+            # As pyzbar passes them (ctypes takes bytes where typeshed says it does not).
+            address = cast(pixels, c_void_p)  # type: ignore[arg-type]
+            zbar.zbar_image_set_data(zimage, address, len(pixels), None)
+            if zbar.zbar_scan_image(scanner, zimage) < 0:
+                raise PyZbarError("Unsupported image format")
+            symbol = zbar.zbar_image_first_symbol(zimage)
+            while symbol:
+                found.append(
+                    string_at(
+                        zbar.zbar_symbol_get_data(symbol),
+                        zbar.zbar_symbol_get_data_length(symbol),
+                    )
+                )
+                symbol = zbar.zbar_symbol_next(symbol)
+        finally:
+            zbar.zbar_image_destroy(zimage)
+    finally:
+        zbar.zbar_image_scanner_destroy(scanner)
+    return found
 
 
 def _bar_band(crop: np.ndarray, template: Template) -> np.ndarray:

@@ -146,6 +146,8 @@ _GOLDEN_RATIO = (np.sqrt(5.0) - 1.0) / 2.0
 # grid of every BILEVEL_PROBE_STEP-th pixel, are neither 0 nor 255.
 BILEVEL_MAX_GRAY_FRACTION = 0.001
 BILEVEL_PROBE_STEP = 7
+#: :func:`is_bilevel` counts the middle ``1 / BILEVEL_BANDS`` of the grid's rows first.
+BILEVEL_BANDS = 8
 #: A 1-bit scan is dithered (error diffusion) when isolated pixels (black
 #: with its 4 neighbours white, or white with its 4 neighbours black),
 #: counted on every DITHER_PROBE_ROWS-th row, are at least this fraction of
@@ -652,9 +654,25 @@ def is_bilevel(image: np.ndarray) -> bool:
     True
     """
     grid = image[::BILEVEL_PROBE_STEP, ::BILEVEL_PROBE_STEP]
+    limit = BILEVEL_MAX_GRAY_FRACTION * grid.size
+    # A band across the middle of the page first: on a gray scan its paper
+    # alone has more gray levels than the whole grid may, and the rest of
+    # the page need not be read (a gray page's test in a tenth of the time).
+    # Otherwise the rest is counted too: the same count as the whole grid's.
+    rows = len(grid)
+    start = rows * (BILEVEL_BANDS - 1) // (2 * BILEVEL_BANDS)
+    stop = start + max(rows // BILEVEL_BANDS, 1)
+    middle = _gray_count(grid[start:stop])
+    if middle > limit:
+        return False
+    middle += _gray_count(grid[:start]) + _gray_count(grid[stop:])
+    return bool(middle <= limit)
+
+
+def _gray_count(grid: np.ndarray) -> int:
+    """How many of ``grid``'s uint8 values are neither 0 nor 255."""
     # 0 < v < 255 as one test: v - 1 wraps 0 round to 255 (a quarter less time).
-    middle = np.count_nonzero(grid - np.uint8(1) < np.uint8(254))
-    return bool(middle <= BILEVEL_MAX_GRAY_FRACTION * grid.size)
+    return int(np.count_nonzero(grid - np.uint8(1) < np.uint8(254)))
 
 
 def is_dithered(image: np.ndarray) -> bool:

@@ -658,7 +658,7 @@ def _match_layout(candidates: np.ndarray, template_points: np.ndarray):
     scan-per-template scale; ``None`` when nothing fits.
     """
     f = len(template_points)
-    combos = np.array(list(itertools.combinations(range(len(candidates)), f)), dtype=np.intp)
+    combos = _combinations(len(candidates), f)
     if combos.size == 0:
         return None
     t_order = _cyclic_order(template_points)
@@ -686,6 +686,15 @@ def _match_layout(candidates: np.ndarray, template_points: np.ndarray):
         order[t_order] = np.roll(c_order[c], -s)
         orders.append(order)
     return combos[c], orders, float(abs(a[c, shift]))
+
+
+@functools.lru_cache(maxsize=32)
+def _combinations(n: int, k: int) -> np.ndarray:
+    """Every ``k`` of ``range(n)``, (C, k) intp in ``itertools.combinations``
+    order (C may be 0): made once per pair, not once per page."""
+    combos = np.array(list(itertools.combinations(range(n), k)), dtype=np.intp)
+    combos.setflags(write=False)
+    return combos
 
 
 def gray_quantile(values: np.ndarray, percent: float, mask: np.ndarray | None = None) -> float:

@@ -181,11 +181,44 @@ def test_is_bilevel_in_one_test_is_the_definition(sheets):
     images += [
         np.where(rng.random((70, 70)) < 0.0005 * k, 128, 255).astype(np.uint8) for k in range(8)
     ]
+    # Gray levels away from the middle band counted first, as many as the
+    # limit allows and one more: the rest of the grid decides.
+    sheet = sheets["threshold"]
+    limit = int(BILEVEL_MAX_GRAY_FRACTION * sheet[::BILEVEL_PROBE_STEP, ::BILEVEL_PROBE_STEP].size)
+    for extra in (limit - 1, limit, limit + 1, limit + 2):
+        last = (len(sheet) - 1) // BILEVEL_PROBE_STEP * BILEVEL_PROBE_STEP  # the grid's last row
+        for rows in (slice(0, 3 * BILEVEL_PROBE_STEP), slice(last - 2 * BILEVEL_PROBE_STEP, None)):
+            speckled = sheet.copy()
+            band = speckled[rows][::BILEVEL_PROBE_STEP, ::BILEVEL_PROBE_STEP]  # a view
+            band[np.unravel_index(np.arange(extra), band.shape)] = 128
+            images.append(speckled)
     for image in images:
         grid = image[::BILEVEL_PROBE_STEP, ::BILEVEL_PROBE_STEP]
         middle = np.count_nonzero((grid > 0) & (grid < 255))
         assert is_bilevel(image) == (middle <= BILEVEL_MAX_GRAY_FRACTION * grid.size)
     assert [is_bilevel(image) for image in images[:4]] == [True, True, True, False]
+    # Grays at the top and at the bottom alike: within the limit, and over it.
+    assert [is_bilevel(image) for image in images[-8:]] == [True] * 4 + [False] * 4
+
+
+def test_zbar_code128_finds_what_pyzbar_finds(sheets, registrations):
+    from pyzbar.pyzbar import ZBarSymbol
+    from pyzbar.pyzbar import decode as zbar_decode
+
+    template = ljun_template()
+    geometry = template.geometry(REFERENCE_DPI)
+    rng = np.random.default_rng(5)
+    images = []
+    for mode, image in sheets.items():
+        crop = decode.barcode_crop(image, registrations[mode], template, geometry)
+        images += list(decode._barcode_candidates(crop, template))
+    noisy = [np.clip(i + rng.normal(0, 50, i.shape), 0, 255).astype(np.uint8) for i in images]
+    images += noisy + [np.full((20, 30), 255, np.uint8), images[0][:, ::-1]]
+    found = [decode.zbar_code128(image) for image in images]
+    assert found == [
+        [f.data for f in zbar_decode(image, symbols=[ZBarSymbol.CODE128])] for image in images
+    ]
+    assert sum(map(bool, found)) >= len(sheets)  # it reads barcodes: not all empty
 
 
 def test_dithered_samples_blurred_in_their_box_are_the_whole_page_blurred(sheets, registrations):
