@@ -16,8 +16,9 @@ digests), the registration (homography, levels, matches, fiducials, the
 shared samples) and every feature of the bubble kernel, each number by its
 exact bytes.  Then it scores the same files as one real batch (one worker,
 ``run_batch`` into a fresh SQLite store, JSONL export) and records the rows
-of the store's ``pages``, ``readings``, ``scores`` and ``reconciliation``
-tables and the exported file, so a change in hashing, storing or exporting
+of the store's ``pages``, ``readings``, ``scores``, ``reconciliation`` and
+``review_images`` tables (the kept review images byte for byte) and the
+exported file, so a change in hashing, storing or exporting
 shows too.  ``--compare`` names each page and field that differs and exits 1
 when any does.
 """
@@ -36,8 +37,8 @@ from typing import Any
 
 import numpy as np
 
-#: Store tables whose rows must be identical (no timestamps in them).
-STORE_TABLES = ("pages", "readings", "scores", "reconciliation")
+#: Store tables whose rows must be identical (timestamps, columns ``*_at``, left out).
+STORE_TABLES = ("pages", "readings", "scores", "reconciliation", "review_images")
 
 
 def _digest(value: Any) -> Any:
@@ -115,8 +116,15 @@ def _batch(scans: list[str]) -> dict[str, Any]:
         connection = sqlite3.connect(db)
         try:
             for table in STORE_TABLES:
-                rows = connection.execute(f"SELECT * FROM {table} ORDER BY rowid").fetchall()  # noqa: S608
-                out[table] = [_digest(list(row)) for row in rows]
+                columns = [
+                    row[1]
+                    for row in connection.execute(f"PRAGMA table_info({table})")
+                    if not row[1].endswith("_at")
+                ]
+                rows = connection.execute(
+                    f"SELECT {', '.join(columns)} FROM {table} ORDER BY rowid"  # noqa: S608
+                ).fetchall()
+                out[table] = [dict(zip(columns, map(_digest, row), strict=True)) for row in rows]
         finally:
             connection.close()
     return out

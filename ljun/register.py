@@ -681,9 +681,10 @@ def _match_layout(candidates: np.ndarray, template_points: np.ndarray):
     if relative[c, shift] > _LAYOUT_MAX_MISFIT:
         return None
     orders = []
+    row = c_order[c]
     for s in (shift, (shift + f // 2) % f) if f % 2 == 0 else (shift,):
         order = np.empty(f, dtype=np.intp)
-        order[t_order] = np.roll(c_order[c], -s)
+        order[t_order] = np.concatenate((row[s:], row[:s]))  # np.roll(row, -s), 4x faster
         orders.append(order)
     return combos[c], orders, float(abs(a[c, shift]))
 

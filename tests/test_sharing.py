@@ -271,3 +271,31 @@ def test_a_file_too_small_to_share_is_read_in_this_process(tmp_path, ljun_templa
         assert reading._pool is None
         (result,) = reading.results()
     assert [reading.page for _, reading in result.readings] == [1, 2, 3]
+
+
+def test_a_reading_process_freezes_its_start_up_objects_once(tmp_path):
+    """Reading in this process freezes what it holds before the first page
+    out of the collector's full collections (``gc.freeze``), once: the
+    second batch of the same process freezes nothing more."""
+    scan = first_pixel_tiff(tmp_path / "one.tif", [7])
+    code = (
+        "import gc, sys\n"
+        "from ljun.batch._executor import start_reading\n"
+        "from ljun.calibration import load_calibration\n"
+        "from ljun.template import DEFAULT_TEMPLATE, load_template\n"
+        "def read():\n"
+        "    with start_reading([sys.argv[1]], template=load_template(DEFAULT_TEMPLATE),\n"
+        "                       calibration=load_calibration(), workers=1) as reading:\n"
+        "        return [r.page for result in reading.results() for _, r in result.readings]\n"
+        "before = gc.get_freeze_count()\n"
+        "pages = read()\n"
+        "first = gc.get_freeze_count()\n"
+        "kept = [[n] for n in range(1000)]\n"
+        "pages += read()\n"
+        "print(pages, before, first > 10000, gc.get_freeze_count() == first)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(scan)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["[1,", "1]", "0", "True", "True"]
