@@ -32,7 +32,7 @@ import datetime
 import functools
 import itertools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -546,6 +546,12 @@ def read_barcode_crop(crop: np.ndarray, template: Template, *, bilevel: bool) ->
             continue
         return BarcodeReading(text=text, has_ink=True)
     model = read_sheet_barcode_model(crop, template)
+    if model.paket and not model.text and model.ranked is not None:
+        # The bars name the paket but not the serial: the digits printed
+        # under them, where the bars agree.
+        serial = printed_serial(crop, template, model.paket, model.ranked)
+        if serial:
+            return BarcodeReading(text=f"LJUN-{model.paket}-{serial}", has_ink=True)
     # A sure paket symbol says the bars are the sheet barcode's: a foreign
     # zbar text was a misread.
     paket_only = f"LJUN-{model.paket}-{BARCODE_SERIAL_UNREAD}" if model.paket else ""
@@ -948,10 +954,13 @@ BARCODE_SERIAL_UNREAD = UNREAD * 6
 
 @dataclass(frozen=True)
 class _ModelReading:
-    """What the model read: the full text when sure, else the paket letter when sure."""
+    """What the model read: the full text when sure, else the paket letter
+    when sure; ``ranked`` every variable symbol's values by their cost in
+    context (:func:`_rank_symbols`), when the model fitted."""
 
     text: str
     paket: str
+    ranked: dict[int, tuple[np.ndarray, np.ndarray]] | None = field(default=None, compare=False)
 
 
 def _blur_rows(rows: np.ndarray, sigma_modules: float) -> np.ndarray:
@@ -1022,7 +1031,7 @@ def read_sheet_barcode_model(crop: np.ndarray, template: Template) -> _ModelRead
     text = _best_combination(observed, response, ranked)
     if text and paket and barcode_paket(text) != paket:
         text = ""
-    return _ModelReading(text=text, paket=paket)
+    return _ModelReading(text=text, paket=paket, ranked=ranked)
 
 
 def _synthesise(rows: np.ndarray, response: tuple[float, float, float]) -> np.ndarray:
@@ -1141,3 +1150,90 @@ def _best_combination(
         return ""
     p, a, b, c = (int(v) for v in combos[best])
     return f"LJUN-{chr(p + 32)}-{a:02d}{b:02d}{c:02d}"
+
+
+# --------------------------------------------------------------------------- printed serial
+#
+# Where the bars give the paket alone, the serial printed under them
+# (ljun._barcode_text) is read with the bars as its check: a digit is a
+# candidate while its correlation is within BARCODE_TEXT_TOLERANCE of its
+# cell's best, a digit pair or check symbol while its cost in the bars'
+# synthesis is within BARCODE_TEXT_BAR_TOLERANCE of its slot's best; the
+# serial is accepted when exactly one combination of the digits' candidates
+# is allowed by the bars, its check symbol included.
+
+#: Every digit cell's best correlation must reach this (a cell the text
+#: does not show, or another font, reads nothing).
+BARCODE_TEXT_MIN = 0.5
+#: A digit stays a candidate while its correlation is within this of its
+#: cell's best.
+BARCODE_TEXT_TOLERANCE = 0.1
+#: A digit pair or check symbol stays a candidate while its cost in context
+#: is within this of its slot's best (darkness^2 summed over samples,
+#: as BARCODE_MODEL_TOLERANCE).
+BARCODE_TEXT_BAR_TOLERANCE = 4.0
+#: At most this many combinations of digit candidates are checked.
+BARCODE_TEXT_COMBINATIONS = 4096
+
+
+def printed_serial(
+    crop: np.ndarray,
+    template: Template,
+    paket: str,
+    ranked: dict[int, tuple[np.ndarray, np.ndarray]],
+) -> str:
+    """The 6-digit serial printed under the bars, when the bars agree; else ``""``.
+
+    Parameters
+    ----------
+    crop : (h, w) ndarray of uint8
+        From :func:`barcode_crop`.
+    template : Template
+    paket : str
+        The paket the bars read (``A``, ``B`` or ``S``).
+    ranked : dict
+        The bars' costs of every value of each variable symbol
+        (:func:`read_sheet_barcode_model`'s ``ranked``).
+    """
+    from ._barcode_text import printed_digit_scores
+
+    scores = printed_digit_scores(crop, template, paket, margin_mm=BARCODE_MARGIN_MM)
+    return "" if scores is None else agreed_serial(scores, paket, ranked)
+
+
+def agreed_serial(
+    scores: np.ndarray, paket: str, ranked: dict[int, tuple[np.ndarray, np.ndarray]]
+) -> str:
+    """The one serial the printed digits and the bars agree on, or ``""``.
+
+    Parameters
+    ----------
+    scores : (6, 10) ndarray of float
+        Correlation of each digit with each printed digit cell
+        (:func:`ljun._barcode_text.printed_digit_scores`).
+    paket : str
+    ranked : dict
+        As :func:`printed_serial`.
+    """
+    if scores.max(axis=1).min() < BARCODE_TEXT_MIN:
+        return ""
+    digits = [np.flatnonzero(row >= row.max() - BARCODE_TEXT_TOLERANCE).tolist() for row in scores]
+    if np.prod([len(d) for d in digits]) > BARCODE_TEXT_COMBINATIONS:
+        return ""
+
+    def close(slot: int) -> set[int]:
+        values, costs = ranked[slot]
+        return {int(v) for v in values[costs <= costs[0] + BARCODE_TEXT_BAR_TOLERANCE]}
+
+    pairs = [close(slot) for slot in _C128_PAIR_SLOTS]
+    checks = close(_C128_CHECK_SLOT)
+    agreed = []
+    for combination in itertools.product(*digits):
+        serial = "".join(str(d) for d in combination)
+        values = sheet_barcode_symbols(paket, serial)
+        if (
+            all(values[s] in c for s, c in zip(_C128_PAIR_SLOTS, pairs))
+            and values[_C128_CHECK_SLOT] in checks
+        ):
+            agreed.append(serial)
+    return agreed[0] if len(agreed) == 1 else ""
