@@ -6,7 +6,9 @@ Pure functions over the kernel's output (:mod:`ljun.read`):
   a result record (ARCHITECTURE.md §3) plus flags, and the per-bubble confidence;
 * :func:`decode_barcode` reads the Code 128 in the template's barcode area
   through the homography (an upright crop, never a page warp) with pyzbar,
-  and by synthesis where zbar fails (:func:`read_sheet_barcode_model`);
+  and by synthesis where zbar fails (:func:`read_sheet_barcode_model`); where
+  synthesis reads the paket alone, the serial printed under the bars
+  (:func:`printed_serial`), when the bars agree with it;
 * the validators (:func:`valid_nomor_peserta`, :func:`valid_tanggal_lahir`,
   :func:`valid_kode_kompetensi`, :func:`barcode_paket`) check what was read.
 
@@ -508,7 +510,9 @@ def read_barcode_crop(crop: np.ndarray, template: Template, *, bilevel: bool) ->
     zbar first (on column profiles, then the crop; on a 1-bit scan its text
     must be allowed by the sheet barcode's module grid), then synthesis
     (:func:`read_sheet_barcode_model`), which may read the paket symbol
-    alone: the text is then ``LJUN-<paket>-??????``.  (The grid's own
+    alone: then the serial printed under the bars is read
+    (:func:`printed_serial`: only when the bars agree with it), and if it
+    is not, the text is ``LJUN-<paket>-??????``.  (The grid's own
     reading of merged bars was dropped: synthesis read every barcode it
     read, on generated hard and moderate scans, and the one it read wrong,
     a 300-dpi adaptive 1-bit scan, tests/test_barcode.py.)  A zbar text
