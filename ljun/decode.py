@@ -1163,17 +1163,27 @@ def _best_combination(
 # digit pairs and the check symbol it implies must be among the bars' close
 # values (within BARCODE_MODEL_TOLERANCE of their slot's best, as
 # _best_combination's candidates).  The reading is the text's own (each
-# cell's best digit): the bars confirm it or the serial stays unread; they
-# never choose between digits the text leaves in doubt.  Measured on dev
-# seeds 8601-8607 and 8730-8739 (calibration/README.md, "seventh round"):
-# letting the bars choose among digits within 0.05-0.1 of a cell's best
-# read 10-15 % more of the paket-only barcodes, but the text of one sheet
-# was then accepted against the bars of another (same paket, serials
-# differing in a digit or two) three to eight times as often.
+# cell's best digit): the bars confirm it and rule out every other reading
+# of the text (digits within BARCODE_TEXT_TOLERANCE of a cell's best), or
+# the serial stays unread; they never choose between digits the text leaves
+# in doubt.  Measured on the dev seeds' paket-only barcodes
+# (calibration/README.md, "seventh round: digits"): letting the bars choose
+# read about 15 % more of them, but the text of one sheet was then
+# accepted against the bars of another (same paket, serials a digit or two
+# apart) seven times as often.
 
 #: Every digit cell's best correlation must reach this: a text band without
 #: legible digits (smudged, another font, no text) reads nothing.
 BARCODE_TEXT_MIN = 0.5
+#: Digits within this correlation of a cell's best are other readings of
+#: the text: the bars must rule every such reading out but the text's own
+#: (merged bars allow 96 and 98 alike, and a check symbol for each: the
+#: printed 988230 read 968230, a 6 by 0.01, on a 1-bit crop, and the bars
+#: allowed it).  On the dev seeds' paket-only barcodes the truth was never
+#: further than 0.09 from its cell's best.
+BARCODE_TEXT_TOLERANCE = 0.1
+#: At most this many readings of the text are checked against the bars.
+BARCODE_TEXT_COMBINATIONS = 4096
 
 
 def printed_serial(
@@ -1204,7 +1214,8 @@ def printed_serial(
 def agreed_serial(
     scores: np.ndarray, paket: str, ranked: dict[int, tuple[np.ndarray, np.ndarray]]
 ) -> str:
-    """The printed serial when the bars agree with it, or ``""``.
+    """The printed serial when the bars agree with it and with no other
+    reading of the text, or ``""``.
 
     Parameters
     ----------
@@ -1223,10 +1234,23 @@ def agreed_serial(
     if scores.max(axis=1).min() < BARCODE_TEXT_MIN:
         return ""
     serial = "".join(str(int(d)) for d in scores.argmax(axis=1))
-    values = sheet_barcode_symbols(paket, serial)
-    for slot in (*_C128_PAIR_SLOTS, _C128_CHECK_SLOT):
-        allowed, costs = ranked[slot]
-        cost = costs[allowed == values[slot]]
-        if not cost.size or cost[0] > costs[0] + BARCODE_MODEL_TOLERANCE:
-            return ""
-    return serial
+    digits = [np.flatnonzero(row >= row.max() - BARCODE_TEXT_TOLERANCE).tolist() for row in scores]
+    if np.prod([len(d) for d in digits]) > BARCODE_TEXT_COMBINATIONS:
+        return ""
+
+    def close(slot: int) -> set[int]:
+        values, costs = ranked[slot]
+        return {int(v) for v in values[costs <= costs[0] + BARCODE_MODEL_TOLERANCE]}
+
+    pairs = [close(slot) for slot in _C128_PAIR_SLOTS]
+    checks = close(_C128_CHECK_SLOT)
+    allowed = []
+    for combination in itertools.product(*digits):
+        candidate = "".join(str(d) for d in combination)
+        values = sheet_barcode_symbols(paket, candidate)
+        if (
+            all(values[s] in c for s, c in zip(_C128_PAIR_SLOTS, pairs))
+            and values[_C128_CHECK_SLOT] in checks
+        ):
+            allowed.append(candidate)
+    return serial if allowed == [serial] else ""
