@@ -6,7 +6,9 @@ Pure functions over the kernel's output (:mod:`ljun.read`):
   a result record (ARCHITECTURE.md §3) plus flags, and the per-bubble confidence;
 * :func:`decode_barcode` reads the Code 128 in the template's barcode area
   through the homography (an upright crop, never a page warp) with pyzbar,
-  and by synthesis where zbar fails (:func:`read_sheet_barcode_model`);
+  and by synthesis where zbar fails (:func:`read_sheet_barcode_model`); where
+  synthesis reads the paket alone, the serial printed under the bars
+  (:func:`printed_serial`), when the bars agree with it;
 * the validators (:func:`valid_nomor_peserta`, :func:`valid_tanggal_lahir`,
   :func:`valid_kode_kompetensi`, :func:`barcode_paket`) check what was read.
 
@@ -32,7 +34,7 @@ import datetime
 import functools
 import itertools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -508,7 +510,9 @@ def read_barcode_crop(crop: np.ndarray, template: Template, *, bilevel: bool) ->
     zbar first (on column profiles, then the crop; on a 1-bit scan its text
     must be allowed by the sheet barcode's module grid), then synthesis
     (:func:`read_sheet_barcode_model`), which may read the paket symbol
-    alone: the text is then ``LJUN-<paket>-??????``.  (The grid's own
+    alone: then the serial printed under the bars is read
+    (:func:`printed_serial`: only when the bars agree with it), and if it
+    is not, the text is ``LJUN-<paket>-??????``.  (The grid's own
     reading of merged bars was dropped: synthesis read every barcode it
     read, on generated hard and moderate scans, and the one it read wrong,
     a 300-dpi adaptive 1-bit scan, tests/test_barcode.py.)  A zbar text
@@ -542,6 +546,12 @@ def read_barcode_crop(crop: np.ndarray, template: Template, *, bilevel: bool) ->
             continue
         return BarcodeReading(text=text, has_ink=True)
     model = read_sheet_barcode_model(crop, template)
+    if model.paket and not model.text and model.ranked is not None:
+        # The bars name the paket but not the serial: the digits printed
+        # under them, where the bars agree.
+        serial = printed_serial(crop, template, model.paket, model.ranked)
+        if serial:
+            return BarcodeReading(text=f"LJUN-{model.paket}-{serial}", has_ink=True)
     # A sure paket symbol says the bars are the sheet barcode's: a foreign
     # zbar text was a misread.
     paket_only = f"LJUN-{model.paket}-{BARCODE_SERIAL_UNREAD}" if model.paket else ""
@@ -1005,10 +1015,13 @@ BARCODE_SERIAL_UNREAD = UNREAD * 6
 
 @dataclass(frozen=True)
 class _ModelReading:
-    """What the model read: the full text when sure, else the paket letter when sure."""
+    """What the model read: the full text when sure, else the paket letter
+    when sure; ``ranked`` every variable symbol's values by their cost in
+    context (:func:`_rank_symbols`), when the model fitted."""
 
     text: str
     paket: str
+    ranked: dict[int, tuple[np.ndarray, np.ndarray]] | None = field(default=None, compare=False)
 
 
 def _blur_rows(rows: np.ndarray, sigma_modules: float) -> np.ndarray:
@@ -1079,7 +1092,7 @@ def read_sheet_barcode_model(crop: np.ndarray, template: Template) -> _ModelRead
     text = _best_combination(observed, response, ranked)
     if text and paket and barcode_paket(text) != paket:
         text = ""
-    return _ModelReading(text=text, paket=paket)
+    return _ModelReading(text=text, paket=paket, ranked=ranked)
 
 
 def _synthesise(rows: np.ndarray, response: tuple[float, float, float]) -> np.ndarray:
@@ -1198,3 +1211,103 @@ def _best_combination(
         return ""
     p, a, b, c = (int(v) for v in combos[best])
     return f"LJUN-{chr(p + 32)}-{a:02d}{b:02d}{c:02d}"
+
+
+# --------------------------------------------------------------------------- printed serial
+#
+# Where the bars give the paket alone, the serial printed under them
+# (ljun._barcode_text) is read, and the bars check it: each of its three
+# digit pairs and the check symbol it implies must be among the bars' close
+# values (within BARCODE_MODEL_TOLERANCE of their slot's best, as
+# _best_combination's candidates).  The reading is the text's own (each
+# cell's best digit): the bars confirm it and rule out every other reading
+# of the text (digits within BARCODE_TEXT_TOLERANCE of a cell's best), or
+# the serial stays unread; they never choose between digits the text leaves
+# in doubt.  Measured on the dev seeds' paket-only barcodes
+# (calibration/README.md, "seventh round: digits"): letting the bars choose
+# read about 15 % more of them, but the text of one sheet was then
+# accepted against the bars of another (same paket, serials a digit or two
+# apart) seven times as often.
+
+#: Every digit cell's best correlation must reach this: a text band without
+#: legible digits (smudged, another font, no text) reads nothing.
+BARCODE_TEXT_MIN = 0.5
+#: Digits within this correlation of a cell's best are other readings of
+#: the text: the bars must rule every such reading out but the text's own
+#: (merged bars allow 96 and 98 alike, and a check symbol for each: the
+#: printed 988230 read 968230, a 6 by 0.01, on a 1-bit crop, and the bars
+#: allowed it).  On the dev seeds' paket-only barcodes the truth was never
+#: further than 0.09 from its cell's best.
+BARCODE_TEXT_TOLERANCE = 0.1
+#: At most this many readings of the text are checked against the bars.
+BARCODE_TEXT_COMBINATIONS = 4096
+
+
+def printed_serial(
+    crop: np.ndarray,
+    template: Template,
+    paket: str,
+    ranked: dict[int, tuple[np.ndarray, np.ndarray]],
+) -> str:
+    """The 6-digit serial printed under the bars, when the bars agree; else ``""``.
+
+    Parameters
+    ----------
+    crop : (h, w) ndarray of uint8
+        From :func:`barcode_crop`.
+    template : Template
+    paket : str
+        The paket the bars read (``A``, ``B`` or ``S``).
+    ranked : dict
+        The bars' costs of every value of each variable symbol
+        (:func:`read_sheet_barcode_model`'s ``ranked``).
+    """
+    from ._barcode_text import printed_digit_scores
+
+    scores = printed_digit_scores(crop, template, paket, margin_mm=BARCODE_MARGIN_MM)
+    return "" if scores is None else agreed_serial(scores, paket, ranked)
+
+
+def agreed_serial(
+    scores: np.ndarray, paket: str, ranked: dict[int, tuple[np.ndarray, np.ndarray]]
+) -> str:
+    """The printed serial when the bars agree with it and with no other
+    reading of the text, or ``""``.
+
+    Parameters
+    ----------
+    scores : (6, 10) ndarray of float
+        Correlation of each digit with each printed digit cell
+        (:func:`ljun._barcode_text.printed_digit_scores`).
+    paket : str
+    ranked : dict
+        As :func:`printed_serial`.
+
+    >>> scores = np.full((6, 10), 0.2); scores[range(6), [5, 7, 2, 1, 5, 8]] = 0.9
+    >>> bars = {slot: (np.arange(103), np.zeros(103)) for slot in (9, 10, 11, 12)}
+    >>> agreed_serial(scores, "A", bars)
+    '572158'
+    """
+    if scores.max(axis=1).min() < BARCODE_TEXT_MIN:
+        return ""
+    serial = "".join(str(int(d)) for d in scores.argmax(axis=1))
+    digits = [np.flatnonzero(row >= row.max() - BARCODE_TEXT_TOLERANCE).tolist() for row in scores]
+    if np.prod([len(d) for d in digits]) > BARCODE_TEXT_COMBINATIONS:
+        return ""
+
+    def close(slot: int) -> set[int]:
+        values, costs = ranked[slot]
+        return {int(v) for v in values[costs <= costs[0] + BARCODE_MODEL_TOLERANCE]}
+
+    pairs = [close(slot) for slot in _C128_PAIR_SLOTS]
+    checks = close(_C128_CHECK_SLOT)
+    allowed = []
+    for combination in itertools.product(*digits):
+        candidate = "".join(str(d) for d in combination)
+        values = sheet_barcode_symbols(paket, candidate)
+        if (
+            all(values[s] in c for s, c in zip(_C128_PAIR_SLOTS, pairs))
+            and values[_C128_CHECK_SLOT] in checks
+        ):
+            allowed.append(candidate)
+    return serial if allowed == [serial] else ""
