@@ -1,0 +1,145 @@
+"""Specks of dust on the scanner glass over blank bubbles of gray scans
+(ljun._closer_look.speck_only): blank, surely; a pencil dot never."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from _reading_helpers import bench_sheet, ljun_template
+
+from ljun._closer_look import (
+    GRAY_EXCESS_DARKNESS,
+    SPECK_FAINT_DARKNESS,
+    SPECK_FAINT_MAX_MM2,
+    SPECK_INK_MAX_MM2,
+    Patches,
+    excess_ink,
+    speck_only,
+    speck_sized,
+)
+from ljun.calibration import load_calibration
+from ljun.pipeline import analyse_sheet
+from ljun.read import bands_for, mark_evidence, sampling_pattern
+from ljun.records import Page
+from ljun.register import REFERENCE_DPI
+
+CAL = load_calibration()
+DPI = 200.0
+MM_PER_PX = 25.4 / DPI
+#: Patch side (scan pixels) and the disc the closer look covers: a 2 mm
+#: bubble radius at 0.8 of it, as on the LJUN form at 200 dpi.
+SIDE = 27
+DISC_MM = 1.6
+
+
+def _patches(bubble: np.ndarray) -> Patches:
+    """Synthetic patches at ``DPI`` on a clean blank look (paper, no letter)."""
+    y, x = (np.mgrid[:SIDE, :SIDE] - SIDE // 2) * MM_PER_PX
+    inside = x**2 + y**2 <= DISC_MM**2
+    return Patches(
+        bubble=bubble[None].astype(np.float32),
+        blank_look=np.zeros((1, SIDE, SIDE), np.float32),
+        inside=inside[None],
+        usable=np.array([True]),
+        dpi=DPI,
+    )
+
+
+def _disc(radius_mm: float, darkness: float, *, at_mm=(0.0, 0.0)) -> np.ndarray:
+    """A sharp uniform disc of ``darkness`` on paper (darkness 0)."""
+    y, x = (np.mgrid[:SIDE, :SIDE] - SIDE // 2) * MM_PER_PX
+    return np.where(
+        (x - at_mm[0]) ** 2 + (y - at_mm[1]) ** 2 <= radius_mm**2, darkness, 0.0
+    ).astype(np.float32)
+
+
+# --- the rule on synthetic patches -----------------------------------------
+
+
+def test_speck_sized_edges():
+    """At most ``SPECK_INK_MAX_MM2`` dark and ``SPECK_FAINT_MAX_MM2`` faint;
+    each edge inclusive; no blank look (NaN): never."""
+    area = np.array([SPECK_INK_MAX_MM2, SPECK_INK_MAX_MM2 + 0.01, 0.0, 0.1, np.nan, 0.1])
+    faint = np.array([SPECK_FAINT_MAX_MM2, 0.0, SPECK_FAINT_MAX_MM2 + 0.01, 0.1, 0.1, np.nan])
+    assert speck_sized(area, faint).tolist() == [True, False, False, True, False, False]
+
+
+@pytest.mark.parametrize("radius_mm", [0.05, 0.15, 0.25])
+def test_a_dust_speck_is_a_speck(radius_mm):
+    """The generator's dust: a disc of radius 0.05-0.25 mm, as dark as 0.95."""
+    patches = _patches(_disc(radius_mm, 0.95))
+    assert speck_only(patches).tolist() == [True]
+
+
+@pytest.mark.parametrize("darkness", [0.4, 0.6, 0.85])
+def test_the_least_pencil_dot_is_no_speck(darkness):
+    """A pencil dot is at least 0.22 of the bubble radius: 0.44 mm on the
+    LJUN form, 0.6 mm² (``ljun.samples._sheet.DOT_RADIUS``)."""
+    patches = _patches(_disc(0.44, darkness))
+    assert excess_ink(patches, GRAY_EXCESS_DARKNESS)[0] > SPECK_INK_MAX_MM2
+    assert speck_only(patches).tolist() == [False]
+
+
+def test_a_speck_on_a_faint_fill_is_no_speck():
+    """A faint fill too light for ``GRAY_EXCESS_DARKNESS`` with a speck of
+    dust on it: the faint ink around the speck says pencil (unsure stays)."""
+    bubble = np.maximum(_disc(1.2, SPECK_FAINT_DARKNESS + 0.05), _disc(0.2, 0.9))
+    patches = _patches(bubble)
+    assert excess_ink(patches, GRAY_EXCESS_DARKNESS)[0] <= SPECK_INK_MAX_MM2
+    assert excess_ink(patches, SPECK_FAINT_DARKNESS)[0] > SPECK_FAINT_MAX_MM2
+    assert speck_only(patches).tolist() == [False]
+
+
+def test_two_specks_of_dust_are_specks():
+    """Two small specks in one bubble: still no pencil."""
+    bubble = np.maximum(_disc(0.15, 0.9, at_mm=(-0.8, 0.0)), _disc(0.15, 0.9, at_mm=(0.8, 0.3)))
+    assert speck_only(_patches(bubble)).tolist() == [True]
+
+
+def test_no_blank_look_is_never_a_speck():
+    patches = _patches(_disc(0.1, 0.9))
+    patches = Patches(
+        bubble=patches.bubble,
+        blank_look=patches.blank_look,
+        inside=patches.inside,
+        usable=np.array([False]),
+        dpi=DPI,
+    )
+    assert speck_only(patches).tolist() == [False]
+
+
+# --- real generated sheets ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("index", "column", "letter"),
+    [
+        # N's core 0.26 (evidence 0.211 against blank_sure_max 0.20).
+        (184, 18, "N"),
+        # Q's darkest quarter 0.21.
+        (131, 10, "Q"),
+    ],
+)
+def test_a_dust_speck_on_a_blank_name_bubble_reads_blank_surely(index, column, letter):
+    """bench easy seed 8607 (fresh seed of the sixth round's check): a speck
+    of dust on a blank name bubble, the column otherwise blank, sent the
+    sheet to review (``unsure:nama:<column>``).  Its excess ink is 0.15-0.20
+    mm² at the closer look's 0.25 darkness, nothing faint around it: blank,
+    surely, and no review."""
+    sheet = bench_sheet(8607, index, "easy", dpi=200, bits=8)
+    assert sheet.truth["nama"][column - 1 : column] in ("", " ")
+    page = Page(sheet.image, "seed8607", index + 1, 200.0)
+    analysis = analyse_sheet(page, ljun_template(), CAL)
+    reading = analysis.reading
+    assert reading.nama == sheet.truth["nama"]
+    assert not reading.review, reading.flags
+    geometry = sampling_pattern(ljun_template(), REFERENCE_DPI).geometry
+    names = np.array(geometry.field_names)[geometry.field_index]
+    (bubble,) = np.flatnonzero(
+        (names == "nama") & (geometry.item == column) & (np.array(geometry.option) == letter)
+    )
+    assert analysis.bubbles is not None
+    bands = bands_for(analysis.bubbles, CAL.read)
+    # The kernel alone was unsure of it; the closer look says blank, surely.
+    assert mark_evidence(analysis.bubbles, CAL.read)[bubble] > bands.blank_sure_max
+    assert reading.darkness[bubble] <= bands.blank_sure_max
