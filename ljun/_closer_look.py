@@ -195,16 +195,17 @@ SOLID_INK_MM = 0.75
 #: generator's dust is a disc of radius 0.05-0.25 mm (at most 0.2 mm²,
 #: ``ljun.samples._scanner.DUST_RADIUS_MM``), a pencil dot one of 0.22-0.40
 #: of the bubble radius (0.44-0.8 mm).  Measured (calibration/README.md,
-#: "seventh round"): 396 specks on blank bubbles (easy, moderate, hard; 150,
-#: 200, 300 dpi gray) at most 0.31 mm²; 1,120 pencil marks the kernel
-#: was not sure of or that are deliberately hard, 343 of them dots, at
-#: least 0.43 mm² (a dot, hard, 200 dpi).
+#: "seventh round"; easy, moderate and hard sheets, 150/200/300 dpi gray,
+#: dev seeds 8761-8766): 392 specks on blank bubbles at most 0.31 mm²;
+#: 1,623 pencil marks (every light, partial, tick and dot mark, 432 dots,
+#: and every fill a speck fell on or the kernel was unsure of) at least
+#: 0.43 mm² (a dot, hard, 200 dpi).
 SPECK_INK_MAX_MM2 = 0.35
 #: ... and its excess ink at least this much darker than the blank look
 #: (darkness) covers at most ``SPECK_FAINT_MAX_MM2``: a speck has nothing
 #: faint around it, while a faint fill or a light dot spreads well beyond
-#: its darkest part.  Above the sensor noise the blank look leaves (blank
-#: bubbles without dust: none at this darkness, hard 150-300 dpi).
+#: its darkest part (erasure residue with a dark grain: 0.02 mm² at 0.25,
+#: 4.2 mm² at 0.1, hard seed 8766).
 SPECK_FAINT_DARKNESS = 0.1
 #: The specks measured for ``SPECK_INK_MAX_MM2``: at most 0.46 mm² this
 #: much darker than the blank look; the pencil marks at least 0.82 mm².

@@ -13,6 +13,7 @@ from ljun._closer_look import (
     SPECK_FAINT_MAX_MM2,
     SPECK_INK_MAX_MM2,
     Patches,
+    closer_patches,
     excess_ink,
     speck_only,
     speck_sized,
@@ -143,3 +144,40 @@ def test_a_dust_speck_on_a_blank_name_bubble_reads_blank_surely(index, column, l
     # The kernel alone was unsure of it; the closer look says blank, surely.
     assert mark_evidence(analysis.bubbles, CAL.read)[bubble] > bands.blank_sure_max
     assert reading.darkness[bubble] <= bands.blank_sure_max
+
+
+def test_a_lone_pencil_dot_at_hard_is_no_speck():
+    """bench hard seed 8766, sheet 18 (200-dpi gray, a dev seed of this
+    round): answer 4 is a lone dot in A, the least dot of 1,623 pencil
+    marks measured (0.45 mm² of excess ink at the closer look's 0.25
+    darkness).  It is no speck of dust: A is read, or the item goes to
+    review, never blank."""
+    sheet = bench_sheet(8766, 18, "hard", dpi=200, bits=8)
+    dots = [
+        (m["field"], m["item"], m["option"]) for m in sheet.scan["hard_marks"] if m["kind"] == "dot"
+    ]
+    assert ("answers", 4, "A") in dots
+    analysis = analyse_sheet(Page(sheet.image, "seed8766", 19, 200.0), ljun_template(), CAL)
+    reading = analysis.reading
+    assert reading.answers[3] == "A"
+    assert "answer_unsure:4" in reading.flags or not reading.review
+    assert analysis.bubbles is not None and analysis.registration is not None
+    pattern = sampling_pattern(ljun_template(), REFERENCE_DPI)
+    geometry = pattern.geometry
+    names = np.array(geometry.field_names)[geometry.field_index]
+    (bubble,) = np.flatnonzero(
+        (names == "answers") & (geometry.item == 4) & (np.array(geometry.option) == "A")
+    )
+    evidence = mark_evidence(analysis.bubbles, CAL.read)
+    bands = bands_for(analysis.bubbles, CAL.read)
+    assert bands.unsure(evidence[bubble : bubble + 1])[0]
+    patches = closer_patches(
+        sheet.image,
+        analysis.registration,
+        pattern,
+        analysis.bubbles.paper,
+        np.array([bubble]),
+        evidence <= bands.blank_sure_max,
+    )
+    assert SPECK_INK_MAX_MM2 < excess_ink(patches, GRAY_EXCESS_DARKNESS)[0] < 0.5
+    assert speck_only(patches).tolist() == [False]
