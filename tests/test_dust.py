@@ -113,23 +113,27 @@ def test_no_blank_look_is_never_a_speck():
 
 
 @pytest.mark.parametrize(
-    ("index", "column", "letter"),
+    ("seed", "level", "index", "column", "letter"),
     [
-        # N's core 0.26 (evidence 0.211 against blank_sure_max 0.20).
-        (184, 18, "N"),
-        # Q's darkest quarter 0.21.
-        (131, 10, "Q"),
+        # Fresh seed 8607 of the sixth round's check, easy; read right but
+        # reviewed.  N's core 0.26 (evidence 0.211 against blank_sure_max
+        # 0.20); 0.15 mm² of excess ink at 0.25 darkness, 0.23 at 0.1.
+        (8607, "easy", 184, 18, "N"),
+        # Q's darkest quarter 0.21; 0.20 and 0.28 mm².
+        (8607, "easy", 131, 10, "Q"),
+        # Dev seed 8503, moderate: C's core 0.31 (evidence 0.26, above
+        # mark_min: the column read C, unsure); 0.27 and 0.30 mm².
+        (8503, "moderate", 49, 16, "C"),
     ],
 )
-def test_a_dust_speck_on_a_blank_name_bubble_reads_blank_surely(index, column, letter):
-    """bench easy seed 8607 (fresh seed of the sixth round's check): a speck
-    of dust on a blank name bubble, the column otherwise blank, sent the
-    sheet to review (``unsure:nama:<column>``).  Its excess ink is 0.15-0.20
-    mm² at the closer look's 0.25 darkness, nothing faint around it: blank,
-    surely, and no review."""
-    sheet = bench_sheet(8607, index, "easy", dpi=200, bits=8)
+def test_a_dust_speck_on_a_blank_name_bubble_reads_blank_surely(seed, level, index, column, letter):
+    """bench 200-dpi gray sheets: a speck of dust on a blank name bubble,
+    the column otherwise blank, sent the sheet to review
+    (``unsure:nama:<column>``).  Its excess ink is a small spot with nothing
+    faint around it (``speck_only``): blank, surely, and no review."""
+    sheet = bench_sheet(seed, index, level, dpi=200, bits=8)
     assert sheet.truth["nama"][column - 1 : column] in ("", " ")
-    page = Page(sheet.image, "seed8607", index + 1, 200.0)
+    page = Page(sheet.image, f"seed{seed}", index + 1, 200.0)
     analysis = analyse_sheet(page, ljun_template(), CAL)
     reading = analysis.reading
     assert reading.nama == sheet.truth["nama"]
