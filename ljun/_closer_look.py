@@ -40,8 +40,12 @@ gray scan, a bubble at the top of the blank-sure band that a pencil line does
 not run into, but with more excess ink than that, is lowered to blank-unsure
 (it goes to review); one a line runs into only when its excess ink fills a
 square of ``SOLID_INK_MM`` somewhere (a fill beside the line's path).
-Every other bubble keeps its evidence; dithered scans (read by dot
-density) are not looked at.
+On a gray scan, too, an unsure bubble whose excess ink is no more than a
+speck of dust on the scanner glass (:func:`speck_only`: a small round
+spot, far smaller than the least pencil dot, and nothing faint around it)
+reads blank surely, and a blank-sure bubble with such a speck is not
+lowered.  Every other bubble keeps its evidence; dithered scans (read by
+dot density) are not looked at.
 
 Most members of a group often show no letter at all on a 1-bit scan (the
 threshold drops the gray print), while a bubble where the paper is a little
@@ -83,6 +87,9 @@ __all__ = [
     "LETTER_OUTSIDE_MAX_MM2",
     "IDENTITY_LETTER_EXCESS_MAX_MM2",
     "SOLID_INK_MM",
+    "SPECK_INK_MAX_MM2",
+    "SPECK_FAINT_DARKNESS",
+    "SPECK_FAINT_MAX_MM2",
     "Patches",
     "PrintedLetters",
     "printed_letters",
@@ -93,6 +100,8 @@ __all__ = [
     "whole_letter",
     "solid_ink",
     "solid_square",
+    "speck_only",
+    "speck_sized",
     "disc_area",
     "mask_area",
     "printed_only",
@@ -181,6 +190,26 @@ IDENTITY_LETTER_EXCESS_MAX_MM2 = 0.9
 #: partial fill that spilled over the ring (moderate seed 8104, sheet 81:
 #: read blank surely, a silent error) filled 0.2 mm² of such squares.
 SOLID_INK_MM = 0.75
+#: On a gray scan, excess ink (at ``GRAY_EXCESS_DARKNESS``) of at most this
+#: area (mm²) is a speck of dust on the scanner glass, not pencil.  The
+#: generator's dust is a disc of radius 0.05-0.25 mm (at most 0.2 mm²,
+#: ``ljun.samples._scanner.DUST_RADIUS_MM``), a pencil dot one of 0.22-0.40
+#: of the bubble radius (0.44-0.8 mm).  Measured (calibration/README.md,
+#: "seventh round"; easy, moderate and hard sheets, 150/200/300 dpi gray,
+#: dev seeds 8761-8766): 392 specks on blank bubbles at most 0.31 mm²;
+#: 1,623 pencil marks (every light, partial, tick and dot mark, 432 dots,
+#: and every fill a speck fell on or the kernel was unsure of) at least
+#: 0.43 mm² (a dot, hard, 200 dpi).
+SPECK_INK_MAX_MM2 = 0.35
+#: ... and its excess ink at least this much darker than the blank look
+#: (darkness) covers at most ``SPECK_FAINT_MAX_MM2``: a speck has nothing
+#: faint around it, while a faint fill or a light dot spreads well beyond
+#: its darkest part (erasure residue with a dark grain: 0.02 mm² at 0.25,
+#: 4.2 mm² at 0.1, hard seed 8766).
+SPECK_FAINT_DARKNESS = 0.1
+#: The specks measured for ``SPECK_INK_MAX_MM2``: at most 0.46 mm² this
+#: much darker than the blank look; the pencil marks at least 0.82 mm².
+SPECK_FAINT_MAX_MM2 = 0.6
 
 
 @dataclass(frozen=True, eq=False)
@@ -509,6 +538,36 @@ def solid_square(mask: np.ndarray, dpi: float) -> np.ndarray:
     return np.asarray(core.any(axis=(1, 2)))
 
 
+def speck_only(patches: Patches, *, mask: np.ndarray | None = None) -> np.ndarray:
+    """True where a gray bubble's excess ink is no more than a speck of dust.
+
+    At most ``SPECK_INK_MAX_MM2`` of excess ink at ``GRAY_EXCESS_DARKNESS``
+    (``mask``: its :func:`excess_mask`, when made already) and at most
+    ``SPECK_FAINT_MAX_MM2`` at ``SPECK_FAINT_DARKNESS``: a small spot with
+    nothing faint around it, far smaller than the least pencil dot.
+
+    Returns
+    -------
+    (U,) ndarray of bool
+        False where there is no blank look.
+    """
+    area = excess_ink(patches, GRAY_EXCESS_DARKNESS, mask=mask)
+    faint = excess_ink(patches, SPECK_FAINT_DARKNESS)
+    return np.asarray(speck_sized(area, faint))
+
+
+def speck_sized(area: np.ndarray, faint: np.ndarray) -> np.ndarray:
+    """True where excess ink of ``area`` mm² (at ``GRAY_EXCESS_DARKNESS``)
+    and ``faint`` mm² (at ``SPECK_FAINT_DARKNESS``) is a speck's (NaN: never).
+
+    >>> speck_sized(np.array([0.35, 0.36, 0.2, np.nan]), np.array([0.6, 0.3, 0.61, 0.0])).tolist()
+    [True, False, False, False]
+    """
+    area = np.nan_to_num(np.asarray(area, dtype=np.float64), nan=np.inf)
+    faint = np.nan_to_num(np.asarray(faint, dtype=np.float64), nan=np.inf)
+    return (area <= SPECK_INK_MAX_MM2) & (faint <= SPECK_FAINT_MAX_MM2)
+
+
 def pencil_covers(area: np.ndarray, disc: np.ndarray) -> np.ndarray:
     """True where excess ink covers ``PENCIL_COVER_SURE`` of the disc or more.
 
@@ -541,8 +600,10 @@ def resolve(
     pencil covers ``PENCIL_COVER_SURE`` of the disc get ``marked_sure_min``
     (a mark, sure).  On a gray
     scan, blank-sure bubbles from ``GRAY_LOOK_FROM`` up that show pencil
-    (with a pencil line in their halo: a fill, :func:`solid_ink`) get the
-    middle of the blank-unsure band (blank, unsure).  Every other bubble
+    (with a pencil line in their halo: a fill, :func:`solid_ink`) and more
+    than a speck of dust (:func:`speck_only`) get the middle of the
+    blank-unsure band (blank, unsure), and unsure bubbles that show a speck
+    of dust only get ``blank_sure_max`` (blank, sure).  Every other bubble
     keeps its evidence.
 
     Parameters
@@ -566,10 +627,13 @@ def resolve(
     if bubbles.dithered:
         return evidence
     line = bubbles.halo >= bands.line_halo_min
+    unsure = bands.unsure(evidence)
     if bubbles.bilevel:
-        near = bands.unsure(evidence)
+        near = unsure
     else:
-        near = (evidence > GRAY_LOOK_FROM) & (evidence <= bands.blank_sure_max)
+        # Blank-sure bubbles that may hold pencil, and unsure ones that may
+        # hold only a speck of dust.
+        near = ((evidence > GRAY_LOOK_FROM) & (evidence <= bands.blank_sure_max)) | unsure
     looked = np.flatnonzero(near & bubbles.inside)
     if len(looked) == 0:
         return evidence
@@ -605,8 +669,13 @@ def resolve(
         out[looked[pencil_covers(area, disc_area(patches))]] = np.float32(bands.marked_sure_min)
     else:
         # A line may run through a blank bubble: there only a fill counts.
+        # A speck of dust is no pencil: a blank-sure bubble keeps its
+        # evidence, an unsure one reads blank surely.
+        speck = speck_only(patches, mask=excess)
+        was_unsure = unsure[looked]
         pencil = np.where(line[looked], solid_ink(patches, darker_by), ~letter)
-        out[looked[pencil]] = np.float32(bands.blank_unsure_middle)
+        out[looked[pencil & ~speck & ~was_unsure]] = np.float32(bands.blank_unsure_middle)
+        out[looked[speck & was_unsure]] = np.float32(bands.blank_sure_max)
     return out
 
 
