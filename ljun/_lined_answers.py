@@ -39,8 +39,39 @@ evidence, on the scan's pixels around the bubble (the closer look,
   ``GRAY_LINED_FILL_OFF_BAND_MIN_MM2`` and fills a square of
   ``ljun._closer_look.SOLID_INK_MM`` is a fill: marked, surely.
 
-Every other bubble keeps its evidence; 1-bit and dithered scans are left
-to :mod:`ljun._lone_mark`.
+The same two rules hold on 1-bit threshold and adaptive scans (branch
+``ends``), with the pencil the closer look finds there (a pixel black
+where the blank look is white, ``BILEVEL_EXCESS_DARKNESS``) and the
+thresholds measured on 1-bit scans (``BILEVEL_LINE_ONLY_OFF_BAND_MAX_MM2``,
+``BILEVEL_LINED_FILL_BODY_MIN``, ``BILEVEL_LINED_FILL_OFF_BAND_MIN_MM2``;
+:func:`ljun._lone_mark.lined_fill_candidates` has settled the lined fills
+with a grey halo before).
+
+And beside the item's fill (:func:`beside_fill_candidates`): an unsure
+bubble whose ``body`` is blank-sure, in an item where another option is a
+sure fill (its evidence and its body at least ``marked_sure_min``), is
+blank, surely, on gray and 1-bit scans, when its ink is
+
+* a line only (as above), or
+* a stroke's end: the path measure of :mod:`ljun._stroke_end`
+  (:func:`ljun._stroke_end.stroke_evidence`,
+  :func:`ljun._stroke_end.stroke_end`, the identity letters' thresholds)
+  with the path leaving the ring one way (``one_side`` at least
+  ``PATH_ONE_SIDE_MIN``; a line through the bubble, a dot perhaps on its
+  path, leaves it both ways), or
+* on a 1-bit scan with no line in the halo, a speck with no solid patch
+  (``BESIDE_SPECK_MAX_MM2``): what a threshold leaves of a light stroke's
+  end or of erasure residue.
+
+Moderate 200-dpi gray and mixed sheets went to review for nothing else
+(fresh seed 8606, moderate sheet 47: a short stroke ending in 13 C beside
+the fill in B; moderate mixed sheets 11 and 26, 1-bit: a line ending in
+13 A, a short stroke's speck in 7 B; seed 8607 sheet 180: a stray line
+through 21 B beside D).  A real mark there beside a fill would make a
+multiple mark, whose marks students fill (as the generator does); a
+second mark that is no stroke's end, line or speck stays in review.
+
+Every other bubble keeps its evidence; dithered scans are left alone.
 """
 
 from __future__ import annotations
@@ -49,6 +80,7 @@ import cv2
 import numpy as np
 
 from ._closer_look import (
+    BILEVEL_EXCESS_DARKNESS,
     CLOSER_RADIUS_FRACTION,
     GRAY_EXCESS_DARKNESS,
     MIN_REFERENCES,
@@ -56,14 +88,19 @@ from ._closer_look import (
     Patches,
     closer_patches,
     excess_mask,
+    mask_area,
     solid_square,
 )
 from ._lone_mark import (
     FILL_HALO_CONTACT_MAX,
+    LINED_FILL_HALO_MAX,
+    SOLID_PATCH_MIN_MM2,
     item_summary,
     off_band_area,
+    solid_area,
     solid_mask,
 )
+from ._stroke_end import stroke_end, stroke_evidence
 from .calibration import ReadCalibration
 from .read import MIN_CONTRAST, BubbleDarkness, SamplingPattern, bands_for
 from .register import Registration, sample_scan
@@ -71,6 +108,12 @@ from .template import Template
 
 __all__ = [
     "LINE_ONLY_OFF_BAND_MAX_MM2",
+    "BILEVEL_LINE_ONLY_OFF_BAND_MAX_MM2",
+    "BILEVEL_LINED_FILL_BODY_MIN",
+    "BILEVEL_LINED_FILL_OFF_BAND_MIN_MM2",
+    "BESIDE_SPECK_MAX_MM2",
+    "PATH_ONE_SIDE_MIN",
+    "beside_fill_candidates",
     "GRAY_LINED_FILL_BODY_MIN",
     "GRAY_LINED_FILL_OFF_BAND_MIN_MM2",
     "LINE_REACH_LOOK",
@@ -122,6 +165,44 @@ GRAY_LINED_FILL_BODY_MIN = 0.08
 #: 1-bit scans (``ljun._lone_mark.LINED_FILL_OFF_BAND_MIN_MM2``): a line's
 #: or a stroke's pencil lies in the band.
 GRAY_LINED_FILL_OFF_BAND_MIN_MM2 = 0.5
+#: On 1-bit scans, a lined bubble's pencil lies in one straight band when
+#: at most this much of it (mm²) is beyond the best band: stray lines and
+#: strokes through blank answer bubbles of 1-bit threshold and adaptive
+#: scans (dev seeds 8601-8602 moderate and hard mixed, 800 sheets) 0.000-
+#: 0.016, through blank identity bubbles 99 % below 0.03 (see
+#: ``ljun._lone_mark.LINE_RESIDUE_MAX_MM2``); the generator's smallest dot
+#: (0.22 of the radius) on a line's path leaves 0.065-0.115 beyond it
+#: (tests/test_lined_answers.py, 150-300 dpi): the thickened line on a
+#: 1-bit scan hides more of a dot than on gray.
+BILEVEL_LINE_ONLY_OFF_BAND_MAX_MM2 = 0.03
+#: On 1-bit scans, a lone unsure answer bubble a line runs into with a
+#: black halo (``ljun._lone_mark.LINED_FILL_HALO_MAX`` or more: the
+#: lone-mark look settled the grey ones) is a fill when its ``body`` is at
+#: least this (blank bubbles with a black halo: at most 0.28, see
+#: ``ljun._lone_mark.LINED_FILL_BODY_MIN``; moderate fresh seed 8606 sheet
+#: 30, a partial fill of 19 B a stray line touches, 150-dpi threshold: 0.45,
+#: halo 0.76) ...
+BILEVEL_LINED_FILL_BODY_MIN = 0.35
+#: ... and its solid pencil reaches beyond the best straight band by at
+#: least this (mm²; those blank bubbles: at most 0.57; sheet 30's: 1.65),
+#: with a square of ``ljun._closer_look.SOLID_INK_MM`` in it.
+BILEVEL_LINED_FILL_OFF_BAND_MIN_MM2 = 0.8
+#: Beside the item's fill, a stroke's end (:func:`ljun._stroke_end.stroke_end`)
+#: leaves the ring one way: its path's ``one_side`` (the mean of the unit
+#: vectors from the centre to its pixels) is at least this.  A path within
+#: 45 degrees either side of its direction: 0.9; a line through the bubble,
+#: out on both sides (a dot may sit on its path): near 0.
+PATH_ONE_SIDE_MIN = 0.6
+#: Beside the item's fill, a 1-bit bubble with a blank body and no line
+#: in its halo whose pencil is a speck of at most this (mm²) with no solid
+#: patch (less than ``ljun._lone_mark.SOLID_PATCH_MIN_MM2``) is blank: what
+#: a threshold leaves of a light stroke's end (fresh seed 8606, moderate
+#: sheet 26, 7 B beside the fill in E: 0.63 mm², solid 0.03) or of erasure
+#: residue (hard dev seeds 8601-8602: 0.50-0.76 mm², solid 0-0.12; one
+#: with a solid patch of 0.18 stays in review).  The generator's dots
+#: leave a solid patch but for 3 of 132 (``ljun._lone_mark``), and its
+#: multiple marks are fills.
+BESIDE_SPECK_MAX_MM2 = 1.0
 
 
 def line_only_candidates(
@@ -183,6 +264,31 @@ def gray_lined_fill_candidates(
     return np.concatenate(found).astype(np.intp)
 
 
+def beside_fill_candidates(
+    evidence: np.ndarray,
+    bubbles: BubbleDarkness,
+    grids: list[np.ndarray],
+    calibration: ReadCalibration,
+) -> np.ndarray:
+    """Answer bubbles in the unsure band with their ``body`` blank-sure, in
+    an item where another option is a sure fill (its evidence and its
+    ``body`` at least ``marked_sure_min``): a stroke's end, a line or a
+    speck beside the item's answer, or a thin second mark.
+
+    Parameters and returns as for :func:`line_only_candidates`.
+    """
+    bands = bands_for(bubbles, calibration)
+    found = [np.zeros(0, np.intp)]
+    for grid in grids:
+        e = evidence[grid]
+        body = bubbles.body[grid]
+        fill = (e >= bands.marked_sure_min) & (body >= bands.marked_sure_min)
+        beside = fill.any(axis=1) & bubbles.inside[grid].all(axis=1)
+        thin = bands.unsure(e) & (body <= bands.blank_sure_max)
+        found.append(grid[thin & beside[:, None]])
+    return np.concatenate(found).astype(np.intp)
+
+
 def lined_answer_evidence(
     image: np.ndarray,
     registration: Registration,
@@ -192,7 +298,7 @@ def lined_answer_evidence(
     evidence: np.ndarray,
     calibration: ReadCalibration,
 ) -> np.ndarray:
-    """The evidence with lined answer bubbles of a gray scan settled.
+    """The evidence with lined answer bubbles settled (module doc).
 
     Parameters
     ----------
@@ -210,43 +316,105 @@ def lined_answer_evidence(
     -------
     (N,) ndarray of float32
         ``evidence``, with ``blank_sure_max`` where a line alone explains
-        the ink (:func:`line_only_candidates`) and ``marked_sure_min`` where
-        a fill does (:func:`gray_lined_fill_candidates`).
+        the ink (:func:`line_only_candidates`) or, beside the item's fill,
+        a stroke's end, a line or a speck does
+        (:func:`beside_fill_candidates`), and ``marked_sure_min`` where a
+        fill does (:func:`gray_lined_fill_candidates`).  A dithered scan's
+        evidence is returned as it is.
     """
-    if bubbles.bilevel:
+    if bubbles.dithered:
         return evidence
+    bilevel = bubbles.bilevel
     geometry = pattern.geometry
     answers = [geometry.grid(f.name) for f in template.fields if f.kind == "answers"]
     fills = gray_lined_fill_candidates(evidence, bubbles, answers, calibration)
+    if bilevel:
+        # Grey halos: settled by ljun._lone_mark.lined_fill_candidates.
+        fills = fills[bubbles.halo[fills] >= LINED_FILL_HALO_MAX]
+    beside = beside_fill_candidates(evidence, bubbles, answers, calibration)
     lines = line_only_candidates(evidence, bubbles, answers, calibration)
     lines = lines[~np.isin(lines, fills)]
+    # Beside a fill, a line through the bubble is looked at as one too.
+    lines = np.union1d(lines, beside).astype(np.intp)
     looked = np.concatenate([lines, fills])
     if len(looked) == 0:
         return evidence
     bands = bands_for(bubbles, calibration)
     blank = evidence <= bands.blank_sure_max
     patches = closer_patches(image, registration, pattern, bubbles.paper, looked, blank)
-    excess = excess_mask(patches, GRAY_EXCESS_DARKNESS)
+    excess = excess_mask(patches, BILEVEL_EXCESS_DARKNESS if bilevel else GRAY_EXCESS_DARKNESS)
     out = evidence.copy()
     n = len(lines)
     if n:
         banded = off_band_area(excess[:n], patches.dpi)
-        line_only = patches.usable[:n] & (banded <= LINE_ONLY_OFF_BAND_MAX_MM2)
+        band_max = BILEVEL_LINE_ONLY_OFF_BAND_MAX_MM2 if bilevel else LINE_ONLY_OFF_BAND_MAX_MM2
+        line_only = patches.usable[:n] & (banded <= band_max)
         if line_only.any():
             some = np.flatnonzero(line_only)
             reach = line_reach(image, registration, pattern, bubbles.paper, lines[some], blank)
             line_only[some] = np.nan_to_num(reach, nan=0.0) >= LINE_REACH_MIN
+        near_fill = np.isin(lines, beside)
+        if near_fill.any():
+            some = np.flatnonzero(near_fill & ~line_only)
+            line_only[some] = _stroke_or_speck(
+                image,
+                registration,
+                pattern,
+                template,
+                bubbles,
+                lines[some],
+                blank,
+                excess[some],
+                patches.usable[some] & (bubbles.halo[lines[some]] < bands.line_halo_min),
+            )
         out[lines[line_only]] = np.float32(bands.blank_sure_max)
     if len(fills):
         ink = excess[n:]
         beyond = off_band_area(solid_mask(ink, patches.dpi), patches.dpi)
+        body_min = BILEVEL_LINED_FILL_BODY_MIN if bilevel else GRAY_LINED_FILL_BODY_MIN
+        beyond_min = (
+            BILEVEL_LINED_FILL_OFF_BAND_MIN_MM2 if bilevel else GRAY_LINED_FILL_OFF_BAND_MIN_MM2
+        )
         fill = (
             patches.usable[n:]
-            & (beyond >= GRAY_LINED_FILL_OFF_BAND_MIN_MM2)
+            & (bubbles.body[fills] >= body_min)
+            & (beyond >= beyond_min)
             & solid_square(ink, patches.dpi)
         )
         out[fills[fill]] = np.float32(bands.marked_sure_min)
     return out
+
+
+def _stroke_or_speck(
+    image: np.ndarray,
+    registration: Registration,
+    pattern: SamplingPattern,
+    template: Template,
+    bubbles: BubbleDarkness,
+    looked: np.ndarray,
+    blank: np.ndarray,
+    excess: np.ndarray,
+    unlined: np.ndarray,
+) -> np.ndarray:
+    """Of bubbles beside their item's fill (:func:`beside_fill_candidates`),
+    (U,) bool: those whose ink is a stroke's end
+    (:func:`ljun._stroke_end.stroke_end`) or, on a 1-bit scan without a
+    line in the halo (``unlined``, (U,) bool, with a blank look), a speck
+    (at most ``BESIDE_SPECK_MAX_MM2``, no solid patch).  ``excess``: their
+    closer look's excess ink (U, S, S)."""
+    if len(looked) == 0:
+        return np.zeros(0, bool)
+    found = stroke_evidence(image, registration, pattern, template, bubbles, looked, blank)
+    ends = stroke_end(found.path, found.near, found.inside, found.usable)
+    ends &= found.one_side >= PATH_ONE_SIDE_MIN
+    if bubbles.bilevel:
+        speck = (
+            unlined
+            & (mask_area(excess, registration.dpi) <= BESIDE_SPECK_MAX_MM2)
+            & (solid_area(excess, registration.dpi) < SOLID_PATCH_MIN_MM2)
+        )
+        ends = ends | speck
+    return np.asarray(ends)
 
 
 def line_reach(

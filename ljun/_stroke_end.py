@@ -168,12 +168,19 @@ class StrokeEvidence:
         Area (mm²) of inside ink.
     usable : ndarray of bool
         The group's blank look was made (see ``ljun._closer_look``).
+    one_side : ndarray of float64
+        How much the path leaves the ring one way: the length of the mean
+        of the unit vectors from the bubble's centre to its pixels (1: all
+        in one direction; near 0: as much on opposite sides, a line through
+        the bubble; 0 without a path).  Used for answer bubbles
+        (:mod:`ljun._lined_answers`), not in :func:`stroke_end`.
     """
 
     path: np.ndarray
     near: np.ndarray
     inside: np.ndarray
     usable: np.ndarray
+    one_side: np.ndarray
 
 
 def thin_letters(
@@ -297,6 +304,7 @@ def stroke_evidence(
     angle = np.arctan2(gy, gx)
     cos, sin = np.cos(angle), np.sin(angle)
     along = np.stack([(cos * path).sum(axis=(1, 2)), (sin * path).sum(axis=(1, 2))])
+    one_side = np.hypot(*along) / np.maximum(path.sum(axis=(1, 2)), 1)
     along /= np.maximum(np.hypot(*along), 1e-9)
     facing = cos * along[0][:, None, None] + sin * along[1][:, None, None]
     near = inside & (rho > NEAR_RING_FRACTION) & (facing >= np.cos(np.deg2rad(NEAR_ANGLE_DEG)))
@@ -305,6 +313,7 @@ def stroke_evidence(
         near=near.sum(axis=(1, 2)) * pixel_mm2,
         inside=inside.sum(axis=(1, 2)) * pixel_mm2,
         usable=np.asarray(patches.usable),
+        one_side=one_side,
     )
 
 
