@@ -41,8 +41,9 @@ Both rules above are for 1-bit threshold and adaptive scans.  On every kind
 of scan (gray, 1-bit threshold and adaptive, dithered) one more holds:
 
 * **stray ink beside the column's fill** (:func:`stray_candidates`).  In a
-  column with exactly one bubble marked surely, that one filled (``body``
-  at least ``marked_sure_min``), another bubble kept unsure whose ``body``
+  column with exactly one bubble marked surely, that one filled (its
+  ``body`` beyond the blank-sure band, on 1-bit threshold and adaptive
+  scans in the marked-sure band), another bubble kept unsure whose ``body``
   is blank-sure (all its ink in its darkest quarter) holds a pencil
   stroke's end, a stray line's path or a speck of dust, not a second
   letter, when its ink continues beyond the ring (a path of
@@ -54,7 +55,11 @@ of scan (gray, 1-bit threshold and adaptive, dithered) one more holds:
   sheet 75, 200-dpi dithered: a short stroke ending in X beside the
   filled U of a name column).  A partial second fill is a blob inside the
   ring: its path, if any, is a speck beside it (at most 0.05 of its inside
-  ink, ``ljun._stroke_end``), and it keeps its evidence.
+  ink, ``ljun._stroke_end``), and it keeps its evidence.  A speck read
+  blank in a column with no sure mark reads blank surely too (easy seed
+  8607, sheets 131 and 184, 200-dpi gray: dust on Q and N of blank name
+  columns, 0.15 and 0.20 mm²): identity columns hold no dots, a letter is
+  filled.  A stroke's end there stays unsure (:mod:`ljun._stroke_end`).
 
 A dithered scan is looked at through its dot density
 (:func:`ljun._closer_look.dot_density`, read with the gray thresholds),
@@ -276,10 +281,17 @@ def fill_evidence(
 
 def stray_candidates(
     evidence: np.ndarray, bubbles: BubbleDarkness, grids: list[np.ndarray], bands: Bands
-) -> np.ndarray:
-    """Unsure bubbles whose ``body`` is blank-sure, of columns with exactly
-    one bubble marked surely, that one filled (its ``body`` at least
-    ``marked_sure_min``), the column on the scan.
+) -> tuple[np.ndarray, np.ndarray]:
+    """Unsure bubbles whose ``body`` is blank-sure, of columns on the scan
+    with exactly one bubble marked surely, that one filled, or with none.
+
+    The filled bubble's ``body`` is at least ``marked_sure_min`` on 1-bit
+    threshold and adaptive scans (a stray line's path through a blank
+    bubble reaches 0.19 there, ``ljun._lone_mark.LINED_FILL_BODY_MIN``),
+    above the blank-sure band on gray and dithered ones, where a stroke's
+    end or a line's path leaves it blank (``ljun._stroke_end.thin_letters``;
+    a light fill of a dithered scan: 0.18, hard seed 8606, sheet 82).  In a column with no sure mark
+    only bubbles read blank (below ``mark_min``) are candidates.
 
     Parameters
     ----------
@@ -288,37 +300,53 @@ def stray_candidates(
 
     Returns
     -------
-    (U,) ndarray of intp
+    candidates : (U,) ndarray of intp
         Bubble indices, geometry order within each grid.
+    beside_fill : (U,) ndarray of bool
+        The candidate's column has its sure fill.
     """
+    threshold_scan = bubbles.bilevel and not bubbles.dithered
     found = [np.zeros(0, np.intp)]
+    beside = [np.zeros(0, bool)]
     for grid in grids:
         e = evidence[grid]
         body = bubbles.body[grid]
         sure = e >= bands.marked_sure_min
-        filled = sure & (body >= bands.marked_sure_min)
+        filled = sure & (
+            body >= bands.marked_sure_min if threshold_scan else body > bands.blank_sure_max
+        )
         one_fill = (sure.sum(axis=1) == 1) & (filled.sum(axis=1) == 1)
+        none = ~sure.any(axis=1)
         on_scan = bubbles.inside[grid].all(axis=1)
         thin = bands.unsure(e) & (body <= bands.blank_sure_max)
-        found.append(grid[thin & (one_fill & on_scan)[:, None]])
-    return np.concatenate(found).astype(np.intp)
+        near_fill = thin & (one_fill & on_scan)[:, None]
+        in_blank = thin & (e < bands.mark_min) & (none & on_scan)[:, None]
+        looked = near_fill | in_blank
+        found.append(grid[looked])
+        beside.append(near_fill[looked])
+    return np.concatenate(found).astype(np.intp), np.concatenate(beside)
 
 
-def stray_ink(path: np.ndarray, inside: np.ndarray, usable: np.ndarray) -> np.ndarray:
-    """Whether each candidate's ink is a stroke's end, a line's path or a
-    speck: a path of at least ``PATH_MIN_MM2`` and ``PATH_SHARE_MIN`` of the
-    inside ink leaves the ring, or the inside ink is at most
-    ``STRAY_SPECK_MAX_MM2`` (mm², each (U,), as
-    :class:`ljun._stroke_end.StrokeEvidence`); never where ``usable`` is False.
+def stray_ink(
+    path: np.ndarray, inside: np.ndarray, usable: np.ndarray, beside_fill: np.ndarray
+) -> np.ndarray:
+    """Whether each candidate's ink is stray: a speck (inside ink at most
+    ``STRAY_SPECK_MAX_MM2``), or beside the column's fill a stroke's end or
+    a line's path (a path of at least ``PATH_MIN_MM2`` and
+    ``PATH_SHARE_MIN`` of the inside ink leaves the ring); mm², each (U,),
+    as :class:`ljun._stroke_end.StrokeEvidence`; never where ``usable`` is
+    False.  A stroke that ends in a bubble of a blank column stays unsure
+    (:mod:`ljun._stroke_end`).
 
     >>> stray_ink(
-    ...     np.array([0.07, 0.0, 0.04, 0.3]),  # path beyond the ring, mm²
-    ...     np.array([0.56, 0.2, 1.0, 4.5]),  # inside ink, mm²
-    ...     np.array([True, True, True, True]),
+    ...     np.array([0.07, 0.0, 0.04, 0.3, 0.07]),  # path beyond the ring, mm²
+    ...     np.array([0.56, 0.2, 1.0, 4.5, 0.56]),  # inside ink, mm²
+    ...     np.array([True, True, True, True, True]),
+    ...     np.array([True, False, True, True, False]),  # beside the column's fill
     ... ).tolist()
-    [True, True, False, False]
+    [True, True, False, False, False]
     """
-    leaves = (path >= PATH_MIN_MM2) & (path >= PATH_SHARE_MIN * inside)
+    leaves = (path >= PATH_MIN_MM2) & (path >= PATH_SHARE_MIN * inside) & beside_fill
     return np.asarray(usable & (leaves | (inside <= STRAY_SPECK_MAX_MM2)))
 
 
@@ -452,7 +480,7 @@ def _stray_beside_fill(
     """Unsure bubbles beside a column's sure fill whose ink is stray
     (:func:`stray_candidates`, :func:`stray_ink`): blank surely.  ``image``
     is a dithered scan's dot density."""
-    stray = stray_candidates(evidence, bubbles, grids, bands)
+    stray, beside_fill = stray_candidates(evidence, bubbles, grids, bands)
     if len(stray) == 0:
         return evidence
     blank = evidence <= bands.blank_sure_max
@@ -460,7 +488,7 @@ def _stray_beside_fill(
     found = stroke_evidence(
         image, registration, pattern, template, bubbles, stray, blank, gray=gray
     )
-    settled = stray_ink(found.path, found.inside, found.usable)
+    settled = stray_ink(found.path, found.inside, found.usable, beside_fill)
     out = evidence.copy()
     out[stray[settled]] = np.float32(bands.blank_sure_max)
     return out
