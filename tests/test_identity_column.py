@@ -342,6 +342,7 @@ def test_a_tick_tail_ending_in_a_blank_name_bubble_is_no_sure_letter():
         (8607, 199, 200, 8, None, "unsure:nomor_peserta:14"),  # a line ending in 8 beside 2
         (8606, 75, 200, 1, "dither", "unsure:nama:2"),  # a short stroke ending in X beside U
         (8607, 87, 200, 1, "dither", "unsure:nama:17"),  # a line through A, blank column
+        (8501, 61, 300, 1, "dither", "unsure:nama:14"),  # the same, read as A before
         (8606, 82, 200, 1, "dither", "unsure:nomor_peserta:9"),  # a speck beside a light 9
         (8607, 184, 200, 8, None, "unsure:nama:18"),  # dust on N of a blank column
     ],
@@ -349,9 +350,9 @@ def test_a_tick_tail_ending_in_a_blank_name_bubble_is_no_sure_letter():
 def test_regression_stray_ink_in_an_identity_column_needs_no_review(
     seed, index, dpi, bits, mode, flag
 ):
-    """bench rows, dev seeds 8606 and 8607: each sheet went to review for
-    this identity column alone (8607 sheet 87 read A there, a wrong name);
-    now read right surely."""
+    """bench rows, dev seeds 8501, 8606 and 8607: each sheet went to review
+    for this identity column alone (8607 sheet 87 and 8501 sheet 61 read A
+    there, a wrong name); now read right surely."""
     level = {82: "hard", 184: "easy"}.get(index, "moderate")
     sheet, reading = _read(seed, index, level, dpi, mode, bits=bits)
     for key in ("nama", "nomor_peserta", "tanggal_lahir", "kode_kompetensi", "paket"):
