@@ -658,8 +658,10 @@ def dot_density(image: np.ndarray, dpi: float) -> np.ndarray:
     the mean of a box of ``ljun.read.DITHER_SMOOTH_MM`` (at least 3 pixels,
     odd) around it, so dot density is darkness.  The closer patches
     (:func:`closer_patches`) of such an image are read with the gray
-    thresholds (``GRAY_EXCESS_DARKNESS``): blank bubbles of dithered
-    moderate sheets stay below 0.1 excess darkness there, a pencil stroke
-    or line reaches 0.3-0.6 (calibration/README.md, seventh round)."""
+    thresholds (``GRAY_EXCESS_DARKNESS``): the darkest pixel of a blank
+    identity bubble is at most 0.16 beyond its group's blank look for 99 %
+    of them, a sure mark's pixels 0.6 (median; 36 dithered sheets of dev
+    seeds 8601-8602, moderate and hard, calibration/README.md, seventh
+    round)."""
     size = max(3, int(round(DITHER_SMOOTH_MM * dpi / MM_PER_INCH)) | 1)
     return np.asarray(cv2.blur(image, (size, size)))

@@ -1,4 +1,4 @@
-"""Identity columns of a 1-bit scan that a person reads at once.
+"""Identity columns that a person reads at once.
 
 The bubble kernel (:mod:`ljun.read`) and the rules after it
 (:mod:`ljun._closer_look`, :mod:`ljun._lone_mark`) leave some identity
