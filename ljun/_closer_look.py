@@ -66,11 +66,19 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from ._cache import cached_arrays
 from .calibration import Bands, ReadCalibration
-from .read import MIN_CONTRAST, BubbleDarkness, SamplingPattern, bands_for, mark_evidence
+from .read import (
+    DITHER_SMOOTH_MM,
+    MIN_CONTRAST,
+    BubbleDarkness,
+    SamplingPattern,
+    bands_for,
+    mark_evidence,
+)
 from .register import Registration, sample_scan
 from .render import render_image
 from .template import MM_PER_INCH, Template
@@ -110,6 +118,7 @@ __all__ = [
     "excess_darkness",
     "resolve",
     "closer_evidence",
+    "dot_density",
 ]
 
 #: The closer look covers the disc of this fraction of the bubble radius:
@@ -711,3 +720,17 @@ def closer_evidence(
         identity = np.array([kinds[name] != "answers" for name in geometry.field_names])
         identity = identity[geometry.field_index]
     return resolve(evidence, image, registration, pattern, bubbles, bands, letters, identity)
+
+
+def dot_density(image: np.ndarray, dpi: float) -> np.ndarray:
+    """A dithered 1-bit scan as the kernel reads it: (H, W) uint8, each pixel
+    the mean of a box of ``ljun.read.DITHER_SMOOTH_MM`` (at least 3 pixels,
+    odd) around it, so dot density is darkness.  The closer patches
+    (:func:`closer_patches`) of such an image are read with the gray
+    thresholds (``GRAY_EXCESS_DARKNESS``): the darkest pixel of a blank
+    identity bubble is at most 0.16 beyond its group's blank look for 99 %
+    of them, a sure mark's pixels 0.6 (median; 36 dithered sheets of dev
+    seeds 8601-8602, moderate and hard, calibration/README.md, seventh
+    round)."""
+    size = max(3, int(round(DITHER_SMOOTH_MM * dpi / MM_PER_INCH)) | 1)
+    return np.asarray(cv2.blur(image, (size, size)))

@@ -1,4 +1,4 @@
-"""Identity columns of a 1-bit scan that a person reads at once.
+"""Identity columns that a person reads at once.
 
 The bubble kernel (:mod:`ljun.read`) and the rules after it
 (:mod:`ljun._closer_look`, :mod:`ljun._lone_mark`) leave some identity
@@ -37,7 +37,37 @@ dev seeds 8602-8605, about half of that row's reviews) two kinds recur:
   of a kode kompetensi column, 0.66 mm², beside a filled 1; 8602 sheet 30:
   G's letter shifted by registration, 0.76 mm², beside a filled A).
 
-Every other bubble keeps its evidence; gray and dithered scans are left alone.
+Both rules above are for 1-bit threshold and adaptive scans.  On every kind
+of scan (gray, 1-bit threshold and adaptive, dithered) one more holds:
+
+* **stray ink beside the column's fill** (:func:`stray_candidates`).  In a
+  column with exactly one bubble marked surely, that one filled (its
+  ``body`` beyond the blank-sure band, on 1-bit threshold and adaptive
+  scans in the marked-sure band), another bubble kept unsure whose ``body``
+  is blank-sure (all its ink in its darkest quarter) holds a pencil
+  stroke's end, a stray line's path or a speck of dust, not a second
+  letter, when its ink continues beyond the ring (a path of
+  ``ljun._stroke_end.PATH_MIN_MM2`` and ``PATH_SHARE_MIN`` of its inside
+  ink, :func:`ljun._stroke_end.stroke_evidence`) or is a speck (inside ink
+  at most ``STRAY_SPECK_MAX_MM2``): then it reads blank surely
+  (:func:`stray_ink`; moderate seed 8607 sheet 199, 200-dpi gray: a line
+  ending in 8 beside the filled 2 of a nomor peserta column; seed 8606
+  sheet 75, 200-dpi dithered: a short stroke ending in X beside the
+  filled U of a name column).  A partial second fill is a blob inside the
+  ring: its path, if any, is a speck beside it (at most 0.05 of its inside
+  ink, ``ljun._stroke_end``), and it keeps its evidence.  A speck read
+  blank in a column with no sure mark reads blank surely too (easy seed
+  8607, sheets 131 and 184, 200-dpi gray: dust on Q and N of blank name
+  columns, 0.15 and 0.20 mm²): identity columns hold no dots, a letter is
+  filled.  A stroke's end there stays unsure (:mod:`ljun._stroke_end`).
+
+A dithered scan is looked at through its dot density
+(:func:`ljun._closer_look.dot_density`, read with the gray thresholds),
+where a stray line through the one unsure bubble of an otherwise blank
+column (:func:`ljun._lone_mark.lined_candidates`) reads blank surely when
+a straight band holds its ink (``ljun._lone_mark.LINE_RESIDUE_MAX_MM2``;
+seed 8607 sheet 87, 200-dpi dithered: a line through A of a blank name
+column).  Every other bubble keeps its evidence.
 """
 
 from __future__ import annotations
@@ -46,14 +76,24 @@ import numpy as np
 
 from ._closer_look import (
     BILEVEL_EXCESS_DARKNESS,
+    GRAY_EXCESS_DARKNESS,
     IDENTITY_LETTER_EXCESS_MAX_MM2,
     closer_patches,
     disc_area,
+    dot_density,
     excess_mask,
     mask_area,
     solid_square,
 )
-from ._lone_mark import FILL_HALO_CONTACT_MAX, FILL_OFF_BAND_MIN_MM2, off_band_area, solid_area
+from ._lone_mark import (
+    FILL_HALO_CONTACT_MAX,
+    FILL_OFF_BAND_MIN_MM2,
+    LINE_RESIDUE_MAX_MM2,
+    lined_candidates,
+    off_band_area,
+    solid_area,
+)
+from ._stroke_end import PATH_MIN_MM2, PATH_SHARE_MIN, stroke_evidence
 from .calibration import Bands, ReadCalibration
 from .read import BubbleDarkness, SamplingPattern, bands_for
 from .register import Registration
@@ -67,6 +107,9 @@ __all__ = [
     "fill_candidates",
     "letter_candidates",
     "fill_evidence",
+    "STRAY_SPECK_MAX_MM2",
+    "stray_candidates",
+    "stray_ink",
     "identity_column_evidence",
 ]
 
@@ -97,6 +140,12 @@ LINE_PARTNER_CONTACT_MIN = 3
 #: excess ink (mm²) shows its printed letter (a whole letter the threshold
 #: kept: up to 0.85 mm², ``IDENTITY_LETTER_EXCESS_MAX_MM2``) or residue.
 LETTER_BESIDE_FILL_MAX_MM2 = IDENTITY_LETTER_EXCESS_MAX_MM2
+#: An unsure bubble beside the column's sure fill, its body blank, whose
+#: inside ink (mm², :func:`ljun._stroke_end.stroke_evidence`) is at most
+#: this is a speck: the generator's dust specks (radius 0.05-0.25 mm) leave
+#: 0.15-0.28 mm² (calibration/README.md, sixth round); a partial or light
+#: fill at least 0.8 mm² (``ljun._stroke_end``: 0.85 the least).
+STRAY_SPECK_MAX_MM2 = 0.3
 
 
 def fill_candidates(
@@ -230,6 +279,77 @@ def fill_evidence(
     return np.asarray(patch & (square_alone | spread))
 
 
+def stray_candidates(
+    evidence: np.ndarray, bubbles: BubbleDarkness, grids: list[np.ndarray], bands: Bands
+) -> tuple[np.ndarray, np.ndarray]:
+    """Unsure bubbles whose ``body`` is blank-sure, of columns on the scan
+    with exactly one bubble marked surely, that one filled, or with none.
+
+    The filled bubble's ``body`` is at least ``marked_sure_min`` on 1-bit
+    threshold and adaptive scans (a stray line's path through a blank
+    bubble reaches 0.19 there, ``ljun._lone_mark.LINED_FILL_BODY_MIN``),
+    above the blank-sure band on gray and dithered ones, where a stroke's
+    end or a line's path leaves it blank (``ljun._stroke_end.thin_letters``;
+    a light fill of a dithered scan: 0.18, hard seed 8606, sheet 82).  In a column with no sure mark
+    only bubbles read blank (below ``mark_min``) are candidates.
+
+    Parameters
+    ----------
+    evidence, bubbles, grids, bands
+        As for :func:`fill_candidates`.
+
+    Returns
+    -------
+    candidates : (U,) ndarray of intp
+        Bubble indices, geometry order within each grid.
+    beside_fill : (U,) ndarray of bool
+        The candidate's column has its sure fill.
+    """
+    threshold_scan = bubbles.bilevel and not bubbles.dithered
+    found = [np.zeros(0, np.intp)]
+    beside = [np.zeros(0, bool)]
+    for grid in grids:
+        e = evidence[grid]
+        body = bubbles.body[grid]
+        sure = e >= bands.marked_sure_min
+        filled = sure & (
+            body >= bands.marked_sure_min if threshold_scan else body > bands.blank_sure_max
+        )
+        one_fill = (sure.sum(axis=1) == 1) & (filled.sum(axis=1) == 1)
+        none = ~sure.any(axis=1)
+        on_scan = bubbles.inside[grid].all(axis=1)
+        thin = bands.unsure(e) & (body <= bands.blank_sure_max)
+        near_fill = thin & (one_fill & on_scan)[:, None]
+        in_blank = thin & (e < bands.mark_min) & (none & on_scan)[:, None]
+        looked = near_fill | in_blank
+        found.append(grid[looked])
+        beside.append(near_fill[looked])
+    return np.concatenate(found).astype(np.intp), np.concatenate(beside)
+
+
+def stray_ink(
+    path: np.ndarray, inside: np.ndarray, usable: np.ndarray, beside_fill: np.ndarray
+) -> np.ndarray:
+    """Whether each candidate's ink is stray: a speck (inside ink at most
+    ``STRAY_SPECK_MAX_MM2``), or beside the column's fill a stroke's end or
+    a line's path (a path of at least ``PATH_MIN_MM2`` and
+    ``PATH_SHARE_MIN`` of the inside ink leaves the ring); mm², each (U,),
+    as :class:`ljun._stroke_end.StrokeEvidence`; never where ``usable`` is
+    False.  A stroke that ends in a bubble of a blank column stays unsure
+    (:mod:`ljun._stroke_end`).
+
+    >>> stray_ink(
+    ...     np.array([0.07, 0.0, 0.04, 0.3, 0.07]),  # path beyond the ring, mm²
+    ...     np.array([0.56, 0.2, 1.0, 4.5, 0.56]),  # inside ink, mm²
+    ...     np.array([True, True, True, True, True]),
+    ...     np.array([True, False, True, True, False]),  # beside the column's fill
+    ... ).tolist()
+    [True, True, False, False, False]
+    """
+    leaves = (path >= PATH_MIN_MM2) & (path >= PATH_SHARE_MIN * inside) & beside_fill
+    return np.asarray(usable & (leaves | (inside <= STRAY_SPECK_MAX_MM2)))
+
+
 def identity_column_evidence(
     image: np.ndarray,
     registration: Registration,
@@ -260,16 +380,40 @@ def identity_column_evidence(
         candidate is a fill (:func:`fill_candidates`, :func:`fill_evidence`;
         its line-path partners ``blank_sure_max``) and ``blank_sure_max``
         where an unsure bubble beside a sure fill shows a letter's ink only
-        (:func:`letter_candidates`).  Unchanged on gray and dithered scans.
+        (:func:`letter_candidates`), these two on 1-bit threshold and
+        adaptive scans; ``blank_sure_max`` where an unsure bubble beside a
+        sure fill holds stray ink (:func:`stray_candidates`,
+        :func:`stray_ink`), and on dithered scans where a straight band
+        holds all the ink of a lined bubble of a blank column (module doc).
     """
-    if not bubbles.bilevel or bubbles.dithered:
-        return evidence
     bands = bands_for(bubbles, calibration)
-    unsure = bands.unsure(evidence)
     geometry = pattern.geometry
     grids = [geometry.grid(f.name) for f in template.fields if f.kind != "answers"]
-    if not unsure[np.concatenate([g.ravel() for g in grids])].any():
+    if not bands.unsure(evidence[np.concatenate([g.ravel() for g in grids])]).any():
         return evidence  # most sheets
+    if bubbles.dithered:
+        image = dot_density(image, registration.dpi)
+        evidence = _dithered_lines(
+            image, registration, pattern, bubbles, evidence, grids, calibration
+        )
+    elif bubbles.bilevel:
+        evidence = _bilevel_columns(image, registration, pattern, bubbles, evidence, grids, bands)
+    return _stray_beside_fill(
+        image, registration, pattern, template, bubbles, evidence, grids, bands
+    )
+
+
+def _bilevel_columns(
+    image: np.ndarray,
+    registration: Registration,
+    pattern: SamplingPattern,
+    bubbles: BubbleDarkness,
+    evidence: np.ndarray,
+    grids: list[np.ndarray],
+    bands: Bands,
+) -> np.ndarray:
+    """A 1-bit threshold or adaptive scan's lone fills and letters beside a
+    fill (:func:`fill_candidates`, :func:`letter_candidates`)."""
     fills, partners, partner_of = fill_candidates(evidence, bubbles, grids, bands)
     letters = letter_candidates(evidence, bubbles, grids, bands)
     looked = np.concatenate([fills, letters])
@@ -295,4 +439,56 @@ def identity_column_evidence(
         out[partners[fill[partner_of]]] = np.float32(bands.blank_sure_max)
     letter = np.nan_to_num(area[n:], nan=np.inf) <= LETTER_BESIDE_FILL_MAX_MM2
     out[letters[letter]] = np.float32(bands.blank_sure_max)
+    return out
+
+
+def _dithered_lines(
+    density: np.ndarray,
+    registration: Registration,
+    pattern: SamplingPattern,
+    bubbles: BubbleDarkness,
+    evidence: np.ndarray,
+    grids: list[np.ndarray],
+    calibration: ReadCalibration,
+) -> np.ndarray:
+    """A dithered scan's lined bubbles of blank columns
+    (:func:`ljun._lone_mark.lined_candidates`) whose ink in the dot
+    density ``density`` a straight band holds: blank surely."""
+    lined = lined_candidates(evidence, bubbles, grids, calibration)
+    if len(lined) == 0:
+        return evidence
+    bands = bands_for(bubbles, calibration)
+    blank = evidence <= bands.blank_sure_max
+    patches = closer_patches(density, registration, pattern, bubbles.paper, lined, blank)
+    excess = excess_mask(patches, GRAY_EXCESS_DARKNESS)
+    line_only = patches.usable & (off_band_area(excess, patches.dpi) <= LINE_RESIDUE_MAX_MM2)
+    out = evidence.copy()
+    out[lined[line_only]] = np.float32(bands.blank_sure_max)
+    return out
+
+
+def _stray_beside_fill(
+    image: np.ndarray,
+    registration: Registration,
+    pattern: SamplingPattern,
+    template: Template,
+    bubbles: BubbleDarkness,
+    evidence: np.ndarray,
+    grids: list[np.ndarray],
+    bands: Bands,
+) -> np.ndarray:
+    """Unsure bubbles beside a column's sure fill whose ink is stray
+    (:func:`stray_candidates`, :func:`stray_ink`): blank surely.  ``image``
+    is a dithered scan's dot density."""
+    stray, beside_fill = stray_candidates(evidence, bubbles, grids, bands)
+    if len(stray) == 0:
+        return evidence
+    blank = evidence <= bands.blank_sure_max
+    gray = not bubbles.bilevel or bubbles.dithered
+    found = stroke_evidence(
+        image, registration, pattern, template, bubbles, stray, blank, gray=gray
+    )
+    settled = stray_ink(found.path, found.inside, found.usable, beside_fill)
+    out = evidence.copy()
+    out[stray[settled]] = np.float32(bands.blank_sure_max)
     return out

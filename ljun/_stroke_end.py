@@ -252,6 +252,8 @@ def stroke_evidence(
     bubbles: BubbleDarkness,
     candidates: np.ndarray,
     blank: np.ndarray,
+    *,
+    gray: bool | None = None,
 ) -> StrokeEvidence:
     """The ink around ``candidates`` (U,) at full resolution (module doc).
 
@@ -267,6 +269,10 @@ def stroke_evidence(
         Bubbles to look at, geometry order.
     blank : (N,) ndarray of bool
         Bubbles that read blank surely: they make each group's blank look.
+    gray : bool, optional
+        Read ``image`` with the gray thresholds (default: unless
+        ``bubbles.bilevel``); a dithered scan's dot density
+        (:func:`ljun._closer_look.dot_density`) is read so.
 
     Returns
     -------
@@ -291,7 +297,7 @@ def stroke_evidence(
     away = _off_limits(geometry, template, candidates, gx, gy)
     darker = excess_darkness(patches)
     pixel_mm2 = (MM_PER_INCH / registration.dpi) ** 2
-    if bubbles.bilevel:
+    if not (gray if gray is not None else not bubbles.bilevel):
         ink = darker >= BILEVEL_EXCESS_DARKNESS
         inside = ink & (rho < INSIDE_FRACTION)
         path_ink = ink

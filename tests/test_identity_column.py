@@ -1,4 +1,4 @@
-"""Identity columns of a 1-bit scan a person reads at once (ljun._identity_column)."""
+"""Identity columns a person reads at once (ljun._identity_column)."""
 
 from __future__ import annotations
 
@@ -12,16 +12,21 @@ from ljun._identity_column import (
     FILL_SOLID_MIN_MM2,
     LIGHT_FILL_COVER_MIN,
     LINE_PARTNER_CONTACT_MIN,
+    STRAY_SPECK_MAX_MM2,
     fill_candidates,
     fill_evidence,
     identity_column_evidence,
     letter_candidates,
+    stray_candidates,
+    stray_ink,
 )
 from ljun._lone_mark import FILL_HALO_CONTACT_MAX, FILL_OFF_BAND_MIN_MM2
+from ljun._stroke_end import PATH_MIN_MM2, PATH_SHARE_MIN
 from ljun.calibration import load_calibration
 from ljun.pipeline import analyse_sheet
-from ljun.read import BubbleDarkness
+from ljun.read import BubbleDarkness, sampling_pattern
 from ljun.records import Page
+from ljun.register import REFERENCE_DPI
 
 CAL = load_calibration()
 BANDS = CAL.read.bilevel
@@ -180,19 +185,103 @@ def test_fill_evidence_edges(area, solid, beyond, square, lined, fill):
     assert got.tolist() == [fill]
 
 
-def test_gray_and_dithered_scans_are_left_alone():
-    evidence = np.full(3, UNSURE, np.float32)
-    for fields in ({"bilevel": False}, {"dithered": True}):
-        bubbles = dataclasses.replace(_bubbles((3,)), **fields)
-        got = identity_column_evidence(None, None, None, None, bubbles, evidence, CAL.read)  # type: ignore[arg-type]
+def test_a_sheet_without_unsure_identity_bubbles_is_left_alone():
+    pattern = sampling_pattern(ljun_template(), REFERENCE_DPI)
+    n = len(pattern.geometry.centres)
+    evidence = np.zeros(n, np.float32)
+    for fields in ({"bilevel": False}, {"dithered": True}, {}):
+        bubbles = dataclasses.replace(_bubbles((n,)), **fields)
+        got = identity_column_evidence(
+            None,  # type: ignore[arg-type]
+            None,  # type: ignore[arg-type]
+            pattern,
+            ljun_template(),
+            bubbles,
+            evidence,
+            CAL.read,
+        )
         assert got is evidence
+
+
+# --- stray_candidates, stray_ink: stray ink beside the column's fill --------
+
+
+def _strays(rows, **fields):
+    evidence = np.asarray(rows, np.float32)
+    grid = np.arange(evidence.size).reshape(evidence.shape)
+    found, beside = stray_candidates(
+        evidence.ravel(), _bubbles(evidence.shape, **fields), [grid], BANDS
+    )
+    return found.tolist(), beside.tolist()
+
+
+FILLED = BANDS.marked_sure_min
+THIN = BANDS.blank_sure_max
+READ_BLANK = BANDS.mark_min - EPS
+
+
+@pytest.mark.parametrize(
+    ("rows", "body", "found"),
+    [
+        ([[SURE, UNSURE, 0.0]], [[FILLED, THIN, 0.0]], ([1], [True])),  # beside a fill
+        ([[SURE, LINE, UNSURE]], [[FILLED, 0.0, 0.0]], ([1, 2], [True, True])),  # every one
+        ([[SURE, UNSURE, 0.0]], [[FILLED, THIN + EPS, 0.0]], ([], [])),  # its body not blank
+        ([[SURE, UNSURE, 0.0]], [[FILLED - EPS, 0.0, 0.0]], ([], [])),  # the sure one not filled
+        ([[SURE, UNSURE, SURE]], [[FILLED, 0.0, FILLED]], ([], [])),  # two sure marks
+        ([[0.0, READ_BLANK, 0.0]], [[0.0, 0.0, 0.0]], ([1], [False])),  # a blank column
+        ([[0.0, BANDS.mark_min, 0.0]], [[0.0, 0.0, 0.0]], ([], [])),  # ... read marked there
+        (
+            [[SURE, UNSURE], [0.0, READ_BLANK]],
+            [[FILLED, 0.0], [0.0, 0.0]],
+            ([1, 3], [True, False]),
+        ),  # column by column
+    ],
+)
+def test_stray_candidate_edges(rows, body, found):
+    assert _strays(rows, body=body) == found
+
+
+def test_a_fill_of_a_gray_scan_needs_a_body_beyond_the_blank_sure_band_only():
+    gray = CAL.read.gray
+    rows = [[gray.marked_sure_min, (gray.mark_min + gray.marked_sure_min) / 2, 0.0]]
+    evidence = np.asarray(rows, np.float32)
+    grid = np.arange(3).reshape(1, 3)
+    for body, found in ((gray.blank_sure_max + EPS, [1]), (gray.blank_sure_max, [])):
+        bubbles = _bubbles((1, 3), body=[[body, 0.0, 0.0]], bilevel=False)
+        got, _ = stray_candidates(evidence.ravel(), bubbles, [grid], gray)
+        assert got.tolist() == found
+
+
+def test_a_column_partly_off_the_scan_has_no_stray_candidate():
+    rows, body = [[SURE, UNSURE, 0.0]], [[FILLED, 0.0, 0.0]]
+    assert _strays(rows, body=body, inside=[[True, True, False]]) == ([], [])
+
+
+@pytest.mark.parametrize(
+    ("path", "inside", "usable", "beside_fill", "stray"),
+    [
+        (PATH_MIN_MM2, PATH_MIN_MM2 / PATH_SHARE_MIN, True, True, True),  # a path, both edges
+        (PATH_MIN_MM2, PATH_MIN_MM2 / PATH_SHARE_MIN, True, False, False),  # ... blank column
+        (PATH_MIN_MM2 - EPS, 0.5, True, True, False),  # too little path
+        (0.2, 0.2 / PATH_SHARE_MIN + 0.01, True, True, False),  # a blob with a speck of path
+        (0.0, STRAY_SPECK_MAX_MM2, True, False, True),  # a speck
+        (0.0, STRAY_SPECK_MAX_MM2 + EPS, True, True, False),
+        (0.5, 0.5, False, True, False),  # no blank look
+    ],
+)
+def test_stray_ink_edges(path, inside, usable, beside_fill, stray):
+    got = stray_ink(
+        np.array([path]), np.array([inside]), np.array([usable]), np.array([beside_fill])
+    )
+    assert got.tolist() == [stray]
 
 
 # --- on the bench's sheets ---------------------------------------------------
 
 
-def _read(seed, index, level, dpi, mode):
-    sheet = bench_sheet(seed, index, level, dpi=dpi, bits=1, bilevel_mode=mode)
+def _read(seed, index, level, dpi, mode, bits=1):
+    scan = {"bilevel_mode": mode} if bits == 1 else {}
+    sheet = bench_sheet(seed, index, level, dpi=dpi, bits=bits, **scan)
     page = Page(sheet.image, f"seed{seed}", index + 1, float(dpi))
     return sheet, analyse_sheet(page, ljun_template(), CAL).reading
 
@@ -245,3 +334,28 @@ def test_a_tick_tail_ending_in_a_blank_name_bubble_is_no_sure_letter():
     0.19 of the disc and 0.38 mm² beyond a straight band."""
     sheet, reading = _read(8605, 99, "moderate", 150, "adaptive")
     assert reading.nama == sheet.truth["nama"]  # F not read, surely or not
+
+
+@pytest.mark.parametrize(
+    ("seed", "index", "dpi", "bits", "mode", "flag"),
+    [
+        (8607, 199, 200, 8, None, "unsure:nomor_peserta:14"),  # a line ending in 8 beside 2
+        (8606, 75, 200, 1, "dither", "unsure:nama:2"),  # a short stroke ending in X beside U
+        (8607, 87, 200, 1, "dither", "unsure:nama:17"),  # a line through A, blank column
+        (8501, 61, 300, 1, "dither", "unsure:nama:14"),  # the same, read as A before
+        (8606, 82, 200, 1, "dither", "unsure:nomor_peserta:9"),  # a speck beside a light 9
+        (8607, 184, 200, 8, None, "unsure:nama:18"),  # dust on N of a blank column
+    ],
+)
+def test_regression_stray_ink_in_an_identity_column_needs_no_review(
+    seed, index, dpi, bits, mode, flag
+):
+    """bench rows, dev seeds 8501, 8606 and 8607: each sheet went to review
+    for this identity column alone (8607 sheet 87 and 8501 sheet 61 read A
+    there, a wrong name); now read right surely."""
+    level = {82: "hard", 184: "easy"}.get(index, "moderate")
+    sheet, reading = _read(seed, index, level, dpi, mode, bits=bits)
+    for key in ("nama", "nomor_peserta", "tanggal_lahir", "kode_kompetensi", "paket"):
+        assert getattr(reading, key) == sheet.truth[key], key
+    assert flag not in reading.flags
+    assert not [f for f in reading.flags if f.startswith(("unsure:", "invalid:"))], reading.flags

@@ -735,7 +735,9 @@ def test_regression_identity_columns_read_right_need_no_review(seed, index, dpi,
 @pytest.mark.parametrize(
     ("seed", "index", "dpi", "bits", "mode", "flag"),
     [
-        (8501, 61, 300, 1, "dither", "unsure:nama:14"),  # a line through A of a blank column
+        # (8501, 61, 300-dpi dithered, a line through A of a blank column:
+        # read blank surely, right, since the seventh round; see
+        # tests/test_identity_column.py.)
         (8501, 138, 200, 1, "adaptive", "unsure:nama:19"),  # a line thickened inside O
         # (8503, 49, 200-dpi gray: a speck of dust on C, now read blank
         # surely: tests/test_dust.py)
