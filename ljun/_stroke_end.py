@@ -38,7 +38,8 @@ the scan around the bubble at full resolution, out to
 * *inside ink*: pencil in the bubble (within ``INSIDE_FRACTION``) beyond
   the blank look by the closer look's darkness, in all and near the ring
   where the path leaves it (``NEAR_RING_FRACTION``, within
-  ``NEAR_ANGLE_DEG``).
+  ``NEAR_ANGLE_DEG`` of the path's axis: a line that runs through the
+  bubble leaves it on two sides).
 
 A letter is a stroke's end (:func:`stroke_end`) when a path of at least
 ``PATH_MIN_MM2`` leaves its ring, as large as ``PATH_SHARE_MIN`` of its
@@ -306,13 +307,23 @@ def stroke_evidence(
         path_ink = _smoothed(darker) >= GRAY_PATH_DARKNESS
     outside = path_ink & (rho >= RING_OUTER_FRACTION) & patches.inside & ~away
     path = _leaving(outside, rho)
-    # Where the path leaves the ring: its mean direction (cosine, sine).
     angle = np.arctan2(gy, gx)
+    # How much of the path leaves the ring one way: the length of the mean
+    # of its directions (1 for a stroke's end, about 0 for a line through).
     cos, sin = np.cos(angle), np.sin(angle)
     along = np.stack([(cos * path).sum(axis=(1, 2)), (sin * path).sum(axis=(1, 2))])
     one_side = np.hypot(*along) / np.maximum(path.sum(axis=(1, 2)), 1)
-    along /= np.maximum(np.hypot(*along), 1e-9)
-    facing = cos * along[0][:, None, None] + sin * along[1][:, None, None]
+    # Where the path leaves the ring: its axis, the mean of its directions
+    # taken both ways (doubled angles), so that a line running through the
+    # bubble, which leaves it on two opposite sides, has the axis it runs
+    # along and not a mean direction across it (fresh seed 8609, sheet 30:
+    # a stray line down a blank name column read Q surely, its near ink
+    # 0.00 mm² about the mean direction of a path of 2.0 mm²).
+    doubled = np.stack(
+        [(np.cos(2 * angle) * path).sum(axis=(1, 2)), (np.sin(2 * angle) * path).sum(axis=(1, 2))]
+    )
+    axis = np.arctan2(doubled[1], doubled[0])[:, None, None] / 2  # (U, 1, 1)
+    facing = np.abs(np.cos(angle[None] - axis))
     near = inside & (rho > NEAR_RING_FRACTION) & (facing >= np.cos(np.deg2rad(NEAR_ANGLE_DEG)))
     return StrokeEvidence(
         path=path.sum(axis=(1, 2)) * pixel_mm2,

@@ -179,13 +179,17 @@ def test_a_filled_letter_beside_a_stroke_elsewhere_reads_surely(dpi):
         # The tail of a tick ending in F of the blank 20th name column, its
         # corner on the paper (moderate 200-dpi gray row).
         (8605, 99, 200, 20, "F"),
+        # A stray line down the blank 11th name column, through R, Q, P, O
+        # and N, a second line across its halo (fresh seed 8609, moderate
+        # 200-dpi gray row, sheet fed upside down): Q was read surely.
+        (8609, 30, 200, 11, "Q"),
     ],
 )
 def test_a_generated_stroke_end_in_a_blank_name_column_goes_to_review(
     seed, index, dpi, column, letter
 ):
-    """Dev seeds 8601 and 8605: the letter was read surely, a silent error
-    ("NINAJNUGROHO" for "NINA NUGROHO"; a trailing F)."""
+    """Seeds 8601, 8605 and 8609: the letter was read surely, a silent error
+    ("NINAJNUGROHO" for "NINA NUGROHO"; a trailing F; "TAUFIK    Q")."""
     sheet = bench_sheet(seed, index, "moderate", dpi=dpi, bits=8)
     truth = sheet.truth["nama"].ljust(20)
     assert truth[column - 1] == " "
