@@ -558,6 +558,12 @@ def read_barcode_crop(crop: np.ndarray, template: Template, *, bilevel: bool) ->
     return BarcodeReading(text=model.text or paket_only or foreign, has_ink=True)
 
 
+#: zbar's name for 8-bit gray pixels, the four characters "Y800" packed
+#: little-endian (as zbar's ``zbar_fourcc``), spelled here rather than taken
+#: from pyzbar's private table.
+_GRAY8_FOURCC = int.from_bytes(b"Y800", "little")
+
+
 def zbar_code128(image: np.ndarray) -> list[bytes]:
     """The data of every Code 128 symbol zbar finds in ``image``.
 
@@ -580,7 +586,7 @@ def zbar_code128(image: np.ndarray) -> list[bytes]:
     from ctypes import c_void_p, cast, string_at
 
     from pyzbar import wrapper as zbar
-    from pyzbar.pyzbar import _FOURCC, PyZbarError, ZBarSymbol
+    from pyzbar.pyzbar import PyZbarError, ZBarSymbol
 
     pixels = np.ascontiguousarray(image, dtype=np.uint8).tobytes()
     height, width = image.shape
@@ -596,7 +602,7 @@ def zbar_code128(image: np.ndarray) -> list[bytes]:
         if not zimage:
             raise PyZbarError("Could not create zbar image")
         try:
-            zbar.zbar_image_set_format(zimage, _FOURCC["L800"])
+            zbar.zbar_image_set_format(zimage, _GRAY8_FOURCC)
             zbar.zbar_image_set_size(zimage, width, height)
             # As pyzbar passes them (ctypes takes bytes where typeshed says it does not).
             address = cast(pixels, c_void_p)  # type: ignore[arg-type]
