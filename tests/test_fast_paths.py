@@ -238,3 +238,29 @@ def test_dithered_samples_blurred_in_their_box_are_the_whole_page_blurred(sheets
                 _blurred_samples(image, scan, size),
                 sample_at(cv2.blur(image, (size, size)), scan),
             )
+
+
+def test_paper_level_of_a_mostly_white_page_is_the_histograms(sheets):
+    # A page more than half pure white skips the histogram: 255, as the
+    # histogram would say, on real 1-bit pages, gray ones and crafted edges.
+    gray = bench_sheet(1717, 3, "moderate", dpi=150, bits=8).image
+    rng = np.random.default_rng(13)
+    smalls = [_register._decimate(image, 4) for image in (*sheets.values(), gray)]
+    assert [_register._mostly_white(small) for small in smalls] == [True] * 3 + [False]
+    # Just over and just under half white, with the rest anywhere (a
+    # second peak at 254, a dark backing, noise).
+    for rest in (254, 250, 40, None):
+        for white in (49, 50, 51, 60, 99):
+            small = np.full((10, 10), 255, np.uint8)
+            other = rng.integers(0, 255, 100 - white) if rest is None else rest
+            small.ravel()[rng.permutation(100)[: 100 - white]] = other
+            smalls.append(small)
+    smalls += [rng.integers(200, 256, (40, 30), dtype=np.uint8) for _ in range(20)]
+    # The whole count decides (the first row, probed, is about as white).
+    crafted = [_register._mostly_white(small) for small in smalls[4:24]]
+    assert crafted == [False, False, True, True, True] * 4
+    for small in smalls:
+        expected = _register._paper_level_of_histogram(small)
+        assert _register.estimate_paper_level(small) == expected
+        if _register._mostly_white(small):
+            assert expected == 255.0
