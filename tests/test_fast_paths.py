@@ -264,3 +264,52 @@ def test_paper_level_of_a_mostly_white_page_is_the_histograms(sheets):
         assert _register.estimate_paper_level(small) == expected
         if _register._mostly_white(small):
             assert expected == 255.0
+
+
+def _grown_by_definition(values: np.ndarray, pixels: int) -> np.ndarray:
+    """_grow as first written: the square's maximum over an edge-padded copy."""
+    out = values.copy()
+    padded = np.pad(values, ((0, 0), (pixels, pixels), (pixels, pixels)), mode="edge")
+    side = values.shape[1]
+    for dy in range(2 * pixels + 1):
+        for dx in range(2 * pixels + 1):
+            np.maximum(out, padded[:, dy : dy + side, dx : dx + side], out=out)
+    return out
+
+
+def _eroded_by_definition(mask: np.ndarray, radius: int) -> np.ndarray:
+    """solid_mask as first written: the disc's AND over a False-padded copy."""
+    side = mask.shape[1]
+    padded = np.pad(mask, ((0, 0), (radius, radius), (radius, radius)), constant_values=False)
+    eroded = mask.copy()
+    for dy in range(-radius, radius + 1):
+        for dx in range(-radius, radius + 1):
+            if dx * dx + dy * dy <= radius * radius:
+                shifted = padded[
+                    :, radius + dy : radius + dy + side, radius + dx : radius + dx + side
+                ]
+                np.logical_and(eroded, shifted, out=eroded)
+    return eroded
+
+
+@pytest.mark.parametrize("side", [1, 2, 3, 4, 5, 9, 23])
+def test_grow_and_solid_mask_without_padding_are_the_definitions(side):
+    from ljun import _closer_look, _lone_mark
+    from ljun.template import MM_PER_INCH
+
+    rng = np.random.default_rng(side)
+    values = rng.normal(0.0, 1.0, (6, side, side)).astype(np.float32)
+    values[0] = 0.0  # ties
+    values[1] = -values[1]
+    for pixels in (1, 2, 3, 5):
+        np.testing.assert_array_equal(
+            _closer_look._grow(values, pixels), _grown_by_definition(values, pixels)
+        )
+    masks = rng.random((6, side, side)) < 0.8
+    masks[0] = True
+    for radius in (1, 2, 3, 4):
+        # the dpi that makes solid_mask's radius this one
+        dpi = radius / _lone_mark.SOLID_PATCH_RADIUS_MM * MM_PER_INCH
+        np.testing.assert_array_equal(
+            _lone_mark.solid_mask(masks, dpi), _eroded_by_definition(masks, radius)
+        )
