@@ -505,9 +505,9 @@ def _register_page(
     centres = np.array([m[0] for m in refined])
     corners = np.array([m[1] for m in refined])
     hole = np.array([m[2] for m in refined])
-    ink = float(np.median([m[3] for m in refined]))
+    ink = _median([m[3] for m in refined])
     # Paper beside the corner marks, at full resolution.
-    paper_full = float(np.median([m[4] for m in refined]))
+    paper_full = _median([m[4] for m in refined])
 
     ring = np.array([shape == "ring" for shape in geometry.fiducial_shapes])
     lightness = (hole - ink) / max(paper_full - ink, 1.0)
@@ -537,6 +537,21 @@ def _register_page(
     )
     reg = by_track if by_track is not None else max(results, key=lambda r: r.form_match)
     return _accepted(reg, cal, geometry)
+
+
+def _median(values: list[float]) -> float:
+    """``float(np.median(values))`` of a few numbers (no NaN) without NumPy's
+    general machinery: the middle one, or the mean of the middle two as
+    ``np.mean`` takes it ((a + b) / 2).
+
+    >>> _median([4.0, 1.0, 3.0, 2.0]), _median([3.0, 1.0, 2.0])
+    (2.5, 2.0)
+    """
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return float(ordered[middle])
+    return float((ordered[middle - 1] + ordered[middle]) / 2)
 
 
 def _orders_to_try(
@@ -769,9 +784,9 @@ def _gray_histogram(values: np.ndarray, mask: np.ndarray | None = None) -> np.nd
 
 def _histogram_quantile(hist: np.ndarray, percent: float) -> float:
     """:func:`gray_quantile` of the gray levels counted in ``hist``."""
-    counts = np.cumsum(hist)
+    counts = hist.cumsum()  # the methods: without numpy's dispatch, 2 us less a quantile
     rank = int(percent / 100.0 * (counts[-1] - 1))
-    return float(np.searchsorted(counts, rank, side="right"))
+    return float(counts.searchsorted(rank, side="right"))
 
 
 def _fiducial_candidates_in_corners(
@@ -842,8 +857,9 @@ def _refine_fiducial(
     # gray is exact in float32, and so is its product with 0 or 1.)
     weight = np.subtract(np.float32(paper), window, dtype=np.float32)
     np.maximum(weight, np.float32(0.0), out=weight)
-    # Off the blob 0: cv2 copies the weights under the blob's mask, bit for bit.
-    moments = cv2.moments(cv2.bitwise_and(weight, weight, mask=blob))
+    # Off the blob 0: cv2 copies the weights under the blob's mask into a
+    # new, zeroed array, bit for bit.
+    moments = cv2.moments(cv2.copyTo(weight, blob))
     if moments["m00"] <= 0:
         return None
     mx = moments["m10"] / moments["m00"] + x0

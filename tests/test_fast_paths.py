@@ -313,3 +313,20 @@ def test_grow_and_solid_mask_without_padding_are_the_definitions(side):
         np.testing.assert_array_equal(
             _lone_mark.solid_mask(masks, dpi), _eroded_by_definition(masks, radius)
         )
+
+
+def test_medians_without_numpys_machinery_are_numpys():
+    from ljun.read import _row_median
+
+    rng = np.random.default_rng(19)
+    for shape in ((4, 61), (4, 60), (60, 7), (7, 60), (1, 1), (3, 2)):
+        values = rng.normal(0.1, 0.3, shape).astype(np.float32)
+        values[0, : shape[1] // 2] = values[0, 0]  # ties
+        for array in (values, values.T):  # the transposed: a strided view, as read.py gives it
+            expected = np.median(array, axis=1)
+            assert _row_median(array).dtype == expected.dtype
+            np.testing.assert_array_equal(_row_median(array), expected)
+    for count in range(1, 9):
+        for _ in range(50):
+            values = [float(v) for v in rng.normal(200.0, 30.0, count).round(rng.integers(0, 3))]
+            assert _register._median(values) == float(np.median(values))
