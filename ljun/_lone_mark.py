@@ -254,15 +254,22 @@ def solid_mask(mask: np.ndarray, dpi: float) -> np.ndarray:
     """Each mask eroded by a disc of ``SOLID_PATCH_RADIUS_MM``: (U, S, S) bool."""
     radius = max(1, int(round(SOLID_PATCH_RADIUS_MM * dpi / MM_PER_INCH)))
     side = mask.shape[1]
-    padded = np.pad(mask, ((0, 0), (radius, radius), (radius, radius)), constant_values=False)
-    eroded = mask.copy()
+    # The disc reaches ``radius`` straight up, down and across: no pixel that
+    # near the patch's edge (beyond it: no ink) survives, so only the inner
+    # square is eroded (no padded copy).
+    eroded = np.zeros_like(mask)
+    inner = side - 2 * radius
+    if inner <= 0:
+        return eroded
+    core = eroded[:, radius : radius + inner, radius : radius + inner]
+    core[...] = mask[:, radius : radius + inner, radius : radius + inner]
     for dy in range(-radius, radius + 1):
         for dx in range(-radius, radius + 1):
             if dx * dx + dy * dy <= radius * radius:
-                shifted = padded[
-                    :, radius + dy : radius + dy + side, radius + dx : radius + dx + side
+                shifted = mask[
+                    :, radius + dy : radius + dy + inner, radius + dx : radius + dx + inner
                 ]
-                np.logical_and(eroded, shifted, out=eroded)
+                np.logical_and(core, shifted, out=core)
     return eroded
 
 

@@ -583,7 +583,7 @@ def _group_levels(features: np.ndarray, pattern: SamplingPattern) -> np.ndarray:
     ordered = np.sort(padded[:, slots], axis=2)  # (F, G, M)
     level = ordered[:, np.arange(len(rank)), rank]  # (F, G)
     # The sheet's blank level: the typical group's (most groups are mostly blank).
-    sheet = np.median(level, axis=1, keepdims=True)
+    sheet = _row_median(level)[:, None]
     return np.minimum(level, sheet + GROUP_LEVEL_MAX_EXCESS)[:, pattern.group]
 
 
@@ -613,13 +613,14 @@ def _group_point_level(values: np.ndarray, pattern: SamplingPattern) -> np.ndarr
     sample = values[pattern.members]  # (G, S, M)
     rank = int(BLANK_QUANTILE * (GROUP_SAMPLE - 1))
     level = np.partition(sample, rank, axis=1)[:, rank]
-    sheet = np.median(level, axis=0)
+    sheet = _row_median(level.T)
     return np.minimum(level, sheet + GROUP_LEVEL_MAX_EXCESS)[pattern.group]
 
 
 def _row_median(values: np.ndarray) -> np.ndarray:
     """Median of each row of a (N, M) array: ``np.median(values, axis=1)``
-    by one sort of the short rows (three times faster).
+    by one sort of the short rows (three times faster), for values without
+    NaN (the mean of the middle two in the values' own dtype, as there).
 
     >>> _row_median(np.array([[3.0, 1.0, 2.0, 9.0]])).tolist()
     [2.5]

@@ -238,3 +238,95 @@ def test_dithered_samples_blurred_in_their_box_are_the_whole_page_blurred(sheets
                 _blurred_samples(image, scan, size),
                 sample_at(cv2.blur(image, (size, size)), scan),
             )
+
+
+def test_paper_level_of_a_mostly_white_page_is_the_histograms(sheets):
+    # A page more than half pure white skips the histogram: 255, as the
+    # histogram would say, on real 1-bit pages, gray ones and crafted edges.
+    gray = bench_sheet(1717, 3, "moderate", dpi=150, bits=8).image
+    rng = np.random.default_rng(13)
+    smalls = [_register._decimate(image, 4) for image in (*sheets.values(), gray)]
+    assert [_register._mostly_white(small) for small in smalls] == [True] * 3 + [False]
+    # Just over and just under half white, with the rest anywhere (a
+    # second peak at 254, a dark backing, noise).
+    for rest in (254, 250, 40, None):
+        for white in (49, 50, 51, 60, 99):
+            small = np.full((10, 10), 255, np.uint8)
+            other = rng.integers(0, 255, 100 - white) if rest is None else rest
+            small.ravel()[rng.permutation(100)[: 100 - white]] = other
+            smalls.append(small)
+    smalls += [rng.integers(200, 256, (40, 30), dtype=np.uint8) for _ in range(20)]
+    # The whole count decides (the first row, probed, is about as white).
+    crafted = [_register._mostly_white(small) for small in smalls[4:24]]
+    assert crafted == [False, False, True, True, True] * 4
+    for small in smalls:
+        expected = _register._paper_level_of_histogram(small)
+        assert _register.estimate_paper_level(small) == expected
+        if _register._mostly_white(small):
+            assert expected == 255.0
+
+
+def _grown_by_definition(values: np.ndarray, pixels: int) -> np.ndarray:
+    """_grow as first written: the square's maximum over an edge-padded copy."""
+    out = values.copy()
+    padded = np.pad(values, ((0, 0), (pixels, pixels), (pixels, pixels)), mode="edge")
+    side = values.shape[1]
+    for dy in range(2 * pixels + 1):
+        for dx in range(2 * pixels + 1):
+            np.maximum(out, padded[:, dy : dy + side, dx : dx + side], out=out)
+    return out
+
+
+def _eroded_by_definition(mask: np.ndarray, radius: int) -> np.ndarray:
+    """solid_mask as first written: the disc's AND over a False-padded copy."""
+    side = mask.shape[1]
+    padded = np.pad(mask, ((0, 0), (radius, radius), (radius, radius)), constant_values=False)
+    eroded = mask.copy()
+    for dy in range(-radius, radius + 1):
+        for dx in range(-radius, radius + 1):
+            if dx * dx + dy * dy <= radius * radius:
+                shifted = padded[
+                    :, radius + dy : radius + dy + side, radius + dx : radius + dx + side
+                ]
+                np.logical_and(eroded, shifted, out=eroded)
+    return eroded
+
+
+@pytest.mark.parametrize("side", [1, 2, 3, 4, 5, 9, 23])
+def test_grow_and_solid_mask_without_padding_are_the_definitions(side):
+    from ljun import _closer_look, _lone_mark
+    from ljun.template import MM_PER_INCH
+
+    rng = np.random.default_rng(side)
+    values = rng.normal(0.0, 1.0, (6, side, side)).astype(np.float32)
+    values[0] = 0.0  # ties
+    values[1] = -values[1]
+    for pixels in (1, 2, 3, 5):
+        np.testing.assert_array_equal(
+            _closer_look._grow(values, pixels), _grown_by_definition(values, pixels)
+        )
+    masks = rng.random((6, side, side)) < 0.8
+    masks[0] = True
+    for radius in (1, 2, 3, 4):
+        # the dpi that makes solid_mask's radius this one
+        dpi = radius / _lone_mark.SOLID_PATCH_RADIUS_MM * MM_PER_INCH
+        np.testing.assert_array_equal(
+            _lone_mark.solid_mask(masks, dpi), _eroded_by_definition(masks, radius)
+        )
+
+
+def test_medians_without_numpys_machinery_are_numpys():
+    from ljun.read import _row_median
+
+    rng = np.random.default_rng(19)
+    for shape in ((4, 61), (4, 60), (60, 7), (7, 60), (1, 1), (3, 2)):
+        values = rng.normal(0.1, 0.3, shape).astype(np.float32)
+        values[0, : shape[1] // 2] = values[0, 0]  # ties
+        for array in (values, values.T):  # the transposed: a strided view, as read.py gives it
+            expected = np.median(array, axis=1)
+            assert _row_median(array).dtype == expected.dtype
+            np.testing.assert_array_equal(_row_median(array), expected)
+    for count in range(1, 9):
+        for _ in range(50):
+            values = [float(v) for v in rng.normal(200.0, 30.0, count).round(rng.integers(0, 3))]
+            assert _register._median(values) == float(np.median(values))
