@@ -419,7 +419,8 @@ def test_regression_moderate_stroke_ends_and_lines_need_no_review(
     assert not reading.review, reading.flags
 
 
-# --- lone fills of gray scans (seventh round, ticks) --------------------------
+# --- lone fills of gray scans; strokes' ends beside a fill on dithered scans
+# (seventh round, ticks) ------------------------------------------------------
 
 
 def _lone(rows, **features) -> list[int]:
@@ -532,6 +533,25 @@ def test_regression_gray_lone_partial_fills_need_no_review(seed, index, level, i
     the kernel's inner disc almost clean (evidence 0.23-0.26)."""
     sheet = bench_sheet(seed, index, level, dpi=200, bits=8)
     page = Page(sheet.image, f"seed{seed}", index + 1, 200.0)
+    reading = analyse_sheet(page, ljun_template(), CAL).reading
+    assert reading.answers[item - 1] == sheet.truth["answers"][item - 1]
+    assert f"answer_unsure:{item}" not in reading.flags
+    assert not reading.review, reading.flags
+
+
+@pytest.mark.parametrize(
+    ("seed", "index", "dpi", "item"),
+    [
+        (8701, 60, 300, 39),  # a short stroke ends in A beside the light fill in E
+        (8701, 92, 200, 39),  # the same sheet's plan in another envelope
+        (8501, 58, 300, 10),  # a short stroke ends in A beside the light fill in C
+    ],
+)
+def test_regression_dithered_stroke_ends_beside_the_fill_need_no_review(seed, index, dpi, item):
+    """bench_read dev seeds, moderate mixed, dithered 1-bit scans: each sheet
+    was reviewed for this one item (8701: read as a multiple mark)."""
+    sheet = bench_sheet(seed, index, "moderate", dpi=dpi, bits=1, bilevel_mode="dither")
+    page = Page(sheet.image, f"seed{seed}", index + 1, float(dpi))
     reading = analyse_sheet(page, ljun_template(), CAL).reading
     assert reading.answers[item - 1] == sheet.truth["answers"][item - 1]
     assert f"answer_unsure:{item}" not in reading.flags
