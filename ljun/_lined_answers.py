@@ -195,13 +195,13 @@ GRAY_LINED_FILL_OFF_BAND_MIN_MM2 = 0.5
 #: in its halo (with one, ``GRAY_LINED_FILL_OFF_BAND_MIN_MM2``), and fills a
 #: square of ``ljun._closer_look.SOLID_INK_MM``.  Answer bubbles of gray
 #: scans whose truth is blank (calibration/README.md, seventh round
-#: `ticks`: 20 moderate and 3 hard dev sets, 150-300 dpi): without a line in
-#: the halo 0.000 (3,650 erasure residues, 29 light strokes' ends); with one,
-#: strokes' ends up to 0.274 (a short stroke 0.75 mm wide with a blot at its
-#: end; ticks' tails 0.171, lines 0.028).  Partial fills by the ring
-#: reviewed on moderate dev sets, read right: without a line 0.27-0.99
-#: (seeds 8703 sheet 85, 8704 sheet 13, 8709 sheet 12, 8745 sheet 120), with
-#: one 0.63 and 1.74 (easy 8756 sheet 26, moderate 8710 sheet 24).
+#: `ticks`: 2,500 sheets of moderate and hard dev sets, 150-300 dpi):
+#: without a line in the halo 0.000 (3,798 erasure residues, 30 strokes'
+#: ends); with one, strokes' ends up to 0.274 (a short stroke 0.75 mm wide
+#: with a blot at its end; ticks' tails 0.171, lines 0.028).  Partial fills
+#: by the ring reviewed on moderate dev sets, read right: without a line
+#: 0.27-0.99 (seeds 8703 sheet 85, 8704 sheet 13, 8709 sheet 12, 8745 sheet
+#: 120), with one 0.63 and 1.74 (easy 8756 sheet 26, moderate 8710 sheet 24).
 GRAY_LONE_FILL_OFF_BAND_MIN_MM2 = 0.2
 #: On 1-bit scans, a lined bubble's pencil lies in one straight band when
 #: at most this much of it (mm²) is beyond the best band: stray lines and
