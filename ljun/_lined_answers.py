@@ -71,7 +71,26 @@ through 21 B beside D).  A real mark there beside a fill would make a
 multiple mark, whose marks students fill (as the generator does); a
 second mark that is no stroke's end, line or speck stays in review.
 
-Every other bubble keeps its evidence; dithered scans are left alone.
+A partial fill lying by the ring, outside the kernel's inner disc, leaves
+that disc almost clean: the kernel reads it as the item's mark but unsure
+(evidence 0.23-0.26), and the sheet went to review for nothing else on
+moderate 200-dpi gray dev sets (seeds 8703 sheet 85, 8704 sheet 13, 8709
+sheet 12, 8710 sheet 24, 8745 sheet 120; easy 8756 sheet 26, spilling over
+the ring).  :func:`gray_lone_fill_candidates`: on a gray scan, the only
+bubble of its item not blank-sure, read as a mark (evidence in the
+marked-unsure band), is a fill, surely, when its solid pencil reaches beyond
+every straight band (``GRAY_LONE_FILL_OFF_BAND_MIN_MM2``, or with a line in
+its halo ``GRAY_LINED_FILL_OFF_BAND_MIN_MM2``) and fills a square of
+``ljun._closer_look.SOLID_INK_MM``: a stroke's end or a line lies in one
+band, erasure residue is too faint.  The reading does not change, only its
+confidence.
+
+On dithered scans only the stroke's end beside the item's fill is looked
+at, in the dot density (:func:`ljun._closer_look.dot_density`, the gray
+thresholds, as ``ljun._identity_column`` does for identity columns): blank,
+surely (moderate mixed dev seeds 8701 sheets 60 and 92, 8501 sheet 58: a
+short stroke ending in A beside a light fill, reviewed).  Every other
+bubble keeps its evidence.
 """
 
 from __future__ import annotations
@@ -87,6 +106,7 @@ from ._closer_look import (
     REFERENCE_GROW_PX,
     Patches,
     closer_patches,
+    dot_density,
     excess_mask,
     mask_area,
     solid_square,
@@ -116,6 +136,8 @@ __all__ = [
     "beside_fill_candidates",
     "GRAY_LINED_FILL_BODY_MIN",
     "GRAY_LINED_FILL_OFF_BAND_MIN_MM2",
+    "GRAY_LONE_FILL_OFF_BAND_MIN_MM2",
+    "gray_lone_fill_candidates",
     "LINE_REACH_LOOK",
     "LINE_REACH_MIN",
     "LINE_TRACE_DARKNESS",
@@ -165,6 +187,22 @@ GRAY_LINED_FILL_BODY_MIN = 0.08
 #: 1-bit scans (``ljun._lone_mark.LINED_FILL_OFF_BAND_MIN_MM2``): a line's
 #: or a stroke's pencil lies in the band.
 GRAY_LINED_FILL_OFF_BAND_MIN_MM2 = 0.5
+#: A lone answer bubble of a gray scan that the kernel reads as the item's
+#: mark but keeps unsure (its evidence in the marked-unsure band, every other
+#: option blank-sure; :func:`gray_lone_fill_candidates`) is a fill, surely,
+#: when its solid pencil (eroded, :func:`ljun._lone_mark.solid_mask`)
+#: reaches beyond the best straight band by at least this (mm²) with no line
+#: in its halo (with one, ``GRAY_LINED_FILL_OFF_BAND_MIN_MM2``), and fills a
+#: square of ``ljun._closer_look.SOLID_INK_MM``.  Answer bubbles of gray
+#: scans whose truth is blank (calibration/README.md, seventh round
+#: `ticks`: 2,500 sheets of moderate and hard dev sets, 150-300 dpi):
+#: without a line in the halo 0.000 (3,798 erasure residues, 30 strokes'
+#: ends); with one, strokes' ends up to 0.274 (a short stroke 0.75 mm wide
+#: with a blot at its end; ticks' tails 0.171, lines 0.028).  Partial fills
+#: by the ring reviewed on moderate dev sets, read right: without a line
+#: 0.27-0.99 (seeds 8703 sheet 85, 8704 sheet 13, 8709 sheet 12, 8745 sheet
+#: 120), with one 0.63 and 1.74 (easy 8756 sheet 26, moderate 8710 sheet 24).
+GRAY_LONE_FILL_OFF_BAND_MIN_MM2 = 0.2
 #: On 1-bit scans, a lined bubble's pencil lies in one straight band when
 #: at most this much of it (mm²) is beyond the best band: stray lines and
 #: strokes through blank answer bubbles of 1-bit threshold and adaptive
@@ -264,6 +302,28 @@ def gray_lined_fill_candidates(
     return np.concatenate(found).astype(np.intp)
 
 
+def gray_lone_fill_candidates(
+    evidence: np.ndarray,
+    bubbles: BubbleDarkness,
+    grids: list[np.ndarray],
+    calibration: ReadCalibration,
+) -> np.ndarray:
+    """Answer bubbles read as their item's mark but unsure: the only one of
+    their item not blank-sure, with evidence in the marked-unsure band
+    (``mark_min`` up to ``marked_sure_min``), a line in their halo or not:
+    a partial fill by the ring, or a stroke.
+
+    Parameters and returns as for :func:`line_only_candidates`.
+    """
+    bands = bands_for(bubbles, calibration)
+    found = [np.zeros(0, np.intp)]
+    for grid in grids:
+        above, on_scan, bubble, unsure = item_summary(evidence, bubbles, grid, bands)
+        marked = evidence[bubble] >= bands.mark_min
+        found.append(bubble[(above == 1) & on_scan & unsure & marked])
+    return np.concatenate(found).astype(np.intp)
+
+
 def beside_fill_candidates(
     evidence: np.ndarray,
     bubbles: BubbleDarkness,
@@ -319,21 +379,32 @@ def lined_answer_evidence(
         the ink (:func:`line_only_candidates`) or, beside the item's fill,
         a stroke's end, a line or a speck does
         (:func:`beside_fill_candidates`), and ``marked_sure_min`` where a
-        fill does (:func:`gray_lined_fill_candidates`).  A dithered scan's
-        evidence is returned as it is.
+        fill does (:func:`gray_lined_fill_candidates`,
+        :func:`gray_lone_fill_candidates`).  On a dithered scan, only the
+        strokes' ends beside a fill are looked at.
     """
-    if bubbles.dithered:
-        return evidence
     bilevel = bubbles.bilevel
     geometry = pattern.geometry
     answers = [geometry.grid(f.name) for f in template.fields if f.kind == "answers"]
-    fills = gray_lined_fill_candidates(evidence, bubbles, answers, calibration)
+    if bubbles.dithered:
+        return _dithered_beside_fill(
+            image, registration, pattern, template, bubbles, evidence, answers, calibration
+        )
+    lined_fills = gray_lined_fill_candidates(evidence, bubbles, answers, calibration)
+    lone_fills = np.zeros(0, np.intp)
     if bilevel:
         # Grey halos: settled by ljun._lone_mark.lined_fill_candidates.
-        fills = fills[bubbles.halo[fills] >= LINED_FILL_HALO_MAX]
+        lined_fills = lined_fills[bubbles.halo[lined_fills] >= LINED_FILL_HALO_MAX]
+    else:
+        # A partial fill by the ring that the kernel read as the item's mark
+        # but unsure, a line in its halo or not (moderate dev seeds 8703
+        # sheet 85, 8709 sheet 12; easy 8756 sheet 26, spilling over the
+        # ring in three directions); a fill it proves wins over a line's path.
+        lone_fills = gray_lone_fill_candidates(evidence, bubbles, answers, calibration)
+    fills = np.concatenate([lined_fills, lone_fills])
     beside = beside_fill_candidates(evidence, bubbles, answers, calibration)
     lines = line_only_candidates(evidence, bubbles, answers, calibration)
-    lines = lines[~np.isin(lines, fills)]
+    lines = lines[~np.isin(lines, lined_fills)]
     # Beside a fill, a line through the bubble is looked at as one too.
     lines = np.union1d(lines, beside).astype(np.intp)
     looked = np.concatenate([lines, fills])
@@ -371,8 +442,15 @@ def lined_answer_evidence(
     if len(fills):
         ink = excess[n:]
         beyond = off_band_area(solid_mask(ink, patches.dpi), patches.dpi)
-        body_min = BILEVEL_LINED_FILL_BODY_MIN if bilevel else GRAY_LINED_FILL_BODY_MIN
-        beyond_min = (
+        lined = len(lined_fills)
+        body_min = np.full(len(fills), -np.inf)
+        body_min[:lined] = BILEVEL_LINED_FILL_BODY_MIN if bilevel else GRAY_LINED_FILL_BODY_MIN
+        # A lone fill with a line in its halo: beyond the band as a lined one.
+        lined_halo = bubbles.halo[fills] >= bands.line_halo_min
+        beyond_min = np.where(
+            lined_halo, GRAY_LINED_FILL_OFF_BAND_MIN_MM2, GRAY_LONE_FILL_OFF_BAND_MIN_MM2
+        )
+        beyond_min[:lined] = (
             BILEVEL_LINED_FILL_OFF_BAND_MIN_MM2 if bilevel else GRAY_LINED_FILL_OFF_BAND_MIN_MM2
         )
         fill = (
@@ -404,9 +482,7 @@ def _stroke_or_speck(
     closer look's excess ink (U, S, S)."""
     if len(looked) == 0:
         return np.zeros(0, bool)
-    found = stroke_evidence(image, registration, pattern, template, bubbles, looked, blank)
-    ends = stroke_end(found.path, found.near, found.inside, found.usable)
-    ends &= found.one_side >= PATH_ONE_SIDE_MIN
+    ends = _stroke_ends(image, registration, pattern, template, bubbles, looked, blank)
     if bubbles.bilevel:
         speck = (
             unlined
@@ -415,6 +491,55 @@ def _stroke_or_speck(
         )
         ends = ends | speck
     return np.asarray(ends)
+
+
+def _stroke_ends(
+    image: np.ndarray,
+    registration: Registration,
+    pattern: SamplingPattern,
+    template: Template,
+    bubbles: BubbleDarkness,
+    looked: np.ndarray,
+    blank: np.ndarray,
+    *,
+    gray: bool | None = None,
+) -> np.ndarray:
+    """(U,) bool: bubbles ``looked`` whose ink is a stroke that ends in them
+    (:func:`ljun._stroke_end.stroke_end`), leaving the ring one way
+    (``PATH_ONE_SIDE_MIN``).  ``gray``: as for
+    :func:`ljun._stroke_end.stroke_evidence`."""
+    found = stroke_evidence(
+        image, registration, pattern, template, bubbles, looked, blank, gray=gray
+    )
+    ends = stroke_end(found.path, found.near, found.inside, found.usable)
+    return np.asarray(ends & (found.one_side >= PATH_ONE_SIDE_MIN))
+
+
+def _dithered_beside_fill(
+    image: np.ndarray,
+    registration: Registration,
+    pattern: SamplingPattern,
+    template: Template,
+    bubbles: BubbleDarkness,
+    evidence: np.ndarray,
+    answers: list[np.ndarray],
+    calibration: ReadCalibration,
+) -> np.ndarray:
+    """A dithered scan's evidence with the bubbles beside their item's fill
+    (:func:`beside_fill_candidates`) whose ink, in the dot density
+    (:func:`ljun._closer_look.dot_density`, read with the gray thresholds),
+    is a stroke's end leaving the ring one way: blank surely.  Nothing else
+    is looked at on a dithered scan."""
+    beside = beside_fill_candidates(evidence, bubbles, answers, calibration)
+    if len(beside) == 0:
+        return evidence  # most sheets
+    bands = bands_for(bubbles, calibration)
+    blank = evidence <= bands.blank_sure_max
+    density = dot_density(image, registration.dpi)
+    ends = _stroke_ends(density, registration, pattern, template, bubbles, beside, blank, gray=True)
+    out = evidence.copy()
+    out[beside[ends]] = np.float32(bands.blank_sure_max)
+    return out
 
 
 def line_reach(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 from _reading_helpers import (
@@ -23,8 +24,10 @@ from ljun._lined_answers import (
     PATH_ONE_SIDE_MIN,
     beside_fill_candidates,
     gray_lined_fill_candidates,
+    gray_lone_fill_candidates,
     line_only_candidates,
     line_reach,
+    lined_answer_evidence,
 )
 from ljun._lone_mark import FILL_HALO_CONTACT_MAX
 from ljun._stroke_end import stroke_evidence
@@ -409,6 +412,145 @@ def test_regression_moderate_stroke_ends_and_lines_need_no_review(
     right."""
     scan = {"bilevel_mode": mode} if mode else {}
     sheet = bench_sheet(seed, index, "moderate", dpi=dpi, bits=bits, **scan)
+    page = Page(sheet.image, f"seed{seed}", index + 1, float(dpi))
+    reading = analyse_sheet(page, ljun_template(), CAL).reading
+    assert reading.answers[item - 1] == sheet.truth["answers"][item - 1]
+    assert f"answer_unsure:{item}" not in reading.flags
+    assert not reading.review, reading.flags
+
+
+# --- lone fills of gray scans; strokes' ends beside a fill on dithered scans
+# (seventh round, ticks) ------------------------------------------------------
+
+
+def _lone(rows, **features) -> list[int]:
+    bubbles, grid = _bubbles(rows, **features)
+    evidence = np.asarray(rows, np.float32).ravel()
+    return gray_lone_fill_candidates(evidence, bubbles, [grid], READ).tolist()
+
+
+@pytest.mark.parametrize(
+    ("other", "value", "found"),
+    [
+        (0.0, BANDS.mark_min, True),
+        (0.0, BANDS.mark_min - 0.001, False),  # read blank: never made a mark here
+        (0.0, BANDS.marked_sure_min - 0.001, True),
+        (0.0, BANDS.marked_sure_min, False),  # sure already
+        (BANDS.blank_sure_max, BANDS.mark_min, True),
+        (BANDS.blank_sure_max + 0.001, BANDS.mark_min, False),  # not alone in its item
+    ],
+)
+def test_gray_lone_fill_candidate_edges(other, value, found):
+    rows = [[other, 0.0, value, 0.0, 0.0]]
+    for halo in (0.0, LINE):  # a line in the halo or not
+        assert _lone(rows, halo=halo, body=0.0) == ([2] if found else [])
+
+
+def test_a_lone_fill_candidate_lies_on_the_scan():
+    rows = [[0.0, 0.0, BANDS.mark_min, 0.0, 0.0]]
+    assert _lone(rows, halo=0.0, body=0.0, inside=[[True, True, True, True, False]]) == []
+
+
+def _crescent(page: np.ndarray, dpi: float, option: str, chord: float) -> None:
+    """A partial fill of ``option`` of item ``ITEM``: the part of a disc of
+    0.95 radii beyond ``chord`` radii below its centre, firm pencil."""
+    x, y, r = bubble_px("answers", ITEM, option, dpi)
+    layer = np.full_like(page, 255)
+    centre = (int(round(x * 16)), int(round(y * 16)))
+    cv2.circle(layer, centre, int(round(0.95 * r * 16)), 90, -1, cv2.LINE_AA, 4)
+    rows = np.arange(page.shape[0])[:, None]
+    layer[np.broadcast_to(rows - y < chord * r, layer.shape)] = 255
+    np.minimum(page, layer, out=page)
+
+
+def _settled_as_if_unsure(page: np.ndarray, dpi: float, option: str) -> float:
+    """The evidence :func:`lined_answer_evidence` gives ``option`` of item
+    ``ITEM`` on a gray scan of ``page`` when the kernel read it as the item's
+    mark but unsure (the middle of the marked-unsure band), the item's other
+    options blank."""
+    image, analysis = _analyse(page, dpi)
+    pattern = sampling_pattern(ljun_template(), REFERENCE_DPI)
+    index = pattern.geometry.grid("answers")[ITEM - 1, "ABCDE".index(option)]
+    evidence = np.asarray(analysis.reading.darkness, np.float32).copy()
+    evidence[index] = np.float32(BANDS.marked_unsure_middle)
+    settled = lined_answer_evidence(
+        image,
+        analysis.registration,
+        pattern,
+        ljun_template(),
+        analysis.bubbles,
+        evidence,
+        READ,
+    )
+    return float(settled[index])
+
+
+@pytest.mark.parametrize("dpi", [150.0, 200.0, 300.0])
+def test_a_partial_fill_by_the_ring_read_unsure_is_a_sure_mark(dpi):
+    page = _sheet(dpi)
+    _crescent(page, dpi, "C", 0.0)
+    assert _settled_as_if_unsure(page, dpi, "C") >= BANDS.marked_sure_min
+
+
+@pytest.mark.parametrize("width_mm", [0.5, 0.75, 0.9])
+@pytest.mark.parametrize("dpi", [150.0, 200.0, 300.0])
+def test_a_wide_strokes_end_read_as_a_mark_stays_unsure(dpi, width_mm):
+    """Safety: a student's pencil stroke (0.45-0.75 mm wide) from 1.7 radii
+    out that ends in C's centre, the item otherwise blank, taken by the
+    kernel for C's mark (unsure): its pencil lies in one band, so it is no
+    sure fill; the item goes to review."""
+    page = _sheet(dpi)
+    x, y, r = bubble_px("answers", ITEM, "C", dpi)
+    draw_line(page, (x + 1.36 * r, y + 1.02 * r), (x, y), dpi, width_mm=width_mm, gray=90)
+    assert _settled_as_if_unsure(page, dpi, "C") < BANDS.marked_sure_min
+
+
+@pytest.mark.parametrize("dpi", [150.0, 200.0, 300.0])
+def test_a_thin_partial_fill_by_the_ring_reads_marked_or_goes_to_review(dpi):
+    """Safety: a thin segment of firm pencil along C's ring (0.6 radii from
+    the centre outwards), the item otherwise blank: C, or a review; never
+    blank surely."""
+    page = _sheet(dpi)
+    _crescent(page, dpi, "C", 0.6)
+    reading = _analyse(page, dpi)[1].reading
+    assert reading.answers[ITEM - 1] == "C" or f"answer_unsure:{ITEM}" in reading.flags
+
+
+@pytest.mark.parametrize(
+    ("seed", "index", "level", "item"),
+    [
+        (8703, 85, "moderate", 30),  # a partial fill of E by the ring, no line
+        (8704, 13, "moderate", 40),  # of E
+        (8709, 12, "moderate", 23),  # of A
+        (8745, 120, "moderate", 26),  # of E
+        (8710, 24, "moderate", 1),  # of A, spilling over the ring
+        (8756, 26, "easy", 37),  # of D, spilling over the ring in 3 directions
+    ],
+)
+def test_regression_gray_lone_partial_fills_need_no_review(seed, index, level, item):
+    """bench_read dev seeds, 200-dpi gray: each sheet was reviewed for this
+    one item (``answer_unsure``), read right: a partial fill by the ring,
+    the kernel's inner disc almost clean (evidence 0.23-0.26)."""
+    sheet = bench_sheet(seed, index, level, dpi=200, bits=8)
+    page = Page(sheet.image, f"seed{seed}", index + 1, 200.0)
+    reading = analyse_sheet(page, ljun_template(), CAL).reading
+    assert reading.answers[item - 1] == sheet.truth["answers"][item - 1]
+    assert f"answer_unsure:{item}" not in reading.flags
+    assert not reading.review, reading.flags
+
+
+@pytest.mark.parametrize(
+    ("seed", "index", "dpi", "item"),
+    [
+        (8701, 60, 300, 39),  # a short stroke ends in A beside the light fill in E
+        (8701, 92, 200, 39),  # the same sheet's plan in another envelope
+        (8501, 58, 300, 10),  # a short stroke ends in A beside the light fill in C
+    ],
+)
+def test_regression_dithered_stroke_ends_beside_the_fill_need_no_review(seed, index, dpi, item):
+    """bench_read dev seeds, moderate mixed, dithered 1-bit scans: each sheet
+    was reviewed for this one item (8701: read as a multiple mark)."""
+    sheet = bench_sheet(seed, index, "moderate", dpi=dpi, bits=1, bilevel_mode="dither")
     page = Page(sheet.image, f"seed{seed}", index + 1, float(dpi))
     reading = analyse_sheet(page, ljun_template(), CAL).reading
     assert reading.answers[item - 1] == sheet.truth["answers"][item - 1]
