@@ -648,12 +648,9 @@ def resolve(
         return _dithered_fills(evidence, image, registration, pattern, bubbles, bands)
     line = bubbles.halo >= bands.line_halo_min
     unsure = bands.unsure(evidence)
-    if bubbles.bilevel:
-        near = unsure
-    else:
-        # Blank-sure bubbles that may hold pencil, and unsure ones that may
-        # hold only a speck of dust.
-        near = ((evidence > GRAY_LOOK_FROM) & (evidence <= bands.blank_sure_max)) | unsure
+    # On gray scans also blank-sure bubbles that may hold pencil (unsure ones
+    # may hold only a speck of dust).
+    near = unsure if bubbles.bilevel else _may_hold_pencil(evidence, bands) | unsure
     looked = np.flatnonzero(near & bubbles.inside)
     if len(looked) == 0:
         return evidence
@@ -693,7 +690,7 @@ def resolve(
         # evidence, an unsure one reads blank surely.
         speck = speck_only(patches, mask=excess)
         was_unsure = unsure[looked]
-        pencil = np.where(line[looked], solid_ink(patches, darker_by), ~letter)
+        pencil = _shows_pencil(patches, letter, line[looked])
         out[looked[pencil & ~speck & ~was_unsure]] = np.float32(bands.blank_unsure_middle)
         out[looked[speck & was_unsure]] = np.float32(bands.blank_sure_max)
     return out
@@ -718,8 +715,7 @@ def _dithered_fills(
     answer 33, its left third filled, evidence 0.098 against
     ``blank_sure_max`` 0.12, read blank surely).  Nothing is made sure.
     """
-    near = (evidence > GRAY_LOOK_FROM) & (evidence <= bands.blank_sure_max) & bubbles.inside
-    looked = np.flatnonzero(near)
+    looked = np.flatnonzero(_may_hold_pencil(evidence, bands) & bubbles.inside)
     if len(looked) == 0:
         return evidence
     patches = closer_patches(
@@ -730,12 +726,24 @@ def _dithered_fills(
         looked,
         evidence <= bands.blank_sure_max,
     )
-    line = bubbles.halo[looked] >= bands.line_halo_min
-    area = excess_ink(patches, GRAY_EXCESS_DARKNESS)
-    pencil = np.where(line, solid_ink(patches, GRAY_EXCESS_DARKNESS), ~printed_only(area))
+    letter = printed_only(excess_ink(patches, GRAY_EXCESS_DARKNESS))
+    pencil = _shows_pencil(patches, letter, bubbles.halo[looked] >= bands.line_halo_min)
     out = evidence.copy()
     out[looked[pencil]] = np.float32(bands.blank_unsure_middle)
     return out
+
+
+def _may_hold_pencil(evidence: np.ndarray, bands: Bands) -> np.ndarray:
+    """(N,) bool: blank-sure bubbles from ``GRAY_LOOK_FROM`` up, those the
+    gray (and dithered) closer look checks for pencil the kernel missed."""
+    return (evidence > GRAY_LOOK_FROM) & (evidence <= bands.blank_sure_max)
+
+
+def _shows_pencil(patches: Patches, letter: np.ndarray, line: np.ndarray) -> np.ndarray:
+    """(U,) bool: the gray look's pencil: more excess ink than the printed
+    letter (``letter`` is :func:`printed_only` or finer), or where a line
+    runs into the halo (``line``) a fill beside its path (:func:`solid_ink`)."""
+    return np.where(line, solid_ink(patches, GRAY_EXCESS_DARKNESS), ~letter)
 
 
 def closer_evidence(
