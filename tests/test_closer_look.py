@@ -28,6 +28,7 @@ from ljun._closer_look import (
     Patches,
     closer_evidence,
     disc_area,
+    dot_density,
     excess_ink,
     excess_off_letter,
     letter_only,
@@ -496,3 +497,20 @@ def test_a_clean_gray_sheet_is_left_as_it_was():
         closer_evidence(image, registration, pattern, bubbles, READ),
         mark_evidence(bubbles, READ),
     )
+
+
+def test_a_pages_dot_density_is_made_once_and_read_only():
+    """The looks at one dithered page share its dot density: made once, not
+    writable (a look cannot spoil it for the next); another page, or the
+    same pixels in another array, gets its own."""
+    rng = np.random.default_rng(5)
+    page = np.where(rng.random((120, 90)) < 0.3, 0, 255).astype(np.uint8)
+    density = dot_density(page, 200.0)
+    assert dot_density(page, 200.0) is density
+    assert not density.flags.writeable
+    with pytest.raises(ValueError):
+        density[0, 0] = 0
+    other = page.copy()
+    assert dot_density(other, 200.0) is not density
+    np.testing.assert_array_equal(dot_density(other, 200.0), density)
+    assert dot_density(page, 300.0) is not density
