@@ -115,6 +115,8 @@ from .template import MM_PER_INCH, Template
 __all__ = [
     "SOLID_PATCH_RADIUS_MM",
     "SOLID_PATCH_MIN_MM2",
+    "THIN_EROSION_SOLID_MIN_MM2",
+    "lone_solid_min_mm2",
     "LINE_BAND_HALF_MM",
     "LINE_BAND_ANGLES",
     "LINE_RESIDUE_MAX_MM2",
@@ -148,6 +150,20 @@ SOLID_PATCH_RADIUS_MM = 0.15
 #: dpi) and the least of the dots above it (0.177 mm²) on dev seeds
 #: 8121-8122 (see the module doc).
 SOLID_PATCH_MIN_MM2 = 0.15
+#: Where whole scan pixels make the erosion shallower than
+#: ``SOLID_PATCH_RADIUS_MM`` (one pixel at 200 dpi is 0.127 mm; at 150 and
+#: 300 dpi the erosion is 0.169 mm), a printed letter's stroke that erasure
+#: residue thickened to three pixels (0.38 mm) keeps a spine a pixel wide,
+#: and a lone bubble is a mark, surely, only with at least this much solid
+#: ink (mm²).  Hard dev seeds 8701-8714 (2,800 sheets, 1,102 lone
+#: candidates on 1-bit scans): the residue made sure marks at 200 dpi
+#: (three threshold and adaptive bubbles, 0.16-0.20 mm², and fresh seed
+#: 8790, sheet 122: 0.28 mm², a speckled blob and the spine of B) were all
+#: at 200 dpi, wrong and sure; below this bound at 200 dpi are also 2 of
+#: the 335 dots read surely (0.17 mm²) and 2 of the 22 light marks, which
+#: now go to review.
+#: At 150 and 300 dpi lone residue leaves at most 0.10 mm² (module doc).
+THIN_EROSION_SOLID_MIN_MM2 = 0.3
 #: A stray line's excess ink in a bubble is a straight band: on 1-bit
 #: scans it lies within this distance (mm) of the band's middle (the band
 #: is a whole number of scan pixels wide: 4, 6, 8 at 150, 200, 300 dpi).
@@ -250,9 +266,24 @@ def solid_area(mask: np.ndarray, dpi: float) -> np.ndarray:
     return mask_area(solid_mask(mask, dpi), dpi)
 
 
+def _erosion_radius_px(dpi: float) -> int:
+    """``SOLID_PATCH_RADIUS_MM`` in whole scan pixels, at least one."""
+    return max(1, int(round(SOLID_PATCH_RADIUS_MM * dpi / MM_PER_INCH)))
+
+
+def lone_solid_min_mm2(dpi: float) -> float:
+    """Solid ink (mm²) that makes a lone bubble a sure mark at ``dpi``.
+
+    >>> [lone_solid_min_mm2(dpi) for dpi in (150.0, 200.0, 300.0)]
+    [0.15, 0.3, 0.15]
+    """
+    eroded_mm = _erosion_radius_px(dpi) * MM_PER_INCH / dpi
+    return SOLID_PATCH_MIN_MM2 if eroded_mm >= SOLID_PATCH_RADIUS_MM else THIN_EROSION_SOLID_MIN_MM2
+
+
 def solid_mask(mask: np.ndarray, dpi: float) -> np.ndarray:
     """Each mask eroded by a disc of ``SOLID_PATCH_RADIUS_MM``: (U, S, S) bool."""
-    radius = max(1, int(round(SOLID_PATCH_RADIUS_MM * dpi / MM_PER_INCH)))
+    radius = _erosion_radius_px(dpi)
     side = mask.shape[1]
     # The disc reaches ``radius`` straight up, down and across: no pixel that
     # near the patch's edge (beyond it: no ink) survives, so only the inner
@@ -679,7 +710,12 @@ def lone_mark_evidence(
         beyond = off_band_area(solid_mask(excess[n_filled:], patches.dpi), patches.dpi)
         lined_fill_sure = patches.usable[n_filled:] & (beyond >= LINED_FILL_OFF_BAND_MIN_MM2)
     excess = excess[:n_solid]
-    solid = patches.usable[:n_solid] & (solid_area(excess, patches.dpi) >= SOLID_PATCH_MIN_MM2)
+    solid_ink = solid_area(excess, patches.dpi)
+    solid = patches.usable[:n_solid] & (solid_ink >= SOLID_PATCH_MIN_MM2)
+    # A lone bubble made a sure mark needs more where the erosion is
+    # shallow (200 dpi: a residue-thickened letter keeps its spine); it
+    # stays unsure otherwise, for review.
+    solid[: len(lone)] &= solid_ink[: len(lone)] >= lone_solid_min_mm2(patches.dpi)
     # In an identity column (1-bit) a patch a straight band explains is the
     # line itself: only one with ink beyond the band goes to review (seed
     # 8222 sheet 138's blob: 0.70 mm²; stray lines: at most 0.20 mm²).

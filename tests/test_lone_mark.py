@@ -815,3 +815,35 @@ def test_a_fill_holds_a_solid_square_and_a_stroke_does_not(dpi):
     stroke = (np.abs(x + 0.3 * y) <= 0.3 * px * np.hypot(1, 0.3))[None]
     assert not solid_square(stroke, dpi)[0]
     assert solid_square(_disc(41, 0.6 * px), dpi)[0]
+
+
+@pytest.mark.parametrize(
+    ("seed", "index", "item", "mode"),
+    [(8790, 122, 20, "adaptive"), (8708, 116, 32, "adaptive"), (8711, 174, 37, "threshold")],
+)
+def test_regression_residue_thickening_a_letter_at_200_dpi_is_no_sure_mark(seed, index, item, mode):
+    """bench_read hard, 200-dpi 1-bit scans (seed 8790 sheet 122, B of
+    item 20; dev seeds 8708 sheet 116, A of item 32, and 8711 sheet 174, E
+    of item 37): erasure residue in a blank item thickened the printed
+    letter to strokes three pixels wide, a one-pixel erosion kept their
+    spine (0.20-0.28 mm² of solid ink) and the lone bubble read as a sure
+    mark, without review.  Now the item goes to review."""
+    sheet = bench_sheet(seed, index, "hard", dpi=200, bits=1, bilevel_mode=mode)
+    assert sheet.truth["answers"][item - 1] == ""
+    page = Page(sheet.image, f"seed{seed}", index + 1, 200.0)
+    reading = analyse_sheet(page, ljun_template(), CAL).reading
+    assert reading.answers[item - 1] == "" or f"answer_unsure:{item}" in reading.flags
+    assert reading.review, reading.flags
+
+
+@pytest.mark.parametrize("fraction", [0.22, 0.26, 0.3])
+def test_a_lone_dot_at_200_dpi_still_reads_surely(fraction):
+    """The stricter bound at 200 dpi (THIN_EROSION_SOLID_MIN_MM2) leaves a
+    clean dot a sure mark, down to the generator's smallest (0.22 of the
+    bubble's radius)."""
+    dpi = 200.0
+    page = _sheet(dpi)
+    draw_dot(page, "answers", ITEM, "C", dpi, fraction=fraction)
+    reading = _read(page, dpi)
+    assert reading.answers[ITEM - 1] == "C"
+    assert not reading.review, reading.flags
