@@ -639,9 +639,16 @@ class ScanKind(NamedTuple):
     dithered: bool
 
 
-def scan_kind(image: np.ndarray) -> ScanKind:
-    """:func:`is_bilevel` and :func:`is_dithered` of a page."""
-    bilevel = is_bilevel(image)
+def scan_kind(image: np.ndarray, *, bilevel: bool = False) -> ScanKind:
+    """:func:`is_bilevel` and :func:`is_dithered` of a page.
+
+    ``bilevel``: the page is known to hold only 0 and 255 (its file holds it
+    one bit a pixel, :attr:`ljun.records.Page.bilevel`), so
+    :func:`is_bilevel`, which would find no gray level, is not asked (its
+    sparse pass over the page: 0.05 ms on a 200-dpi page in cache, 0.1-0.2
+    ms in the pipeline).
+    """
+    bilevel = bilevel or is_bilevel(image)
     return ScanKind(bilevel, bilevel and is_dithered(image))
 
 
