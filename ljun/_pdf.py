@@ -145,7 +145,7 @@ def pdf_pages(
             where = f"{source} page {number}"
             try:
                 with _PDFIUM_LOCK:
-                    gray, dpi = page_image(
+                    gray, dpi, bilevel = _page_pixels(
                         document, index, max_pixels, where=where, weights=weights, fax=fax
                     )
             except PageLoadError as exc:
@@ -156,7 +156,7 @@ def pdf_pages(
                     source, number, FailureReason.CORRUPT_PDF, f"{where}: cannot be read: {exc}"
                 )
                 continue
-            yield Page(image=gray, source=source, page=number, dpi=dpi)
+            yield Page(image=gray, source=source, page=number, dpi=dpi, bilevel=bilevel)
             read.append(number)
         # PDFium reads what it can of a damaged file without a word; the page
         # tree says whether pages are missing (checked once per file: by the
@@ -222,6 +222,21 @@ def page_image(
     gray : (H, W) ndarray of uint8
     dpi : float
     """
+    gray, dpi, _ = _page_pixels(document, index, max_pixels, where=where, weights=weights, fax=fax)
+    return gray, dpi
+
+
+def _page_pixels(
+    document,
+    index: int,
+    max_pixels: int,
+    *,
+    where: str,
+    weights: tuple[float, float, float] | None = None,
+    fax: Callable[[bytes], FaxParameters | None] | None = None,
+) -> tuple[np.ndarray, float, bool]:
+    """:func:`page_image`, and whether the page was a CCITT Group 4 image
+    decoded here (every pixel 0 or 255: :attr:`ljun.records.Page.bilevel`)."""
     page = document[index]
     try:
         width_pt, height_pt = page.get_size()
@@ -230,13 +245,15 @@ def page_image(
             metadata = image.get_metadata()
             check_size(where, int(metadata.width), int(metadata.height), max_pixels)
             gray = _jpeg_gray(image, where, weights)
+            bilevel = False
             if gray is None and fax is not None:
                 gray = _g4_gray(image, metadata, fax)
+                bilevel = gray is not None
             if gray is None:
                 # The image's own bitmap belongs to PDFium: dropped, not closed.
                 gray = _bitmap_gray(image.get_bitmap(render=False), where, weights)
             dpi = gray.shape[1] / (width_pt / PT_PER_INCH)
-            return gray, float(dpi)
+            return gray, float(dpi), bilevel
         scale = PDF_RENDER_DPI / PT_PER_INCH
         check_size(where, int(round(width_pt * scale)), int(round(height_pt * scale)), max_pixels)
         bitmap = page.render(scale=scale, grayscale=weights is None)
@@ -244,7 +261,7 @@ def page_image(
             gray = _bitmap_gray(bitmap, where, weights)
         finally:
             bitmap.close()
-        return gray, float(PDF_RENDER_DPI)
+        return gray, float(PDF_RENDER_DPI), False
     finally:
         page.close()
 

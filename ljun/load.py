@@ -376,7 +376,7 @@ def _tiff_page(tiff_page, source: str, number: int, max_pixels: int, weights=Non
         )
     gray = _tiff_fax_gray(tiff_page, photometric, where=where)
     if gray is not None:
-        return Page(image=gray, source=source, page=number, dpi=_tiff_dpi(tiff_page))
+        return Page(image=gray, source=source, page=number, dpi=_tiff_dpi(tiff_page), bilevel=True)
     try:
         pixels = tiff_page.asarray()
     except _DECODE_ERRORS as exc:

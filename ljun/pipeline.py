@@ -106,7 +106,7 @@ def analyse_sheet(
     pattern = sampling_pattern(template, REFERENCE_DPI)
     geometry = pattern.geometry
     started = clock()
-    kind = scan_kind(page.image)
+    kind = scan_kind(page.image, bilevel=page.bilevel)
     # The reading kernel's points are sampled in registration's own pass over
     # the page, except on a dithered scan (read blurred, see measure_darkness).
     registration = register(

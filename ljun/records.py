@@ -59,12 +59,17 @@ class Page:
         1-based page number within ``source``.
     dpi : float or None
         Resolution recorded in the file, ``None`` where the file has none.
+    bilevel : bool
+        The file holds the page one bit a pixel (a CCITT Group 3/4 page), so
+        every pixel of ``image`` is 0 or 255: the reader need not look for
+        gray levels (:func:`ljun.read.scan_kind`).  False: not known.
     """
 
     image: np.ndarray
     source: str
     page: int
     dpi: float | None = None
+    bilevel: bool = False
 
 
 @dataclass(frozen=True)

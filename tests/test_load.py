@@ -23,6 +23,7 @@ from ljun.load import (
     list_scan_files,
     to_gray,
 )
+from ljun.read import is_bilevel
 from ljun.records import Page, PageFailure
 from ljun.vocabulary import FailureReason
 
@@ -124,6 +125,14 @@ def test_one_bit_group4_tiff_becomes_0_and_255(tmp_path):
     assert set(np.unique(page.image)) == {0, 255}
     np.testing.assert_array_equal(page.image, np.where(image < 128, 0, 255))
     assert page.dpi == pytest.approx(300, abs=0.01)  # PNG stores dots per metre
+    # The loader says so, and the reader then skips is_bilevel: it must agree.
+    assert page.bilevel and is_bilevel(page.image)
+
+
+def test_only_a_one_bit_page_is_said_to_be_bilevel(tmp_path):
+    path = _write_tiff(tmp_path / "gray.tif", [_gray()])
+    (page,) = iter_file_pages(path)
+    assert not page.bilevel
 
 
 def test_min_is_white_tiff_is_inverted_to_black_on_white(tmp_path):

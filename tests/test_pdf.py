@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from ljun.load import PDF_RENDER_DPI, iter_file_pages
+from ljun.read import is_bilevel
 from ljun.records import Page
 
 
@@ -171,6 +172,11 @@ def test_group4_pages_decode_as_pdfium_decodes_them_whatever_their_parameters(tm
         assert np.array_equal(loaded.image, expected), name
         looks.add(loaded.image.tobytes())
         parameters = fax_parameters(path)(stream)
+        # Decoded by ljun, the page is said to be 0/255 (the reader skips
+        # is_bilevel then): it must be; decoded by PDFium it is not said to be.
+        decoded_here = parameters is not None and parameters.columns == width
+        assert loaded.bilevel == decoded_here, name
+        assert not loaded.bilevel or is_bilevel(loaded.image), name
         if parameters is not None and parameters.columns == width:
             # ljun's own decoder for these: libtiff, the stream as a TIFF strip
             by_libtiff = fax_gray(
