@@ -145,7 +145,7 @@ def pdf_pages(
             where = f"{source} page {number}"
             try:
                 with _PDFIUM_LOCK:
-                    gray, dpi, bilevel = _page_pixels(
+                    gray, dpi, bilevel = page_image(
                         document, index, max_pixels, where=where, weights=weights, fax=fax
                     )
             except PageLoadError as exc:
@@ -199,7 +199,7 @@ def page_image(
     where: str,
     weights: tuple[float, float, float] | None = None,
     fax: Callable[[bytes], FaxParameters | None] | None = None,
-) -> tuple[np.ndarray, float]:
+) -> tuple[np.ndarray, float, bool]:
     """One page as a gray image and its dpi: the embedded scan if the page is one.
 
     Parameters
@@ -221,22 +221,10 @@ def page_image(
     -------
     gray : (H, W) ndarray of uint8
     dpi : float
+    bilevel : bool
+        The page was a CCITT Group 4 image decoded here: every pixel is 0 or
+        255 (:attr:`ljun.records.Page.bilevel`).
     """
-    gray, dpi, _ = _page_pixels(document, index, max_pixels, where=where, weights=weights, fax=fax)
-    return gray, dpi
-
-
-def _page_pixels(
-    document,
-    index: int,
-    max_pixels: int,
-    *,
-    where: str,
-    weights: tuple[float, float, float] | None = None,
-    fax: Callable[[bytes], FaxParameters | None] | None = None,
-) -> tuple[np.ndarray, float, bool]:
-    """:func:`page_image`, and whether the page was a CCITT Group 4 image
-    decoded here (every pixel 0 or 255: :attr:`ljun.records.Page.bilevel`)."""
     page = document[index]
     try:
         width_pt, height_pt = page.get_size()

@@ -166,7 +166,7 @@ def test_group4_pages_decode_as_pdfium_decodes_them_whatever_their_parameters(tm
         _fax_pdf(path, stream, width, height, entries)
         assert (fax_parameters(path)(stream) is not None) == understood, name
         with pdfium.PdfDocument(path) as document:
-            expected, _ = page_image(document, 0, 1 << 30, where=name)  # by PDFium
+            expected, _, _ = page_image(document, 0, 1 << 30, where=name)  # by PDFium
         (loaded,) = iter_file_pages(path)
         assert isinstance(loaded, Page), name
         assert np.array_equal(loaded.image, expected), name
