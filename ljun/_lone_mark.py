@@ -160,7 +160,7 @@ SOLID_PATCH_MIN_MM2 = 0.15
 #: (three threshold and adaptive bubbles, 0.16-0.20 mm², and fresh seed
 #: 8790, sheet 122: 0.28 mm², a speckled blob and the spine of B) were all
 #: at 200 dpi, wrong and sure; below this bound at 200 dpi are also 2 of
-#: the 335 dots read surely (0.17 mm²) and 2 of the 22 light marks, which
+#: the 335 dots read surely (0.17 mm²) and 2 of the 23 light marks, which
 #: now go to review.
 #: At 150 and 300 dpi lone residue leaves at most 0.10 mm² (module doc).
 THIN_EROSION_SOLID_MIN_MM2 = 0.3
