@@ -847,3 +847,32 @@ def test_a_lone_dot_at_200_dpi_still_reads_surely(fraction):
     reading = _read(page, dpi)
     assert reading.answers[ITEM - 1] == "C"
     assert not reading.review, reading.flags
+
+
+@pytest.mark.parametrize("mode", ["threshold", "adaptive"])
+def test_regression_a_sliver_along_the_ring_of_a_name_bubble_is_no_sure_blank(mode):
+    """bench_read hard, fresh seed 8615, sheet 188 (150-dpi 1-bit): a
+    partial fill of N along the ring of name column 8, a crescent a straight
+    band holds, was taken for a stray line and read blank surely: the name
+    read "TEGUH A GGRAINI" without review.  Now N is unsure and the sheet
+    goes to review."""
+    sheet = bench_sheet(8615, 188, "hard", dpi=150, bits=1, bilevel_mode=mode)
+    assert sheet.truth["nama"] == "TEGUH ANGGRAINI"
+    reading = analyse_sheet(Page(sheet.image, "seed8615", 189, 150.0), ljun_template(), CAL).reading
+    assert reading.nama == "TEGUH ANGGRAINI" or "unsure:nama:8" in reading.flags
+    assert reading.review, reading.flags
+
+
+def test_ink_by_the_ring_on_one_side_is_a_sliver_and_a_chord_line_is_not():
+    """The sliver test's centroid: a crescent inside the ring is far from
+    the centre; a line through the middle is not (its ink is about the
+    centre whatever its direction)."""
+    from ljun._lone_mark import SLIVER_CENTROID_MIN, ink_centroid_offset
+
+    side = 33
+    y, x = np.mgrid[:side, :side] - side // 2
+    inside = (x**2 + y**2 <= 16**2)[None]
+    crescent = inside[0] & (x <= -10)
+    line = inside[0] & (np.abs(y - x) <= 2)
+    offsets = ink_centroid_offset(np.stack([crescent, line]), np.repeat(inside, 2, axis=0))
+    assert offsets[0] >= SLIVER_CENTROID_MIN > offsets[1]
