@@ -77,13 +77,15 @@ that disc almost clean: the kernel reads it as the item's mark but unsure
 moderate 200-dpi gray dev sets (seeds 8703 sheet 85, 8704 sheet 13, 8709
 sheet 12, 8710 sheet 24, 8745 sheet 120; easy 8756 sheet 26, spilling over
 the ring).  :func:`gray_lone_fill_candidates`: on a gray scan, the only
-bubble of its item not blank-sure, read as a mark (evidence in the
-marked-unsure band), is a fill, surely, when its solid pencil reaches beyond
+bubble of its item not blank-sure, unsure (read as the mark, or as blank
+when the fill leaves the inner disc almost clean), is a fill, surely,
+when its solid pencil reaches beyond
 every straight band (``GRAY_LONE_FILL_OFF_BAND_MIN_MM2``, or with a line in
 its halo ``GRAY_LINED_FILL_OFF_BAND_MIN_MM2``) and fills a square of
 ``ljun._closer_look.SOLID_INK_MM``: a stroke's end or a line lies in one
-band, erasure residue is too faint.  The reading does not change, only its
-confidence.
+band, erasure residue is too faint (none of 3,856 residues had any solid
+pencil beyond a band, in any band of evidence).  A bubble read as the mark
+keeps its reading and gains confidence; one read blank becomes the mark.
 
 On dithered scans only the stroke's end beside the item's fill is looked
 at, in the dot density (:func:`ljun._closer_look.dot_density`, the gray
@@ -187,8 +189,8 @@ GRAY_LINED_FILL_BODY_MIN = 0.08
 #: 1-bit scans (``ljun._lone_mark.LINED_FILL_OFF_BAND_MIN_MM2``): a line's
 #: or a stroke's pencil lies in the band.
 GRAY_LINED_FILL_OFF_BAND_MIN_MM2 = 0.5
-#: A lone answer bubble of a gray scan that the kernel reads as the item's
-#: mark but keeps unsure (its evidence in the marked-unsure band, every other
+#: A lone answer bubble of a gray scan that the kernel keeps unsure (its
+#: evidence in the unsure band, read as the mark or as blank, every other
 #: option blank-sure; :func:`gray_lone_fill_candidates`) is a fill, surely,
 #: when its solid pencil (eroded, :func:`ljun._lone_mark.solid_mask`)
 #: reaches beyond the best straight band by at least this (mm²) with no line
@@ -308,10 +310,14 @@ def gray_lone_fill_candidates(
     grids: list[np.ndarray],
     calibration: ReadCalibration,
 ) -> np.ndarray:
-    """Answer bubbles read as their item's mark but unsure: the only one of
-    their item not blank-sure, with evidence in the marked-unsure band
-    (``mark_min`` up to ``marked_sure_min``), a line in their halo or not:
-    a partial fill by the ring, or a stroke.
+    """Answer bubbles alone and unsure in their item: the only one of their
+    item not blank-sure, with evidence in the unsure band (read as the mark
+    or as blank), a line in their halo or not: a partial fill by the ring,
+    or a stroke.  A partial fill by the ring may leave the kernel's inner
+    disc so clean that it reads blank, unsure (fresh seed 8617, sheet 79:
+    E of answer 37, 200-dpi gray, a fill over the left third of the disc,
+    reviewed); erasure residue and strokes' ends leave no solid pencil
+    beyond the band whatever their band (``GRAY_LONE_FILL_OFF_BAND_MIN_MM2``).
 
     Parameters and returns as for :func:`line_only_candidates`.
     """
@@ -319,8 +325,7 @@ def gray_lone_fill_candidates(
     found = [np.zeros(0, np.intp)]
     for grid in grids:
         above, on_scan, bubble, unsure = item_summary(evidence, bubbles, grid, bands)
-        marked = evidence[bubble] >= bands.mark_min
-        found.append(bubble[(above == 1) & on_scan & unsure & marked])
+        found.append(bubble[(above == 1) & on_scan & unsure])
     return np.concatenate(found).astype(np.intp)
 
 

@@ -433,7 +433,9 @@ def _lone(rows, **features) -> list[int]:
     ("other", "value", "found"),
     [
         (0.0, BANDS.mark_min, True),
-        (0.0, BANDS.mark_min - 0.001, False),  # read blank: never made a mark here
+        (0.0, BANDS.mark_min - 0.001, True),  # read blank, unsure: a fill by the ring
+        (0.0, BANDS.blank_sure_max + 0.001, True),
+        (0.0, BANDS.blank_sure_max, False),  # blank surely
         (0.0, BANDS.marked_sure_min - 0.001, True),
         (0.0, BANDS.marked_sure_min, False),  # sure already
         (BANDS.blank_sure_max, BANDS.mark_min, True),
@@ -555,4 +557,17 @@ def test_regression_dithered_stroke_ends_beside_the_fill_need_no_review(seed, in
     reading = analyse_sheet(page, ljun_template(), CAL).reading
     assert reading.answers[item - 1] == sheet.truth["answers"][item - 1]
     assert f"answer_unsure:{item}" not in reading.flags
+    assert not reading.review, reading.flags
+
+
+def test_regression_a_partial_fill_by_the_ring_read_blank_unsure_reads_surely():
+    """bench_read moderate 200-dpi gray, fresh seed 8617, sheet 79: a
+    partial fill over the left third of E of answer 37 left the kernel's
+    inner disc almost clean; E read blank, unsure, and the sheet went to
+    review for it alone.  Its solid pencil reaches well beyond any straight
+    band (no blank bubble's does), so it now reads E surely."""
+    sheet = bench_sheet(8617, 79, "moderate", dpi=200, bits=8)
+    assert sheet.truth["answers"][36] == "E"
+    reading = analyse_sheet(Page(sheet.image, "seed8617", 80, 200.0), ljun_template(), CAL).reading
+    assert reading.answers[36] == "E"
     assert not reading.review, reading.flags
