@@ -178,6 +178,20 @@ DOT_CENTRE_OVER_QUARTER = 1.5
 #: directions, with the rest of the bubble blank, may be lines too (see
 #: :func:`mark_evidence`): never a sure mark.
 NEAR_LINE_CONTACT_FACTOR = 2
+#: A gray scan whose paper reads at least this level (of 255) has its paper
+#: clipped to white: the scanner's background removal puts the white point
+#: a little under the paper, so paper and its noise read 255 and a faint
+#: mark loses the first part of its darkness with them.  Generated hard and
+#: moderate 200-dpi gray scans (seeds 8701-8706): clipped paper 254-255,
+#: unclipped at most 242.5.
+CLIPPED_PAPER_MIN = 250.0
+#: On such a scan the kernel is sure of a blank only this far under
+#: ``blank_sure_max`` (:func:`mark_evidence`).  Hard 200-dpi gray, seeds
+#: 8701-8706: on clipped scans light fills read 0.172-0.23 (evidence), 7 of
+#: 1,389 at or under the gray ``blank_sure_max`` of 0.20, against at least
+#: 0.26 on the others (erasure residue 0.05 lower at the median too);
+#: calibration/README.md, ninth round.
+CLIPPED_BLANK_DROP = 0.05
 # Golden angle (radians) of the sunflower spiral: evenly spread points.
 _GOLDEN_ANGLE = np.pi * (3.0 - np.sqrt(5.0))
 # Smallest paper-to-ink contrast (gray levels) used as the darkness scale, so
@@ -273,6 +287,9 @@ class BubbleDarkness:
         A 1-bit scan made by error diffusion: its dot density was measured
         (the scan smoothed by ``DITHER_SMOOTH_MM`` first), which calls for
         the ``dithered`` bands.
+    paper_clipped : bool
+        A gray scan whose paper is clipped to white (``CLIPPED_PAPER_MIN``):
+        faint marks read lighter (see :func:`mark_evidence`).
     """
 
     darkness: np.ndarray
@@ -285,6 +302,7 @@ class BubbleDarkness:
     paper: np.ndarray
     bilevel: bool
     dithered: bool = False
+    paper_clipped: bool = False
 
 
 @dataclass(frozen=True, eq=False)
@@ -528,6 +546,7 @@ def measure_darkness(
         paper=paper.astype(np.float32),
         bilevel=bilevel,
         dithered=dithered,
+        paper_clipped=not bilevel and registration.paper_level >= CLIPPED_PAPER_MIN,
     )
 
 
@@ -799,6 +818,11 @@ def mark_evidence(bubbles: BubbleDarkness, calibration: ReadCalibration) -> np.n
     darkest quarter), whichever is more.  When the inside is darker than
     the halo (a stroke that spills over the ring rather than a line
     crossing it), the inside counts too, up to the marked-unsure band.
+    On a gray scan whose paper is clipped to white, evidence of a bubble
+    with no line in its halo within ``CLIPPED_BLANK_DROP`` under
+    ``blank_sure_max`` is raised to the middle of the blank-unsure band: a
+    faint fill lost that much to the clip, and the looks after the kernel,
+    or a person, decide it.
 
     Returns
     -------
@@ -847,7 +871,12 @@ def mark_evidence(bubbles: BubbleDarkness, calibration: ReadCalibration) -> np.n
         # own, and this rule only costs reviews (seed 5103).
         spill |= bubbles.halo < SPILL_CENTRE_RATIO * centre
     along_line = np.where(spill, np.maximum(along_line, np.minimum(local, unsure_cap)), along_line)
-    return np.where(line, along_line, local).astype(np.float32)
+    evidence = np.where(line, along_line, local).astype(np.float32)
+    if bubbles.paper_clipped:
+        faint = evidence > np.float32(bands.blank_sure_max - CLIPPED_BLANK_DROP)
+        faint &= (evidence <= np.float32(bands.blank_sure_max)) & ~line
+        evidence[faint] = np.float32(bands.blank_unsure_middle)
+    return evidence
 
 
 def classify(evidence: np.ndarray, bands: Bands) -> np.ndarray:

@@ -433,7 +433,9 @@ def test_regression_a_partial_fill_by_the_ring_on_a_gray_scan_goes_to_review(edg
     image = synthetic_scan(page, Scan(dpi=dpi, blur=1.1, noise=2, skew_deg=1.0))
     pattern, _, bubbles = _measured(image, float(dpi))
     e = pattern.geometry.grid("answers")[9, 4]
-    assert mark_evidence(bubbles, READ)[e] <= READ.gray.blank_sure_max  # the kernel alone
+    # The kernel alone reads no mark (blank-sure; on this synthetic scan,
+    # its paper clipped to white, blank-unsure where 0.15-0.20).
+    assert mark_evidence(bubbles, READ)[e] < READ.gray.mark_min
     reading = analyse_sheet(Page(image, "crescent", 1, float(dpi)), ljun_template(), CAL).reading
     assert reading.review
     assert "answer_unsure:10" in reading.flags

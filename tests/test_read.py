@@ -11,6 +11,7 @@ import pytest
 from _reading_helpers import (
     Scan,
     SheetSpec,
+    bench_sheet,
     bubble_px,
     draw_dot,
     draw_line,
@@ -22,9 +23,12 @@ from _reading_helpers import (
 
 from ljun.calibration import Bands, load_calibration, parse_calibration
 from ljun.errors import CalibrationError, LjunError
+from ljun.pipeline import analyse_sheet
 from ljun.read import (
     BLANK_SURE,
     BLANK_UNSURE,
+    CLIPPED_BLANK_DROP,
+    CLIPPED_PAPER_MIN,
     INNER_POINTS,
     MARKED_SURE,
     MARKED_UNSURE,
@@ -36,6 +40,7 @@ from ljun.read import (
     measure_darkness,
     sampling_pattern,
 )
+from ljun.records import Page
 from ljun.register import REFERENCE_DPI, Registration, register
 
 CAL = load_calibration()
@@ -294,7 +299,7 @@ def test_inner_points_constant_matches_pattern():
 # --------------------------------------------------------------------------- no silent error (hard level)
 
 
-def _bubbles(*, bilevel: bool, **features) -> BubbleDarkness:
+def _bubbles(*, bilevel: bool, paper_clipped: bool = False, **features) -> BubbleDarkness:
     """One row of five bubbles; ``features`` give per-bubble lists (default 0)."""
     n = len(next(iter(features.values())))
     zeros = np.zeros(n, np.float32)
@@ -309,6 +314,7 @@ def _bubbles(*, bilevel: bool, **features) -> BubbleDarkness:
         inside=np.ones(n, bool),
         paper=np.full(n, 250, np.float32),
         bilevel=bilevel,
+        paper_clipped=paper_clipped,
     )
 
 
@@ -586,3 +592,84 @@ def test_regression_a_dot_under_a_faint_smudge_on_a_gray_scan_is_not_sure_blank(
     decision = _decide_any(bubbles)
     assert decision.unsure[0]
     assert decision.choice[0] == 1
+
+
+# --------------------------------------------------------------------------- paper clipped to white
+
+
+def test_on_clipped_paper_a_faint_bubble_is_no_sure_blank():
+    """On a gray scan whose paper is clipped to white, evidence within
+    CLIPPED_BLANK_DROP under blank_sure_max (no line in the halo) is raised
+    to the middle of the blank-unsure band; below that, on a line's path,
+    and on paper that is not clipped, the kernel's evidence stands."""
+    gray = READ.gray
+    edge = gray.blank_sure_max - CLIPPED_BLANK_DROP
+    quarter = [edge - 0.005, edge + 0.005, gray.blank_sure_max - 0.001, 0.19, gray.mark_min]
+    halo = [0.0, 0.0, 0.0, gray.line_halo_min, 0.0]
+    contact = [0, 0, 0, 2, 0]
+    clipped = mark_evidence(
+        _bubbles(
+            bilevel=False, paper_clipped=True, quarter=quarter, halo=halo, halo_contact=contact
+        ),
+        READ,
+    )
+    plain = mark_evidence(
+        _bubbles(bilevel=False, quarter=quarter, halo=halo, halo_contact=contact), READ
+    )
+    middle = np.float32(gray.blank_unsure_middle)
+    assert clipped.tolist() == [plain[0], middle, middle, plain[3], plain[4]]
+    assert (classify(plain[:3], gray) == [BLANK_SURE, BLANK_SURE, BLANK_SURE]).all()
+    assert (classify(clipped[1:3], gray) == BLANK_UNSURE).all()
+
+
+@pytest.mark.parametrize(("index", "clipped"), [(0, True), (1, False)])
+def test_the_kernel_knows_a_scan_whose_paper_is_clipped_to_white(index, clipped):
+    """bench_read hard seed 8701: sheet 0 was scanned with background
+    removal (white point under the paper: paper reads 255), sheet 1
+    without (paper about 218)."""
+    sheet = bench_sheet(8701, index, "hard", dpi=200, bits=8)
+    assert (sheet.scan["white_point"] is not None) == clipped
+    analysis = analyse_sheet(Page(sheet.image, "seed8701", index + 1, 200.0), ljun_template(), CAL)
+    assert analysis.registration is not None and analysis.bubbles is not None
+    assert (analysis.registration.paper_level >= CLIPPED_PAPER_MIN) == clipped
+    assert analysis.bubbles.paper_clipped == clipped
+
+
+def test_a_1bit_scan_is_never_read_as_clipped_paper():
+    image = scan_page(pencil(SheetSpec(), 200), Scan(dpi=200, bits=1))
+    registration = register(image, ljun_template(), CAL, dpi=200)
+    assert isinstance(registration, Registration)
+    assert registration.paper_level >= CLIPPED_PAPER_MIN
+    assert not measure_darkness(
+        image, registration, sampling_pattern(ljun_template())
+    ).paper_clipped
+
+
+@pytest.mark.parametrize(
+    ("seed", "index", "field", "item"),
+    [
+        (8701, 0, "answers", 27),  # a light D read blank
+        (8704, 7, "answers", 8),  # a light E read blank
+        (8618, 195, "nama", 11),  # a light N: "YULIA SUSA TI"
+        (8707, 98, "nama", 11),  # a light R: "DWI SIREGA"
+    ],
+)
+def test_regression_a_light_fill_on_clipped_paper_is_no_sure_blank(seed, index, field, item):
+    """bench_read hard, 200-dpi gray scans with background removal (paper
+    clipped to white; seeds 8701, 8704, 8707 dev, 8618 spent): a light fill
+    lost part of its darkness to the clip (evidence 0.168-0.197), read
+    blank surely, and the sheet was not reviewed.  Now it goes to review."""
+    sheet = bench_sheet(seed, index, "hard", dpi=200, bits=8)
+    assert sheet.scan["white_point"] is not None
+    light = [m for m in sheet.scan["hard_marks"] if (m["field"], m["item"]) == (field, item)]
+    assert [m["kind"] for m in light] == ["light"]
+    reading = analyse_sheet(
+        Page(sheet.image, f"seed{seed}", index + 1, 200.0), ljun_template(), CAL
+    ).reading
+    if field == "answers":
+        assert reading.answers[item - 1] == sheet.truth["answers"][item - 1] or (
+            f"answer_unsure:{item}" in reading.flags
+        )
+    else:
+        assert reading.nama == sheet.truth["nama"] or f"unsure:nama:{item}" in reading.flags
+    assert reading.review, reading.flags
