@@ -59,7 +59,11 @@ of scan (gray, 1-bit threshold and adaptive, dithered) one more holds:
   blank in a column with no sure mark reads blank surely too (easy seed
   8607, sheets 131 and 184, 200-dpi gray: dust on Q and N of blank name
   columns, 0.15 and 0.20 mm²): identity columns hold no dots, a letter is
-  filled.  A stroke's end there stays unsure (:mod:`ljun._stroke_end`).
+  filled.  There a speck is a spot, the rest of the bubble blank
+  (``SPECK_BODY_MAX``): a light fill on a scan whose paper is clipped to
+  white keeps as little ink over the closer look's threshold, but all over
+  the bubble (hard seed 8707 sheet 98, a light R of a name: "DWI SIREGA").
+  A stroke's end there stays unsure (:mod:`ljun._stroke_end`).
 
 A dithered scan is looked at through its dot density
 (:func:`ljun._closer_look.dot_density`, read with the gray thresholds),
@@ -108,6 +112,7 @@ __all__ = [
     "letter_candidates",
     "fill_evidence",
     "STRAY_SPECK_MAX_MM2",
+    "SPECK_BODY_MAX",
     "stray_candidates",
     "stray_ink",
     "identity_column_evidence",
@@ -146,6 +151,14 @@ LETTER_BESIDE_FILL_MAX_MM2 = IDENTITY_LETTER_EXCESS_MAX_MM2
 #: 0.15-0.28 mm² (calibration/README.md, sixth round); a partial or light
 #: fill at least 0.8 mm² (``ljun._stroke_end``: 0.85 the least).
 STRAY_SPECK_MAX_MM2 = 0.3
+#: ... and in a column with no sure mark, a speck is a spot: the bubble
+#: beyond its darkest quarter (``body``) reads at most this.  A light fill
+#: on a gray scan whose paper is clipped to white keeps little ink over the
+#: closer look's threshold (0.06-0.25 mm², a speck's) but lies over the
+#: whole bubble: hard 200-dpi gray dev seeds 8701-8710, light fills of blank
+#: columns body 0.088-0.126, the specks and lines read blank there at most
+#: 0.012 (calibration/README.md, ninth round).
+SPECK_BODY_MAX = 0.05
 
 
 def fill_candidates(
@@ -328,26 +341,33 @@ def stray_candidates(
 
 
 def stray_ink(
-    path: np.ndarray, inside: np.ndarray, usable: np.ndarray, beside_fill: np.ndarray
+    path: np.ndarray,
+    inside: np.ndarray,
+    usable: np.ndarray,
+    beside_fill: np.ndarray,
+    body: np.ndarray,
 ) -> np.ndarray:
     """Whether each candidate's ink is stray: a speck (inside ink at most
-    ``STRAY_SPECK_MAX_MM2``), or beside the column's fill a stroke's end or
-    a line's path (a path of at least ``PATH_MIN_MM2`` and
+    ``STRAY_SPECK_MAX_MM2``; in a column with no sure mark, its ``body``
+    at most ``SPECK_BODY_MAX`` too), or beside the column's fill a stroke's
+    end or a line's path (a path of at least ``PATH_MIN_MM2`` and
     ``PATH_SHARE_MIN`` of the inside ink leaves the ring); mm², each (U,),
     as :class:`ljun._stroke_end.StrokeEvidence`; never where ``usable`` is
     False.  A stroke that ends in a bubble of a blank column stays unsure
     (:mod:`ljun._stroke_end`).
 
     >>> stray_ink(
-    ...     np.array([0.07, 0.0, 0.04, 0.3, 0.07]),  # path beyond the ring, mm²
-    ...     np.array([0.56, 0.2, 1.0, 4.5, 0.56]),  # inside ink, mm²
-    ...     np.array([True, True, True, True, True]),
-    ...     np.array([True, False, True, True, False]),  # beside the column's fill
+    ...     np.array([0.07, 0.0, 0.04, 0.3, 0.07, 0.0]),  # path beyond the ring, mm²
+    ...     np.array([0.56, 0.2, 1.0, 4.5, 0.56, 0.2]),  # inside ink, mm²
+    ...     np.array([True, True, True, True, True, True]),
+    ...     np.array([True, False, True, True, False, False]),  # beside the column's fill
+    ...     np.array([0.0, 0.0, 0.0, 0.3, 0.0, 0.1]),  # body (darkness)
     ... ).tolist()
-    [True, True, False, False, False]
+    [True, True, False, False, False, False]
     """
     leaves = (path >= PATH_MIN_MM2) & (path >= PATH_SHARE_MIN * inside) & beside_fill
-    return np.asarray(usable & (leaves | (inside <= STRAY_SPECK_MAX_MM2)))
+    spot = beside_fill | (body <= SPECK_BODY_MAX)
+    return np.asarray(usable & (leaves | ((inside <= STRAY_SPECK_MAX_MM2) & spot)))
 
 
 def identity_column_evidence(
@@ -488,7 +508,7 @@ def _stray_beside_fill(
     found = stroke_evidence(
         image, registration, pattern, template, bubbles, stray, blank, gray=gray
     )
-    settled = stray_ink(found.path, found.inside, found.usable, beside_fill)
+    settled = stray_ink(found.path, found.inside, found.usable, beside_fill, bubbles.body[stray])
     out = evidence.copy()
     out[stray[settled]] = np.float32(bands.blank_sure_max)
     return out

@@ -12,6 +12,7 @@ from ljun._identity_column import (
     FILL_SOLID_MIN_MM2,
     LIGHT_FILL_COVER_MIN,
     LINE_PARTNER_CONTACT_MIN,
+    SPECK_BODY_MAX,
     STRAY_SPECK_MAX_MM2,
     fill_candidates,
     fill_evidence,
@@ -258,20 +259,30 @@ def test_a_column_partly_off_the_scan_has_no_stray_candidate():
 
 
 @pytest.mark.parametrize(
-    ("path", "inside", "usable", "beside_fill", "stray"),
+    ("path", "inside", "usable", "beside_fill", "body", "stray"),
     [
-        (PATH_MIN_MM2, PATH_MIN_MM2 / PATH_SHARE_MIN, True, True, True),  # a path, both edges
-        (PATH_MIN_MM2, PATH_MIN_MM2 / PATH_SHARE_MIN, True, False, False),  # ... blank column
-        (PATH_MIN_MM2 - EPS, 0.5, True, True, False),  # too little path
-        (0.2, 0.2 / PATH_SHARE_MIN + 0.01, True, True, False),  # a blob with a speck of path
-        (0.0, STRAY_SPECK_MAX_MM2, True, False, True),  # a speck
-        (0.0, STRAY_SPECK_MAX_MM2 + EPS, True, True, False),
-        (0.5, 0.5, False, True, False),  # no blank look
+        (PATH_MIN_MM2, PATH_MIN_MM2 / PATH_SHARE_MIN, True, True, 0.0, True),  # a path, both edges
+        (PATH_MIN_MM2, PATH_MIN_MM2 / PATH_SHARE_MIN, True, False, 0.0, False),  # ... blank column
+        (PATH_MIN_MM2 - EPS, 0.5, True, True, 0.0, False),  # too little path
+        (0.2, 0.2 / PATH_SHARE_MIN + 0.01, True, True, 0.0, False),  # a blob with a speck of path
+        (0.0, STRAY_SPECK_MAX_MM2, True, False, 0.0, True),  # a speck
+        (0.0, STRAY_SPECK_MAX_MM2 + EPS, True, True, 0.0, False),
+        (0.5, 0.5, False, True, 0.0, False),  # no blank look
+        # In a blank column a speck is a spot; ink over the whole bubble is a
+        # light fill (a clipped gray scan keeps little of it over the threshold).
+        (0.0, STRAY_SPECK_MAX_MM2, True, False, SPECK_BODY_MAX, True),
+        (0.0, 0.1, True, False, SPECK_BODY_MAX + EPS, False),
+        # Beside the column's fill, faint ink all over is residue: stray.
+        (0.0, 0.1, True, True, 0.2, True),
     ],
 )
-def test_stray_ink_edges(path, inside, usable, beside_fill, stray):
+def test_stray_ink_edges(path, inside, usable, beside_fill, body, stray):
     got = stray_ink(
-        np.array([path]), np.array([inside]), np.array([usable]), np.array([beside_fill])
+        np.array([path]),
+        np.array([inside]),
+        np.array([usable]),
+        np.array([beside_fill]),
+        np.array([body], dtype=np.float32),
     )
     assert got.tolist() == [stray]
 
