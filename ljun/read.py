@@ -187,10 +187,10 @@ NEAR_LINE_CONTACT_FACTOR = 2
 CLIPPED_PAPER_MIN = 250.0
 #: On such a scan the kernel is sure of a blank only this far under
 #: ``blank_sure_max`` (:func:`mark_evidence`).  Hard 200-dpi gray, seeds
-#: 8701-8706: on clipped scans light fills read 0.172-0.23 (evidence), 7 of
-#: 1,389 at or under the gray ``blank_sure_max`` of 0.20, against at least
-#: 0.26 on the others (erasure residue 0.05 lower at the median too);
-#: calibration/README.md, ninth round.
+#: 8701-8706 (1,200 sheets, 362 clipped): on clipped scans light fills read
+#: from 0.172 (evidence; 7 of 1,489 at or under the gray ``blank_sure_max``
+#: of 0.20, all above 0.15), on the others from 0.237; erasure residue reads
+#: 0.07 lower at the median (calibration/README.md, ninth round).
 CLIPPED_BLANK_DROP = 0.05
 # Golden angle (radians) of the sunflower spiral: evenly spread points.
 _GOLDEN_ANGLE = np.pi * (3.0 - np.sqrt(5.0))
