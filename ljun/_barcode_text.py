@@ -18,9 +18,10 @@ legible where the bars are not.
 * the line is found by the fixed prefix ``LJUN-<paket>-``: normalised
   correlation over shifts of up to ``TEXT_SEARCH_MM`` either way, on both
   images blurred by ``TEXT_BLUR_MM`` (a 1-bit threshold grows or thins the
-  strokes by a pixel); of the font sizes whose prefix fits within
-  ``TEXT_SCALE_FIT_TOLERANCE`` of the best, the one whose digit cells fit
-  best is kept;
+  strokes by a pixel); where the digit cells at the prefix's best font
+  size do not all read clearly (``TEXT_CELLS_CLEAR``), the other sizes
+  whose prefix fits within ``TEXT_SCALE_FIT_TOLERANCE`` of the best are
+  tried, and the size whose cells fit best is kept;
 * each of the six digit cells (the font's digits share one advance) is
   compared with every digit drawn there, over ``TEXT_CELL_SLACK_PX`` more
   either way: a ``(6, 10)`` array of correlations.
@@ -71,6 +72,10 @@ TEXT_CELL_SLACK_PX = 2
 #: 0.890 and 0.880 at 1.02, 0.871 and 0.879 at 1.04; the cells' best
 #: correlations fell to 0.49 and 0.47 at 1.02 and stayed >= 0.83 at 1.04).
 TEXT_SCALE_FIT_TOLERANCE = 0.05
+#: ... in the order of their prefix fit, until every cell's best digit
+#: correlates at least this well (0.83-0.94 at the right size on those
+#: sheets, 0.41-0.49 at the sizes beside it).
+TEXT_CELLS_CLEAR = 0.7
 #: Paper and ink levels of the text band: these percentiles of the crop.
 TEXT_PAPER_PERCENTILE = 90
 TEXT_INK_PERCENTILE = 2
@@ -200,16 +205,18 @@ def printed_digit_scores(
         fit = cv2.matchTemplate(window, lines[0][:, p0:p1], cv2.TM_CCOEFF_NORMED)
         row, column = np.unravel_index(int(np.argmax(fit)), fit.shape)
         placed.append((float(fit[row, column]), scale, int(row) - search, int(column) - search))
-    best_fit = max(fit for fit, *_ in placed)
+    placed.sort(reverse=True)
     best: np.ndarray | None = None
     for fit, scale, dy, dx in placed:
-        if fit < best_fit - TEXT_SCALE_FIT_TOLERANCE:
-            continue
+        if fit < placed[0][0] - TEXT_SCALE_FIT_TOLERANCE:
+            break
         scores = _cell_scores(darkness, template, paket, px_per_mm, origin, scale, dy, dx)
         if scores is None:
             return None
         if best is None or scores.max(axis=1).sum() > best.max(axis=1).sum():
             best = scores
+        if best.max(axis=1).min() >= TEXT_CELLS_CLEAR:
+            break  # most lines: the prefix's best size reads every cell
     return best
 
 
