@@ -39,7 +39,9 @@ dev seeds 8602-8605, about half of that row's reviews) two kinds recur:
 
 * **a fill that stays inside the ring** (:func:`enclosed_fill`, ninth
   round).  A partial or light fill that the threshold left speckled or
-  small (too little solid ink or cover for :func:`fill_evidence`) is still
+  small (too little solid ink or cover for :func:`fill_evidence`), the
+  candidate read as the letter but unsure (evidence at least ``mark_min``:
+  the rule changes a confidence, never a reading), is surely
   the column's letter when no ink leaves its ring (no path of
   ``ljun._stroke_end.PATH_MIN_MM2``: a stray line or a stroke's end
   brings one, 0.27-1.24 mm² on hard dev seeds) and its excess ink is at
@@ -506,10 +508,12 @@ def _bilevel_columns(
             solid_square(ink, patches.dpi),
             bubbles.halo[fills] >= bands.line_halo_min,
         )
-        # The rest: a fill inside the ring, or a stroke's end (its path);
-        # not where the erosion is thin (erasure residue keeps solid ink).
+        # The rest read as the letter (at least mark_min): a fill inside the
+        # ring, or a stroke's end (its path); not where the erosion is thin
+        # (erasure residue keeps solid ink).
+        read = evidence[fills] >= bands.mark_min
         rest = np.flatnonzero(
-            ~fill & enclosed_fill(area[:n], solid, np.zeros(n), patches.usable[:n])
+            ~fill & read & enclosed_fill(area[:n], solid, np.zeros(n), patches.usable[:n])
         )
         if len(rest) and not thin_erosion(patches.dpi):
             found = stroke_evidence(
