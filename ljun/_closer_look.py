@@ -20,7 +20,9 @@ group of :class:`ljun.read.SamplingPattern`), which the scan treated the
 same way:
 
 1. each bubble looked at and the sampled members of its group
-   (``pattern.members``) that read blank surely are sampled on a square grid
+   (``pattern.members``) that read blank surely (where fewer than
+   ``MIN_REFERENCES`` of the sample do, the group's other bubbles that do:
+   :func:`reference_members`) are sampled on a square grid
    of one scan pixel, in template coordinates mapped through the
    registration's homography (one :func:`ljun.register.sample_scan` for
    all of them);
@@ -103,6 +105,7 @@ __all__ = [
     "PrintedLetters",
     "printed_letters",
     "closer_patches",
+    "reference_members",
     "excess_ink",
     "excess_off_letter",
     "letter_only",
@@ -140,7 +143,8 @@ GRAY_EXCESS_DARKNESS = 0.25
 #: move a letter's edge by about a pixel.
 REFERENCE_GROW_PX = 1
 #: The blank look needs at least this many members that read blank surely
-#: (of ``ljun.read.GROUP_SAMPLE``); with fewer the bubble keeps its evidence.
+#: (of ``ljun.read.GROUP_SAMPLE``, taken from the whole group where the
+#: sample is short); with fewer the bubble keeps its evidence.
 MIN_REFERENCES = 3
 #: A bubble with at most this much excess ink (mm²) shows the printed letter
 #: only: no pencil.  Half the least excess ink of any pencil mark (light,
@@ -376,7 +380,7 @@ def closer_patches(
     gx, gy = np.meshgrid(grid, grid)
     offsets = np.column_stack([gx.ravel(), gy.ravel()])  # (P, 2), P = side**2
 
-    members = pattern.members[pattern.group[candidates]]  # (U, M)
+    members = reference_members(pattern, candidates, blank)  # (U, M)
     looked = np.concatenate([candidates[:, None], members], axis=1)  # (U, 1 + M)
     # x and y apart: a sum broadcast over the (x, y) pairs runs numpy's inner
     # loop two numbers a time (0.13 ms for 18 patches, now 0.04); the same
@@ -418,6 +422,54 @@ def closer_patches(
         dpi=registration.dpi,
         letter=letter,
     )
+
+
+def reference_members(
+    pattern: SamplingPattern, candidates: np.ndarray, blank: np.ndarray
+) -> np.ndarray:
+    """The members of each candidate's group its blank look is made of.
+
+    The group's sampled members (``pattern.members``); but where fewer than
+    ``MIN_REFERENCES`` of them read blank surely (a letter most of whose
+    sampled bubbles are filled: A of a name whose sample caught four filled
+    A's and an unsure one, moderate fresh seed 8618 sheet 136), as many as
+    the sample holds of the group's bubbles that read blank surely, spread
+    evenly over them.  Bubbles printed alike all the same: the
+    sample is only a saving.
+
+    Parameters
+    ----------
+    pattern : SamplingPattern
+    candidates : (U,) ndarray of intp
+    blank : (N,) ndarray of bool
+        Bubbles that read blank surely.
+
+    Returns
+    -------
+    (U, M) ndarray of intp
+        ``M`` is ``ljun.read.GROUP_SAMPLE``; a row short of blank bubbles is
+        padded with its candidate (never a reference).
+    """
+    groups = pattern.group[candidates]
+    members = pattern.members[groups]
+    usable = blank[members] & (members != candidates[:, None])
+    short = np.flatnonzero(usable.sum(axis=1) < MIN_REFERENCES)
+    if len(short) == 0:
+        return members  # almost every candidate
+    members = members.copy()
+    size = members.shape[1]
+    for u in short:  # a few bubbles of a few sheets
+        candidate = candidates[u]
+        alike = np.flatnonzero((pattern.group == groups[u]) & blank)
+        alike = alike[alike != candidate]
+        if len(alike) < MIN_REFERENCES:
+            continue  # too few in the whole group: no blank look
+        # Evenly spread: all of them read blank, none can be picked in step
+        # with a pattern of marks.
+        picked = np.unique(alike[np.linspace(0, len(alike) - 1, size).round().astype(np.intp)])
+        members[u] = candidate
+        members[u, : len(picked)] = picked
+    return members
 
 
 def excess_ink(patches: Patches, darker_by: float, *, mask: np.ndarray | None = None) -> np.ndarray:

@@ -37,7 +37,21 @@ dev seeds 8602-8605, about half of that row's reviews) two kinds recur:
   of a kode kompetensi column, 0.66 mm², beside a filled 1; 8602 sheet 30:
   G's letter shifted by registration, 0.76 mm², beside a filled A).
 
-Both rules above are for 1-bit threshold and adaptive scans.  On every kind
+* **a fill that stays inside the ring** (:func:`enclosed_fill`, ninth
+  round).  A partial or light fill that the threshold left speckled or
+  small (too little solid ink or cover for :func:`fill_evidence`), the
+  candidate read as the letter but unsure (evidence at least ``mark_min``:
+  the rule changes a confidence, never a reading), is surely
+  the column's letter when no ink leaves its ring (no path of
+  ``ljun._stroke_end.PATH_MIN_MM2``: a stray line or a stroke's end
+  brings one, 0.27-1.24 mm² on hard dev seeds) and its excess ink is at
+  least ``ENCLOSED_FILL_AREA_MIN_MM2`` with ``ENCLOSED_FILL_SOLID_MIN_MM2``
+  solid (erasure residue at most 0.72 mm² and 0.06 mm² solid, printed
+  letters and specks less).  Not at 200 dpi, where the erosion is one thin
+  pixel and heavy residue under an adaptive threshold kept 1.09 mm² solid
+  (:func:`ljun._lone_mark.thin_erosion`; hard dev seed 8715 sheet 128).
+
+Those rules are for 1-bit threshold and adaptive scans.  On every kind
 of scan (gray, 1-bit threshold and adaptive, dithered) one more holds:
 
 * **stray ink beside the column's fill** (:func:`stray_candidates`).  In a
@@ -53,7 +67,11 @@ of scan (gray, 1-bit threshold and adaptive, dithered) one more holds:
   (:func:`stray_ink`; moderate seed 8607 sheet 199, 200-dpi gray: a line
   ending in 8 beside the filled 2 of a nomor peserta column; seed 8606
   sheet 75, 200-dpi dithered: a short stroke ending in X beside the
-  filled U of a name column).  A partial second fill is a blob inside the
+  filled U of a name column).  On a dithered scan, whose bands are narrow,
+  a stroke's end through the centre may read surely (its ``body`` blank):
+  beside the column's one fill it is a candidate too (moderate seed 8618
+  sheet 66, 150-dpi dithered: a short stroke ending in T beside the
+  overfilled B, 0.30 against ``marked_sure_min`` 0.26).  A partial second fill is a blob inside the
   ring: its path, if any, is a speck beside it (at most 0.05 of its inside
   ink, ``ljun._stroke_end``), and it keeps its evidence.  A speck read
   blank in a column with no sure mark reads blank surely too (easy seed
@@ -96,6 +114,7 @@ from ._lone_mark import (
     lined_candidates,
     off_band_area,
     solid_area,
+    thin_erosion,
 )
 from ._stroke_end import PATH_MIN_MM2, PATH_SHARE_MIN, stroke_evidence
 from .calibration import Bands, ReadCalibration
@@ -111,6 +130,9 @@ __all__ = [
     "fill_candidates",
     "letter_candidates",
     "fill_evidence",
+    "ENCLOSED_FILL_AREA_MIN_MM2",
+    "ENCLOSED_FILL_SOLID_MIN_MM2",
+    "enclosed_fill",
     "STRAY_SPECK_MAX_MM2",
     "SPECK_BODY_MAX",
     "stray_candidates",
@@ -136,6 +158,13 @@ FILL_SOLID_MIN_MM2 = 0.8
 #: 0.42-0.43 (8604 sheet 126, 8605 sheet 111), a partial 2 0.37 (8602
 #: sheet 179).
 LIGHT_FILL_COVER_MIN = 0.35
+#: A column's only candidate whose ink stays inside its ring (no path of
+#: ``ljun._stroke_end.PATH_MIN_MM2`` leaves it: no stroke's end, no line)
+#: is a fill when its excess ink is at least this (mm²) ...
+ENCLOSED_FILL_AREA_MIN_MM2 = 1.0
+#: ... and at least this much of it survives the erosion of
+#: :func:`ljun._lone_mark.solid_area` (calibration/README.md, ninth round).
+ENCLOSED_FILL_SOLID_MIN_MM2 = 0.5
 #: Another unsure bubble of the column is a line's path beside the fill
 #: when its halo is touched in at least this many of ``HALO_POINTS``
 #: directions (a line runs on through the halo; a fill spilling over the
@@ -292,6 +321,33 @@ def fill_evidence(
     return np.asarray(patch & (square_alone | spread))
 
 
+def enclosed_fill(
+    area: np.ndarray, solid: np.ndarray, path: np.ndarray, usable: np.ndarray
+) -> np.ndarray:
+    """Whether each candidate's excess ink is a fill that stays inside its
+    ring: at least ``ENCLOSED_FILL_AREA_MIN_MM2`` of it, at least
+    ``ENCLOSED_FILL_SOLID_MIN_MM2`` solid, and less than
+    ``ljun._stroke_end.PATH_MIN_MM2`` of ink leaving the ring (a stroke's
+    end or a line brings its path; erasure residue and printed letters
+    leave too little solid ink).  All (U,), mm²; never where ``usable``
+    (a blank look) is False.
+
+    >>> enclosed_fill(
+    ...     np.array([1.38, 1.63, 2.64, 0.9]),  # excess ink, mm²
+    ...     np.array([0.61, 1.01, 0.56, 0.6]),  # solid, mm²
+    ...     np.array([0.0, 0.39, 0.0, 0.0]),  # path leaving the ring, mm²
+    ...     np.array([True, True, True, True]),
+    ... ).tolist()
+    [True, False, True, False]
+    """
+    return np.asarray(
+        usable
+        & (np.nan_to_num(area, nan=-np.inf) >= ENCLOSED_FILL_AREA_MIN_MM2)
+        & (np.nan_to_num(solid, nan=-np.inf) >= ENCLOSED_FILL_SOLID_MIN_MM2)
+        & (np.nan_to_num(path, nan=np.inf) < PATH_MIN_MM2)
+    )
+
+
 def stray_candidates(
     evidence: np.ndarray, bubbles: BubbleDarkness, grids: list[np.ndarray], bands: Bands
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -333,6 +389,12 @@ def stray_candidates(
         on_scan = bubbles.inside[grid].all(axis=1)
         thin = bands.unsure(e) & (body <= bands.blank_sure_max)
         near_fill = thin & (one_fill & on_scan)[:, None]
+        if bubbles.dithered:
+            # A stroke's end read surely from its dark centre beside the
+            # column's one fill (the dithered bands are narrow).
+            thin_sure = sure & (body <= bands.blank_sure_max)
+            one_filled = (filled.sum(axis=1) == 1) & ((sure & ~filled) == thin_sure).all(axis=1)
+            near_fill |= thin_sure & (one_filled & on_scan)[:, None]
         in_blank = thin & (e < bands.mark_min) & (none & on_scan)[:, None]
         looked = near_fill | in_blank
         found.append(grid[looked])
@@ -409,7 +471,13 @@ def identity_column_evidence(
     bands = bands_for(bubbles, calibration)
     geometry = pattern.geometry
     grids = [geometry.grid(f.name) for f in template.fields if f.kind != "answers"]
-    if not bands.unsure(evidence[np.concatenate([g.ravel() for g in grids])]).any():
+    every = np.concatenate([g.ravel() for g in grids])
+    looked = bands.unsure(evidence[every])
+    if bubbles.dithered:  # and letters read surely from their centre alone
+        looked |= (evidence[every] >= bands.marked_sure_min) & (
+            bubbles.body[every] <= bands.blank_sure_max
+        )
+    if not looked.any():
         return evidence  # most sheets
     if bubbles.dithered:
         image = dot_density(image, registration.dpi)
@@ -417,7 +485,9 @@ def identity_column_evidence(
             image, registration, pattern, bubbles, evidence, grids, calibration
         )
     elif bubbles.bilevel:
-        evidence = _bilevel_columns(image, registration, pattern, bubbles, evidence, grids, bands)
+        evidence = _bilevel_columns(
+            image, registration, pattern, template, bubbles, evidence, grids, bands
+        )
     return _stray_beside_fill(
         image, registration, pattern, template, bubbles, evidence, grids, bands
     )
@@ -427,13 +497,15 @@ def _bilevel_columns(
     image: np.ndarray,
     registration: Registration,
     pattern: SamplingPattern,
+    template: Template,
     bubbles: BubbleDarkness,
     evidence: np.ndarray,
     grids: list[np.ndarray],
     bands: Bands,
 ) -> np.ndarray:
     """A 1-bit threshold or adaptive scan's lone fills and letters beside a
-    fill (:func:`fill_candidates`, :func:`letter_candidates`)."""
+    fill (:func:`fill_candidates`, :func:`fill_evidence`,
+    :func:`enclosed_fill`, :func:`letter_candidates`)."""
     fills, partners, partner_of = fill_candidates(evidence, bubbles, grids, bands)
     letters = letter_candidates(evidence, bubbles, grids, bands)
     looked = np.concatenate([fills, letters])
@@ -447,14 +519,27 @@ def _bilevel_columns(
     n = len(fills)
     if n:
         ink = excess[:n]
+        solid = solid_area(ink, patches.dpi)
         fill = fill_evidence(
             area[:n],
             disc_area(patches)[:n],
-            solid_area(ink, patches.dpi),
+            solid,
             off_band_area(ink, patches.dpi),
             solid_square(ink, patches.dpi),
             bubbles.halo[fills] >= bands.line_halo_min,
         )
+        # The rest read as the letter (at least mark_min): a fill inside the
+        # ring, or a stroke's end (its path); not where the erosion is thin
+        # (erasure residue keeps solid ink).
+        read = evidence[fills] >= bands.mark_min
+        rest = np.flatnonzero(
+            ~fill & read & enclosed_fill(area[:n], solid, np.zeros(n), patches.usable[:n])
+        )
+        if len(rest) and not thin_erosion(patches.dpi):
+            found = stroke_evidence(
+                image, registration, pattern, template, bubbles, fills[rest], blank
+            )
+            fill[rest] = enclosed_fill(area[rest], solid[rest], found.path, found.usable)
         out[fills[fill]] = np.float32(bands.marked_sure_min)
         out[partners[fill[partner_of]]] = np.float32(bands.blank_sure_max)
     letter = np.nan_to_num(area[n:], nan=np.inf) <= LETTER_BESIDE_FILL_MAX_MM2

@@ -117,6 +117,7 @@ __all__ = [
     "SOLID_PATCH_MIN_MM2",
     "THIN_EROSION_SOLID_MIN_MM2",
     "lone_solid_min_mm2",
+    "thin_erosion",
     "LINE_BAND_HALF_MM",
     "LINE_BAND_ANGLES",
     "LINE_RESIDUE_MAX_MM2",
@@ -291,14 +292,24 @@ def _erosion_radius_px(dpi: float) -> int:
     return max(1, int(round(SOLID_PATCH_RADIUS_MM * dpi / MM_PER_INCH)))
 
 
+def thin_erosion(dpi: float) -> bool:
+    """Whether whole pixels make the erosion of :func:`solid_area` shallower
+    than ``SOLID_PATCH_RADIUS_MM`` at ``dpi``: erasure residue may then keep
+    solid ink (``THIN_EROSION_SOLID_MIN_MM2``).
+
+    >>> [thin_erosion(dpi) for dpi in (150.0, 200.0, 300.0)]
+    [False, True, False]
+    """
+    return _erosion_radius_px(dpi) * MM_PER_INCH / dpi < SOLID_PATCH_RADIUS_MM
+
+
 def lone_solid_min_mm2(dpi: float) -> float:
     """Solid ink (mm²) that makes a lone bubble a sure mark at ``dpi``.
 
     >>> [lone_solid_min_mm2(dpi) for dpi in (150.0, 200.0, 300.0)]
     [0.15, 0.3, 0.15]
     """
-    eroded_mm = _erosion_radius_px(dpi) * MM_PER_INCH / dpi
-    return SOLID_PATCH_MIN_MM2 if eroded_mm >= SOLID_PATCH_RADIUS_MM else THIN_EROSION_SOLID_MIN_MM2
+    return THIN_EROSION_SOLID_MIN_MM2 if thin_erosion(dpi) else SOLID_PATCH_MIN_MM2
 
 
 def solid_mask(mask: np.ndarray, dpi: float) -> np.ndarray:

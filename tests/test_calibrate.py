@@ -677,7 +677,9 @@ def test_calibrate_records_what_ljun_score_then_does_on_the_same_sheets(
     measured = _outcome(records, _truth_records(bilevel_set))
     assert verification["measured"] == measured
     assert verification["kinds"]["bilevel"]["measured"] == measured  # one kind of scan here
-    assert measured["sheets"] == 12 and measured["review"] > 0
+    # Page 4 (tanggal lahir column 6, read right) went to review until the
+    # ninth round (calibration/README.md); none is reviewed now, none silent.
+    assert measured["sheets"] == 12 and measured["silent_errors"] == 0
     # ... and not what the replay predicted: the closer look and lone marks settle some.
     assert verification["predicted"]["review"] > measured["review"]
     rate = measured["review"] / 12

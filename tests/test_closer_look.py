@@ -22,6 +22,7 @@ from ljun._closer_look import (
     IDENTITY_LETTER_EXCESS_MAX_MM2,
     LETTER_EXCESS_MAX_MM2,
     LETTER_OUTSIDE_MAX_MM2,
+    MIN_REFERENCES,
     PENCIL_AREA_MIN_MM2,
     PENCIL_COVER_SURE,
     SOLID_INK_MM,
@@ -35,6 +36,7 @@ from ljun._closer_look import (
     pencil_covers,
     printed_letters,
     printed_only,
+    reference_members,
     resolve,
     solid_ink,
     whole_letter,
@@ -44,6 +46,7 @@ from ljun.calibration import load_calibration
 from ljun.pipeline import analyse_sheet
 from ljun.read import (
     BLANK_SURE,
+    GROUP_SAMPLE,
     MARKED_SURE,
     bands_for,
     classify,
@@ -516,3 +519,68 @@ def test_a_pages_dot_density_is_made_once_and_read_only():
     assert dot_density(other, 200.0) is not density
     np.testing.assert_array_equal(dot_density(other, 200.0), density)
     assert dot_density(page, 300.0) is not density
+
+
+# --- references beyond the group's sample (ninth round) ----------------------
+
+
+def _group_of(option: str, field: str = "nama"):
+    """The sampling pattern and the bubbles of ``field`` printed ``option``."""
+    pattern = sampling_pattern(ljun_template(), REFERENCE_DPI)
+    geometry = pattern.geometry
+    column = geometry.grid(field)[:, ljun_template().field(field).options.index(option)]
+    return pattern, column
+
+
+def test_references_are_the_groups_sample_when_enough_of_it_reads_blank():
+    pattern, column = _group_of("A")
+    candidate = column[4]
+    blank = np.ones(len(pattern.group), bool)
+    members = reference_members(pattern, np.array([candidate]), blank)
+    np.testing.assert_array_equal(members[0], pattern.members[pattern.group[candidate]])
+
+
+@pytest.mark.parametrize("blank_in_sample", range(MIN_REFERENCES))
+def test_references_come_from_the_whole_group_when_the_sample_is_short(blank_in_sample):
+    """A letter most of whose sampled bubbles are filled (8618 sheet 136):
+    the blank look is made of the group's other bubbles that read blank."""
+    pattern, column = _group_of("A")
+    candidate = column[4]
+    group = np.flatnonzero(pattern.group == pattern.group[candidate])
+    sample = pattern.members[pattern.group[candidate]]
+    blank = np.ones(len(pattern.group), bool)
+    blank[sample] = False
+    blank[sample[:blank_in_sample]] = True
+    blank[candidate] = False
+    members = reference_members(pattern, np.array([candidate]), blank)[0]
+    assert members.shape == (GROUP_SAMPLE,)
+    references = members[members != candidate]
+    assert len(references) >= MIN_REFERENCES
+    assert len(set(references.tolist())) == len(references)
+    assert np.isin(references, group).all() and blank[references].all()
+
+
+def test_no_references_when_the_whole_group_is_short():
+    pattern, column = _group_of("A")
+    candidate = column[4]
+    group = np.flatnonzero(pattern.group == pattern.group[candidate])
+    blank = np.ones(len(pattern.group), bool)
+    blank[group] = False
+    blank[group[group != candidate][: MIN_REFERENCES - 1]] = True
+    members = reference_members(pattern, np.array([candidate]), blank)
+    np.testing.assert_array_equal(members[0], pattern.members[pattern.group[candidate]])
+
+
+def test_regression_a_blank_name_bubble_whose_group_sample_is_mostly_filled():
+    """bench moderate mixed, seed 8618 sheet 136 (300-dpi 1-bit adaptive):
+    name column 5 of "AGUS PANGARIBUAN" is blank; its A showed the printed
+    letter only, at 0.083 (``blank_sure_max`` 0.08), but four of the eight
+    sampled A's of the name were filled and one unsure, so the closer look
+    had no blank look (fewer than ``MIN_REFERENCES``) and the sheet went to
+    review for it alone.  The group's other blank A's make the blank look:
+    blank, surely."""
+    sheet = bench_sheet(8618, 136, "moderate", dpi=300, bits=1, bilevel_mode="adaptive")
+    reading = analyse_sheet(Page(sheet.image, "seed8618", 137, 300.0), ljun_template(), CAL).reading
+    assert reading.nama == sheet.truth["nama"]
+    assert "unsure:nama:5" not in reading.flags
+    assert not reading.review, reading.flags

@@ -9,11 +9,14 @@ import pytest
 from _reading_helpers import bench_sheet, ljun_template
 
 from ljun._identity_column import (
+    ENCLOSED_FILL_AREA_MIN_MM2,
+    ENCLOSED_FILL_SOLID_MIN_MM2,
     FILL_SOLID_MIN_MM2,
     LIGHT_FILL_COVER_MIN,
     LINE_PARTNER_CONTACT_MIN,
     SPECK_BODY_MAX,
     STRAY_SPECK_MAX_MM2,
+    enclosed_fill,
     fill_candidates,
     fill_evidence,
     identity_column_evidence,
@@ -370,3 +373,84 @@ def test_regression_stray_ink_in_an_identity_column_needs_no_review(
         assert getattr(reading, key) == sheet.truth[key], key
     assert flag not in reading.flags
     assert not [f for f in reading.flags if f.startswith(("unsure:", "invalid:"))], reading.flags
+
+
+# --- ninth round: fills inside the ring; strokes' ends read surely on dithered
+
+
+AREA, SOLID = ENCLOSED_FILL_AREA_MIN_MM2, ENCLOSED_FILL_SOLID_MIN_MM2
+
+
+@pytest.mark.parametrize(
+    ("area", "solid", "path", "usable", "fill"),
+    [
+        (AREA, SOLID, 0.0, True, True),  # a partial fill, nothing leaves the ring
+        (AREA, SOLID, PATH_MIN_MM2 - EPS, True, True),  # a speck beside it
+        (AREA, SOLID, PATH_MIN_MM2, True, False),  # a stroke's end brings its path
+        (AREA - EPS, SOLID, 0.0, True, False),  # a printed letter, a speck
+        (AREA, SOLID - EPS, 0.0, True, False),  # erasure residue: speckles
+        (AREA, SOLID, 0.0, False, False),  # no blank look
+        (np.nan, SOLID, 0.0, True, False),
+    ],
+)
+def test_enclosed_fill_edges(area, solid, path, usable, fill):
+    got = enclosed_fill(np.array([area]), np.array([solid]), np.array([path]), np.array([usable]))
+    assert got.tolist() == [fill]
+
+
+DITHERED = CAL.read.dithered
+
+
+@pytest.mark.parametrize(
+    ("rows", "body", "dithered", "found"),
+    [
+        # a letter read surely from its centre beside the column's fill
+        ([[0.7, 0.3, 0.0]], [[0.6, DITHERED.blank_sure_max, 0.0]], True, ([1], [True])),
+        ([[0.7, 0.3, 0.0]], [[0.6, 0.0, 0.0]], False, ([], [])),  # 1-bit threshold: no
+        ([[0.7, 0.3, 0.0]], [[0.6, DITHERED.blank_sure_max + EPS, 0.0]], True, ([], [])),
+        ([[0.7, 0.3, 0.7]], [[0.6, 0.0, 0.6]], True, ([], [])),  # two fills
+        ([[0.0, 0.3, 0.0]], [[0.0, 0.0, 0.0]], True, ([], [])),  # no fill: a partial letter
+        ([[0.7, 0.3, 0.3]], [[0.6, 0.0, 0.0]], True, ([1, 2], [True, True])),
+    ],
+)
+def test_dithered_letters_read_from_their_centre_beside_a_fill_are_stray_candidates(
+    rows, body, dithered, found
+):
+    bands = DITHERED if dithered else BANDS
+    evidence = np.asarray(rows, np.float32)
+    grid = np.arange(evidence.size).reshape(evidence.shape)
+    bubbles = _bubbles(evidence.shape, body=body, dithered=dithered)
+    got, beside = stray_candidates(evidence.ravel(), bubbles, [grid], bands)
+    assert (got.tolist(), beside.tolist()) == found
+
+
+@pytest.mark.parametrize(
+    ("index", "dpi", "mode", "flag"),
+    [
+        (107, 150, "adaptive", "unsure:nomor_peserta:4"),  # a partial 3 by the ring
+        (108, 150, "adaptive", "unsure:kode_kompetensi:4"),  # the top of 4 filled
+        (183, 150, "threshold", "unsure:nomor_peserta:13"),  # a light 0, speckled
+        (66, 150, "dither", "unsure:nama:16"),  # a short stroke ends in T beside B
+    ],
+)
+def test_regression_moderate_mixed_8618_identity_columns_need_no_review(index, dpi, mode, flag):
+    """bench moderate mixed, seed 8618: each sheet went to review for this
+    column alone, read right.  107, 108, 183: the column's only mark, a
+    partial or light fill that stays inside the ring (no path leaves it)
+    with 0.56-1.03 mm² of solid ink; 66: a stroke's end read surely from
+    its dark centre (0.30 against the dithered ``marked_sure_min`` 0.26)
+    beside the column's overfilled B."""
+    sheet, reading = _read(8618, index, "moderate", dpi, mode)
+    for key in ("nama", "nomor_peserta", "tanggal_lahir", "kode_kompetensi", "paket"):
+        assert getattr(reading, key) == sheet.truth[key], key
+    assert flag not in reading.flags
+    assert not reading.review, reading.flags
+
+
+def test_a_short_stroke_ending_in_a_blank_name_bubble_is_still_no_fill():
+    """8618 sheet 150 (200-dpi threshold): a short stroke ends in F of a
+    blank name column, a blot at its end (1.0 mm² solid, inside the ring)
+    but its path leaves the ring (0.39 mm²): a person decides."""
+    sheet, reading = _read(8618, 150, "moderate", 200, "threshold")
+    assert reading.nama == sheet.truth["nama"]
+    assert "unsure:nama:16" in reading.flags
