@@ -521,6 +521,9 @@ def _pillow_pages(source: str, max_pixels: int, weights=None) -> Iterator[Page |
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", Image.DecompressionBombWarning)
                 image.load()
+            if image.mode == "1":
+                yield Page(image=_bilevel_gray(image), source=source, page=1, dpi=dpi, bilevel=True)
+                return
         except PageLoadError as exc:
             yield PageFailure(source, 1, exc.reason, exc.detail)
             return
@@ -546,18 +549,18 @@ def _pillow_pages(source: str, max_pixels: int, weights=None) -> Iterator[Page |
 
 
 def _gray_by_opencv(source: str, kind: str | None, mode: str) -> np.ndarray | None:
-    """A complete gray JPEG, or 1-bit or 8-bit gray PNG, decoded by OpenCV;
-    None to let Pillow decode the file.
+    """A complete gray JPEG or 8-bit gray PNG decoded by OpenCV; None to let
+    Pillow decode the file.
 
     OpenCV's decoders fill the gray array in place, where Pillow's image
-    needs a copy into NumPy (and a 1-bit one a conversion to 0/255): about
-    2 ms less a 200-dpi A4 page, the same pixels.  Only a file that ends with
-    its format's end marker (JPEG: trailing zero padding allowed) is given to
-    it, and only its image is taken: a cut or undecodable file is left to
-    Pillow, whose message says what is wrong.  EXIF orientation is ignored,
-    as Pillow does.
+    needs a copy into NumPy: about 2 ms less a 200-dpi A4 page, the same
+    pixels.  Only a file that ends with its format's end marker (JPEG:
+    trailing zero padding allowed) is given to it, and only its image is
+    taken: a cut or undecodable file is left to Pillow, whose message says
+    what is wrong.  EXIF orientation is ignored, as Pillow does.  A 1-bit
+    PNG is Pillow's (:func:`_bilevel_gray`): its decoder is the faster there.
     """
-    if not ((kind == "JPEG" and mode == "L") or (kind == "PNG" and mode in ("1", "L"))):
+    if mode != "L" or kind not in ("JPEG", "PNG"):
         return None
     data = np.fromfile(source, np.uint8)
     if kind == "JPEG":
@@ -571,6 +574,21 @@ def _gray_by_opencv(source: str, kind: str | None, mode: str) -> np.ndarray | No
         return None
     pixels = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE | cv2.IMREAD_IGNORE_ORIENTATION)
     return pixels if pixels is not None and pixels.ndim == 2 else None
+
+
+def _bilevel_gray(image) -> np.ndarray:
+    """A loaded 1-bit (mode ``"1"``) Pillow image as a 0/255 gray page,
+    (H, W) uint8, read-only.
+
+    Pillow's raw ``"L"`` packer of a 1-bit image writes 255 for each white
+    pixel and 0 for each black one (Pillow's ``pack1L``, in every release):
+    one pass, where ``np.asarray`` gives ``bool`` that still needs turning
+    into 0/255.  With Pillow's decoder, faster on 1-bit PNG than OpenCV's,
+    a 200-dpi A4 page loads in about 1 ms less (4.4 ms decode and 0.6 ms
+    out, against 5.9 ms), the same pixels.
+    """
+    width, height = image.size
+    return np.frombuffer(image.tobytes("raw", "L"), np.uint8).reshape(height, width)
 
 
 def _pillow_dpi(image) -> float | None:

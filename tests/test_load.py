@@ -339,22 +339,56 @@ def test_cut_gray_jpeg_is_left_to_pillow_and_reported_as_truncated(tmp_path):
 
 
 @pytest.mark.parametrize("mode", ["1", "L"])
-def test_gray_and_one_bit_png_are_decoded_by_opencv_with_pillows_pixels(tmp_path, mode):
+def test_gray_png_by_opencv_and_one_bit_png_by_pillow_have_pillows_pixels(tmp_path, mode):
     pixels, _ = _gray_jpeg_bytes()
     path = tmp_path / "a.png"
     Image.fromarray(pixels).convert(mode).save(path, dpi=(300, 300))
     with Image.open(path) as image:
         expected = to_gray(np.asarray(image))
-    assert load._gray_by_opencv(str(path), "PNG", mode) is not None
+    # 8-bit gray by OpenCV; 1-bit by Pillow, whose decoder is the faster there.
+    assert (load._gray_by_opencv(str(path), "PNG", mode) is not None) == (mode == "L")
     (page,) = iter_file_pages(path)
     assert page.dpi == pytest.approx(300, abs=0.01)  # PNG stores dots per metre
     np.testing.assert_array_equal(page.image, expected)
+    assert page.image.dtype == np.uint8 and page.image.flags.c_contiguous
+    # A 1-bit PNG holds only 0 and 255: the loader says so, and it must agree
+    # with is_bilevel, which the reader then skips.
+    assert page.bilevel == (mode == "1")
+    if mode == "1":
+        assert is_bilevel(page.image)
     # Cut before its end chunk: left to Pillow, which reports it.
     cut = tmp_path / "cut.png"
     cut.write_bytes(path.read_bytes()[:-40])
     assert load._gray_by_opencv(str(cut), "PNG", mode) is None
     (failure,) = iter_file_pages(cut)
     assert isinstance(failure, PageFailure)
+
+
+def test_one_bit_png_reads_as_opencv_decoded_it(tmp_path):
+    """The 1-bit PNG loader moved from OpenCV to Pillow: the same 0/255 pixels
+    as OpenCV's decode of the same file (a generated 200-dpi sheet, every
+    kind of 1-bit scan a sample set makes)."""
+    import cv2
+
+    from ljun.samples import generate_sheets
+    from ljun.template import load_template
+
+    sheets = generate_sheets(
+        load_template("ljun-teori-kejuruan"),
+        count=3,
+        seed=17,
+        level="hard",
+        dpi=200,
+        bits=1,
+        include_special_pages=False,
+    )
+    for number, sheet in enumerate(sheets):
+        path = tmp_path / f"{number}.png"
+        Image.fromarray(sheet.image).convert("1", dither=Image.Dither.NONE).save(path)
+        by_opencv = cv2.imdecode(np.fromfile(path, np.uint8), cv2.IMREAD_GRAYSCALE)
+        (page,) = iter_file_pages(path)
+        assert page.bilevel
+        np.testing.assert_array_equal(page.image, by_opencv)
 
 
 # --------------------------------------------------------------------------- 1-bit CCITT by libtiff
