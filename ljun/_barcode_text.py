@@ -18,10 +18,10 @@ legible where the bars are not.
 * the line is found by the fixed prefix ``LJUN-<paket>-``: normalised
   correlation over shifts of up to ``TEXT_SEARCH_MM`` either way, on both
   images blurred by ``TEXT_BLUR_MM`` (a 1-bit threshold grows or thins the
-  strokes by a pixel); where the digit cells at the prefix's best font
-  size do not all read clearly (``TEXT_CELLS_CLEAR``), the other sizes
-  whose prefix fits within ``TEXT_SCALE_FIT_TOLERANCE`` of the best are
-  tried, and the size whose cells fit best is kept;
+  strokes by a pixel); the font sizes whose prefix fits within
+  ``TEXT_SCALE_FIT_TOLERANCE`` of the best are read in the order of their
+  fit, the next only where the one before gives no serial the bars agree
+  with (:func:`printed_digit_score_sets`);
 * each of the six digit cells (the font's digits share one advance) is
   compared with every digit drawn there, over ``TEXT_CELL_SLACK_PX`` more
   either way: a ``(6, 10)`` array of correlations.
@@ -36,6 +36,7 @@ is not its barcode's, stays paket-only.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 
 import cv2
 import numpy as np
@@ -65,17 +66,14 @@ TEXT_BLUR_MM = 0.08
 #: Each digit cell is matched over this many more crop pixels either way
 #: than where the prefix put the line (a glyph's own placement, rounding).
 TEXT_CELL_SLACK_PX = 2
-#: The digit cells are read at every font size whose prefix fits within
-#: this of the best, and the size whose cells fit best is kept: the short
+#: Where the digits read at the font size whose prefix fits best do not
+#: give a serial the bars agree with, the sizes whose prefix fits within
+#: this of the best are read too, in the order of their fit: the short
 #: prefix can prefer a size whose digits drift off their cells by the sixth
 #: (moderate seed 8619, sheets 174 and 190, 150-dpi 1-bit: the prefix fit
 #: 0.890 and 0.880 at 1.02, 0.871 and 0.879 at 1.04; the cells' best
 #: correlations fell to 0.49 and 0.47 at 1.02 and stayed >= 0.83 at 1.04).
 TEXT_SCALE_FIT_TOLERANCE = 0.05
-#: ... in the order of their prefix fit, until every cell's best digit
-#: correlates at least this well (0.83-0.94 at the right size on those
-#: sheets, 0.41-0.49 at the sizes beside it).
-TEXT_CELLS_CLEAR = 0.7
 #: Paper and ink levels of the text band: these percentiles of the crop.
 TEXT_PAPER_PERCENTILE = 90
 TEXT_INK_PERCENTILE = 2
@@ -161,7 +159,9 @@ def _blur(image: np.ndarray, px_per_mm: float) -> np.ndarray:
 def printed_digit_scores(
     crop: np.ndarray, template: Template, paket: str, *, margin_mm: float
 ) -> np.ndarray | None:
-    """How well each digit matches each of the six printed serial cells.
+    """How well each digit matches each of the six printed serial cells, at
+    the font size whose prefix fits best (the first of
+    :func:`printed_digit_score_sets`).
 
     Parameters
     ----------
@@ -179,14 +179,24 @@ def printed_digit_scores(
         scan there; ``None`` when the template has no barcode area or the
         crop has no contrast.
     """
+    return next(printed_digit_score_sets(crop, template, paket, margin_mm=margin_mm), None)
+
+
+def printed_digit_score_sets(
+    crop: np.ndarray, template: Template, paket: str, *, margin_mm: float
+) -> Iterator[np.ndarray]:
+    """:func:`printed_digit_scores` at each font size whose prefix fits
+    within ``TEXT_SCALE_FIT_TOLERANCE`` of the best, best fit first (made
+    one by one, as they are asked for); nothing when the template has no
+    barcode area, the crop has no contrast or the line leaves it."""
     area = template.barcode
     if area is None or crop.size == 0:
-        return None
+        return
     px_per_mm = crop.shape[0] / (area.height_mm + 2 * margin_mm)
     origin = (area.x_mm - margin_mm, area.y_mm - margin_mm)
     paper, ink = np.percentile(crop, [TEXT_PAPER_PERCENTILE, TEXT_INK_PERCENTILE])
     if paper - ink < 1.0:
-        return None
+        return
     darkness = _blur(
         np.clip((paper - crop.astype(np.float32)) / (paper - ink), 0.0, 1.0).astype(np.float32),
         px_per_mm,
@@ -201,23 +211,18 @@ def printed_digit_scores(
             darkness, top - search, first - search, lines.shape[1], p1 - p0, p0, search
         )
         if window is None:
-            return None
+            return
         fit = cv2.matchTemplate(window, lines[0][:, p0:p1], cv2.TM_CCOEFF_NORMED)
         row, column = np.unravel_index(int(np.argmax(fit)), fit.shape)
         placed.append((float(fit[row, column]), scale, int(row) - search, int(column) - search))
     placed.sort(reverse=True)
-    best: np.ndarray | None = None
     for fit, scale, dy, dx in placed:
         if fit < placed[0][0] - TEXT_SCALE_FIT_TOLERANCE:
-            break
+            return
         scores = _cell_scores(darkness, template, paket, px_per_mm, origin, scale, dy, dx)
         if scores is None:
-            return None
-        if best is None or scores.max(axis=1).sum() > best.max(axis=1).sum():
-            best = scores
-        if best.max(axis=1).min() >= TEXT_CELLS_CLEAR:
-            break  # most lines: the prefix's best size reads every cell
-    return best
+            return
+        yield scores
 
 
 def _cell_scores(

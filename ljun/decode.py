@@ -1268,10 +1268,15 @@ def printed_serial(
         The bars' costs of every value of each variable symbol
         (:func:`read_sheet_barcode_model`'s ``ranked``).
     """
-    from ._barcode_text import printed_digit_scores
+    from ._barcode_text import printed_digit_score_sets
 
-    scores = printed_digit_scores(crop, template, paket, margin_mm=BARCODE_MARGIN_MM)
-    return "" if scores is None else agreed_serial(scores, paket, ranked)
+    # The font size whose prefix fits best first; the next only where the
+    # bars do not agree with what the one before read.
+    for scores in printed_digit_score_sets(crop, template, paket, margin_mm=BARCODE_MARGIN_MM):
+        serial = agreed_serial(scores, paket, ranked)
+        if serial:
+            return serial
+    return ""
 
 
 def agreed_serial(
