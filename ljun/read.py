@@ -819,10 +819,11 @@ def mark_evidence(bubbles: BubbleDarkness, calibration: ReadCalibration) -> np.n
     the halo (a stroke that spills over the ring rather than a line
     crossing it), the inside counts too, up to the marked-unsure band.
     On a gray scan whose paper is clipped to white, evidence of a bubble
-    with no line in its halo within ``CLIPPED_BLANK_DROP`` under
-    ``blank_sure_max`` is raised to the middle of the blank-unsure band: a
-    faint fill lost that much to the clip, and the looks after the kernel,
-    or a person, decide it.
+    with no ink in its halo within ``CLIPPED_BLANK_DROP`` under
+    ``blank_sure_max`` is raised by ``CLIPPED_BLANK_DROP``, what a faint
+    fill loses to the clip: no more blank-sure, never marked-sure; the looks
+    after the kernel, the item's other bubbles (a residue beside a fill), or
+    a person decide it.
 
     Returns
     -------
@@ -874,8 +875,9 @@ def mark_evidence(bubbles: BubbleDarkness, calibration: ReadCalibration) -> np.n
     evidence = np.where(line, along_line, local).astype(np.float32)
     if bubbles.paper_clipped:
         faint = evidence > np.float32(bands.blank_sure_max - CLIPPED_BLANK_DROP)
-        faint &= (evidence <= np.float32(bands.blank_sure_max)) & ~line
-        evidence[faint] = np.float32(bands.blank_unsure_middle)
+        faint &= evidence <= np.float32(bands.blank_sure_max)
+        faint &= bubbles.halo < np.float32(HALO_TOUCH_MIN)
+        evidence[faint] += np.float32(CLIPPED_BLANK_DROP)
     return evidence
 
 

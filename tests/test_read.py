@@ -29,6 +29,7 @@ from ljun.read import (
     BLANK_UNSURE,
     CLIPPED_BLANK_DROP,
     CLIPPED_PAPER_MIN,
+    HALO_TOUCH_MIN,
     INNER_POINTS,
     MARKED_SURE,
     MARKED_UNSURE,
@@ -599,27 +600,23 @@ def test_regression_a_dot_under_a_faint_smudge_on_a_gray_scan_is_not_sure_blank(
 
 def test_on_clipped_paper_a_faint_bubble_is_no_sure_blank():
     """On a gray scan whose paper is clipped to white, evidence within
-    CLIPPED_BLANK_DROP under blank_sure_max (no line in the halo) is raised
-    to the middle of the blank-unsure band; below that, on a line's path,
-    and on paper that is not clipped, the kernel's evidence stands."""
+    CLIPPED_BLANK_DROP under blank_sure_max, no ink in the halo, is raised
+    by CLIPPED_BLANK_DROP (out of the blank-sure band, never into the
+    marked-sure one); below that, with ink in the halo (a line, a stroke's
+    end), and on paper that is not clipped, the kernel's evidence stands."""
     gray = READ.gray
     edge = gray.blank_sure_max - CLIPPED_BLANK_DROP
     quarter = [edge - 0.005, edge + 0.005, gray.blank_sure_max - 0.001, 0.19, gray.mark_min]
-    halo = [0.0, 0.0, 0.0, gray.line_halo_min, 0.0]
-    contact = [0, 0, 0, 2, 0]
-    clipped = mark_evidence(
-        _bubbles(
-            bilevel=False, paper_clipped=True, quarter=quarter, halo=halo, halo_contact=contact
-        ),
-        READ,
-    )
-    plain = mark_evidence(
-        _bubbles(bilevel=False, quarter=quarter, halo=halo, halo_contact=contact), READ
-    )
-    middle = np.float32(gray.blank_unsure_middle)
-    assert clipped.tolist() == [plain[0], middle, middle, plain[3], plain[4]]
-    assert (classify(plain[:3], gray) == [BLANK_SURE, BLANK_SURE, BLANK_SURE]).all()
-    assert (classify(clipped[1:3], gray) == BLANK_UNSURE).all()
+    halo = [0.0, 0.0, HALO_TOUCH_MIN - 0.01, HALO_TOUCH_MIN, 0.0]
+    contact = [0, 0, 0, 1, 0]
+    features = {"quarter": quarter, "halo": halo, "halo_contact": contact}
+    clipped = mark_evidence(_bubbles(bilevel=False, paper_clipped=True, **features), READ)
+    plain = mark_evidence(_bubbles(bilevel=False, **features), READ)
+    raised = plain + np.float32(CLIPPED_BLANK_DROP)
+    np.testing.assert_array_equal(clipped, [plain[0], raised[1], raised[2], plain[3], plain[4]])
+    assert (classify(plain[:4], gray) == BLANK_SURE).all()
+    assert (classify(clipped[1:3], gray) > BLANK_SURE).all()
+    assert (classify(clipped[1:3], gray) < MARKED_SURE).all()
 
 
 @pytest.mark.parametrize(("index", "clipped"), [(0, True), (1, False)])
