@@ -821,9 +821,10 @@ def mark_evidence(bubbles: BubbleDarkness, calibration: ReadCalibration) -> np.n
     On a gray scan whose paper is clipped to white, evidence of a bubble
     with no ink in its halo within ``CLIPPED_BLANK_DROP`` under
     ``blank_sure_max`` is raised by ``CLIPPED_BLANK_DROP``, what a faint
-    fill loses to the clip: no more blank-sure, never marked-sure; the looks
-    after the kernel, the item's other bubbles (a residue beside a fill), or
-    a person decide it.
+    fill loses to the clip, up to the middle of the blank-unsure band: no
+    more a sure blank, still read blank (the reading stays, its confidence
+    falls); the looks after the kernel, the item's other bubbles (a residue
+    beside a fill keeps its ratio to it), or a person decide it.
 
     Returns
     -------
@@ -877,7 +878,8 @@ def mark_evidence(bubbles: BubbleDarkness, calibration: ReadCalibration) -> np.n
         faint = evidence > np.float32(bands.blank_sure_max - CLIPPED_BLANK_DROP)
         faint &= evidence <= np.float32(bands.blank_sure_max)
         faint &= bubbles.halo < np.float32(HALO_TOUCH_MIN)
-        evidence[faint] += np.float32(CLIPPED_BLANK_DROP)
+        raised = evidence[faint] + np.float32(CLIPPED_BLANK_DROP)
+        evidence[faint] = np.minimum(raised, np.float32(bands.blank_unsure_middle))
     return evidence
 
 

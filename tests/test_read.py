@@ -601,8 +601,8 @@ def test_regression_a_dot_under_a_faint_smudge_on_a_gray_scan_is_not_sure_blank(
 def test_on_clipped_paper_a_faint_bubble_is_no_sure_blank():
     """On a gray scan whose paper is clipped to white, evidence within
     CLIPPED_BLANK_DROP under blank_sure_max, no ink in the halo, is raised
-    by CLIPPED_BLANK_DROP (out of the blank-sure band, never into the
-    marked-sure one); below that, with ink in the halo (a line, a stroke's
+    by CLIPPED_BLANK_DROP, up to the middle of the blank-unsure band (no
+    more a sure blank, still read blank); below that, with ink in the halo (a line, a stroke's
     end), and on paper that is not clipped, the kernel's evidence stands."""
     gray = READ.gray
     edge = gray.blank_sure_max - CLIPPED_BLANK_DROP
@@ -612,11 +612,14 @@ def test_on_clipped_paper_a_faint_bubble_is_no_sure_blank():
     features = {"quarter": quarter, "halo": halo, "halo_contact": contact}
     clipped = mark_evidence(_bubbles(bilevel=False, paper_clipped=True, **features), READ)
     plain = mark_evidence(_bubbles(bilevel=False, **features), READ)
-    raised = plain + np.float32(CLIPPED_BLANK_DROP)
+    raised = np.minimum(
+        plain + np.float32(CLIPPED_BLANK_DROP), np.float32(gray.blank_unsure_middle)
+    )
     np.testing.assert_array_equal(clipped, [plain[0], raised[1], raised[2], plain[3], plain[4]])
+    assert clipped[1] == plain[1] + np.float32(CLIPPED_BLANK_DROP)  # raised by the drop
+    assert clipped[2] == np.float32(gray.blank_unsure_middle)  # ... up to the middle
     assert (classify(plain[:4], gray) == BLANK_SURE).all()
-    assert (classify(clipped[1:3], gray) > BLANK_SURE).all()
-    assert (classify(clipped[1:3], gray) < MARKED_SURE).all()
+    assert (classify(clipped[1:3], gray) == BLANK_UNSURE).all()  # still read blank
 
 
 @pytest.mark.parametrize(("index", "clipped"), [(0, True), (1, False)])
