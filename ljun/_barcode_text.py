@@ -216,8 +216,8 @@ def printed_digit_score_sets(
         row, column = np.unravel_index(int(np.argmax(fit)), fit.shape)
         placed.append((float(fit[row, column]), scale, int(row) - search, int(column) - search))
     placed.sort(reverse=True)
-    for fit, scale, dy, dx in placed:
-        if fit < placed[0][0] - TEXT_SCALE_FIT_TOLERANCE:
+    for prefix_fit, scale, dy, dx in placed:
+        if prefix_fit < placed[0][0] - TEXT_SCALE_FIT_TOLERANCE:
             return
         scores = _cell_scores(darkness, template, paket, px_per_mm, origin, scale, dy, dx)
         if scores is None:
