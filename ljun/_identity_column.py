@@ -392,14 +392,20 @@ def stray_candidates(
         if bubbles.dithered:
             # A stroke's end read surely from its dark centre beside the
             # column's one fill (the dithered bands are narrow).
-            thin_sure = sure & (body <= bands.blank_sure_max)
-            one_filled = (filled.sum(axis=1) == 1) & ((sure & ~filled) == thin_sure).all(axis=1)
-            near_fill |= thin_sure & (one_filled & on_scan)[:, None]
+            # (Here the sure bubbles not filled are exactly those.)
+            one_filled = filled.sum(axis=1) == 1
+            near_fill |= _sure_by_centre(e, body, bands) & (one_filled & on_scan)[:, None]
         in_blank = thin & (e < bands.mark_min) & (none & on_scan)[:, None]
         looked = near_fill | in_blank
         found.append(grid[looked])
         beside.append(near_fill[looked])
     return np.concatenate(found).astype(np.intp), np.concatenate(beside)
+
+
+def _sure_by_centre(evidence: np.ndarray, body: np.ndarray, bands: Bands) -> np.ndarray:
+    """Bubbles read surely with their ``body`` blank-sure: from a dark
+    centre alone (a stroke's end through it, on a dithered scan)."""
+    return (evidence >= bands.marked_sure_min) & (body <= bands.blank_sure_max)
 
 
 def stray_ink(
@@ -474,9 +480,7 @@ def identity_column_evidence(
     every = np.concatenate([g.ravel() for g in grids])
     looked = bands.unsure(evidence[every])
     if bubbles.dithered:  # and letters read surely from their centre alone
-        looked |= (evidence[every] >= bands.marked_sure_min) & (
-            bubbles.body[every] <= bands.blank_sure_max
-        )
+        looked |= _sure_by_centre(evidence[every], bubbles.body[every], bands)
     if not looked.any():
         return evidence  # most sheets
     if bubbles.dithered:
