@@ -60,9 +60,10 @@ class Page:
     dpi : float or None
         Resolution recorded in the file, ``None`` where the file has none.
     bilevel : bool
-        The file holds the page one bit a pixel (a CCITT Group 3/4 page), so
-        every pixel of ``image`` is 0 or 255: the reader need not look for
-        gray levels (:func:`ljun.read.scan_kind`).  False: not known.
+        The file holds the page one bit a pixel (a CCITT Group 3/4 page, a
+        1-bit PNG), so every pixel of ``image`` is 0 or 255: the reader need
+        not look for gray levels (:func:`ljun.read.scan_kind`).  False: not
+        known.
     """
 
     image: np.ndarray
