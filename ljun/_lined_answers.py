@@ -28,10 +28,15 @@ evidence, on the scan's pixels around the bubble (the closer look,
   blank-sure, whose pencil lies in one straight band
   (:func:`ljun._lone_mark.off_band_area` at most
   ``LINE_ONLY_OFF_BAND_MAX_MM2``) and runs on well beyond the ring
-  (:func:`line_reach`, ``LINE_REACH_MIN``) is the line only: blank,
-  surely.  A tick has a knee (pencil beyond any straight band), a dot on a
-  line's path widens the band, and a student's slash stays inside the
-  ring: each stays in review;
+  (:func:`line_trace`, ``LINE_REACH_MIN``) is the line only: blank,
+  surely.  On a gray scan the band is as wide as the line is where it runs
+  beyond the ring, and may lie along its direction there
+  (:func:`line_band_half`): a dark, blurred line is wider than the fixed
+  band (fresh seed 8621, moderate 200-dpi gray sheets 37 and 40: lines
+  0.8-0.9 mm wide through A and E, reviewed).  A tick has a knee (pencil
+  beyond any straight band), a dot on a line's path widens the band (the
+  generator's smallest dot is 0.96 mm across, its widest line 0.5 mm), and
+  a student's slash stays inside the ring: each stays in review;
 * :func:`gray_lined_fill_candidates`: a bubble in the unsure band, the only
   one of its item not blank-sure, with a line in its halo touching few
   directions and a ``body`` of at least ``GRAY_LINED_FILL_BODY_MIN``,
@@ -97,6 +102,8 @@ bubble keeps its evidence.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import cv2
 import numpy as np
 
@@ -115,6 +122,7 @@ from ._closer_look import (
 )
 from ._lone_mark import (
     FILL_HALO_CONTACT_MAX,
+    LINE_BAND_HALF_MM,
     LINED_FILL_HALO_MAX,
     SOLID_PATCH_MIN_MM2,
     item_summary,
@@ -126,7 +134,7 @@ from ._stroke_end import stroke_end, stroke_evidence
 from .calibration import ReadCalibration
 from .read import MIN_CONTRAST, BubbleDarkness, SamplingPattern, bands_for
 from .register import Registration, sample_scan
-from .template import Template
+from .template import MM_PER_INCH, Template
 
 __all__ = [
     "LINE_ONLY_OFF_BAND_MAX_MM2",
@@ -144,7 +152,12 @@ __all__ = [
     "LINE_REACH_MIN",
     "LINE_TRACE_DARKNESS",
     "line_only_candidates",
-    "line_reach",
+    "LINE_BAND_HALF_MAX_MM",
+    "LINE_WIDTH_FROM",
+    "line_band_half",
+    "LINE_WIDTH_MIN_STEPS",
+    "LineTrace",
+    "line_trace",
     "gray_lined_fill_candidates",
     "lined_answer_evidence",
 ]
@@ -160,6 +173,10 @@ __all__ = [
 #: radius (0.48 mm) centred on a line's path leaves about 0.12 beyond
 #: the band.
 LINE_ONLY_OFF_BAND_MAX_MM2 = 0.08
+#: A gray scan's line is wider than the band of ``LINE_BAND_HALF_MM``
+#: when dark and blurred; the band is fitted to its measured width
+#: (:func:`line_band_half`), up to this half width (mm).
+LINE_BAND_HALF_MAX_MM = 0.5
 #: The scan around a lined bubble is looked at out to this many bubble
 #: radii: past where a student's slash or tick can reach, short of the
 #: far side of the next option (answer bubbles 2.5 r apart).
@@ -171,6 +188,13 @@ LINE_REACH_LOOK = 2.0
 #: stroke starts 0.5-4 mm (1.3-2.9 r) beyond the ring and a stray line far
 #: beyond.
 LINE_REACH_MIN = 1.6
+#: A lined bubble's line is measured for its width this many radii from
+#: the centre and on (:func:`line_trace`): beyond the printed ring (to
+#: 1.0 r) and the pixel it is grown by.
+LINE_WIDTH_FROM = 1.2
+#: ... where it must run at least this many scan pixels along its
+#: direction to be measured.
+LINE_WIDTH_MIN_STEPS = 5
 #: Beyond the bubble's inside, where its line is traced, pencil this much
 #: darker than the blank look (darkness) counts: a light stray line
 #: (moderate dev seed 8604, sheet 160: halo 0.28) falls below
@@ -422,13 +446,16 @@ def lined_answer_evidence(
     out = evidence.copy()
     n = len(lines)
     if n:
-        banded = off_band_area(excess[:n], patches.dpi)
         band_max = BILEVEL_LINE_ONLY_OFF_BAND_MAX_MM2 if bilevel else LINE_ONLY_OFF_BAND_MAX_MM2
-        line_only = patches.usable[:n] & (banded <= band_max)
+        line_only = patches.usable[:n].copy()
         if line_only.any():
             some = np.flatnonzero(line_only)
-            reach = line_reach(image, registration, pattern, bubbles.paper, lines[some], blank)
-            line_only[some] = np.nan_to_num(reach, nan=0.0) >= LINE_REACH_MIN
+            traced = line_trace(image, registration, pattern, bubbles.paper, lines[some], blank)
+            half = LINE_BAND_HALF_MM if bilevel else line_band_half(traced.width_mm, patches.dpi)
+            along = None if bilevel else traced.direction
+            banded = off_band_area(excess[some], patches.dpi, half, along)
+            reach = np.nan_to_num(traced.reach, nan=0.0)
+            line_only[some] = (banded <= band_max) & (reach >= LINE_REACH_MIN)
         near_fill = np.isin(lines, beside)
         if near_fill.any():
             some = np.flatnonzero(near_fill & ~line_only)
@@ -466,6 +493,20 @@ def lined_answer_evidence(
         )
         out[fills[fill]] = np.float32(bands.marked_sure_min)
     return out
+
+
+def line_band_half(width_mm: np.ndarray, dpi: float) -> np.ndarray:
+    """Half the width (mm) of the straight band a gray scan's line-only
+    bubble's pencil must lie in: the line's own width beyond the ring
+    (:attr:`LineTrace.width_mm`) and half a scan pixel, at least
+    ``ljun._lone_mark.LINE_BAND_HALF_MM`` (also where it is unknown) and at
+    most ``LINE_BAND_HALF_MAX_MM``.
+
+    >>> line_band_half(np.array([0.5, 0.8, 2.0, np.nan]), 200.0).round(3).tolist()
+    [0.35, 0.464, 0.5, 0.35]
+    """
+    half = np.nan_to_num(width_mm / 2 + MM_PER_INCH / dpi / 2, nan=LINE_BAND_HALF_MM)
+    return np.clip(half, LINE_BAND_HALF_MM, LINE_BAND_HALF_MAX_MM)
 
 
 def _stroke_or_speck(
@@ -547,15 +588,31 @@ def _dithered_beside_fill(
     return out
 
 
-def line_reach(
+class LineTrace(NamedTuple):
+    """The pencil that runs on from lined bubbles (:func:`line_trace`)."""
+
+    #: (U,) float64: how far from the centre it reaches, bubble radii; 0 where
+    #: no pencil touches the inside, NaN where there is no blank look.
+    reach: np.ndarray
+    #: (U,) float64: its width beyond the ring, mm
+    #: (``LINE_WIDTH_FROM`` radii out and on); NaN where it is too short
+    #: there or there is no blank look.
+    width_mm: np.ndarray
+    #: (U,) float64: its direction there, radians from the x axis (y down)
+    #: on the closer look's grid; NaN where its width is.
+    direction: np.ndarray
+
+
+def line_trace(
     image: np.ndarray,
     registration: Registration,
     pattern: SamplingPattern,
     paper: np.ndarray,
     looked: np.ndarray,
     blank: np.ndarray,
-) -> np.ndarray:
-    """How far from each bubble's centre its pencil runs on, in bubble radii.
+) -> LineTrace:
+    """How far from each bubble's centre its pencil runs on, in bubble
+    radii, and how wide it is beyond the ring.
 
     The scan around each bubble out to ``LINE_REACH_LOOK`` radii, one scan
     pixel per step, is compared with the blank bubbles printed alike (the
@@ -564,6 +621,10 @@ def line_reach(
     ``LINE_TRACE_DARKNESS``) joined to the pencil of the bubble's inside
     (at ``GRAY_EXCESS_DARKNESS``; directly or through the printed ring,
     under which pencil does not show) reaches as far as its farthest pixel.
+    Its width is measured where it runs beyond the ring
+    (:func:`_line_shape`, from ``LINE_WIDTH_FROM`` radii out at
+    ``GRAY_EXCESS_DARKNESS``, the darkness the closer look's band is fitted
+    at): a mark in the bubble does not widen it there.
 
     Parameters
     ----------
@@ -579,9 +640,8 @@ def line_reach(
 
     Returns
     -------
-    (U,) ndarray of float64
-        0 where no pencil touches the inside, NaN where fewer than
-        ``MIN_REFERENCES`` members read blank surely.
+    LineTrace
+        NaN where fewer than ``MIN_REFERENCES`` members read blank surely.
     """
     geometry = pattern.geometry
     step = geometry.dpi / registration.dpi  # template pixels per scan pixel
@@ -620,11 +680,51 @@ def line_reach(
     printed = patches.inside & (patches.blank_look >= GRAY_EXCESS_DARKNESS)
     grow = np.ones((2 * REFERENCE_GROW_PX + 1,) * 2, np.uint8)
     reach = np.zeros(len(looked))
+    width = np.full(len(looked), np.nan)
+    direction = np.full(len(looked), np.nan)
     for u in range(len(looked)):  # the few bubbles looked at, not every bubble
         ring = cv2.dilate(printed[u].astype(np.uint8), grow)
         _, labels = cv2.connectedComponents(trace[u].astype(np.uint8) | ring)
         inner = np.unique(labels[pencil[u] & (distance[u] <= CLOSER_RADIUS_FRACTION)])
-        touching = trace[u] & np.isin(labels, inner[inner > 0])
+        joined = np.isin(labels, inner[inner > 0])
+        touching = trace[u] & joined
         if touching.any():
             reach[u] = distance[u][touching].max()
-    return np.where(patches.usable, reach, np.nan)
+            width[u], direction[u] = _line_shape(
+                pencil[u] & joined & (distance[u] >= LINE_WIDTH_FROM)
+            )
+    usable = patches.usable
+    return LineTrace(
+        reach=np.where(usable, reach, np.nan),
+        width_mm=np.where(usable, width, np.nan) * (MM_PER_INCH / registration.dpi),
+        direction=np.where(usable, direction, np.nan),
+    )
+
+
+def _line_shape(pencil: np.ndarray) -> tuple[float, float]:
+    """The width in pixels and the direction (radians from the x axis, y
+    down) of the line ``pencil`` ((S, S) bool, one scan pixel a step)
+    holds: its main axis, and its pixels over the one-pixel steps along it
+    they fall in (a line through the bubble leaves a gap there); NaN, NaN
+    for less than ``LINE_WIDTH_MIN_STEPS`` steps.
+
+    >>> line = np.zeros((21, 21), bool)
+    >>> line[8:13, :] = True  # five pixels wide
+    >>> [round(abs(v), 2) for v in _line_shape(line)]
+    [5.0, 0.0]
+    >>> askew = np.eye(21, dtype=bool) | np.eye(21, k=1, dtype=bool)  # 1.41 wide
+    >>> [round(v, 2) for v in _line_shape(askew)]
+    [1.37, 0.79]
+    """
+    y, x = np.nonzero(pencil)
+    if len(y) < 2:
+        return float("nan"), float("nan")
+    points = np.column_stack([x, y]).astype(np.float64)
+    points -= points.mean(axis=0)
+    _, vectors = np.linalg.eigh(points.T @ points)
+    main = vectors[:, -1]
+    along = np.floor(points @ main).astype(np.intp)
+    steps = np.count_nonzero(np.bincount(along - along.min()))
+    if steps < LINE_WIDTH_MIN_STEPS:
+        return float("nan"), float("nan")
+    return float(len(y) / steps), float(np.arctan2(main[1], main[0]) % np.pi)

@@ -335,13 +335,19 @@ def solid_mask(mask: np.ndarray, dpi: float) -> np.ndarray:
     return eroded
 
 
-def off_band_area(mask: np.ndarray, dpi: float) -> np.ndarray:
+def off_band_area(
+    mask: np.ndarray,
+    dpi: float,
+    half_mm: float | np.ndarray = LINE_BAND_HALF_MM,
+    direction: np.ndarray | None = None,
+) -> np.ndarray:
     """Area (mm²) of each mask outside the straight band that holds most of it.
 
-    The band is ``2 * LINE_BAND_HALF_MM`` wide, in one of
-    ``LINE_BAND_ANGLES`` directions, at any offset (one scan pixel steps):
-    a stray line leaves (almost) nothing outside it, a blob or a line with
-    a blob beside it does.
+    The band is ``2 * half_mm`` wide (``LINE_BAND_HALF_MM`` unless a line's
+    own width is known), in one of ``LINE_BAND_ANGLES`` directions or along
+    a line's own ``direction``, at any offset (one scan pixel steps): a
+    stray line leaves (almost) nothing outside it, a blob or a line with a
+    blob beside it does.
 
     Parameters
     ----------
@@ -349,6 +355,11 @@ def off_band_area(mask: np.ndarray, dpi: float) -> np.ndarray:
         Excess ink of U bubbles on a square grid of one scan pixel.
     dpi : float
         The scan's resolution.
+    half_mm : float or (U,) ndarray of float
+        Half the band's width, mm: one for every mask, or one each.
+    direction : (U,) ndarray of float, optional
+        A line's direction in each mask (radians from the x axis, y down;
+        NaN where none is known), tried besides the fixed ones.
 
     Returns
     -------
@@ -361,6 +372,16 @@ def off_band_area(mask: np.ndarray, dpi: float) -> np.ndarray:
     >>> band[0, 0:4, 0:4] = True  # and a blob beside it
     >>> bool(off_band_area(band, dpi=200.0)[0] > 0)
     True
+    >>> wide = np.zeros((1, 15, 15), bool)
+    >>> wide[0, 4:11, :] = True  # a line seven pixels (0.89 mm) wide
+    >>> off_band_area(wide, 200.0, np.array([0.5])).tolist()
+    [0.0]
+    >>> y, x = np.mgrid[:31, :31]
+    >>> askew = (np.abs(y - 0.5 * x - 7) < 1.0)[None]  # 26.6 degrees, between two tried
+    >>> off_band_area(askew, 200.0, 0.15).round(3).tolist()
+    [0.129]
+    >>> off_band_area(askew, 200.0, 0.15, np.array([np.arctan(0.5)])).round(3).tolist()
+    [0.0]
     """
     n, side = mask.shape[0], mask.shape[1]
     pixel_mm = MM_PER_INCH / dpi
@@ -374,9 +395,24 @@ def off_band_area(mask: np.ndarray, dpi: float) -> np.ndarray:
     key = key + step[:, pixel].T
     counts = np.bincount(key.ravel(), minlength=n * LINE_BAND_ANGLES * n_steps)
     counts = counts.reshape(n, LINE_BAND_ANGLES, n_steps)
-    width = min(n_steps, max(1, int(round(2 * LINE_BAND_HALF_MM / pixel_mm))))
+    widths = np.rint(2 * np.broadcast_to(half_mm, (n,)) / pixel_mm).astype(np.intp)
+    widths = np.clip(widths, 1, n_steps)
     running = np.concatenate([np.zeros((n, LINE_BAND_ANGLES, 1)), counts.cumsum(axis=2)], axis=2)
-    in_band = (running[:, :, width:] - running[:, :, :-width]).max(axis=(1, 2))
+    in_band = np.zeros(n)
+    for width in np.unique(widths):  # one width for all, or a few
+        some = widths == width
+        held = running[some, :, width:] - running[some, :, :-width]
+        in_band[some] = held.max(axis=(1, 2))
+    if direction is not None:
+        for u in np.flatnonzero(np.isfinite(direction)):  # the few lines measured
+            normal = direction[u] + np.pi / 2
+            ink = mask[u].reshape(-1)
+            across_u = np.cos(normal) * x[ink] + np.sin(normal) * y[ink]
+            counts_u = np.bincount(np.floor(across_u - across_u.min()).astype(np.intp))
+            running_u = np.concatenate([[0], counts_u.cumsum()])
+            width = min(int(widths[u]), len(counts_u))
+            held_u = (running_u[width:] - running_u[:-width]).max()
+            in_band[u] = max(in_band[u], held_u)
     return (mask.sum(axis=(1, 2)) - in_band) * pixel_mm**2
 
 
