@@ -886,11 +886,20 @@ def mark_evidence(bubbles: BubbleDarkness, calibration: ReadCalibration) -> np.n
 def classify(evidence: np.ndarray, bands: Bands) -> np.ndarray:
     """The absolute confidence band of each evidence value.
 
+    Evidence is compared in float32, as the kernel keeps it and
+    :func:`decide_items` and :meth:`Bands.unsure` compare it: a look that
+    sets a bubble's evidence to exactly ``blank_sure_max`` makes it
+    blank-sure to all three (in float64 the float32 value of 0.2 lies above
+    0.2).
+
     >>> from ljun.calibration import load_calibration
-    >>> classify(np.array([0.0, 0.9]), load_calibration().read.gray).tolist()
+    >>> gray = load_calibration().read.gray
+    >>> classify(np.array([0.0, 0.9]), gray).tolist()
     [0, 3]
+    >>> classify(np.array([gray.blank_sure_max], np.float32), gray).tolist()
+    [0]
     """
-    d = np.asarray(evidence, dtype=np.float64)
+    d = np.asarray(evidence, dtype=np.float32)
     # <= blank_sure_max is blank-sure; >= mark_min is a mark; >= marked_sure_min is sure.
     band = (
         (d > bands.blank_sure_max).astype(np.int8)

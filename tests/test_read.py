@@ -110,6 +110,22 @@ def test_classify_puts_evidence_in_four_bands():
     ]
 
 
+@pytest.mark.parametrize("kind", ["gray", "bilevel", "dithered"])
+def test_classify_agrees_with_the_item_decision_at_the_band_edges(kind):
+    """A look sets a bubble's evidence to exactly ``blank_sure_max`` or
+    ``marked_sure_min`` (float32): ``classify`` puts it in the band
+    ``decide_items`` and ``Bands.unsure`` do (before: float64 made the
+    float32 0.2 blank-unsure to ``classify`` alone)."""
+    bands = getattr(load_calibration().read, kind)
+    edges = np.array([[bands.blank_sure_max, bands.marked_sure_min]], np.float32)
+    band = classify(edges, bands)
+    assert band.tolist() == [[BLANK_SURE, MARKED_SURE]]
+    unsure = (band == BLANK_UNSURE) | (band == MARKED_UNSURE)
+    assert (unsure == bands.unsure(edges)).all()
+    decision = decide_items(edges[:, :1], bands, load_calibration().read)
+    assert not decision.unsure[0]  # blank-sure to the item decision too
+
+
 @pytest.mark.parametrize(
     "row, count, choice, unsure",
     [
