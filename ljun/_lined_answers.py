@@ -86,7 +86,9 @@ bubble of its item not blank-sure, unsure (read as the mark, or as blank
 when the fill leaves the inner disc almost clean), is a fill, surely,
 when its solid pencil reaches beyond
 every straight band (``GRAY_LONE_FILL_OFF_BAND_MIN_MM2``, or with a line in
-its halo ``GRAY_LINED_FILL_OFF_BAND_MIN_MM2``) and fills a square of
+its halo ``GRAY_LINED_FILL_OFF_BAND_MIN_MM2``, or with a dark halo whose
+pencil does not run on beyond the ring, the fill's own spill,
+``GRAY_SPILL_FILL_OFF_BAND_MIN_MM2``) and fills a square of
 ``ljun._closer_look.SOLID_INK_MM``: a stroke's end or a line lies in one
 band, erasure residue is too faint (none of 3,856 residues had any solid
 pencil beyond a band, in any band of evidence).  A bubble read as the mark
@@ -147,6 +149,7 @@ __all__ = [
     "GRAY_LINED_FILL_BODY_MIN",
     "GRAY_LINED_FILL_OFF_BAND_MIN_MM2",
     "GRAY_LONE_FILL_OFF_BAND_MIN_MM2",
+    "GRAY_SPILL_FILL_OFF_BAND_MIN_MM2",
     "gray_lone_fill_candidates",
     "LINE_REACH_LOOK",
     "LINE_REACH_MIN",
@@ -229,6 +232,19 @@ GRAY_LINED_FILL_OFF_BAND_MIN_MM2 = 0.5
 #: 0.27-0.99 (seeds 8703 sheet 85, 8704 sheet 13, 8709 sheet 12, 8745 sheet
 #: 120), with one 0.63 and 1.74 (easy 8756 sheet 26, moderate 8710 sheet 24).
 GRAY_LONE_FILL_OFF_BAND_MIN_MM2 = 0.2
+#: ... and with a dark halo whose pencil does not run on beyond the ring
+#: (:func:`line_trace` reach under ``LINE_REACH_MIN``: the mark's own spill
+#: over the ring, a tick's short arm), at least this.  Lone unsure answer
+#: bubbles of gray scans with a dark halo and a solid square (hard and
+#: moderate 200-dpi gray dev seeds 8701-8706, hard mixed 8701-8703; 133):
+#: the 56 whose pencil reaches less than 1.6 radii are all marks (dots,
+#: ticks, partial fills; 0.18-2.56 beyond the band), while every blank one
+#: (strokes' ends, lines: 28) reaches 1.68 radii or more; the most a
+#: stroke's end has kept beyond the band is 0.274 (a blot at a short
+#: stroke's end, above).  Fresh seed 8626 sheet 155 (moderate 200-dpi
+#: gray): a dark crescent over the right of D spilling over the ring, 0.467
+#: beyond, reach 1.28, reviewed.
+GRAY_SPILL_FILL_OFF_BAND_MIN_MM2 = 0.3
 #: On 1-bit scans, a lined bubble's pencil lies in one straight band when
 #: at most this much of it (mm²) is beyond the best band: stray lines and
 #: strokes through blank answer bubbles of 1-bit threshold and adaptive
@@ -485,6 +501,16 @@ def lined_answer_evidence(
         beyond_min[:lined] = (
             BILEVEL_LINED_FILL_OFF_BAND_MIN_MM2 if bilevel else GRAY_LINED_FILL_OFF_BAND_MIN_MM2
         )
+        # ... unless the halo's pencil does not run on beyond the ring: the
+        # mark's own spill or a tick's short arm, not a line.
+        spill = np.flatnonzero(
+            lined_halo & (beyond >= GRAY_SPILL_FILL_OFF_BAND_MIN_MM2) & (beyond < beyond_min)
+        )
+        spill = spill[spill >= lined]
+        if len(spill):
+            traced = line_trace(image, registration, pattern, bubbles.paper, fills[spill], blank)
+            short = np.nan_to_num(traced.reach, nan=np.inf) < LINE_REACH_MIN
+            beyond_min[spill[short]] = GRAY_SPILL_FILL_OFF_BAND_MIN_MM2
         fill = (
             patches.usable[n:]
             & (bubbles.body[fills] >= body_min)

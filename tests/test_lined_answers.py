@@ -274,6 +274,23 @@ def test_a_dot_on_a_wide_dark_line_is_no_sure_blank(dpi, blur):
     assert reading.answers[ITEM - 1] == "C" or f"answer_unsure:{ITEM}" in reading.flags
 
 
+@pytest.mark.parametrize("dpi", [150.0, 200.0, 300.0])
+@pytest.mark.parametrize("start", [1.3, 1.5])
+@pytest.mark.parametrize("blot", [0.0, 0.25])
+def test_a_short_stroke_from_just_beyond_the_ring_is_no_sure_mark(dpi, start, blot):
+    """Safety of ``GRAY_SPILL_FILL_OFF_BAND_MIN_MM2``: a wide short stroke
+    that starts just beyond C's ring (``start`` radii out, so its pencil
+    does not run on to ``LINE_REACH_MIN``) and ends inside, with a blot at
+    its end or none, in an item otherwise blank: never a sure C."""
+    page = _sheet(dpi)
+    x, y, r = bubble_px("answers", ITEM, "C", dpi)
+    draw_line(page, (x + start * r, y - 0.5 * r), (x + 0.1 * r, y), dpi, width_mm=0.75, gray=90)
+    if blot:
+        draw_dot(page, "answers", ITEM, "C", dpi, fraction=blot, gray=90)
+    reading = _analyse(page, dpi)[1].reading
+    assert reading.answers[ITEM - 1] == "" or f"answer_unsure:{ITEM}" in reading.flags
+
+
 def test_line_width_is_measured_beyond_the_ring():
     """The line's width comes from where it runs beyond the ring: the same
     for a line with a dot on its path inside the bubble as without."""
@@ -321,10 +338,11 @@ def test_line_reach_tells_a_line_from_far_from_a_slash(dpi):
         (8605, 49, 30),  # a partial fill of B spilling over the ring
         (8621, 37, 4),  # a dark line 0.9 mm wide through A, on to item 5's B
         (8621, 40, 34),  # a dark line 0.9 mm wide through E, on to item 33's C
+        (8626, 155, 39),  # a dark crescent over D spilling over the ring
     ],
 )
 def test_regression_lined_answers_read_right_need_no_review(seed, index, item):
-    """bench_read seeds 8601-8605 (dev) and 8621 (fresh, then spent),
+    """bench_read seeds 8601-8605 (dev), 8621 and 8626 (fresh, then spent),
     moderate 200-dpi gray: each sheet was reviewed for this one item
     (``answer_unsure``), read right."""
     sheet = bench_sheet(seed, index, "moderate", dpi=200, bits=8)
