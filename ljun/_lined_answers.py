@@ -76,6 +76,10 @@ through 21 B beside D).  A real mark there beside a fill would make a
 multiple mark, whose marks students fill (as the generator does); a
 second mark that is no stroke's end, line or speck stays in review.
 
+The lone-fill rule below holds for identity columns of gray scans too
+(fresh seed 8629 sheet 47: a partial fill of 6 in the 9th nomor column,
+reviewed).
+
 A partial fill lying by the ring, outside the kernel's inner disc, leaves
 that disc almost clean: the kernel reads it as the item's mark but unsure
 (evidence 0.23-0.26), and the sheet went to review for nothing else on
@@ -350,8 +354,8 @@ def gray_lone_fill_candidates(
     grids: list[np.ndarray],
     calibration: ReadCalibration,
 ) -> np.ndarray:
-    """Answer bubbles alone and unsure in their item: the only one of their
-    item not blank-sure, with evidence in the unsure band (read as the mark
+    """Bubbles alone and unsure in their item (or identity column): the only
+    one of their item not blank-sure, with evidence in the unsure band (read as the mark
     or as blank), a line in their halo or not: a partial fill by the ring,
     or a stroke.  A partial fill by the ring may leave the kernel's inner
     disc so clean that it reads blank, unsure (fresh seed 8617, sheet 79:
@@ -445,7 +449,12 @@ def lined_answer_evidence(
         # but unsure, a line in its halo or not (moderate dev seeds 8703
         # sheet 85, 8709 sheet 12; easy 8756 sheet 26, spilling over the
         # ring in three directions); a fill it proves wins over a line's path.
-        lone_fills = gray_lone_fill_candidates(evidence, bubbles, answers, calibration)
+        # The same holds for an identity column's lone letter (fresh seed
+        # 8629 sheet 47: a partial fill over the lower half of 6, its spill
+        # darkening the halo, reviewed); ljun._stroke_end still looks at
+        # the letters the kernel read surely.
+        identity = [geometry.grid(f.name) for f in template.fields if f.kind != "answers"]
+        lone_fills = gray_lone_fill_candidates(evidence, bubbles, answers + identity, calibration)
     fills = np.concatenate([lined_fills, lone_fills])
     beside = beside_fill_candidates(evidence, bubbles, answers, calibration)
     lines = line_only_candidates(evidence, bubbles, answers, calibration)

@@ -117,6 +117,7 @@ __all__ = [
     "SOLID_PATCH_MIN_MM2",
     "THIN_EROSION_SOLID_MIN_MM2",
     "lone_solid_min_mm2",
+    "solid_fill",
     "thin_erosion",
     "LINE_BAND_HALF_MM",
     "LINE_BAND_ANGLES",
@@ -301,6 +302,16 @@ def thin_erosion(dpi: float) -> bool:
     [False, True, False]
     """
     return _erosion_radius_px(dpi) * MM_PER_INCH / dpi < SOLID_PATCH_RADIUS_MM
+
+
+def solid_fill(ink: np.ndarray, dpi: float) -> np.ndarray:
+    """(U,) bool: which masks of excess ink ``ink`` (U, S, S), reaching
+    ``FILL_OFF_BAND_MIN_MM2`` beyond the best straight band already, are a
+    fill and not a stroke: a solid patch (``FILL_SOLID_MIN_MM2`` after
+    erosion) with a square of ``ljun._closer_look.SOLID_INK_MM`` somewhere
+    (a tick's or a scribble's stroke, which a straight band does not hold
+    either, fills none)."""
+    return np.asarray((solid_area(ink, dpi) >= FILL_SOLID_MIN_MM2) & solid_square(ink, dpi))
 
 
 def lone_solid_min_mm2(dpi: float) -> float:
@@ -805,13 +816,8 @@ def lone_mark_evidence(
             )
         fill = usable[len(lined) :] & (beyond[len(lined) :] >= FILL_OFF_BAND_MIN_MM2)
         if fill.any():
-            # A fill, not a stroke: a solid patch, with a square of
-            # SOLID_INK_MM somewhere (a tick's or a scribble's stroke,
-            # which a straight band does not hold either, fills none).
             ink = banded[len(lined) :][fill]
-            fill[fill] = (solid_area(ink, patches.dpi) >= FILL_SOLID_MIN_MM2) & solid_square(
-                ink, patches.dpi
-            )
+            fill[fill] = solid_fill(ink, patches.dpi)
     lined_fill_sure = np.zeros(len(lined_fill), bool)
     if len(lined_fill):
         beyond = off_band_area(solid_mask(excess[n_filled:], patches.dpi), patches.dpi)

@@ -72,7 +72,9 @@ from ._closer_look import (
     GRAY_EXCESS_DARKNESS,
     closer_patches,
     excess_darkness,
+    excess_mask,
 )
+from ._lone_mark import FILL_OFF_BAND_MIN_MM2, off_band_area, solid_fill
 from .calibration import ReadCalibration
 from .read import BubbleDarkness, SamplingPattern, bands_for
 from .register import Registration
@@ -435,7 +437,8 @@ def stroke_end_evidence(
     (N,) ndarray of float32
         ``evidence``, with the middle of the marked-unsure band where a
         letter read surely with a blank body is a stroke's end
-        (:func:`stroke_end`): the column goes to review.
+        (:func:`stroke_end`) and no fill (:func:`_fills`): the column goes
+        to review.
     """
     if bubbles.dithered:
         return evidence
@@ -452,6 +455,35 @@ def stroke_end_evidence(
     ends = stroke_end(found.path, found.near, found.inside, found.usable)
     if not ends.any():
         return evidence
+    ends_at = thin[ends]
+    ends_at = ends_at[~_fills(image, registration, pattern, bubbles, ends_at, blank)]
     out = evidence.copy()
-    out[thin[ends]] = np.float32(bands.marked_unsure_middle)
+    out[ends_at] = np.float32(bands.marked_unsure_middle)
     return out
+
+
+def _fills(
+    image: np.ndarray,
+    registration: Registration,
+    pattern: SamplingPattern,
+    bubbles: BubbleDarkness,
+    looked: np.ndarray,
+    blank: np.ndarray,
+) -> np.ndarray:
+    """(U,) bool: which letters ``looked`` that seem a stroke's end pass the
+    lone-mark rules' test of a fill instead: excess ink reaching
+    ``ljun._lone_mark.FILL_OFF_BAND_MIN_MM2`` beyond the best straight band,
+    a solid patch with a square in it (:func:`ljun._lone_mark.solid_fill`).
+    A partial fill over one side of the bubble spills over the ring, and
+    its spill looks like a path leaving it (fresh seed 8630, sheet 51:
+    a crescent over the left of 8 in the 7th nomor column, 200-dpi gray,
+    0.92 mm² beyond the band, reviewed); the tails of ticks that end in a
+    name bubble keep 0.32-0.52 mm² beyond the band and no square (dev
+    seeds 8707 sheet 136, 8709 sheet 146)."""
+    patches = closer_patches(image, registration, pattern, bubbles.paper, looked, blank)
+    darker_by = BILEVEL_EXCESS_DARKNESS if bubbles.bilevel else GRAY_EXCESS_DARKNESS
+    ink = excess_mask(patches, darker_by)
+    beyond = off_band_area(ink, patches.dpi)
+    return np.asarray(
+        patches.usable & (beyond >= FILL_OFF_BAND_MIN_MM2) & solid_fill(ink, patches.dpi)
+    )
