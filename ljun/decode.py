@@ -33,6 +33,7 @@ from __future__ import annotations
 import datetime
 import functools
 import itertools
+import math
 import re
 from dataclasses import dataclass, field
 
@@ -521,7 +522,7 @@ def read_barcode_crop(crop: np.ndarray, template: Template, *, bilevel: bool) ->
     """
     bars = _bar_band(crop, template)
     paper = gray_quantile(crop, 90)
-    has_ink = bool(np.mean(bars < paper * BARCODE_INK_FRACTION) > BARCODE_INK_MIN)
+    has_ink = _share_darker(bars, paper * BARCODE_INK_FRACTION) > BARCODE_INK_MIN
     if not has_ink:
         return BarcodeReading(text="", has_ink=False)
     foreign = ""
@@ -636,6 +637,26 @@ def _bar_band(crop: np.ndarray, template: Template) -> np.ndarray:
     return crop[top:bottom, inset : crop.shape[1] - inset]
 
 
+def _share_darker(values: np.ndarray, level: float) -> float:
+    """The share of 2-D uint8 ``values`` below ``level`` (0 of none):
+    ``np.mean(values < level)``, counted by OpenCV (gray levels are
+    integers: below ``level`` is at most ``ceil(level) - 1``), a tenth of
+    the time."""
+    if values.size == 0:
+        return 0.0
+    _, below = cv2.threshold(values, math.ceil(level) - 1, 1, cv2.THRESH_BINARY_INV)
+    return cv2.countNonZero(below) / values.size
+
+
+def _column_means(rows: np.ndarray) -> np.ndarray:
+    """The mean of each column of uint8 ``rows``, (w,) float64:
+    ``rows.mean(axis=0)``, from OpenCV's integer column sums (exact, as
+    numpy's float64 sums of integers are), a quarter of the time."""
+    if len(rows) == 0:
+        return rows.mean(axis=0)  # NaN, as numpy has it
+    return cv2.reduce(rows, 0, cv2.REDUCE_SUM, dtype=cv2.CV_32S)[0] / len(rows)
+
+
 def _barcode_candidates(crop: np.ndarray, template: Template):
     """Images to try, cheapest and most robust first.
 
@@ -655,7 +676,7 @@ def _barcode_candidates(crop: np.ndarray, template: Template):
         bottom = int(round((bar_top + stop * (bar_bottom - bar_top)) * px_per_mm))
         if bottom - top < 2:
             continue
-        profile = crop[top:bottom].mean(axis=0)
+        profile = _column_means(crop[top:bottom])
         yield np.ascontiguousarray(
             np.tile(np.clip(profile + 0.5, 0, 255).astype(np.uint8), (BARCODE_PROFILE_ROWS, 1))
         )
@@ -797,7 +818,7 @@ def _bar_profile(crop: np.ndarray, template: Template) -> np.ndarray | None:
         int(round((bar_top + first * (bar_bottom - bar_top)) * px_per_mm)),
         int(round((bar_top + last * (bar_bottom - bar_top)) * px_per_mm)),
     )
-    column = crop[rows].mean(axis=0, dtype=np.float64)
+    column = _column_means(crop[rows])
     # np.percentile(column, [95, 5]) from one sort, without its general
     # machinery (0.1 ms a call, more than the sort).
     ordered = np.sort(column)
