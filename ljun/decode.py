@@ -299,13 +299,22 @@ def _field_rows(geometry: BubbleGeometry) -> tuple[np.ndarray, tuple[slice, ...]
 
 
 def _answers(decision, options: tuple[str, ...]) -> tuple[tuple[str, ...], list[str]]:
-    letters = np.array(options, dtype=object)[decision.choice]
-    answers = np.where(decision.count == 1, letters, np.where(decision.count == 0, BLANK, MULTI))
-    flags = [Flag.ANSWER_UNSURE.at(i + 1) for i in np.flatnonzero(decision.unsure)]
+    # Python lists, not object arrays: 40 items, a fifth of the time.
+    counts, choice, unsure = (
+        decision.count.tolist(),
+        decision.choice.tolist(),
+        decision.unsure.tolist(),
+    )
+    answers = tuple(
+        options[c] if n == 1 else BLANK if n == 0 else MULTI for n, c in zip(counts, choice)
+    )
+    flags = [Flag.ANSWER_UNSURE.at(i + 1) for i, u in enumerate(unsure) if u]
     flags += [
-        Flag.ANSWER_MULTI.at(i + 1) for i in np.flatnonzero((decision.count > 1) & ~decision.unsure)
+        Flag.ANSWER_MULTI.at(i + 1)
+        for i, (n, u) in enumerate(zip(counts, unsure))
+        if n > 1 and not u
     ]
-    return tuple(str(a) for a in answers), flags
+    return answers, flags
 
 
 def _choice(name: str, decision, options: tuple[str, ...]) -> tuple[str, list[str]]:
@@ -326,12 +335,13 @@ def _choice(name: str, decision, options: tuple[str, ...]) -> tuple[str, list[st
 
 def _columns(name: str, kind: str, decision, options: tuple[str, ...]) -> tuple[str, list[str]]:
     """One character per column: the mark, blank, or ``?``."""
-    chars = np.array(options, dtype=object)[decision.choice]
+    counts, choice = decision.count.tolist(), decision.choice.tolist()
     blank = " " if kind == "letters" else UNREAD
-    text = np.where(decision.count == 1, chars, np.where(decision.count == 0, blank, UNREAD))
-    flags = [Flag.MULTI_MARK.at(name, c + 1) for c in np.flatnonzero(decision.count > 1)]
-    flags += [Flag.UNSURE.at(name, c + 1) for c in np.flatnonzero(decision.unsure)]
-    value = "".join(str(t) for t in text)
+    value = "".join(
+        options[c] if n == 1 else blank if n == 0 else UNREAD for n, c in zip(counts, choice)
+    )
+    flags = [Flag.MULTI_MARK.at(name, c + 1) for c, n in enumerate(counts) if n > 1]
+    flags += [Flag.UNSURE.at(name, c + 1) for c, u in enumerate(decision.unsure.tolist()) if u]
     if kind == "letters":
         value = value.rstrip(" ")
         if not value:
