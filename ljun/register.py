@@ -810,10 +810,33 @@ def gray_quantile(values: np.ndarray, percent: float, mask: np.ndarray | None = 
     2-D ``values``) counts only the pixels where it is not 0, as
     ``values[mask != 0]`` would without the copy.
 
+    Where at most the rank's worth of the values are below 255 (a crop of
+    a black-and-white scan, its paper white), the percentile is 255, from
+    one count instead of the histogram (5 instead of 80 us on a barcode
+    crop; ranks as the histogram's float32 counts give them).
+
     >>> gray_quantile(np.arange(10, dtype=np.uint8), 50)
     4.0
+    >>> gray_quantile(np.array([0, 255, 255, 255], np.uint8), 50)
+    255.0
     """
+    if mask is None and 0 < values.size < _FLOAT32_EXACT_COUNT:
+        rank = _quantile_rank(np.float32(values.size), percent)
+        if rank < values.size and _count_below_white(values) <= rank:
+            return float(_WHITE)
     return _histogram_quantile(_gray_histogram(values, mask), percent)
+
+
+# Counts up to this are whole numbers in float32 (the histogram's counts).
+_FLOAT32_EXACT_COUNT = 1 << 24
+
+
+def _count_below_white(values: np.ndarray) -> int:
+    """How many uint8 ``values`` are below 255."""
+    if values.ndim != 2:
+        values = values.reshape(-1, 1)
+    _, below = cv2.threshold(values, _WHITE - 1, 1, cv2.THRESH_BINARY_INV)
+    return cv2.countNonZero(below)
 
 
 def _gray_histogram(values: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
@@ -827,8 +850,13 @@ def _gray_histogram(values: np.ndarray, mask: np.ndarray | None = None) -> np.nd
 def _histogram_quantile(hist: np.ndarray, percent: float) -> float:
     """:func:`gray_quantile` of the gray levels counted in ``hist``."""
     counts = hist.cumsum()  # the methods: without numpy's dispatch, 2 us less a quantile
-    rank = int(percent / 100.0 * (counts[-1] - 1))
-    return float(counts.searchsorted(rank, side="right"))
+    return float(counts.searchsorted(_quantile_rank(counts[-1], percent), side="right"))
+
+
+def _quantile_rank(total: np.float32, percent: float) -> int:
+    """The rank of the ``percent`` percentile among ``total`` values, a
+    float32 count (the arithmetic in float32, as the histogram's)."""
+    return int(percent / 100.0 * (total - 1))
 
 
 def _fiducial_candidates_in_corners(
