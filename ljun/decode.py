@@ -33,6 +33,7 @@ from __future__ import annotations
 import datetime
 import functools
 import itertools
+import math
 import re
 from dataclasses import dataclass, field
 
@@ -298,13 +299,22 @@ def _field_rows(geometry: BubbleGeometry) -> tuple[np.ndarray, tuple[slice, ...]
 
 
 def _answers(decision, options: tuple[str, ...]) -> tuple[tuple[str, ...], list[str]]:
-    letters = np.array(options, dtype=object)[decision.choice]
-    answers = np.where(decision.count == 1, letters, np.where(decision.count == 0, BLANK, MULTI))
-    flags = [Flag.ANSWER_UNSURE.at(i + 1) for i in np.flatnonzero(decision.unsure)]
+    # Python lists, not object arrays: 40 items, a fifth of the time.
+    counts, choice, unsure = (
+        decision.count.tolist(),
+        decision.choice.tolist(),
+        decision.unsure.tolist(),
+    )
+    answers = tuple(
+        options[c] if n == 1 else BLANK if n == 0 else MULTI for n, c in zip(counts, choice)
+    )
+    flags = [Flag.ANSWER_UNSURE.at(i + 1) for i, u in enumerate(unsure) if u]
     flags += [
-        Flag.ANSWER_MULTI.at(i + 1) for i in np.flatnonzero((decision.count > 1) & ~decision.unsure)
+        Flag.ANSWER_MULTI.at(i + 1)
+        for i, (n, u) in enumerate(zip(counts, unsure))
+        if n > 1 and not u
     ]
-    return tuple(str(a) for a in answers), flags
+    return answers, flags
 
 
 def _choice(name: str, decision, options: tuple[str, ...]) -> tuple[str, list[str]]:
@@ -325,12 +335,13 @@ def _choice(name: str, decision, options: tuple[str, ...]) -> tuple[str, list[st
 
 def _columns(name: str, kind: str, decision, options: tuple[str, ...]) -> tuple[str, list[str]]:
     """One character per column: the mark, blank, or ``?``."""
-    chars = np.array(options, dtype=object)[decision.choice]
+    counts, choice = decision.count.tolist(), decision.choice.tolist()
     blank = " " if kind == "letters" else UNREAD
-    text = np.where(decision.count == 1, chars, np.where(decision.count == 0, blank, UNREAD))
-    flags = [Flag.MULTI_MARK.at(name, c + 1) for c in np.flatnonzero(decision.count > 1)]
-    flags += [Flag.UNSURE.at(name, c + 1) for c in np.flatnonzero(decision.unsure)]
-    value = "".join(str(t) for t in text)
+    value = "".join(
+        options[c] if n == 1 else blank if n == 0 else UNREAD for n, c in zip(counts, choice)
+    )
+    flags = [Flag.MULTI_MARK.at(name, c + 1) for c, n in enumerate(counts) if n > 1]
+    flags += [Flag.UNSURE.at(name, c + 1) for c, u in enumerate(decision.unsure.tolist()) if u]
     if kind == "letters":
         value = value.rstrip(" ")
         if not value:
@@ -521,7 +532,7 @@ def read_barcode_crop(crop: np.ndarray, template: Template, *, bilevel: bool) ->
     """
     bars = _bar_band(crop, template)
     paper = gray_quantile(crop, 90)
-    has_ink = bool(np.mean(bars < paper * BARCODE_INK_FRACTION) > BARCODE_INK_MIN)
+    has_ink = _share_darker(bars, paper * BARCODE_INK_FRACTION) > BARCODE_INK_MIN
     if not has_ink:
         return BarcodeReading(text="", has_ink=False)
     foreign = ""
@@ -636,6 +647,26 @@ def _bar_band(crop: np.ndarray, template: Template) -> np.ndarray:
     return crop[top:bottom, inset : crop.shape[1] - inset]
 
 
+def _share_darker(values: np.ndarray, level: float) -> float:
+    """The share of 2-D uint8 ``values`` below ``level`` (0 of none):
+    ``np.mean(values < level)``, counted by OpenCV (gray levels are
+    integers: below ``level`` is at most ``ceil(level) - 1``), a tenth of
+    the time."""
+    if values.size == 0:
+        return 0.0
+    _, below = cv2.threshold(values, math.ceil(level) - 1, 1, cv2.THRESH_BINARY_INV)
+    return cv2.countNonZero(below) / values.size
+
+
+def _column_means(rows: np.ndarray) -> np.ndarray:
+    """The mean of each column of uint8 ``rows``, (w,) float64:
+    ``rows.mean(axis=0)``, from OpenCV's integer column sums (exact, as
+    numpy's float64 sums of integers are), a quarter of the time."""
+    if len(rows) == 0:
+        return rows.mean(axis=0)  # NaN, as numpy has it
+    return cv2.reduce(rows, 0, cv2.REDUCE_SUM, dtype=cv2.CV_32S)[0] / len(rows)
+
+
 def _barcode_candidates(crop: np.ndarray, template: Template):
     """Images to try, cheapest and most robust first.
 
@@ -655,7 +686,7 @@ def _barcode_candidates(crop: np.ndarray, template: Template):
         bottom = int(round((bar_top + stop * (bar_bottom - bar_top)) * px_per_mm))
         if bottom - top < 2:
             continue
-        profile = crop[top:bottom].mean(axis=0)
+        profile = _column_means(crop[top:bottom])
         yield np.ascontiguousarray(
             np.tile(np.clip(profile + 0.5, 0, 255).astype(np.uint8), (BARCODE_PROFILE_ROWS, 1))
         )
@@ -797,7 +828,7 @@ def _bar_profile(crop: np.ndarray, template: Template) -> np.ndarray | None:
         int(round((bar_top + first * (bar_bottom - bar_top)) * px_per_mm)),
         int(round((bar_top + last * (bar_bottom - bar_top)) * px_per_mm)),
     )
-    column = crop[rows].mean(axis=0, dtype=np.float64)
+    column = _column_means(crop[rows])
     # np.percentile(column, [95, 5]) from one sort, without its general
     # machinery (0.1 ms a call, more than the sort).
     ordered = np.sort(column)

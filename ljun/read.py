@@ -510,7 +510,9 @@ def measure_darkness(
         _row_median(gray[:, pattern.paper]), page_paper * (1.0 - PAPER_LOCAL_MAX_DROP)
     )
     contrast = np.maximum(paper - np.float32(registration.ink_level), MIN_CONTRAST)
-    point_darkness = (paper[:, None] - gray) / contrast[:, None]  # (N, K)
+    # (paper - gray) / contrast, in gray's buffer (no other use of it is left).
+    point_darkness = np.subtract(paper[:, None], gray, out=gray)  # (N, K)
+    point_darkness /= contrast[:, None]
     mean = point_darkness[:, pattern.inner].mean(axis=1)
     core = _darkest_mean(point_darkness[:, pattern.core], CORE_POINTS)
     quarter = _darkest_mean(point_darkness[:, pattern.inner], INNER_POINTS // 4)
@@ -526,7 +528,7 @@ def measure_darkness(
     # The halo point by point (a blurred neighbour ring darkens the same
     # points of every bubble of a group), then per direction the darker ring.
     halo_points = point_darkness[:, pattern.halo]
-    halo_points = halo_points - _group_point_level(halo_points, pattern)
+    halo_points -= _group_point_level(halo_points, pattern)
     directions = _darker_ring(halo_points)
     halo = directions.max(axis=1)
     touched = directions >= np.maximum(0.5 * halo, HALO_TOUCH_MIN)[:, None]
@@ -800,8 +802,15 @@ def bands_for(bubbles: BubbleDarkness, calibration: ReadCalibration) -> Bands:
 
 
 def _darkest_mean(values: np.ndarray, count: int) -> np.ndarray:
-    """Mean of the ``count`` largest values of each row."""
-    return -np.partition(-values, count - 1, axis=1)[:, :count].mean(axis=1)
+    """Mean of the ``count`` largest values of each row.
+
+    ``-np.partition(-values, count - 1, axis=1)[:, :count].mean(axis=1)``,
+    partitioned in the negated copy's own buffer (``np.partition`` copies
+    its argument and partitions the copy so): one copy less, the same order.
+    """
+    negated = np.negative(values)
+    negated.partition(count - 1, axis=1)
+    return -negated[:, :count].mean(axis=1)
 
 
 def mark_evidence(bubbles: BubbleDarkness, calibration: ReadCalibration) -> np.ndarray:

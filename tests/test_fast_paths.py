@@ -330,3 +330,169 @@ def test_medians_without_numpys_machinery_are_numpys():
         for _ in range(50):
             values = [float(v) for v in rng.normal(200.0, 30.0, count).round(rng.integers(0, 3))]
             assert _register._median(values) == float(np.median(values))
+
+
+def _corner_candidates_by_definition(
+    ink_mask: np.ndarray, side_expected: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The corner search as first written: each corner's largest candidates,
+    then the largest of those."""
+    height, width = ink_mask.shape
+    ch, cw = int(height * _register._CORNER_WINDOW), int(width * _register._CORNER_WINDOW)
+    found, sides = [], []
+    for y0, x0 in ((0, 0), (0, width - cw), (height - ch, 0), (height - ch, width - cw)):
+        corner = ink_mask[y0 : y0 + ch, x0 : x0 + cw]
+        centres, side, _ = _register._fiducial_candidates(corner, side_expected)
+        found.append(centres + (x0, y0))
+        sides.append(side)
+    centres, side = np.concatenate(found), np.concatenate(sides)
+    order = np.argsort(-side, kind="stable")[: _register._MAX_CANDIDATES]
+    return centres[order], side[order]
+
+
+def test_corner_search_judging_all_corners_together_is_corner_by_corner(sheets):
+    calibration = load_calibration().register
+    level = int(np.ceil(255 * calibration.fiducial_ink_fraction)) - 1
+    masks = [
+        cv2.threshold(_register._decimate(image, 4), level, 1, cv2.THRESH_BINARY_INV)[1]
+        for image in sheets.values()
+    ]
+    # Ties: squares of equal area in every corner, more of them than are kept,
+    # some corners with none, one or more than are kept; a corner of text.
+    rng = np.random.default_rng(23)
+    for counts in ((3, 3, 3, 3), (9, 0, 1, 4), (0, 0, 0, 0), (2, 12, 0, 5)):
+        mask = np.zeros((240, 180), np.uint8)
+        for corner, count in enumerate(counts):
+            y0, x0 = (0 if corner < 2 else 168), (0 if corner % 2 == 0 else 126)
+            for k in range(count):
+                side = (12, 12, 11, 13)[k % 4]
+                y, x = y0 + 2 + 18 * (k // 3), x0 + 2 + 17 * (k % 3)
+                mask[y : y + side, x : x + side] = 1
+        masks.append(mask)
+        masks.append((rng.random((240, 180)) < 0.3).astype(np.uint8) | mask)
+    for mask in masks:
+        for side_expected in (12.0, 14.0, 4.0):
+            centres, sides = _register._fiducial_candidates_in_corners(mask, side_expected)
+            expected_centres, expected_sides = _corner_candidates_by_definition(mask, side_expected)
+            np.testing.assert_array_equal(centres, expected_centres)
+            np.testing.assert_array_equal(sides, expected_sides)
+    # It finds the corner marks (not all empty), and ties that the order decides.
+    assert all(len(_register._fiducial_candidates_in_corners(m, 12.0)[0]) >= 4 for m in masks[:3])
+    assert len(_register._fiducial_candidates_in_corners(masks[5], 12.0)[0]) == 8
+
+
+def test_layout_of_the_template_made_once_is_as_made_each_time():
+    template = ljun_template()
+    for dpi in (REFERENCE_DPI, 150.0, 300.0):
+        geometry = template.geometry(dpi)
+        t_order, zt0, zt0_energy, shift_index = _register._fiducial_layout(geometry)
+        assert _register._fiducial_layout(geometry)[0] is t_order  # made once
+        points = geometry.fiducials
+        np.testing.assert_array_equal(t_order, _register._cyclic_order(points))
+        zt = points[t_order, 0] + 1j * points[t_order, 1]
+        np.testing.assert_array_equal(zt0, zt - zt.mean())
+        assert zt0_energy == np.vdot(zt - zt.mean(), zt - zt.mean()).real
+        f = len(points)
+        np.testing.assert_array_equal(
+            shift_index, (np.arange(f)[None, :] + np.arange(f)[:, None]) % f
+        )
+        assert not zt0.flags.writeable
+
+
+def test_darkest_mean_in_its_negated_copy_is_the_partition_formula(sheets, registrations):
+    from ljun.read import CORE_POINTS, INNER_POINTS, _darkest_mean, sampling_pattern
+
+    pattern = sampling_pattern(ljun_template(), REFERENCE_DPI)
+    rng = np.random.default_rng(29)
+    arrays = []
+    for mode, image in sheets.items():
+        _, gray = sample_scan(image, registrations[mode].homography, pattern.points)
+        darkness = (np.float32(250.0) - gray.astype(np.float32)) / np.float32(230.0)
+        arrays += [darkness[:, pattern.core], darkness[:, pattern.inner]]  # strided views
+    arrays.append(rng.normal(0.0, 1.0, (50, 48)).astype(np.float32).round(1))  # ties
+    for values in arrays:
+        for count in (1, CORE_POINTS, INNER_POINTS // 4, values.shape[1]):
+            expected = -np.partition(-values, count - 1, axis=1)[:, :count].mean(axis=1)
+            np.testing.assert_array_equal(_darkest_mean(values, count), expected)
+
+
+def test_barcode_shares_and_column_means_by_opencv_are_numpys(sheets, registrations):
+    template = ljun_template()
+    geometry = template.geometry(REFERENCE_DPI)
+    rng = np.random.default_rng(31)
+    crops = [
+        decode.barcode_crop(image, registrations[mode], template, geometry)
+        for mode, image in sheets.items()
+    ]
+    crops.append(rng.integers(0, 256, (37, 61), dtype=np.uint8))
+    for crop in crops:
+        bars = decode._bar_band(crop, template)  # a strided view
+        for values in (crop, bars, bars[:1]):
+            for level in (-3.0, 0.0, 0.5, 57.0, 57.2, 127.5, 254.9, 255.0, 256.0, 300.0):
+                assert decode._share_darker(values, level) == np.mean(values < level)
+        for rows in (crop, crop[3:4], crop[10:30], bars[:, 5:]):
+            means = decode._column_means(rows)
+            assert means.dtype == np.float64
+            np.testing.assert_array_equal(means, rows.mean(axis=0))
+    assert decode._share_darker(np.zeros((0, 5), np.uint8), 100.0) == 0.0
+
+
+def test_answers_and_columns_from_lists_are_the_object_array_definitions():
+    from types import SimpleNamespace
+
+    from ljun.vocabulary import BLANK, MULTI, UNREAD, Flag
+
+    rng = np.random.default_rng(37)
+    for _ in range(200):
+        items, options = int(rng.integers(1, 41)), tuple("ABCDE"[: rng.integers(2, 6)])
+        decision = SimpleNamespace(
+            count=rng.choice([0, 0, 1, 1, 1, 2, 3], items),
+            choice=rng.integers(0, len(options), items),
+            unsure=rng.random(items) < 0.2,
+        )
+        letters = np.array(options, dtype=object)[decision.choice]
+        answers = np.where(
+            decision.count == 1, letters, np.where(decision.count == 0, BLANK, MULTI)
+        )
+        flags = [Flag.ANSWER_UNSURE.at(i + 1) for i in np.flatnonzero(decision.unsure)]
+        flags += [
+            Flag.ANSWER_MULTI.at(i + 1)
+            for i in np.flatnonzero((decision.count > 1) & ~decision.unsure)
+        ]
+        assert decode._answers(decision, options) == (tuple(str(a) for a in answers), flags)
+        for kind in ("letters", "digits"):
+            blank = " " if kind == "letters" else UNREAD
+            text = np.where(
+                decision.count == 1, letters, np.where(decision.count == 0, blank, UNREAD)
+            )
+            flags = [Flag.MULTI_MARK.at("f", c + 1) for c in np.flatnonzero(decision.count > 1)]
+            flags += [Flag.UNSURE.at("f", c + 1) for c in np.flatnonzero(decision.unsure)]
+            value = "".join(str(t) for t in text)
+            if kind == "letters":
+                value = value.rstrip(" ")
+                if not value:
+                    flags.append(Flag.BLANK.at("f"))
+            assert decode._columns("f", kind, decision, options) == (value, flags)
+
+
+def test_gray_quantile_of_a_mostly_white_crop_is_the_histograms(sheets, registrations):
+    # Mostly white values skip the histogram: 255, as the histogram would say,
+    # on the barcode crops of real 1-bit pages and crafted edges of the rank.
+    template = ljun_template()
+    geometry = template.geometry(REFERENCE_DPI)
+    arrays = [
+        decode.barcode_crop(image, registrations[mode], template, geometry)
+        for mode, image in sheets.items()
+    ]
+    rng = np.random.default_rng(41)
+    for size in (1, 2, 3, 10, 11, 101):
+        for below in sorted({0, 1, size // 10, size // 10 + 1, size // 2, size - 1, size}):
+            values = np.full(size, 255, np.uint8)
+            values[rng.permutation(size)[:below]] = rng.integers(0, 255, below)
+            arrays += [values, values.reshape(1, -1), values[::-1].reshape(-1, 1)]
+    arrays.append(np.full((30, 40), 254, np.uint8))
+    for values in arrays:
+        for percent in (0, 10, 50, 89.9, 90, 90.1, 99, 100, -5, 150):
+            expected = _register._histogram_quantile(_register._gray_histogram(values), percent)
+            assert gray_quantile(values, percent) == expected, (values.shape, percent)
+    assert [gray_quantile(crop, 90) for crop in arrays[:3]] == [255.0] * 3  # the fast path
