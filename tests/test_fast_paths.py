@@ -141,13 +141,20 @@ def test_refine_fiducial_measures_as_the_plain_arithmetic(sheets, registrations)
                     )
 
 
-def test_barcode_grid_check_with_cached_taps_reads_as_uncached(sheets, registrations):
+@pytest.fixture(scope="module")
+def barcode_crops(sheets, registrations) -> list[np.ndarray]:
+    """The barcode crop of each generated sheet."""
     template = ljun_template()
     geometry = template.geometry(REFERENCE_DPI)
-    crops = [
+    return [
         decode.barcode_crop(image, registrations[mode], template, geometry)
         for mode, image in sheets.items()
     ]
+
+
+def test_barcode_grid_check_with_cached_taps_reads_as_uncached(barcode_crops):
+    template = ljun_template()
+    crops = barcode_crops
     assert len({crop.shape for crop in crops}) == 1  # one size at 200 dpi: the cache serves all
     for crop in crops:
         decode._coarse_grid_taps.cache_clear()
@@ -475,15 +482,10 @@ def test_answers_and_columns_from_lists_are_the_object_array_definitions():
             assert decode._columns("f", kind, decision, options) == (value, flags)
 
 
-def test_gray_quantile_of_a_mostly_white_crop_is_the_histograms(sheets, registrations):
+def test_gray_quantile_of_a_mostly_white_crop_is_the_histograms(barcode_crops):
     # Mostly white values skip the histogram: 255, as the histogram would say,
     # on the barcode crops of real 1-bit pages and crafted edges of the rank.
-    template = ljun_template()
-    geometry = template.geometry(REFERENCE_DPI)
-    arrays = [
-        decode.barcode_crop(image, registrations[mode], template, geometry)
-        for mode, image in sheets.items()
-    ]
+    arrays = list(barcode_crops)
     rng = np.random.default_rng(41)
     for size in (1, 2, 3, 10, 11, 101):
         for below in sorted({0, 1, size // 10, size // 10 + 1, size // 2, size - 1, size}):
