@@ -119,6 +119,7 @@ __all__ = [
     "printed_only",
     "pencil_covers",
     "excess_mask",
+    "pencil_darkness",
     "excess_darkness",
     "resolve",
     "closer_evidence",
@@ -506,6 +507,17 @@ def excess_off_letter(
     return np.where(patches.usable, mask_area(mask & ~patches.letter, patches.dpi), np.nan)
 
 
+def pencil_darkness(bilevel: bool) -> float:
+    """How much darker than the blank look a pixel must be to count as
+    pencil: ``BILEVEL_EXCESS_DARKNESS`` on a 1-bit scan,
+    ``GRAY_EXCESS_DARKNESS`` on a gray one.
+
+    >>> pencil_darkness(True), pencil_darkness(False)
+    (0.5, 0.25)
+    """
+    return BILEVEL_EXCESS_DARKNESS if bilevel else GRAY_EXCESS_DARKNESS
+
+
 def excess_mask(patches: Patches, darker_by: float) -> np.ndarray:
     """(U, S, S) bool: pixels at least ``darker_by`` darker than the grown blank look."""
     return (excess_darkness(patches) >= darker_by) & patches.inside
@@ -722,7 +734,7 @@ def resolve(
         blank,
         letters if bubbles.bilevel else None,
     )
-    darker_by = BILEVEL_EXCESS_DARKNESS if bubbles.bilevel else GRAY_EXCESS_DARKNESS
+    darker_by = pencil_darkness(bubbles.bilevel)
     excess = excess_mask(patches, darker_by)
     area = excess_ink(patches, darker_by, mask=excess)
     letter = printed_only(area)

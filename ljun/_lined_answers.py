@@ -114,7 +114,6 @@ import cv2
 import numpy as np
 
 from ._closer_look import (
-    BILEVEL_EXCESS_DARKNESS,
     CLOSER_RADIUS_FRACTION,
     GRAY_EXCESS_DARKNESS,
     MIN_REFERENCES,
@@ -124,6 +123,7 @@ from ._closer_look import (
     dot_density,
     excess_mask,
     mask_area,
+    pencil_darkness,
     solid_square,
 )
 from ._lone_mark import (
@@ -467,7 +467,7 @@ def lined_answer_evidence(
     bands = bands_for(bubbles, calibration)
     blank = evidence <= bands.blank_sure_max
     patches = closer_patches(image, registration, pattern, bubbles.paper, looked, blank)
-    excess = excess_mask(patches, BILEVEL_EXCESS_DARKNESS if bilevel else GRAY_EXCESS_DARKNESS)
+    excess = excess_mask(patches, pencil_darkness(bilevel))
     out = evidence.copy()
     n = len(lines)
     if n:

@@ -100,11 +100,10 @@ from __future__ import annotations
 import numpy as np
 
 from ._closer_look import (
-    BILEVEL_EXCESS_DARKNESS,
-    GRAY_EXCESS_DARKNESS,
     closer_patches,
     excess_mask,
     mask_area,
+    pencil_darkness,
     solid_square,
 )
 from .calibration import Bands, ReadCalibration
@@ -796,7 +795,7 @@ def lone_mark_evidence(
     bands = bands_for(bubbles, calibration)
     blank = evidence <= bands.blank_sure_max
     patches = closer_patches(image, registration, pattern, bubbles.paper, looked, blank)
-    darker_by = BILEVEL_EXCESS_DARKNESS if bubbles.bilevel else GRAY_EXCESS_DARKNESS
+    darker_by = pencil_darkness(bubbles.bilevel)
     excess = excess_mask(patches, darker_by)
     n_solid = len(lone) + len(crossed)
     n_filled = n_solid + len(lined) + len(filled)

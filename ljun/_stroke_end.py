@@ -73,6 +73,7 @@ from ._closer_look import (
     closer_patches,
     excess_darkness,
     excess_mask,
+    pencil_darkness,
 )
 from ._lone_mark import FILL_OFF_BAND_MIN_MM2, off_band_area, solid_fill
 from .calibration import ReadCalibration
@@ -481,7 +482,7 @@ def _fills(
     name bubble keep 0.32-0.52 mm² beyond the band and no square (dev
     seeds 8707 sheet 136, 8709 sheet 146)."""
     patches = closer_patches(image, registration, pattern, bubbles.paper, looked, blank)
-    darker_by = BILEVEL_EXCESS_DARKNESS if bubbles.bilevel else GRAY_EXCESS_DARKNESS
+    darker_by = pencil_darkness(bubbles.bilevel)
     ink = excess_mask(patches, darker_by)
     beyond = off_band_area(ink, patches.dpi)
     return np.asarray(
