@@ -116,7 +116,7 @@ from ._lone_mark import (
     solid_area,
     thin_erosion,
 )
-from ._stroke_end import PATH_MIN_MM2, PATH_SHARE_MIN, stroke_evidence
+from ._stroke_end import PATH_MIN_MM2, PATH_SHARE_MIN, stroke_evidence, sure_thin
 from .calibration import Bands, ReadCalibration
 from .read import BubbleDarkness, SamplingPattern, bands_for
 from .register import Registration
@@ -394,18 +394,12 @@ def stray_candidates(
             # column's one fill (the dithered bands are narrow).
             # (Here the sure bubbles not filled are exactly those.)
             one_filled = filled.sum(axis=1) == 1
-            near_fill |= _sure_by_centre(e, body, bands) & (one_filled & on_scan)[:, None]
+            near_fill |= sure_thin(e, body, bands) & (one_filled & on_scan)[:, None]
         in_blank = thin & (e < bands.mark_min) & (none & on_scan)[:, None]
         looked = near_fill | in_blank
         found.append(grid[looked])
         beside.append(near_fill[looked])
     return np.concatenate(found).astype(np.intp), np.concatenate(beside)
-
-
-def _sure_by_centre(evidence: np.ndarray, body: np.ndarray, bands: Bands) -> np.ndarray:
-    """Bubbles read surely with their ``body`` blank-sure: from a dark
-    centre alone (a stroke's end through it, on a dithered scan)."""
-    return (evidence >= bands.marked_sure_min) & (body <= bands.blank_sure_max)
 
 
 def stray_ink(
@@ -480,7 +474,7 @@ def identity_column_evidence(
     every = np.concatenate([g.ravel() for g in grids])
     looked = bands.unsure(evidence[every])
     if bubbles.dithered:  # and letters read surely from their centre alone
-        looked |= _sure_by_centre(evidence[every], bubbles.body[every], bands)
+        looked |= sure_thin(evidence[every], bubbles.body[every], bands)
     if not looked.any():
         return evidence  # most sheets
     if bubbles.dithered:

@@ -76,7 +76,7 @@ from ._closer_look import (
     pencil_darkness,
 )
 from ._lone_mark import FILL_OFF_BAND_MIN_MM2, off_band_area, solid_fill
-from .calibration import ReadCalibration
+from .calibration import Bands, ReadCalibration
 from .read import BubbleDarkness, SamplingPattern, bands_for
 from .register import Registration
 from .render import render_image
@@ -98,6 +98,7 @@ __all__ = [
     "NEAR_MIN_MM2",
     "StrokeEvidence",
     "thin_letters",
+    "sure_thin",
     "form_print",
     "stroke_evidence",
     "stroke_end",
@@ -213,9 +214,16 @@ def thin_letters(
     if not grids:
         return np.zeros(0, np.intp)
     every = np.concatenate([grid.ravel() for grid in grids])
-    sure = evidence[every] >= bands.marked_sure_min
-    thin = bubbles.body[every] <= bands.blank_sure_max
-    return every[sure & thin & bubbles.inside[every]].astype(np.intp)
+    thin = sure_thin(evidence[every], bubbles.body[every], bands)
+    return every[thin & bubbles.inside[every]].astype(np.intp)
+
+
+def sure_thin(evidence: np.ndarray, body: np.ndarray, bands: Bands) -> np.ndarray:
+    """Where bubbles are read surely with their ``body`` blank-sure (bool,
+    the shape of ``evidence``): all their ink in the darkest quarter or the
+    centre, as a stroke's end (on a dithered scan, one through the centre)
+    or a partial fill leaves it."""
+    return (evidence >= bands.marked_sure_min) & (body <= bands.blank_sure_max)
 
 
 @functools.lru_cache(maxsize=4)
