@@ -51,7 +51,7 @@ from .read import (
     is_bilevel,
     mark_evidence,
 )
-from .register import Registration, gray_quantile
+from .register import Registration, count_below, gray_quantile
 from .render import BARCODE_QUIET_MODULES, BARCODE_TEXT_MM
 from .template import BarcodeArea, BubbleGeometry, Template
 from .vocabulary import BLANK, MULTI, UNREAD, Flag
@@ -649,13 +649,12 @@ def _bar_band(crop: np.ndarray, template: Template) -> np.ndarray:
 
 def _share_darker(values: np.ndarray, level: float) -> float:
     """The share of 2-D uint8 ``values`` below ``level`` (0 of none):
-    ``np.mean(values < level)``, counted by OpenCV (gray levels are
-    integers: below ``level`` is at most ``ceil(level) - 1``), a tenth of
-    the time."""
+    ``np.mean(values < level)``, counted by OpenCV
+    (:func:`ljun.register.count_below`; gray levels are integers: below
+    ``level`` is below ``ceil(level)``), a tenth of the time."""
     if values.size == 0:
         return 0.0
-    _, below = cv2.threshold(values, math.ceil(level) - 1, 1, cv2.THRESH_BINARY_INV)
-    return cv2.countNonZero(below) / values.size
+    return count_below(values, math.ceil(level)) / values.size
 
 
 def _column_means(rows: np.ndarray) -> np.ndarray:

@@ -59,6 +59,7 @@ __all__ = [
     "SampledPoints",
     "estimate_paper_level",
     "gray_quantile",
+    "count_below",
 ]
 
 # A4 page area in square inches, to guess a scan's dpi from its size when the
@@ -822,7 +823,7 @@ def gray_quantile(values: np.ndarray, percent: float, mask: np.ndarray | None = 
     """
     if mask is None and 0 < values.size < _FLOAT32_EXACT_COUNT:
         rank = _quantile_rank(np.float32(values.size), percent)
-        if rank < values.size and _count_below_white(values) <= rank:
+        if rank < values.size and count_below(values, _WHITE) <= rank:
             return float(_WHITE)
     return _histogram_quantile(_gray_histogram(values, mask), percent)
 
@@ -831,11 +832,16 @@ def gray_quantile(values: np.ndarray, percent: float, mask: np.ndarray | None = 
 _FLOAT32_EXACT_COUNT = 1 << 24
 
 
-def _count_below_white(values: np.ndarray) -> int:
-    """How many uint8 ``values`` are below 255."""
+def count_below(values: np.ndarray, level: int) -> int:
+    """How many uint8 ``values`` (any shape) are below the gray level
+    ``level``: ``np.count_nonzero(values < level)``, counted by OpenCV.
+
+    >>> count_below(np.array([0, 10, 254, 255], np.uint8), 255)
+    3
+    """
     if values.ndim != 2:
         values = values.reshape(-1, 1)
-    _, below = cv2.threshold(values, _WHITE - 1, 1, cv2.THRESH_BINARY_INV)
+    _, below = cv2.threshold(values, level - 1, 1, cv2.THRESH_BINARY_INV)
     return cv2.countNonZero(below)
 
 
