@@ -115,6 +115,9 @@ __all__ = [
     "SOLID_PATCH_RADIUS_MM",
     "SOLID_PATCH_MIN_MM2",
     "THIN_EROSION_SOLID_MIN_MM2",
+    "BLOB_SOLID_SHARE_MIN",
+    "SPECKLED_FILL_AREA_MIN_MM2",
+    "unsquared_blob",
     "lone_solid_min_mm2",
     "solid_fill",
     "thin_erosion",
@@ -168,6 +171,23 @@ SOLID_PATCH_MIN_MM2 = 0.15
 #: now go to review.
 #: At 150 and 300 dpi lone residue leaves at most 0.10 mm² (module doc).
 THIN_EROSION_SOLID_MIN_MM2 = 0.3
+#: ... and where the erosion is that shallow, a lone bubble whose excess
+#: ink is a small blob (less than ``SPECKLED_FILL_AREA_MIN_MM2``) holding
+#: no square of ``ljun._closer_look.SOLID_INK_MM`` is a mark, surely, only
+#: when at least this share of that ink survives the erosion: a dot is
+#: compact (the generator's smallest, 0.22 of the bubble's radius, clean
+#: at 200 dpi: 0.40 of 0.73 mm², 0.56), erasure residue a letter's
+#: thickened strokes and specks, mostly edge (hard fresh seed 8630, sheet
+#: 143, E of item 40: residue drawn at 0.13 that a 200-dpi adaptive
+#: threshold made a blob of 1.11 mm², 0.375 solid, 0.34; read as a sure
+#: mark, a silent error).  Of the 178 lone bubbles read surely at 200 dpi
+#: on hard dev seeds 8701-8706, 2 dots (0.26, 0.37) now go to review.
+BLOB_SOLID_SHARE_MIN = 0.45
+#: A light fill that an adaptive threshold left speckled spreads its excess
+#: ink over the disc: at least 1.73 mm² for the lone light fills without a
+#: square read surely on hard dev seeds 8701-8706 (solid shares 0.12-0.34),
+#: where the dots without a square leave 0.69-1.43 mm² below this.
+SPECKLED_FILL_AREA_MIN_MM2 = 1.6
 #: A stray line's excess ink in a bubble is a straight band: on 1-bit
 #: scans it lies within this distance (mm) of the band's middle (the band
 #: is a whole number of scan pixels wide: 4, 6, 8 at 150, 200, 300 dpi).
@@ -320,6 +340,19 @@ def lone_solid_min_mm2(dpi: float) -> float:
     [0.15, 0.3, 0.15]
     """
     return THIN_EROSION_SOLID_MIN_MM2 if thin_erosion(dpi) else SOLID_PATCH_MIN_MM2
+
+
+def unsquared_blob(ink: np.ndarray, solid: np.ndarray, dpi: float) -> np.ndarray:
+    """(U,) bool: which masks of excess ink ``ink`` (U, S, S), ``solid``
+    (U,) mm² of each left by :func:`solid_area`, are a small blob
+    (``SPECKLED_FILL_AREA_MIN_MM2``) with no square that a shallow erosion
+    mostly wiped out (``BLOB_SOLID_SHARE_MIN``): erasure residue as much as
+    a dot."""
+    area = mask_area(ink, dpi)
+    blob = (area < SPECKLED_FILL_AREA_MIN_MM2) & (solid < BLOB_SOLID_SHARE_MIN * area)
+    if blob.any():
+        blob[blob] = ~solid_square(ink[blob], dpi)
+    return blob
 
 
 def solid_mask(mask: np.ndarray, dpi: float) -> np.ndarray:
@@ -828,6 +861,10 @@ def lone_mark_evidence(
     # shallow (200 dpi: a residue-thickened letter keeps its spine); it
     # stays unsure otherwise, for review.
     solid[: len(lone)] &= solid_ink[: len(lone)] >= lone_solid_min_mm2(patches.dpi)
+    if thin_erosion(patches.dpi):
+        solid[: len(lone)] &= ~unsquared_blob(
+            excess[: len(lone)], solid_ink[: len(lone)], patches.dpi
+        )
     # In an identity column (1-bit) a patch a straight band explains is the
     # line itself: only one with ink beyond the band goes to review (seed
     # 8222 sheet 138's blob: 0.70 mm²; stray lines: at most 0.20 mm²).

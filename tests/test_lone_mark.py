@@ -821,7 +821,14 @@ def test_a_fill_holds_a_solid_square_and_a_stroke_does_not(dpi):
 
 @pytest.mark.parametrize(
     ("seed", "index", "item", "mode"),
-    [(8790, 122, 20, "adaptive"), (8708, 116, 32, "adaptive"), (8711, 174, 37, "threshold")],
+    [
+        (8790, 122, 20, "adaptive"),
+        (8708, 116, 32, "adaptive"),
+        (8711, 174, 37, "threshold"),
+        # Heavy residue in E that the adaptive threshold made a blob:
+        # 0.375 of 1.11 mm² solid, no square (BLOB_SOLID_SHARE_MIN).
+        (8630, 143, 40, "adaptive"),
+    ],
 )
 def test_regression_residue_thickening_a_letter_at_200_dpi_is_no_sure_mark(seed, index, item, mode):
     """bench_read hard, 200-dpi 1-bit scans (seed 8790 sheet 122, B of
@@ -829,7 +836,8 @@ def test_regression_residue_thickening_a_letter_at_200_dpi_is_no_sure_mark(seed,
     of item 37): erasure residue in a blank item thickened the printed
     letter to strokes three pixels wide, a one-pixel erosion kept their
     spine (0.20-0.28 mm² of solid ink) and the lone bubble read as a sure
-    mark, without review.  Now the item goes to review."""
+    mark, without review; fresh seed 8630 sheet 143 (E of item 40, read E
+    surely, a silent error), a blob.  Now the item goes to review."""
     sheet = bench_sheet(seed, index, "hard", dpi=200, bits=1, bilevel_mode=mode)
     assert sheet.truth["answers"][item - 1] == ""
     page = Page(sheet.image, f"seed{seed}", index + 1, 200.0)
@@ -879,3 +887,29 @@ def test_ink_by_the_ring_on_one_side_is_a_sliver_and_a_chord_line_is_not():
     line = inside[0] & (np.abs(y - x) <= 2)
     offsets = ink_centroid_offset(np.stack([crescent, line]), np.repeat(inside, 2, axis=0))
     assert offsets[0] >= SLIVER_CENTROID_MIN > offsets[1]
+
+
+def test_a_small_blob_mostly_edge_without_a_square_is_unsquared_and_a_dot_is_not():
+    """unsquared_blob: a small blob (under SPECKLED_FILL_AREA_MIN_MM2) with
+    no square of SOLID_INK_MM whose solid ink is under BLOB_SOLID_SHARE_MIN
+    of it; a square, a compact dot or a wider spread is not."""
+    from ljun._lone_mark import (
+        BLOB_SOLID_SHARE_MIN,
+        SPECKLED_FILL_AREA_MIN_MM2,
+        unsquared_blob,
+    )
+
+    dpi = 200.0
+    px = dpi / 25.4
+    y, x = np.mgrid[:33, :33] - 16
+    blob = (np.abs(x) <= 0.25 * px) & (np.abs(y) <= 1.0 * px)  # 0.5 x 2 mm: no square
+    square = _disc(33, 0.6 * px)[0]
+    masks = np.stack([blob, square, blob])
+    area = float(blob.sum()) / px**2
+    assert area < SPECKLED_FILL_AREA_MIN_MM2
+    edge = BLOB_SOLID_SHARE_MIN * area
+    solid = np.array([edge - 0.01, edge - 0.01, edge + 0.01])
+    assert unsquared_blob(masks, solid, dpi).tolist() == [True, False, False]
+    spread = np.zeros((1, 33, 33), bool)
+    spread[0, ::2, :] = True  # speckles over the disc: no square, a wide area
+    assert not unsquared_blob(spread, np.zeros(1), dpi)[0]
