@@ -71,7 +71,12 @@ of scan (gray, 1-bit threshold and adaptive, dithered) one more holds:
   a stroke's end through the centre may read surely (its ``body`` blank):
   beside the column's one fill it is a candidate too (moderate seed 8618
   sheet 66, 150-dpi dithered: a short stroke ending in T beside the
-  overfilled B, 0.30 against ``marked_sure_min`` 0.26).  A partial second fill is a blob inside the
+  overfilled B, 0.30 against ``marked_sure_min`` 0.26).  On a gray scan
+  a dark stray line through a bubble beside the column's fill may read
+  surely from its darkest quarter alone (its ``body`` blank): a candidate
+  too (fresh moderate seed 8636 sheet 107, 200-dpi gray: a line through U
+  below the filled T of a name column, 0.43, read as a second letter and
+  reviewed; 2.07 mm² of path beside 1.65 inside).  A partial second fill is a blob inside the
   ring: its path, if any, is a speck beside it (at most 0.05 of its inside
   ink, ``ljun._stroke_end``), and it keeps its evidence.  A speck read
   blank in a column with no sure mark reads blank surely too (easy seed
@@ -389,9 +394,10 @@ def stray_candidates(
         on_scan = bubbles.inside[grid].all(axis=1)
         thin = bands.unsure(e) & (body <= bands.blank_sure_max)
         near_fill = thin & (one_fill & on_scan)[:, None]
-        if bubbles.dithered:
+        if bubbles.dithered or not bubbles.bilevel:
             # A stroke's end read surely from its dark centre beside the
-            # column's one fill (the dithered bands are narrow).
+            # column's one fill (the dithered bands are narrow), or on a
+            # gray scan a stray line's path from its darkest quarter.
             # (Here the sure bubbles not filled are exactly those.)
             one_filled = filled.sum(axis=1) == 1
             near_fill |= sure_thin(e, body, bands) & (one_filled & on_scan)[:, None]
@@ -473,7 +479,8 @@ def identity_column_evidence(
     grids = [geometry.grid(f.name) for f in template.fields if f.kind != "answers"]
     every = np.concatenate([g.ravel() for g in grids])
     looked = bands.unsure(evidence[every])
-    if bubbles.dithered:  # and letters read surely from their centre alone
+    if bubbles.dithered or not bubbles.bilevel:
+        # and letters read surely from their centre or darkest quarter alone
         looked |= sure_thin(evidence[every], bubbles.body[every], bands)
     if not looked.any():
         return evidence  # most sheets

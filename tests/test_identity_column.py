@@ -6,7 +6,16 @@ import dataclasses
 
 import numpy as np
 import pytest
-from _reading_helpers import bench_sheet, ljun_template
+from _reading_helpers import (
+    Scan,
+    SheetSpec,
+    bench_sheet,
+    bubble_px,
+    draw_line,
+    ljun_template,
+    pencil,
+    scan_page,
+)
 
 from ljun._identity_column import (
     ENCLOSED_FILL_AREA_MIN_MM2,
@@ -359,14 +368,17 @@ def test_a_tick_tail_ending_in_a_blank_name_bubble_is_no_sure_letter():
         (8501, 61, 300, 1, "dither", "unsure:nama:14"),  # the same, read as A before
         (8606, 82, 200, 1, "dither", "unsure:nomor_peserta:9"),  # a speck beside a light 9
         (8607, 184, 200, 8, None, "unsure:nama:18"),  # dust on N of a blank column
+        (8636, 107, 200, 8, None, "unsure:nama:1"),  # a line through U, read surely, below T
     ],
 )
 def test_regression_stray_ink_in_an_identity_column_needs_no_review(
     seed, index, dpi, bits, mode, flag
 ):
-    """bench rows, dev seeds 8501, 8606 and 8607: each sheet went to review
-    for this identity column alone (8607 sheet 87 and 8501 sheet 61 read A
-    there, a wrong name); now read right surely."""
+    """bench rows, dev seeds 8501, 8606 and 8607 and fresh seed 8636 (spent
+    by the eleventh round): each sheet went to review for this identity
+    column alone (8607 sheet 87 and 8501 sheet 61 read A there, a wrong
+    name; 8636 sheet 107 a second letter U, multi_mark); now read right
+    surely."""
     level = {82: "hard", 184: "easy"}.get(index, "moderate")
     sheet, reading = _read(seed, index, level, dpi, mode, bits=bits)
     for key in ("nama", "nomor_peserta", "tanggal_lahir", "kode_kompetensi", "paket"):
@@ -422,6 +434,46 @@ def test_dithered_letters_read_from_their_centre_beside_a_fill_are_stray_candida
     bubbles = _bubbles(evidence.shape, body=body, dithered=dithered)
     got, beside = stray_candidates(evidence.ravel(), bubbles, [grid], bands)
     assert (got.tolist(), beside.tolist()) == found
+
+
+GRAY = CAL.read.gray
+
+
+@pytest.mark.parametrize(
+    ("rows", "body", "found"),
+    [
+        # a line's path read surely from its darkest quarter beside the fill
+        ([[0.7, 0.43, 0.0]], [[0.65, GRAY.blank_sure_max, 0.0]], ([1], [True])),
+        ([[0.7, 0.43, 0.0]], [[0.65, GRAY.blank_sure_max + EPS, 0.0]], ([], [])),  # a body
+        ([[0.7, 0.43, 0.7]], [[0.65, 0.0, 0.65]], ([], [])),  # two fills
+        ([[0.0, 0.43, 0.0]], [[0.0, 0.0, 0.0]], ([], [])),  # no fill beside it
+    ],
+)
+def test_gray_letters_read_from_their_quarter_beside_a_fill_are_stray_candidates(rows, body, found):
+    evidence = np.asarray(rows, np.float32)
+    grid = np.arange(evidence.size).reshape(evidence.shape)
+    bubbles = _bubbles(evidence.shape, body=body, bilevel=False)
+    got, beside = stray_candidates(evidence.ravel(), bubbles, [grid], GRAY)
+    assert (got.tolist(), beside.tolist()) == found
+
+
+@pytest.mark.parametrize("dpi", [150.0, 200.0, 300.0])
+def test_a_dark_line_below_filled_name_letters_of_a_gray_scan_is_no_second_letter(dpi):
+    """A dark stray line across C of name columns 1-3, below the filled B,
+    U and D of BUDI: a line's path, read surely from its darkest quarter
+    where it crosses a bubble off centre (fresh seed 8636 sheet 107), is
+    stray ink beside the column's fill.  Before: "unsure:nama:3" at 150
+    dpi, reviewed."""
+    page = pencil(SheetSpec(), dpi)
+    x0, y0, r = bubble_px("nama", 1, "C", dpi)
+    x1, y1, _ = bubble_px("nama", 3, "C", dpi)
+    draw_line(
+        page, (x0 - 2 * r, y0 + 0.2 * r), (x1 + 2 * r, y1 - 0.2 * r), dpi, width_mm=0.5, gray=60
+    )
+    image = scan_page(page, Scan(dpi=dpi, bits=8, blur=0.8, noise=3, skew_deg=0.7))
+    reading = analyse_sheet(Page(image, "line", 1, dpi), ljun_template(), CAL).reading
+    assert reading.nama == "BUDI SANTOSO"
+    assert not reading.review, reading.flags
 
 
 @pytest.mark.parametrize(
