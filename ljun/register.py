@@ -933,24 +933,34 @@ def _refine_fiducial(
         or (y0 + by + bh >= image.shape[0])
     ):
         return None  # cut by the edge of the scan: its centre cannot be measured
-    blob = cv2.inRange(labels, k, k)  # uint8, 255 on the blob
+    # The blob is measured in its bounding box (a fifth of the window), with
+    # a pixel of margin where the contour is traced: the same contour, and
+    # the same moments (below).
+    bx0, by0 = max(bx - 1, 0), max(by - 1, 0)
+    box = (slice(by0, by + bh + 1), slice(bx0, bx + bw + 1))
+    blob = cv2.inRange(labels[box], k, k)  # uint8, 255 on the blob
     # Darkness-weighted centroid: sub-pixel, symmetric under blur.  (paper -
     # gray is exact in float32, and so is its product with 0 or 1.)
-    weight = np.subtract(np.float32(paper), window, dtype=np.float32)
+    weight = np.subtract(np.float32(paper), window[box], dtype=np.float32)
     np.maximum(weight, np.float32(0.0), out=weight)
     # Off the blob 0: cv2 copies the weights under the blob's mask into a
-    # new, zeroed array, bit for bit.
+    # new, zeroed array, bit for bit.  Its sums m00, m10 and m01 are whole
+    # numbers (paper is a whole gray level), exact in double, so moving them
+    # from the box to the window (m10 + bx0 m00) changes no bit.
     moments = cv2.moments(cv2.copyTo(weight, blob))
     if moments["m00"] <= 0:
         return None
-    mx = moments["m10"] / moments["m00"] + x0
-    my = moments["m01"] / moments["m00"] + y0
-    contours, _ = cv2.findContours(blob, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    m00 = moments["m00"]
+    mx = (moments["m10"] + bx0 * m00) / m00 + x0
+    my = (moments["m01"] + by0 * m00) / m00 + y0
+    contours, _ = cv2.findContours(
+        blob, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE, offset=(bx0, by0)
+    )
     rect = cv2.minAreaRect(max(contours, key=len))
     # minAreaRect works on pixel centres; the blob's edge lies half a pixel out.
     (rcx, rcy), (rw, rh), angle = rect
     corners = cv2.boxPoints(((rcx + x0, rcy + y0), (rw + 1.0, rh + 1.0), angle)).astype(np.float64)
-    blob_hist = _gray_histogram(window, blob)
+    blob_hist = _gray_histogram(window[box], blob)
     ink = _histogram_quantile(blob_hist, _INK_PERCENTILE)
     outside = window_hist - blob_hist
     local_paper = (
