@@ -253,16 +253,10 @@ class BubbleGeometry:
         return int(self.centres.shape[0])
 
     def grid(self, name: str) -> np.ndarray:
-        """Bubble indices of field ``name`` as an ``(items, options)`` array."""
-        try:
-            k = self.field_names.index(name)
-        except ValueError:
-            raise TemplateError(
-                f"template {self.template!r} has no field {name!r}; "
-                f"its fields are {', '.join(self.field_names)}"
-            ) from None
-        s = self.field_slices[k]
-        return np.arange(s.start, s.stop).reshape(self.field_shapes[k])
+        """Bubble indices of field ``name`` as an ``(items, options)`` array,
+        read-only: made once per geometry and field (the looks at a sheet ask
+        for the grids some thirty times)."""
+        return _field_grid(self, name)
 
     def to_json(self) -> dict[str, Any]:
         """The ``ljun template geometry`` document (ARCHITECTURE.md §3)."""
@@ -286,6 +280,22 @@ class BubbleGeometry:
                 )
             ],
         }
+
+
+@functools.lru_cache(maxsize=64)
+def _field_grid(geometry: BubbleGeometry, name: str) -> np.ndarray:
+    """:meth:`BubbleGeometry.grid`, made once."""
+    try:
+        k = geometry.field_names.index(name)
+    except ValueError:
+        raise TemplateError(
+            f"template {geometry.template!r} has no field {name!r}; "
+            f"its fields are {', '.join(geometry.field_names)}"
+        ) from None
+    s = geometry.field_slices[k]
+    grid = np.arange(s.start, s.stop).reshape(geometry.field_shapes[k])
+    grid.setflags(write=False)
+    return grid
 
 
 @dataclass(frozen=True)
