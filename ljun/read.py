@@ -640,31 +640,33 @@ def _group_point_level(values: np.ndarray, pattern: SamplingPattern) -> np.ndarr
     """Like :func:`_group_levels` for (N, M) point darkness, column by column,
     from the group's ``GROUP_SAMPLE`` sample members (cheaper)."""
     sample = values[pattern.members.T]  # (S, G, M): member by member
-    level = _kth_smallest(sample, int(BLANK_QUANTILE * (GROUP_SAMPLE - 1)))
+    rank = int(BLANK_QUANTILE * (GROUP_SAMPLE - 1))
+    level = smallest_in_order(sample, rank + 1)[rank]
     sheet = _row_median(level.T)
     return np.minimum(level, sheet + GROUP_LEVEL_MAX_EXCESS)[pattern.group]
 
 
-def _kth_smallest(layers: np.ndarray, rank: int) -> np.ndarray:
-    """The ``rank``-th smallest (0 the smallest) of each place across the
-    ``layers`` of a (L, ...) array without NaN: ``np.partition(layers, rank,
-    axis=0)[rank]``, the same values (``np.minimum`` and ``np.maximum`` give
-    one of their operands), by inserting layer after layer into the
-    ``rank + 1`` smallest so far: a quarter of the time on the 8 layers of
-    :func:`_group_point_level` (0.13 -> 0.03 ms a page).
+def smallest_in_order(layers: np.ndarray, count: int) -> list[np.ndarray]:
+    """The ``count`` smallest of each place across the ``layers`` of a
+    (L, ...) array without NaN, in order: ``list(np.sort(layers,
+    axis=0)[:count])``, the same values (``np.minimum`` and ``np.maximum``
+    give one of their operands), by inserting layer after layer into the
+    smallest so far.  On a few layers of many places this is a quarter of
+    the time of a sort or partition across them (:func:`_group_point_level`,
+    :func:`ljun._closer_look.closer_patches`).
 
-    >>> _kth_smallest(np.array([[3.0, 0.0], [1.0, 5.0], [2.0, 4.0]]), 1).tolist()
-    [2.0, 4.0]
+    >>> [a.tolist() for a in smallest_in_order(np.array([[3.0, 0.0], [1.0, 5.0], [2.0, 4.0]]), 2)]
+    [[1.0, 0.0], [2.0, 4.0]]
     """
-    smallest = [layers[0]]  # in order, up to rank + 1 of them
+    smallest = [layers[0]]
     for layer in layers[1:]:
         carried = layer
         for place, kept in enumerate(smallest):
             smallest[place] = np.minimum(kept, carried)
             carried = np.maximum(kept, carried)
-        if len(smallest) <= rank:
+        if len(smallest) < count:
             smallest.append(carried)
-    return smallest[rank]
+    return smallest
 
 
 def _row_median(values: np.ndarray) -> np.ndarray:
