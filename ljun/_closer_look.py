@@ -106,6 +106,8 @@ __all__ = [
     "PrintedLetters",
     "printed_letters",
     "closer_patches",
+    "members_median",
+    "patch_offsets",
     "reference_members",
     "excess_ink",
     "excess_off_letter",
@@ -378,12 +380,7 @@ def closer_patches(
     reach = reach_fraction * geometry.radii[candidates]
     half = int(np.ceil(reach.max() / step)) + REFERENCE_GROW_PX
     side = 2 * half + 1
-    grid = np.arange(-half, half + 1, dtype=np.float64) * step
-    # (x, y) of each pixel, row by row: np.meshgrid's, a quarter of its time.
-    offsets = np.empty((side, side, 2))
-    offsets[..., 0] = grid
-    offsets[..., 1] = grid[:, None]
-    offsets = offsets.reshape(-1, 2)  # (P, 2), P = side**2
+    grid, offsets = patch_offsets(half, step)
 
     members = reference_members(pattern, candidates, blank)  # (U, M)
     looked = np.concatenate([candidates[:, None], members], axis=1)  # (U, 1 + M)
@@ -403,18 +400,9 @@ def closer_patches(
     dark = ((level - gray) / contrast).reshape(len(candidates), looked.shape[1], side, side)
 
     usable = blank[members] & (members != candidates[:, None])  # (U, M)
-    counts = usable.sum(axis=1)
-    enough = counts >= MIN_REFERENCES
-    # Per-pixel median of the usable members: put in order with the others
-    # last (+inf), the middle of the first ``k`` (np.nanmedian loops in
-    # Python over small axes; a sort across the members takes four times
-    # as long).  Too few references: the bubble is answered NaN anyway.
-    k = np.maximum(counts, 1)
-    members_dark = np.where(usable.T[:, :, None, None], dark[:, 1:].swapaxes(0, 1), np.inf)
-    ordered = np.stack(smallest_in_order(members_dark, int(k.max()) // 2 + 1))
-    looks = np.arange(len(candidates))
-    low, high = ordered[(k - 1) // 2, looks], ordered[k // 2, looks]
-    reference = np.where(enough[:, None, None], (low + high) / 2, 0.0).astype(np.float32)
+    enough = usable.sum(axis=1) >= MIN_REFERENCES
+    # Too few references: the bubble is answered NaN anyway.
+    reference = np.where(enough[:, None, None], members_median(dark[:, 1:], usable), 0.0)
     inside = grid**2 + grid[:, None] ** 2 <= reach[:, None, None] ** 2  # (U, side, side)
     letter = None
     if letters is not None:
@@ -429,6 +417,47 @@ def closer_patches(
         dpi=registration.dpi,
         letter=letter,
     )
+
+
+def patch_offsets(half: int, step: float) -> tuple[np.ndarray, np.ndarray]:
+    """A patch's pixels about its centre, ``step`` template pixels apart:
+    the (2 half + 1,) float64 steps along either axis, and the (P, 2)
+    ``(x, y)`` of every pixel, row by row (``np.meshgrid``'s order and
+    values, in a quarter of its time)."""
+    grid = np.arange(-half, half + 1, dtype=np.float64) * step
+    offsets = np.empty((len(grid), len(grid), 2))
+    offsets[..., 0] = grid
+    offsets[..., 1] = grid[:, None]
+    return grid, offsets.reshape(-1, 2)
+
+
+def members_median(dark: np.ndarray, usable: np.ndarray) -> np.ndarray:
+    """Per pixel, the median darkness of each bubble's usable members.
+
+    Parameters
+    ----------
+    dark : (U, M, S, S) ndarray of float32
+        The members' patches (no NaN).
+    usable : (U, M) ndarray of bool
+
+    Returns
+    -------
+    (U, S, S) ndarray of float32
+        NaN where no member is usable.
+
+    The usable members put in order with the others last (+inf) by
+    :func:`ljun.read.smallest_in_order`, the middle of the first ``k``:
+    ``np.nanmedian`` with the others NaN, the same values (it loops in
+    Python over small axes; a sort across the members takes four times as
+    long).
+    """
+    counts = usable.sum(axis=1)
+    k = np.maximum(counts, 1)
+    layers = np.where(usable.T[:, :, None, None], dark.swapaxes(0, 1), np.inf)  # (M, U, S, S)
+    ordered = np.stack(smallest_in_order(layers, int(k.max()) // 2 + 1))
+    bubbles = np.arange(len(usable))
+    median = (ordered[(k - 1) // 2, bubbles] + ordered[k // 2, bubbles]) / 2
+    return np.where(counts[:, None, None] > 0, median, np.float32(np.nan))
 
 
 def reference_members(

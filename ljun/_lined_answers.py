@@ -123,6 +123,8 @@ from ._closer_look import (
     dot_density,
     excess_mask,
     mask_area,
+    members_median,
+    patch_offsets,
     pencil_darkness,
     solid_square,
 )
@@ -683,9 +685,7 @@ def line_trace(
     radius = geometry.radii[looked]
     half = int(np.ceil(LINE_REACH_LOOK * radius.max() / step))
     side = 2 * half + 1
-    grid = np.arange(-half, half + 1, dtype=np.float64) * step
-    gx, gy = np.meshgrid(grid, grid)
-    offsets = np.column_stack([gx.ravel(), gy.ravel()])
+    grid, offsets = patch_offsets(half, step)
     members = pattern.members[pattern.group[looked]]  # (U, M)
     bubbles = np.concatenate([looked[:, None], members], axis=1)  # (U, 1 + M)
     points = geometry.centres[bubbles][:, :, None, :] + offsets
@@ -694,14 +694,10 @@ def line_trace(
     contrast = np.maximum(level - np.float32(registration.ink_level), MIN_CONTRAST)
     dark = ((level - gray.astype(np.float32)) / contrast).reshape(*bubbles.shape, side, side)
     usable = blank[members] & (members != looked[:, None])
-    ordered = np.sort(np.where(usable[:, :, None, None], dark[:, 1:], np.nan), axis=1)
-    k = np.maximum(usable.sum(axis=1), 1)[:, None, None, None]
-    low = np.take_along_axis(ordered, (k - 1) // 2, axis=1)[:, 0]
-    high = np.take_along_axis(ordered, k // 2, axis=1)[:, 0]
-    distance = np.hypot(gx, gy) / radius[:, None, None]  # (U, S, S) radii
+    distance = np.hypot(grid, grid[:, None]) / radius[:, None, None]  # (U, S, S) radii
     patches = Patches(
         bubble=dark[:, 0],
-        blank_look=((low + high) / 2).astype(np.float32),
+        blank_look=members_median(dark[:, 1:], usable),
         inside=np.broadcast_to(distance <= LINE_REACH_LOOK, dark[:, 0].shape),
         usable=usable.sum(axis=1) >= MIN_REFERENCES,
         dpi=registration.dpi,
