@@ -36,7 +36,12 @@ evidence, on the scan's pixels around the bubble (the closer look,
   0.8-0.9 mm wide through A and E, reviewed).  A tick has a knee (pencil
   beyond any straight band), a dot on a line's path widens the band (the
   generator's smallest dot is 0.96 mm across, its widest line 0.5 mm), and
-  a student's slash stays inside the ring: each stays in review;
+  a student's slash stays inside the ring: each stays in review.  The
+  width is taken where the line runs whole: a short stroke's run beyond
+  the ring, cut across by the circles it is looked at between, held fewer
+  pixels a step at its ends (fresh seed 8638, sheet 199: a stroke 0.85 mm
+  wide ending in A beside the dot in D measured 0.69 mm, its band too
+  narrow by a pixel, reviewed);
 * :func:`gray_lined_fill_candidates`: a bubble in the unsure band, the only
   one of its item not blank-sure, with a line in its halo touching few
   directions and a ``body`` of at least ``GRAY_LINED_FILL_BODY_MIN``,
@@ -735,8 +740,9 @@ def line_trace(
 def _line_shape(pencil: np.ndarray) -> tuple[float, float]:
     """The width in pixels and the direction (radians from the x axis, y
     down) of the line ``pencil`` ((S, S) bool, one scan pixel a step)
-    holds: its main axis, and its pixels over the one-pixel steps along it
-    they fall in (a line through the bubble leaves a gap there); NaN, NaN
+    holds: its main axis, and its pixels a one-pixel step along it where it
+    runs whole (steps holding at least half the most any step holds: a line
+    through the bubble leaves a gap of none, its ends hold fewer); NaN, NaN
     for less than ``LINE_WIDTH_MIN_STEPS`` steps.
 
     >>> line = np.zeros((21, 21), bool)
@@ -746,6 +752,10 @@ def _line_shape(pencil: np.ndarray) -> tuple[float, float]:
     >>> askew = np.eye(21, dtype=bool) | np.eye(21, k=1, dtype=bool)  # 1.41 wide
     >>> [round(v, 2) for v in _line_shape(askew)]
     [1.37, 0.79]
+    >>> y, x = np.mgrid[:21, :31]  # six pixels wide, its short run cut across
+    >>> cut = (y >= 7) & (y < 13) & (x - (y - 7) >= 2) & (x - (y - 7) <= 14)
+    >>> round(_line_shape(cut)[0], 2)  # (all its pixels over its steps: 4.33)
+    5.5
     """
     y, x = np.nonzero(pencil)
     if len(y) < 2:
@@ -755,7 +765,10 @@ def _line_shape(pencil: np.ndarray) -> tuple[float, float]:
     _, vectors = np.linalg.eigh(points.T @ points)
     main = vectors[:, -1]
     along = np.floor(points @ main).astype(np.intp)
-    steps = np.count_nonzero(np.bincount(along - along.min()))
-    if steps < LINE_WIDTH_MIN_STEPS:
+    counts = np.bincount(along - along.min())
+    if np.count_nonzero(counts) < LINE_WIDTH_MIN_STEPS:
         return float("nan"), float("nan")
-    return float(len(y) / steps), float(np.arctan2(main[1], main[0]) % np.pi)
+    # Its ends, rounded or cut across by the circles it is looked at
+    # between, hold fewer pixels a step than where it runs whole.
+    whole = counts[counts >= counts.max() / 2]
+    return float(whole.mean()), float(np.arctan2(main[1], main[0]) % np.pi)

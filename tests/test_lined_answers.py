@@ -339,10 +339,13 @@ def test_line_reach_tells_a_line_from_far_from_a_slash(dpi):
         (8621, 37, 4),  # a dark line 0.9 mm wide through A, on to item 5's B
         (8621, 40, 34),  # a dark line 0.9 mm wide through E, on to item 33's C
         (8626, 155, 39),  # a dark crescent over D spilling over the ring
+        # a short stroke 0.85 mm wide ending in A beside the dot in D; its
+        # run beyond the ring measured 0.69 mm wide from its cut ends
+        (8638, 199, 4),
     ],
 )
 def test_regression_lined_answers_read_right_need_no_review(seed, index, item):
-    """bench_read seeds 8601-8605 (dev), 8621 and 8626 (fresh, then spent),
+    """bench_read seeds 8601-8605 (dev), 8621, 8626 and 8638 (fresh, then spent),
     moderate 200-dpi gray: each sheet was reviewed for this one item
     (``answer_unsure``), read right."""
     sheet = bench_sheet(seed, index, "moderate", dpi=200, bits=8)
