@@ -85,7 +85,7 @@ from .read import (
 )
 from .register import Registration, sample_scan
 from .render import render_image
-from .template import MM_PER_INCH, Template
+from .template import MM_PER_INCH, BubbleGeometry, Template
 
 __all__ = [
     "CLOSER_RADIUS_FRACTION",
@@ -107,6 +107,7 @@ __all__ = [
     "printed_letters",
     "closer_patches",
     "members_median",
+    "patch_darkness",
     "patch_offsets",
     "reference_members",
     "excess_ink",
@@ -384,26 +385,7 @@ def closer_patches(
 
     members = reference_members(pattern, candidates, blank)  # (U, M)
     looked = np.concatenate([candidates[:, None], members], axis=1)  # (U, 1 + M)
-    # Each bubble sampled once: candidates of one group share their members
-    # (a bubble's patch is the same wherever it is asked for; one candidate
-    # has nothing to share).
-    bubbles, which = looked.ravel(), None
-    if len(candidates) > 1:
-        bubbles, which = np.unique(looked, return_inverse=True)
-    # x and y apart: a sum broadcast over the (x, y) pairs runs numpy's inner
-    # loop two numbers a time (0.13 ms for 18 patches, now 0.04); the same
-    # float64 sums, stored float32 as sample_scan would make them.
-    centres = geometry.centres[bubbles]  # (B, 2)
-    points = np.empty((len(bubbles), len(offsets), 2), np.float32)  # (B, P, 2)
-    np.add(centres[:, 0, None], offsets[:, 0], out=points[..., 0])
-    np.add(centres[:, 1, None], offsets[:, 1], out=points[..., 1])
-    _, gray_levels = sample_scan(image, registration.homography, points)
-    gray = gray_levels.astype(np.float32)
-    level = paper[bubbles].reshape(-1, 1)
-    contrast = np.maximum(level - np.float32(registration.ink_level), MIN_CONTRAST)
-    dark = (level - gray) / contrast
-    if which is not None:
-        dark = dark[which.reshape(-1)]
+    dark = patch_darkness(image, registration, geometry, paper, looked, offsets)
     dark = dark.reshape(*looked.shape, side, side)
 
     usable = blank[members] & (members != candidates[:, None])  # (U, M)
@@ -436,6 +418,43 @@ def patch_offsets(half: int, step: float) -> tuple[np.ndarray, np.ndarray]:
     offsets[..., 0] = grid
     offsets[..., 1] = grid[:, None]
     return grid, offsets.reshape(-1, 2)
+
+
+def patch_darkness(
+    image: np.ndarray,
+    registration: Registration,
+    geometry: BubbleGeometry,
+    paper: np.ndarray,
+    looked: np.ndarray,
+    offsets: np.ndarray,
+) -> np.ndarray:
+    """The scan's darkness at ``offsets`` (P, 2) template pixels about each
+    bubble of ``looked`` ((U, K) intp: a candidate and its group's members
+    a row), from each bubble's paper level ``paper`` to the page's ink:
+    (U, K, P) float32.
+
+    Each bubble is sampled once: candidates of one group share their
+    members (a bubble's patch is the same wherever it is asked for; one
+    row has nothing to share).
+    """
+    bubbles, which = looked.ravel(), None
+    if len(looked) > 1:
+        bubbles, which = np.unique(looked, return_inverse=True)
+    # x and y apart: a sum broadcast over the (x, y) pairs runs numpy's inner
+    # loop two numbers a time (0.13 ms for 18 patches, now 0.04); the same
+    # float64 sums, stored float32 as sample_scan would make them.
+    centres = geometry.centres[bubbles]  # (B, 2)
+    points = np.empty((len(bubbles), len(offsets), 2), np.float32)  # (B, P, 2)
+    np.add(centres[:, 0, None], offsets[:, 0], out=points[..., 0])
+    np.add(centres[:, 1, None], offsets[:, 1], out=points[..., 1])
+    _, gray_levels = sample_scan(image, registration.homography, points)
+    gray = gray_levels.astype(np.float32)
+    level = paper[bubbles].reshape(-1, 1)
+    contrast = np.maximum(level - np.float32(registration.ink_level), MIN_CONTRAST)
+    dark = (level - gray) / contrast
+    if which is not None:
+        dark = dark[which.reshape(-1)]
+    return dark.reshape(*looked.shape, len(offsets))
 
 
 def members_median(dark: np.ndarray, usable: np.ndarray) -> np.ndarray:

@@ -129,6 +129,7 @@ from ._closer_look import (
     excess_mask,
     mask_area,
     members_median,
+    patch_darkness,
     patch_offsets,
     pencil_darkness,
     solid_square,
@@ -145,8 +146,8 @@ from ._lone_mark import (
 )
 from ._stroke_end import stroke_end, stroke_evidence
 from .calibration import ReadCalibration
-from .read import MIN_CONTRAST, BubbleDarkness, SamplingPattern, bands_for
-from .register import Registration, sample_scan
+from .read import BubbleDarkness, SamplingPattern, bands_for
+from .register import Registration
 from .template import MM_PER_INCH, Template
 
 __all__ = [
@@ -693,11 +694,8 @@ def line_trace(
     grid, offsets = patch_offsets(half, step)
     members = pattern.members[pattern.group[looked]]  # (U, M)
     bubbles = np.concatenate([looked[:, None], members], axis=1)  # (U, 1 + M)
-    points = geometry.centres[bubbles][:, :, None, :] + offsets
-    _, gray = sample_scan(image, registration.homography, points.reshape(-1, len(offsets), 2))
-    level = paper[bubbles].reshape(-1, 1)
-    contrast = np.maximum(level - np.float32(registration.ink_level), MIN_CONTRAST)
-    dark = ((level - gray.astype(np.float32)) / contrast).reshape(*bubbles.shape, side, side)
+    dark = patch_darkness(image, registration, geometry, paper, bubbles, offsets)
+    dark = dark.reshape(*bubbles.shape, side, side)
     usable = blank[members] & (members != looked[:, None])
     distance = np.hypot(grid, grid[:, None]) / radius[:, None, None]  # (U, S, S) radii
     patches = Patches(
