@@ -899,7 +899,7 @@ def closer_evidence(
     """
     evidence = mark_evidence(bubbles, calibration)
     letters = None
-    if template is not None and bubbles.bilevel and not bubbles.dithered:
+    if template is not None and bubbles.thresholded:
         letters = printed_letters(template, pattern.geometry.dpi)
     bands = bands_for(bubbles, calibration)
     identity = None

@@ -379,7 +379,6 @@ def stray_candidates(
     beside_fill : (U,) ndarray of bool
         The candidate's column has its sure fill.
     """
-    threshold_scan = bubbles.bilevel and not bubbles.dithered
     found = [np.zeros(0, np.intp)]
     beside = [np.zeros(0, bool)]
     for grid in grids:
@@ -387,14 +386,14 @@ def stray_candidates(
         body = bubbles.body[grid]
         sure = e >= bands.marked_sure_min
         filled = sure & (
-            body >= bands.marked_sure_min if threshold_scan else body > bands.blank_sure_max
+            body >= bands.marked_sure_min if bubbles.thresholded else body > bands.blank_sure_max
         )
         one_fill = (sure.sum(axis=1) == 1) & (filled.sum(axis=1) == 1)
         none = ~sure.any(axis=1)
         on_scan = bubbles.inside[grid].all(axis=1)
         thin = bands.unsure(e) & (body <= bands.blank_sure_max)
         near_fill = thin & (one_fill & on_scan)[:, None]
-        if bubbles.dithered or not bubbles.bilevel:
+        if not bubbles.thresholded:
             # A stroke's end read surely from its dark centre beside the
             # column's one fill (the dithered bands are narrow), or on a
             # gray scan a stray line's path from its darkest quarter.
@@ -479,7 +478,7 @@ def identity_column_evidence(
     grids = [geometry.grid(f.name) for f in template.fields if f.kind != "answers"]
     every = np.concatenate([g.ravel() for g in grids])
     looked = bands.unsure(evidence[every])
-    if bubbles.dithered or not bubbles.bilevel:
+    if not bubbles.thresholded:
         # and letters read surely from their centre or darkest quarter alone
         looked |= sure_thin(evidence[every], bubbles.body[every], bands)
     if not looked.any():
@@ -594,7 +593,7 @@ def _stray_beside_fill(
     if len(stray) == 0:
         return evidence
     blank = evidence <= bands.blank_sure_max
-    gray = not bubbles.bilevel or bubbles.dithered
+    gray = not bubbles.thresholded
     found = stroke_evidence(
         image, registration, pattern, template, bubbles, stray, blank, gray=gray
     )

@@ -304,6 +304,13 @@ class BubbleDarkness:
     dithered: bool = False
     paper_clipped: bool = False
 
+    @property
+    def thresholded(self) -> bool:
+        """A 1-bit scan made by a threshold, fixed or adaptive (not
+        dithered): pencil and print are black or white, with no dot density
+        to read them through."""
+        return self.bilevel and not self.dithered
+
 
 @dataclass(frozen=True, eq=False)
 class ItemDecision:
@@ -868,7 +875,7 @@ def mark_evidence(bubbles: BubbleDarkness, calibration: ReadCalibration) -> np.n
     )
     unsure_cap = np.float32(bands.marked_unsure_middle)
     centre = bubbles.core - np.float32(bands.core_offset)
-    if bubbles.bilevel and not bubbles.dithered:
+    if bubbles.thresholded:
         # On a 1-bit scan a dark centre alone is never sure: faint erasure
         # residue tips the printed letter's strokes over the threshold and
         # looks just like a dot (both black there, paper elsewhere).
